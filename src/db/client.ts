@@ -1,0 +1,48 @@
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import postgres from 'postgres';
+import * as schema from './schema.js';
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/** Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. */
+export type DatabaseTarget = { url: string } | { dataDir: string };
+
+export interface DatabaseClient {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Plain SQL for tooling (reports, probes); rows come back as plain objects. */
+  query<T = Record<string, unknown>>(text: string): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  /** Connection pool size for PostgreSQL. */
+  max?: number;
+  onNotice?: (message: string) => void;
+}
+
+export async function openDatabase(target: DatabaseTarget, options: ClientOptions = {}): Promise<DatabaseClient> {
+  if ('url' in target) {
+    const sql = postgres(target.url, {
+      max: options.max ?? 10,
+      onnotice: (notice) => options.onNotice?.(String(notice.message)),
+      connection: { application_name: 'backoffice-api' },
+    });
+    return {
+      db: drizzlePostgres(sql, { schema, casing: 'snake_case' }) as unknown as Db,
+      kind: 'postgres',
+      query: async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
+      close: () => sql.end({ timeout: 5 }),
+    };
+  }
+  const pg = await PGlite.create(target.dataDir);
+  return {
+    db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,
+    kind: 'pglite',
+    query: async <T>(text: string) => (await pg.query<T>(text)).rows,
+    close: () => pg.close(),
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * What the operator reads after `npm run db:migrate`: rows per table before and after, what
+ * became of the legacy refresh tokens, and which checks legacy rows keep from being validated.
+ */
+import type { DatabaseClient } from './client.js';
+import type { MigrationRun } from './migrations.js';
+
+/** Each business table under its legacy and its current name. */
+const TABLES = [
+  { legacy: 'User', current: 'users' },
+  { legacy: 'Order', current: 'orders' },
+  { legacy: 'OrderHistory', current: 'order_history' },
+  { legacy: 'Product', current: 'products' },
+  { legacy: 'BoxSettings', current: 'box_settings' },
+  { legacy: 'WordPressSkuCache', current: 'wordpress_sku_cache' },
+] as const;
+const DROPPED = ['refresh_tokens', 'DilovodData', 'SalesDriveData'] as const;
+const KEPT = ['_prisma_migrations'] as const;
+
+export interface TokenCounts {
+  total: number;
+  /** Users with an unexpired token: their longest-lived token moves into users. */
+  moved: number;
+  /** Unexpired tokens of those users other than the one that moves. */
+  superseded: number;
+  expired: number;
+}
+
+export interface DatabaseCounts {
+  /** Rows per table, under whichever name the table has now; absent when the table does not exist. */
+  rows: Record<string, number>;
+  tokens?: TokenCounts;
+  usersWithRefreshToken?: number;
+  /** "table.constraint" of checks that stay NOT VALID. */
+  notValid: string[];
+}
+
+const quoted = (table: string) => `"public"."${table}"`;
+
+export async function countDatabase(client: DatabaseClient): Promise<DatabaseCounts> {
+  const names = [...TABLES.flatMap((t) => [t.legacy, t.current]), ...DROPPED, ...KEPT];
+  const present = await client.query<{ name: string }>(
+    `select relname as name from pg_class
+      where relnamespace = 'public'::regnamespace and relkind = 'r'
+        and relname in (${names.map((n) => `'${n}'`).join(', ')})`,
+  );
+  const rows: Record<string, number> = {};
+  if (present.length) {
+    const counts = await client.query<{ name: string; rows: number }>(
+      present.map(({ name }) => `select '${name}' as name, count(*)::int as rows from ${quoted(name)}`).join(' union all '),
+    );
+    for (const { name, rows: n } of counts) rows[name] = n;
+  }
+  const counts: DatabaseCounts = { rows, notValid: [] };
+  if ('refresh_tokens' in rows) {
+    const [tokens] = await client.query<TokenCounts>(
+      `select count(*)::int as total,
+              count(distinct "userId") filter (where "expiresAt" > now() at time zone 'UTC')::int as moved,
+              (count(*) filter (where "expiresAt" > now() at time zone 'UTC')
+                 - count(distinct "userId") filter (where "expiresAt" > now() at time zone 'UTC'))::int as superseded,
+              count(*) filter (where "expiresAt" <= now() at time zone 'UTC')::int as expired
+         from "refresh_tokens"`,
+    );
+    counts.tokens = tokens;
+  }
+  if ('users' in rows) {
+    const [users] = await client.query<{ n: number }>(
+      'select count(*)::int as n from "users" where "refresh_token_hash" is not null',
+    );
+    counts.usersWithRefreshToken = users?.n;
+    const notValid = await client.query<{ name: string }>(
+      `select conrelid::regclass::text || '.' || conname as name from pg_constraint
+        where contype = 'c' and not convalidated and connamespace = 'public'::regnamespace
+        order by 1`,
+    );
+    counts.notValid = notValid.map((c) => c.name);
+  }
+  return counts;
+}
+
+export interface Report {
+  text: string;
+  /** False when a table lost or gained rows, which must never happen. */
+  ok: boolean;
+}
+
+export function formatReport(run: MigrationRun<DatabaseCounts>): Report {
+  const { before, after, applied } = run;
+  const lines: string[] = [];
+  let ok = true;
+  lines.push(
+    applied.length
+      ? `Applied ${applied.length} migration(s): ${applied.map((m) => m.tag).join(', ')}.`
+      : 'Nothing to apply: the database is up to date.',
+  );
+  const width = 44;
+  lines.push('', `${'table'.padEnd(width)}${'rows before'.padStart(12)}${'rows after'.padStart(12)}`);
+  const row = (label: string, b: number | undefined, a: number | undefined, note = '') =>
+    lines.push(
+      `${label.padEnd(width)}${String(b ?? '-').padStart(12)}${String(a ?? '-').padStart(12)}${note ? `   ${note}` : ''}`,
+    );
+  for (const { legacy, current } of TABLES) {
+    const b = before.rows[legacy] ?? before.rows[current];
+    const a = after.rows[current] ?? after.rows[legacy];
+    const renamed = legacy in before.rows && current in after.rows;
+    const lost = b !== undefined && a !== b;
+    if (lost) ok = false;
+    row(renamed ? `"${legacy}" -> ${current}` : current, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
+  }
+  for (const table of DROPPED) {
+    const b = before.rows[table];
+    if (b === undefined) continue;
+    const a = after.rows[table];
+    let note = a === undefined ? 'dropped' : '';
+    if (table === 'refresh_tokens' && before.tokens && a === undefined) {
+      const t = before.tokens;
+      note = `dropped: ${t.moved} moved into users, ${t.superseded} superseded, ${t.expired} expired`;
+      if (after.usersWithRefreshToken !== t.moved) {
+        ok = false;
+        note += ` (MISMATCH: ${after.usersWithRefreshToken ?? 0} users hold a token)`;
+      }
+    } else if (a === undefined) {
+      note = 'dropped: test data, unused';
+    }
+    row(table, b, a, note);
+  }
+  for (const table of KEPT) {
+    if (table in before.rows || table in after.rows) row(table, before.rows[table], after.rows[table], 'kept as it was');
+  }
+  lines.push('');
+  if (after.notValid.length) {
+    lines.push(
+      `Checks that legacy rows break (kept NOT VALID: enforced for new rows; fix the rows, then VALIDATE CONSTRAINT):`,
+      ...after.notValid.map((c) => `  ${c}`),
+    );
+  } else if ('users' in after.rows) {
+    lines.push('Every check is validated against every row.');
+  }
+  lines.push(ok ? 'Every row is accounted for.' : 'ROW COUNTS DO NOT MATCH: restore the backup and report this.');
+  return { text: lines.join('\n'), ok };
+}

@@ -1,0 +1,99 @@
+/**
+ * The migration chain in drizzle/ and the locked migrator that applies it: the same migrator as
+ * `drizzle-kit migrate` (drizzle-orm's, same ledger drizzle.__drizzle_migrations), serialised by a
+ * session advisory lock so that any number of replicas starting at once apply the chain once.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import type { PgliteDatabase } from 'drizzle-orm/pglite';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { openDatabase, type DatabaseClient, type DatabaseTarget } from './client.js';
+
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+const LEDGER = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' };
+/** Any constant both the migrator and its concurrent copies agree on. */
+const MIGRATION_LOCK = "hashtext('backoffice-api:migrations')";
+
+export interface ChainEntry {
+  tag: string;
+  when: number;
+}
+
+export function readChain(): ChainEntry[] {
+  const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
+    entries: { tag: string; when: number }[];
+  };
+  // drizzle's migrator reads the same files; this keeps the two views in step
+  const files = readMigrationFiles(LEDGER);
+  return journal.entries.map((entry, i) => ({ tag: entry.tag, when: files[i]!.folderMillis }));
+}
+
+/** Migrations of the chain that the database has not applied (drizzle's rule: newer than the last applied). */
+export async function pendingMigrations(client: DatabaseClient): Promise<ChainEntry[]> {
+  const [ledger] = await client.query<{ exists: boolean }>(
+    "select to_regclass('drizzle.__drizzle_migrations') is not null as exists",
+  );
+  let last = -Infinity;
+  if (ledger?.exists) {
+    const [row] = await client.query<{ last: string | number | null }>(
+      'select max(created_at) as last from drizzle.__drizzle_migrations',
+    );
+    if (row?.last != null) last = Number(row.last);
+  }
+  return readChain().filter((entry) => entry.when > last);
+}
+
+/**
+ * Applies the pending migrations in one transaction. On failure the database is as it was: the
+ * transaction is rolled back, and the ledger schema is removed again if this run created it.
+ */
+async function applyLocked(client: DatabaseClient): Promise<void> {
+  const [before] = await client.query<{ exists: boolean }>("select to_regnamespace('drizzle') is not null as exists");
+  try {
+    if (client.kind === 'pglite') await migratePglite(client.db as unknown as PgliteDatabase, LEDGER);
+    else await migratePostgres(client.db as unknown as PostgresJsDatabase, LEDGER);
+  } catch (error) {
+    if (!before?.exists) {
+      const [ledger] = await client.query<{ rows: number }>('select count(*)::int as rows from drizzle.__drizzle_migrations');
+      if (ledger?.rows === 0) await client.query('drop schema drizzle cascade');
+    }
+    throw error;
+  }
+}
+
+export interface MigrationRun<T> {
+  applied: ChainEntry[];
+  before: T;
+  after: T;
+  notices: string[];
+}
+
+/**
+ * Opens its own one-connection client, takes the lock, measures (`measure`, e.g. row counts)
+ * before and after, and applies what is pending. Waits while another migrator holds the lock.
+ */
+export async function runMigrations<T>(
+  target: DatabaseTarget,
+  measure: (client: DatabaseClient) => Promise<T>,
+): Promise<MigrationRun<T>> {
+  const notices: string[] = [];
+  const client = await openDatabase(target, { max: 1, onNotice: (message) => notices.push(message) });
+  try {
+    if (client.kind === 'postgres') await client.query(`select pg_advisory_lock(${MIGRATION_LOCK})`);
+    try {
+      const pending = await pendingMigrations(client);
+      const before = await measure(client);
+      if (pending.length) await applyLocked(client);
+      const after = pending.length ? await measure(client) : before;
+      return { applied: pending, before, after, notices };
+    } finally {
+      // closing the session releases the lock too, so a failed unlock must not hide the real error
+      if (client.kind === 'postgres') await client.query(`select pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => {});
+    }
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The six tables of the back office. SQL names are snake_case (drizzle's `casing: 'snake_case'`),
+ * TypeScript names camelCase. Every constraint and index is named explicitly: drizzle-kit diffs by
+ * name, and the names must be the same whether a database was restructured from the legacy Prisma
+ * schema or created empty. Each index names the query it serves; an index that serves none is not
+ * here. Checks are added `NOT VALID` by the migrations (old rows are kept, new bad rows refused) and
+ * validated in the same migration when every existing row passes.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  numeric,
+  pgTable,
+  serial,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+export const ROLES = ['admin', 'boss', 'shop-manager', 'ads-manager', 'storekeeper', 'user'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const SYNC_STATUSES = ['pending', 'success', 'error'] as const;
+export const HISTORY_SOURCES = ['webhook', 'manual', 'salesdrive'] as const;
+
+/** UTC instants with millisecond precision, as the legacy `TIMESTAMP(3)` columns held them. */
+const timestamptz = () => timestamp({ withTimezone: true, precision: 3, mode: 'date' });
+/** Money in hryvnias and kopecks: exact, never floating point; JSON carries it as a decimal string. */
+const money = () => numeric({ precision: 12, scale: 2 });
+
+const createdAt = () => timestamptz().notNull().defaultNow();
+const updatedAt = () =>
+  timestamptz()
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());
+
+const oneOf = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
+
+export const users = pgTable(
+  'users',
+  {
+    id: serial().primaryKey(),
+    email: text().notNull(),
+    name: text(),
+    role: text().notNull(),
+    roleName: text(),
+    passwordHash: text().notNull(),
+    isActive: boolean().notNull().default(true),
+    lastActivityAt: timestamptz(),
+    lastLoginAt: timestamptz(),
+    /** SHA-256 (hex) of the current refresh token; the raw token is never stored. */
+    refreshTokenHash: text(),
+    refreshTokenExpiresAt: timestamptz(),
+    /** SHA-256 (hex) of the token the current one replaced, to recognise a replayed old token. */
+    previousRefreshTokenHash: text(),
+    refreshTokenRotatedAt: timestamptz(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // login: WHERE lower(email) = lower($1)
+    uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
+    // refresh: WHERE refresh_token_hash = $1 (unexpired)
+    uniqueIndex('users_refresh_token_hash_key').on(t.refreshTokenHash),
+    // refresh: WHERE previous_refresh_token_hash = $1 (replay of a rotated token)
+    index('users_previous_refresh_token_hash_idx').on(t.previousRefreshTokenHash),
+    check('users_role_check', sql`${t.role} IN (${oneOf(ROLES)})`),
+    check('users_email_check', sql`${t.email} = btrim(${t.email}) AND ${t.email} LIKE '_%@_%'`),
+  ],
+);
+
+export const orders = pgTable(
+  'orders',
+  {
+    /** The SalesDrive order id. */
+    id: text().primaryKey(),
+    externalId: text().notNull(),
+    orderNumber: text().notNull(),
+    ttn: text().notNull(),
+    quantity: integer().notNull(),
+    /** SalesDrive status id: 1 new … 8 deleted. */
+    status: text().notNull(),
+    statusText: text().notNull(),
+    items: jsonb().notNull(),
+    rawData: jsonb().notNull(),
+    customerName: text(),
+    customerPhone: text(),
+    deliveryAddress: text(),
+    cityName: text(),
+    paymentMethod: text(),
+    shippingMethod: text(),
+    provider: text(),
+    totalPrice: money(),
+    orderDate: timestamptz(),
+    syncStatus: text().notNull().default('pending'),
+    syncError: text(),
+    lastSynced: timestamptz().notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // look-up by external_id, one or many (= ANY($1))
+    uniqueIndex('orders_external_id_key').on(t.externalId),
+    // list by status, newest created_at first, keyset on (created_at, id); counts by status
+    index('orders_status_created_at_idx').on(t.status, t.createdAt, t.id),
+    // list without a status filter, newest created_at first, keyset on (created_at, id)
+    index('orders_created_at_idx').on(t.createdAt, t.id),
+    // list newest order_date first, keyset on (order_date, id)
+    index('orders_order_date_idx').on(t.orderDate, t.id),
+    // last_synced >= $1 newest first, keyset on (last_synced, id)
+    index('orders_last_synced_idx').on(t.lastSynced, t.id),
+    // filter and counts by sync_status
+    index('orders_sync_status_idx').on(t.syncStatus),
+    // search by customer phone
+    index('orders_customer_phone_idx').on(t.customerPhone),
+    check('orders_quantity_check', sql`${t.quantity} >= 0`),
+    check('orders_total_price_check', sql`${t.totalPrice} >= 0`),
+    check('orders_items_check', sql`jsonb_typeof(${t.items}) = 'array'`),
+    check('orders_sync_status_check', sql`${t.syncStatus} IN (${oneOf(SYNC_STATUSES)})`),
+  ],
+);
+
+export const orderHistory = pgTable(
+  'order_history',
+  {
+    id: text().primaryKey().default(sql`gen_random_uuid()::text`),
+    orderId: text().notNull(),
+    status: text().notNull(),
+    statusText: text().notNull(),
+    changedAt: timestamptz().notNull().defaultNow(),
+    source: text().notNull(),
+    userId: integer(),
+    notes: text(),
+  },
+  (t) => [
+    // an order's history, newest changed_at first; also serves the cascade from orders
+    index('order_history_order_id_changed_at_idx').on(t.orderId, t.changedAt),
+    // list newest first, keyset on (changed_at, id); purge of rows older than a date
+    index('order_history_changed_at_idx').on(t.changedAt, t.id),
+    foreignKey({ name: 'order_history_order_id_fkey', columns: [t.orderId], foreignColumns: [orders.id] })
+      .onDelete('cascade')
+      .onUpdate('cascade'),
+    foreignKey({ name: 'order_history_user_id_fkey', columns: [t.userId], foreignColumns: [users.id] })
+      .onDelete('set null')
+      .onUpdate('cascade'),
+    check('order_history_source_check', sql`${t.source} IN (${oneOf(HISTORY_SOURCES)})`),
+  ],
+);
+
+export const products = pgTable(
+  'products',
+  {
+    id: serial().primaryKey(),
+    sku: text().notNull(),
+    name: text().notNull(),
+    costPerItem: money(),
+    currency: text().notNull().default('UAH'),
+    categoryId: integer(),
+    categoryName: text(),
+    set: jsonb(),
+    additionalPrices: jsonb(),
+    stockBalanceByStock: jsonb(),
+    dilovodId: text(),
+    parent: text(),
+    /** Grams. */
+    weight: integer(),
+    lastSyncAt: timestamptz().notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    // look-up by sku
+    uniqueIndex('products_sku_key').on(t.sku),
+    // filter and counts by category_name
+    index('products_category_name_idx').on(t.categoryName),
+    // list newest last_sync_at first
+    index('products_last_sync_at_idx').on(t.lastSyncAt, t.id),
+    check('products_cost_per_item_check', sql`${t.costPerItem} >= 0`),
+    check('products_currency_check', sql`${t.currency} ~ '^[A-Z]{3}$'`),
+  ],
+);
+
+export const boxSettings = pgTable(
+  'box_settings',
+  {
+    id: serial().primaryKey(),
+    name: text().notNull(),
+    marking: text().notNull(),
+    /** The box holds qnt_from … qnt_to portions, and overflow more at a pinch. */
+    qntFrom: integer().notNull(),
+    qntTo: integer().notNull(),
+    width: integer().notNull(),
+    height: integer().notNull(),
+    length: integer().notNull(),
+    overflow: integer().notNull().default(1),
+    /** Kilograms. */
+    weight: numeric({ precision: 10, scale: 2 }).notNull(),
+    selfWeight: numeric({ precision: 10, scale: 2 }).notNull(),
+    description: text(),
+    isActive: boolean().notNull().default(true),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    check('box_settings_portions_check', sql`${t.qntFrom} >= 0 AND ${t.qntFrom} <= ${t.qntTo} AND ${t.overflow} >= 0`),
+    check(
+      'box_settings_size_check',
+      sql`${t.width} > 0 AND ${t.height} > 0 AND ${t.length} > 0 AND ${t.weight} >= 0 AND ${t.selfWeight} >= 0`,
+    ),
+  ],
+);
+
+export const wordpressSkuCache = pgTable(
+  'wordpress_sku_cache',
+  {
+    id: serial().primaryKey(),
+    skus: jsonb().notNull(),
+    lastUpdated: timestamptz().notNull().defaultNow(),
+    totalCount: integer().notNull().default(0),
+  },
+  (t) => [check('wordpress_sku_cache_skus_check', sql`jsonb_typeof(${t.skus}) = 'array' AND ${t.totalCount} >= 0`)],
+);
