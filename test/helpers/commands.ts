@@ -1,0 +1,33 @@
+/** Runs the project's npm scripts as an operator would, and collects what they print. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(command: string, args: string[], env: Record<string, string | undefined> = {}, cwd = PROJECT_ROOT) {
+  return new Promise<CommandResult>((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `npm run db:migrate` against a PostgreSQL URL, or against PGlite in a directory. */
+export const dbMigrate = (target: { url: string } | { dataDir: string }) =>
+  run('npm', ['run', '-s', 'db:migrate'], 'url' in target
+    ? { DATABASE_URL: target.url }
+    : { DATABASE_URL: '', PGLITE_DATA_DIR: target.dataDir });

@@ -1,0 +1,115 @@
+/**
+ * Scratch PostgreSQL databases for tests: each test copies a template (the legacy backup, or the
+ * backup already migrated) and drops its copy at the end. Templates are named after a hash of
+ * what they are built from, built once under an advisory lock, and reused by later runs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import postgres from 'postgres';
+import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrations.js';
+
+export const ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const LEGACY_BACKUP = new URL('../fixtures/legacy-backup.sql', import.meta.url);
+
+export function urlFor(database: string): string {
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** A postgres.js client in UTC, with notices silenced; callers end it. */
+export function connect(url: string, options: postgres.Options<{}> = {}) {
+  return postgres(url, { max: 1, onnotice: () => {}, connection: { TimeZone: 'UTC' }, ...options });
+}
+
+async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = connect(ADMIN_URL);
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
+const fingerprint = (...parts: string[]) => {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest('hex').slice(0, 12);
+};
+const backupText = () => readFileSync(LEGACY_BACKUP, 'utf8');
+const chainText = () =>
+  readdirSync(MIGRATIONS_FOLDER)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => readFileSync(`${MIGRATIONS_FOLDER}/${f}`, 'utf8'))
+    .join('\n');
+
+/** Creates `name` from a template; retries while another session briefly holds the template. */
+async function createFrom(sql: postgres.Sql, name: string, template?: string) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await sql.unsafe(`create database "${name}"${template ? ` template "${template}"` : ''}`);
+      return;
+    } catch (error) {
+      const busy = (error as { code?: string }).code === '55006'; // object_in_use: template being copied
+      if (!busy || attempt > 50) throw error;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+}
+
+async function ensureTemplate(name: string, build: (url: string) => Promise<void>): Promise<string> {
+  return withAdmin(async (sql) => {
+    await sql`select pg_advisory_lock(hashtext(${name}))`;
+    try {
+      const [exists] = await sql`select 1 from pg_database where datname = ${name}`;
+      if (!exists) {
+        const building = `${name}_building`;
+        await sql.unsafe(`drop database if exists "${building}"`);
+        await createFrom(sql, building);
+        await build(urlFor(building));
+        await sql.unsafe(`alter database "${building}" rename to "${name}"`);
+        await sql.unsafe(`alter database "${name}" with is_template true`);
+      }
+      return name;
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${name}))`;
+    }
+  });
+}
+
+export async function loadLegacyBackup(url: string) {
+  const sql = connect(url);
+  try {
+    await sql.unsafe(backupText());
+  } finally {
+    await sql.end();
+  }
+}
+
+/** The legacy backup, loaded. */
+export const legacyTemplate = () => ensureTemplate(`bo_tpl_legacy_${fingerprint(backupText())}`, loadLegacyBackup);
+
+/** The legacy backup, restructured by the chain. */
+export const migratedTemplate = () =>
+  ensureTemplate(`bo_tpl_migrated_${fingerprint(backupText(), chainText())}`, async (url) => {
+    await loadLegacyBackup(url);
+    await runMigrations({ url }, async () => undefined);
+  });
+
+export interface ScratchDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new database, empty or copied from a template; `t.teardown(db.drop)` removes it. */
+export async function scratchDatabase(template?: string): Promise<ScratchDatabase> {
+  const name = `bo_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await withAdmin((sql) => createFrom(sql, name, template));
+  return {
+    name,
+    url: urlFor(name),
+    drop: () => withAdmin(async (sql) => void (await sql.unsafe(`drop database if exists "${name}" with (force)`))),
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Production data is dirtier than the backup. Rows that the new schema could only take by
+ * altering them stop the restructuring before it changes anything, and are named; rows that
+ * merely break a new rule are carried over unchanged, and the rule holds for new rows.
+ */
+import t from 'tap';
+import { dbMigrate } from '../helpers/commands.js';
+import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
+import { wholeState } from '../helpers/catalog.js';
+
+const template = await legacyTemplate();
+
+t.test('rows that cannot be carried over unchanged stop the migration, which names them', async (t) => {
+  const db = await scratchDatabase(template);
+  const sql = connect(db.url);
+  t.teardown(async () => {
+    await sql.end();
+    await db.drop();
+  });
+  await sql`update "Order" set "totalPrice" = 12.345 where id = '100001'`;
+  await sql`update "Order" set "totalPrice" = 'Infinity' where id = '100002'`;
+  await sql`update "Product" set "costPerItem" = 1e12 where id = 3`;
+  await sql`update "Product" set "costPerItem" = 'NaN' where id = 4`;
+  await sql`insert into "User" (id, email, role, password, "updatedAt") values (36, 'Admin@NK-food.shop', 'admin', 'x', now())`;
+  await sql`update "Order" set "customerPhone" = repeat('+380', 700) where id = '100003'`;
+  const before = await wholeState(sql);
+
+  const result = await dbMigrate({ url: db.url });
+  t.not(result.code, 0, 'exits non-zero');
+  t.match(result.stderr, /Restructuring stopped before changing anything: 7 legacy row\(s\) cannot be carried over unchanged/);
+  for (const line of [
+    `"Order" id='100001' "totalPrice"=12.345: not a whole number of kopecks`,
+    `"Order" id='100002' "totalPrice"=Infinity: not a number`,
+    `"Product" id=3 "costPerItem"=1000000000000: too large for numeric(12,2)`,
+    `"Product" id=4 "costPerItem"=NaN: not a number`,
+    `"User" id=1 "email"='admin@nk-food.shop': the same address as user id 36, ignoring letter case`,
+    `"User" id=36 "email"='Admin@NK-food.shop': the same address as user id 1, ignoring letter case`,
+    `"Order" id='100003' "customerPhone" (2800 bytes, starts '+380+380`,
+  ]) {
+    t.ok(result.stderr.includes(line), `names ${line.slice(0, 60)}…`);
+  }
+  t.match(result.stderr, /HINT: Correct these rows/);
+  t.same(await wholeState(sql), before, 'the database is exactly as it was: tables, data, no ledger');
+});
+
+t.test('a database holding only part of the legacy schema is refused, unchanged', async (t) => {
+  const db = await scratchDatabase(template);
+  const sql = connect(db.url);
+  t.teardown(async () => {
+    await sql.end();
+    await db.drop();
+  });
+  await sql`drop table "WordPressSkuCache"`;
+  const before = await wholeState(sql);
+  const result = await dbMigrate({ url: db.url });
+  t.not(result.code, 0);
+  t.match(result.stderr, /only part of the legacy schema: found .*, missing \{WordPressSkuCache\}/);
+  t.same(await wholeState(sql), before);
+});
+
+t.test('rows that break a new rule are kept unchanged; new rows must follow it', async (t) => {
+  const db = await scratchDatabase(template);
+  const sql = connect(db.url);
+  t.teardown(async () => {
+    await sql.end();
+    await db.drop();
+  });
+  const unusual = `${'Ще одна примітка 🍲 \u202Eтекст\u202C\u200B "лапки" \'апостроф\' \\ \n'.repeat(20_000)}кінець`;
+  await sql`update "Order" set items = '{"not": "an array"}', quantity = -1, "syncStatus" = 'unknown' where id = '100001'`;
+  await sql`update "User" set role = 'superuser', email = ' spaced@nk-food.shop ' where id = 8`;
+  await sql`update "BoxSettings" set "qntFrom" = 10, "qntTo" = 5 where id = 7`;
+  await sql`update "OrderHistory" set notes = ${unusual}, source = 'import' where id = 'ca6ac4011d306a7fdec12921b'`;
+  await sql`update "Product" set currency = 'грн' where id = 1`;
+  await sql`update "WordPressSkuCache" set skus = '{"01001": true}' where id = 1`;
+
+  const result = await dbMigrate({ url: db.url });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /Every row is accounted for\./);
+  for (const check of [
+    'box_settings.box_settings_portions_check',
+    'order_history.order_history_source_check',
+    'orders.orders_items_check',
+    'orders.orders_quantity_check',
+    'orders.orders_sync_status_check',
+    'products.products_currency_check',
+    'users.users_email_check',
+    'users.users_role_check',
+    'wordpress_sku_cache.wordpress_sku_cache_skus_check',
+  ]) {
+    t.match(result.stdout, new RegExp(`^  ${check}$`, 'm'), `reports ${check} as NOT VALID`);
+  }
+  t.notMatch(result.stdout, /orders_total_price_check/, 'checks that every row passes are validated');
+
+  const [order] = await sql`select items, quantity, sync_status from orders where id = '100001'`;
+  t.same(order, { items: { not: 'an array' }, quantity: -1, sync_status: 'unknown' });
+  const [user] = await sql`select role, email from users where id = 8`;
+  t.same(user, { role: 'superuser', email: ' spaced@nk-food.shop ' });
+  const [history] = await sql`select notes, source from order_history where id = 'ca6ac4011d306a7fdec12921b'`;
+  t.equal(history!.notes, unusual, 'a 1.5 MB note of unusual text, byte for byte');
+  t.equal(history!.source, 'import');
+  t.same(await sql`select currency from products where id = 1`, [{ currency: 'грн' }]);
+  t.same(await sql`select skus from wordpress_sku_cache`, [{ skus: { '01001': true } }]);
+
+  const refused = (query: Promise<unknown>) => query.then(() => 'accepted', (e: { code?: string }) => e.code);
+  t.equal(await refused(sql`insert into users (email, role, password_hash) values ('new@nk-food.shop', 'superuser', 'x')`), '23514', 'a new user with an unknown role is refused');
+  t.equal(await refused(sql`update users set email = ' x@nk-food.shop' where id = 9`), '23514', 'a stray space is refused on update');
+  t.equal(await refused(sql`update box_settings set qnt_from = 20 where id = 8`), '23514', 'an inverted portion range is refused');
+  t.equal(await refused(sql`insert into users (email, role, password_hash) values ('BOSS@nk-food.shop', 'boss', 'x')`), '23505', 'e-mail is unique regardless of case');
+});

@@ -1,0 +1,167 @@
+/**
+ * The legacy backup restructured by `npm run db:migrate`: every row carried over with its content,
+ * the refresh tokens moved, the dropped tables and duplicate indexes gone, and a second run that
+ * changes nothing. Also: an empty database migrated to the very same schema.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { dbMigrate } from '../helpers/commands.js';
+import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
+import { dataFingerprint, readSchema } from '../helpers/catalog.js';
+
+const plan = JSON.parse(readFileSync(new URL('../../drizzle/plans/0001_restructure.json', import.meta.url), 'utf8')) as {
+  tables: Record<string, string>;
+  columns: Record<string, Record<string, string>>;
+};
+
+const template = await legacyTemplate();
+const legacyDb = await scratchDatabase(template);
+const migratedDb = await scratchDatabase(template);
+const emptyDb = await scratchDatabase();
+const legacy = connect(legacyDb.url);
+const migrated = connect(migratedDb.url);
+const empty = connect(emptyDb.url);
+t.teardown(async () => {
+  await Promise.all([legacy.end(), migrated.end(), empty.end()]);
+  await Promise.all([legacyDb.drop(), migratedDb.drop(), emptyDb.drop()]);
+});
+
+const first = await dbMigrate({ url: migratedDb.url });
+
+t.test('npm run db:migrate restructures the legacy backup and reports every table', async (t) => {
+  t.equal(first.code, 0, first.stderr);
+  t.match(first.stdout, /Applied 3 migration\(s\): 0000_legacy_prisma_schema, 0001_rename_tables, 0002_restructure/);
+  t.match(first.stdout, /"User" -> users\s+35\s+35/);
+  t.match(first.stdout, /"Order" -> orders\s+800\s+800/);
+  t.match(first.stdout, /"OrderHistory" -> order_history\s+2588\s+2588/);
+  t.match(first.stdout, /"Product" -> products\s+120\s+120/);
+  t.match(first.stdout, /"BoxSettings" -> box_settings\s+6\s+6/);
+  t.match(first.stdout, /"WordPressSkuCache" -> wordpress_sku_cache\s+1\s+1/);
+  t.match(first.stdout, /refresh_tokens\s+58\s+-\s+dropped: 6 moved into users, 0 superseded, 52 expired/);
+  t.match(first.stdout, /Every row is accounted for\./);
+});
+
+t.test('every legacy row is carried over, column by column', async (t) => {
+  for (const [legacyTable, table] of Object.entries(plan.tables)) {
+    const renames = plan.columns[table] ?? {};
+    const legacyColumns = await legacy<{ name: string; type: string }[]>`
+      select column_name as name, data_type as type from information_schema.columns
+       where table_schema = 'public' and table_name = ${legacyTable} order by ordinal_position`;
+    const newColumns = new Set(
+      (await migrated`select column_name as name from information_schema.columns
+         where table_schema = 'public' and table_name = ${table}`).map((c) => c.name as string),
+    );
+    const before = await legacy.unsafe(`select row_to_json(r) as row from "${legacyTable}" r order by id`);
+    const after = await migrated.unsafe(`select row_to_json(r) as row from "${table}" r order by id`);
+    t.equal(after.length, before.length, `${table}: as many rows as "${legacyTable}"`);
+    let compared = 0;
+    const mismatches: string[] = [];
+    for (const { name, type } of legacyColumns) {
+      const column = renames[name] ?? name;
+      if (!newColumns.has(column)) {
+        mismatches.push(`"${legacyTable}"."${name}" has no column ${table}.${column}`);
+        continue;
+      }
+      before.forEach(({ row: old }, i) => {
+        const value = old[name];
+        const now = after[i]!.row[column];
+        let expected: unknown = value;
+        if (value !== null && type === 'timestamp without time zone') expected = `${value}+00:00`; // read as UTC
+        if (value !== null && type === 'double precision') {
+          // money: the same amount to the kopeck, exactly
+          expected = Number((value as number).toFixed(2));
+          if (Math.abs((value as number) - (expected as number)) > 1e-9) mismatches.push(`${table} ${old.id}: ${name} ${value} is not whole kopecks`);
+        }
+        compared++;
+        if (JSON.stringify(now) !== JSON.stringify(expected)) {
+          mismatches.push(`${table} id=${old.id} ${column}: ${JSON.stringify(now)} != ${JSON.stringify(expected)}`);
+        }
+      });
+    }
+    t.same(mismatches.slice(0, 20), [], `${table}: ${compared} values equal their legacy values`);
+  }
+});
+
+t.test('each user with an unexpired legacy token holds the SHA-256 of the longest-lived one', async (t) => {
+  const tokens = await legacy`
+    select distinct on ("userId") "userId" as id, token, to_json("expiresAt" at time zone 'UTC') as expires
+      from refresh_tokens where "expiresAt" > now() at time zone 'UTC'
+     order by "userId", "expiresAt" desc`;
+  t.equal(tokens.length, 6, 'the backup has six users with a token valid until 2099');
+  const holders = await migrated`
+    select id, refresh_token_hash as hash, to_json(refresh_token_expires_at) as expires,
+           previous_refresh_token_hash as previous
+      from users where refresh_token_hash is not null order by id`;
+  t.same(
+    holders.map((u) => ({ id: u.id, hash: u.hash, expires: u.expires, previous: u.previous })),
+    tokens.map((tok) => ({
+      id: tok.id,
+      hash: createHash('sha256').update(tok.token).digest('hex'),
+      expires: tok.expires,
+      previous: null,
+    })),
+  );
+  t.ok(tokens.every((tok) => tok.expires.startsWith('2099-')), 'those tokens are the ones valid until 2099');
+});
+
+t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger is kept', async (t) => {
+  const tables = (await migrated`select relname from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1`).map((r) => r.relname);
+  t.same(tables, ['_prisma_migrations', 'box_settings', 'order_history', 'orders', 'products', 'users', 'wordpress_sku_cache']);
+  const indexes = (await migrated`select indexname from pg_indexes where schemaname = 'public' order by 1`).map((r) => r.indexname);
+  t.same(indexes, [
+    '_prisma_migrations_pkey',
+    'box_settings_pkey',
+    'order_history_changed_at_idx',
+    'order_history_order_id_changed_at_idx',
+    'order_history_pkey',
+    'orders_created_at_idx',
+    'orders_customer_phone_idx',
+    'orders_external_id_key',
+    'orders_last_synced_idx',
+    'orders_order_date_idx',
+    'orders_pkey',
+    'orders_status_created_at_idx',
+    'orders_sync_status_idx',
+    'products_category_name_idx',
+    'products_last_sync_at_idx',
+    'products_pkey',
+    'products_sku_key',
+    'users_email_key',
+    'users_pkey',
+    'users_previous_refresh_token_hash_idx',
+    'users_refresh_token_hash_key',
+    'wordpress_sku_cache_pkey',
+  ]);
+  const duplicates = await migrated`
+    select array_agg(indexrelid::regclass::text) as names from pg_index
+     where indrelid::regclass::text not like 'drizzle.%'
+     group by indrelid, indkey::text, coalesce(pg_get_expr(indexprs, indrelid), ''), coalesce(pg_get_expr(indpred, indrelid), '')
+    having count(*) > 1`;
+  t.same(duplicates, [], 'no two indexes on the same key');
+  t.same(await migrated`select count(*)::int as n from _prisma_migrations`, [{ n: 6 }]);
+});
+
+t.test('an empty database migrates to the schema the legacy database ends with', async (t) => {
+  const result = await dbMigrate({ url: emptyDb.url });
+  t.equal(result.code, 0, result.stderr);
+  const [fromEmpty, fromLegacy] = await Promise.all([readSchema(empty), readSchema(migrated)]);
+  t.ok(fromLegacy.columns.length > 80 && fromLegacy.indexes.length > 20, 'the comparison has something to compare');
+  t.same(fromEmpty.tables, fromLegacy.tables, 'tables');
+  t.same(fromEmpty.columns, fromLegacy.columns, 'columns: types, defaults, nullability, order');
+  t.same(fromEmpty.constraints, fromLegacy.constraints, 'constraints, validated alike');
+  t.same(fromEmpty.indexes, fromLegacy.indexes, 'indexes');
+  t.same(fromEmpty.sequences, fromLegacy.sequences, 'sequences');
+});
+
+t.test('migrating again applies nothing and changes nothing', async (t) => {
+  const [schemaBefore, dataBefore] = [await readSchema(migrated), await dataFingerprint(migrated)];
+  const ledgerBefore = await migrated`select * from drizzle.__drizzle_migrations order by id`;
+  const again = await dbMigrate({ url: migratedDb.url });
+  t.equal(again.code, 0, again.stderr);
+  t.match(again.stdout, /Nothing to apply: the database is up to date\./);
+  t.same(await readSchema(migrated), schemaBefore);
+  t.same(await dataFingerprint(migrated), dataBefore);
+  t.same(await migrated`select * from drizzle.__drizzle_migrations order by id`, ledgerBefore);
+  t.equal(ledgerBefore.length, 3);
+});
