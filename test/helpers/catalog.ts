@@ -5,7 +5,11 @@
  */
 import type postgres from 'postgres';
 
-const UNMANAGED = ['_prisma_migrations'];
+/** Runs plain SQL and returns the rows: postgres.js (`sql.unsafe`) or PGlite (`query().rows`). */
+export type Query = (text: string) => Promise<Record<string, unknown>[]>;
+export const viaPostgres = (sql: postgres.Sql): Query => async (text) => [...(await sql.unsafe(text))];
+
+const unmanaged = `('_prisma_migrations')`;
 
 export interface Schema {
   tables: string[];
@@ -15,13 +19,13 @@ export interface Schema {
   sequences: Record<string, unknown>[];
 }
 
-export async function readSchema(sql: postgres.Sql): Promise<Schema> {
-  const unmanaged = sql(UNMANAGED);
-  const tables = await sql<{ name: string }[]>`
+export async function readSchema(target: postgres.Sql | Query): Promise<Schema> {
+  const sql: Query = 'unsafe' in target ? viaPostgres(target) : target;
+  const tables = await sql(`
     select relname as name from pg_class
      where relnamespace = 'public'::regnamespace and relkind in ('r', 'p', 'v', 'm')
-       and relname not in ${unmanaged} order by 1`;
-  const columns = await sql`
+       and relname not in ${unmanaged} order by 1`);
+  const columns = await sql(`
     select c.relname as table, a.attnum as position, a.attname as column,
            format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
            pg_get_expr(d.adbin, d.adrelid) as default, a.attidentity as identity, a.attgenerated as generated
@@ -29,27 +33,27 @@ export async function readSchema(sql: postgres.Sql): Promise<Schema> {
       join pg_class c on c.oid = a.attrelid and c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
       left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
      where a.attnum > 0 and not a.attisdropped and c.relname not in ${unmanaged}
-     order by 1, 2`;
-  const constraints = await sql`
+     order by 1, 2`);
+  const constraints = await sql(`
     select conrelid::regclass::text as table, conname as name, contype as type,
            pg_get_constraintdef(oid) as definition, convalidated as validated,
            condeferrable as deferrable
       from pg_constraint
-     where connamespace = 'public'::regnamespace and conrelid::regclass::text not in ${unmanaged}
-     order by 1, 2`;
-  const indexes = await sql`
+     where connamespace = 'public'::regnamespace and contype <> 'n' and conrelid::regclass::text not in ${unmanaged}
+     order by 1, 2`);
+  const indexes = await sql(`
     select tablename as table, indexname as name, indexdef as definition
       from pg_indexes where schemaname = 'public' and tablename not in ${unmanaged}
-     order by 1, 2`;
-  const sequences = await sql`
+     order by 1, 2`);
+  const sequences = await sql(`
     select s.sequencename as name, s.data_type::text as type, s.start_value::text as start,
            s.increment_by::text as increment, s.min_value::text as min, s.max_value::text as max, s.cycle,
            (select d.refobjid::regclass::text || '.' || a.attname
               from pg_depend d join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
              where d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass and d.deptype in ('a', 'i')) as owned_by
-      from pg_sequences s where s.schemaname = 'public' order by 1`;
+      from pg_sequences s where s.schemaname = 'public' order by 1`);
   return {
-    tables: tables.map((t) => t.name),
+    tables: tables.map((t) => t.name as string),
     columns: [...columns],
     constraints: [...constraints],
     indexes: [...indexes],
