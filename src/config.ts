@@ -1,4 +1,89 @@
+/**
+ * Configuration from environment variables, validated once at startup. Every bad value gets its
+ * own message naming the variable; `.env.example` lists them all.
+ */
+import { Type, type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { Value } from 'typebox/value';
 import type { DatabaseTarget } from './db/client.js';
+
+const seconds = (description: string, fallback: number, minimum = 1) =>
+  Type.Integer({ minimum, maximum: 10 * 365 * 24 * 3600, default: fallback, description });
+
+const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('production'), Type.Literal('development'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:5432/db' })),
+  PGLITE_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32, description: 'at least 32 characters' })),
+  ACCESS_TOKEN_TTL: seconds('access token lifetime, seconds', 15 * 60),
+  REFRESH_TOKEN_TTL: seconds('refresh token lifetime, seconds', 30 * 24 * 3600),
+  REFRESH_REUSE_GRACE: seconds('seconds during which a just-rotated refresh token is refused without revoking', 10, 0),
+  LOGIN_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'login attempts per minute per client and per e-mail' }),
+});
+type Env = Static<typeof EnvSchema>;
+const checkEnv = Compile(EnvSchema);
+
+export interface Config {
+  nodeEnv: Env['NODE_ENV'];
+  database: DatabaseTarget;
+  host: string;
+  port: number;
+  logLevel: string;
+  jwtSecret: string;
+  /** True when JWT_SECRET was not set and a development secret is in use. */
+  jwtSecretIsDefault: boolean;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshReuseGrace: number;
+  loginRateLimit: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(EnvSchema.properties);
+  // empty variables count as unset, as in most shells' `VAR= command`
+  const raw = Object.fromEntries(known.filter((k) => env[k]?.trim()).map((k) => [k, env[k]!.trim()]));
+  const values = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
+  const problems = checkEnv.Check(values)
+    ? []
+    : [...checkEnv.Errors(values)].map((e) => {
+        const name = e.instancePath.slice(1);
+        const schema = (EnvSchema.properties as Record<string, { description?: string }>)[name];
+        return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.message}${schema?.description ? ` (${schema.description})` : ''}`;
+      });
+  if (values.NODE_ENV === 'production' && !values.JWT_SECRET) {
+    problems.push('JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    nodeEnv: values.NODE_ENV,
+    database: databaseTarget(env),
+    host: values.HOST,
+    port: values.PORT,
+    logLevel: values.LOG_LEVEL,
+    jwtSecret: values.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
+    jwtSecretIsDefault: !values.JWT_SECRET,
+    accessTokenTtl: values.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: values.REFRESH_TOKEN_TTL,
+    refreshReuseGrace: values.REFRESH_REUSE_GRACE,
+    loginRateLimit: values.LOGIN_RATE_LIMIT,
+  };
+}
 
 /** DATABASE_URL when set; otherwise the embedded PGlite database in PGLITE_DATA_DIR (default ./data). */
 export function databaseTarget(env: NodeJS.ProcessEnv): DatabaseTarget {

@@ -1,0 +1,82 @@
+/**
+ * Builds the Fastify instance from its plugins, in one visible place. Used by the server and by
+ * the tests (`app.inject`).
+ */
+import rateLimit from '@fastify/rate-limit';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+import authPlugin from './plugins/auth.js';
+import dbPlugin from './plugins/db.js';
+import docsPlugin from './plugins/docs.js';
+import errorsPlugin from './plugins/errors.js';
+import healthPlugin from './plugins/health.js';
+import authRoutes from './routes/auth.js';
+import boxSettingsRoutes from './routes/box-settings.js';
+import orderHistoryRoutes from './routes/order-history.js';
+import ordersRoutes from './routes/orders.js';
+import productsRoutes from './routes/products.js';
+import { ErrorResponse } from './routes/shared.js';
+import usersRoutes from './routes/users.js';
+import wordpressSkuCacheRoutes from './routes/wordpress-sku-cache.js';
+
+/** Never logged: credentials in headers, and any password, token or hash in a logged object. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.password',
+  '*.currentPassword',
+  '*.passwordHash',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.refreshTokenHash',
+  '*.previousRefreshTokenHash',
+];
+
+export type AppConfig = Pick<
+  Config,
+  'database' | 'jwtSecret' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit'
+>;
+
+export async function buildApp(config: AppConfig, options: { logger?: FastifyServerOptions['logger'] } = {}) {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    bodyLimit: 1024 * 1024,
+    // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.addSchema(ErrorResponse);
+
+  await app.register(errorsPlugin);
+  await app.register(dbPlugin, { target: config.database });
+  await app.register(docsPlugin);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'RATE_LIMITED',
+      error: 'Too Many Requests',
+      message: `Too many attempts; try again in ${context.after}`,
+    }),
+  });
+  await app.register(authPlugin, { secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
+  await app.register(healthPlugin);
+
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, config);
+      await api.register(usersRoutes);
+      await api.register(ordersRoutes);
+      await api.register(orderHistoryRoutes);
+      await api.register(productsRoutes);
+      await api.register(boxSettingsRoutes);
+      await api.register(wordpressSkuCacheRoutes);
+    },
+    { prefix: '/api/v1' },
+  );
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,29 @@
+/**
+ * Who may do what: one table. A resource's actions are read, create, update and delete; every
+ * route names its resource and action, and one hook (plugins/auth.ts) checks this table.
+ * Users may also read and update their own profile (routes/users.ts), whatever this table says.
+ */
+import type { Role } from '../db/schema.js';
+
+export type Resource = 'users' | 'orders' | 'orderHistory' | 'products' | 'boxSettings' | 'wordpressSkuCache';
+export type Action = 'read' | 'create' | 'update' | 'delete';
+
+type Grants = Record<Resource, Action[]>;
+const ALL: Action[] = ['read', 'create', 'update', 'delete'];
+const READ: Action[] = ['read'];
+const WRITE: Action[] = ['read', 'create', 'update'];
+/** order_history is append-only: no route updates or deletes it. */
+const APPEND: Action[] = ['read', 'create'];
+
+export const PERMISSIONS: Record<Role, Grants> = {
+  admin: { users: ALL, orders: ALL, orderHistory: APPEND, products: ALL, boxSettings: ALL, wordpressSkuCache: ALL },
+  boss: { users: [], orders: ALL, orderHistory: APPEND, products: ALL, boxSettings: ALL, wordpressSkuCache: ALL },
+  'shop-manager': { users: [], orders: WRITE, orderHistory: APPEND, products: WRITE, boxSettings: READ, wordpressSkuCache: WRITE },
+  'ads-manager': { users: [], orders: READ, orderHistory: READ, products: READ, boxSettings: READ, wordpressSkuCache: READ },
+  storekeeper: { users: [], orders: ['read', 'update'], orderHistory: APPEND, products: READ, boxSettings: ['read', 'update'], wordpressSkuCache: READ },
+  user: { users: [], orders: READ, orderHistory: READ, products: READ, boxSettings: READ, wordpressSkuCache: READ },
+};
+
+export function may(role: string, resource: Resource, action: Action): boolean {
+  return PERMISSIONS[role as Role]?.[resource].includes(action) ?? false;
+}

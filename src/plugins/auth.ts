@@ -1,0 +1,67 @@
+/**
+ * Authentication and authorisation. Access tokens are short-lived JWTs carrying the user id and
+ * role. Every route says who may call it in `config.access`, and this one hook enforces it:
+ * 'public', 'authenticated', or a resource and action checked against auth/permissions.ts.
+ */
+import jwt from '@fastify/jwt';
+import fp from 'fastify-plugin';
+import { may, type Action, type Resource } from '../auth/permissions.js';
+import type { Role } from '../db/schema.js';
+import { HttpError } from './errors.js';
+
+export type Access =
+  | 'public'
+  | 'authenticated'
+  | { resource: Resource; action: Action; /** a user may also act on their own record (`:id`) */ self?: boolean };
+
+export interface Caller {
+  id: number;
+  role: Role;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyInstance {
+    signAccessToken(caller: Caller): string;
+  }
+}
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; role: Role };
+    user: Caller;
+  }
+}
+
+export default fp<{ secret: string; accessTokenTtl: number }>(
+  async (app, { secret, accessTokenTtl }) => {
+    await app.register(jwt, {
+      secret,
+      sign: { expiresIn: accessTokenTtl, algorithm: 'HS256' },
+      verify: { algorithms: ['HS256'] },
+      formatUser: (payload) => ({ id: Number(payload.sub), role: payload.role }),
+    });
+    app.decorate('signAccessToken', (caller: Caller) => app.jwt.sign({ sub: String(caller.id), role: caller.role }));
+
+    app.addHook('onRequest', async (request) => {
+      const access = request.routeOptions.config.access ?? 'authenticated';
+      if (access === 'public' || request.routeOptions.url === undefined) return;
+      try {
+        await request.jwtVerify();
+      } catch (error) {
+        const expired = (error as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
+        throw new HttpError(401, 'UNAUTHORIZED', expired ? 'The access token has expired' : 'A valid access token is required', {
+          'www-authenticate': `Bearer${expired ? ' error="invalid_token"' : ''}`,
+        });
+      }
+      if (access === 'authenticated') return;
+      const { id, role } = request.user;
+      if (may(role, access.resource, access.action)) return;
+      if (access.self && (request.params as { id?: string }).id === String(id)) return;
+      throw new HttpError(403, 'FORBIDDEN', `The role ${role} may not ${access.action} ${access.resource}`);
+    });
+  },
+  { name: 'auth', dependencies: ['errors'] },
+);

@@ -1,0 +1,20 @@
+/** The database: postgres.js when DATABASE_URL is set, PGlite otherwise; closed with the app. */
+import fp from 'fastify-plugin';
+import { openDatabase, type DatabaseClient, type DatabaseTarget, type Db } from '../db/client.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Db;
+    database: DatabaseClient;
+  }
+}
+
+export default fp<{ target: DatabaseTarget }>(
+  async (app, { target }) => {
+    const database = await openDatabase(target);
+    app.decorate('database', database);
+    app.decorate('db', database.db);
+    app.addHook('onClose', () => database.close());
+  },
+  { name: 'db' },
+);

@@ -1,0 +1,130 @@
+/**
+ * One error shape for every failure, Fastify's own: {statusCode, code, error, message}. Database
+ * errors that a client can cause become 4xx; an unreachable database is a 503. The database's
+ * `detail` can hold a whole row (password hash included), so it is neither logged nor returned.
+ */
+import { STATUS_CODES } from 'node:http';
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifySchemaValidationError } from 'fastify';
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new HttpError(404, 'NOT_FOUND', `${what} not found`);
+
+interface DatabaseError {
+  code: string;
+  constraint_name?: string; // postgres.js
+  constraint?: string; // PGlite
+  table_name?: string;
+  table?: string;
+  column_name?: string;
+  column?: string;
+  message: string;
+}
+
+/** drizzle wraps driver errors (DrizzleQueryError); the driver's error is on `cause`. */
+function databaseErrorOf(error: unknown): DatabaseError | undefined {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e as DatabaseError;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+]);
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    const code = String(e.code ?? '');
+    if (CONNECTION_FAILURES.has(code) || /^(08|57P|53)/.test(code)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+function fromDatabase(error: DatabaseError): HttpError | undefined {
+  const constraint = error.constraint_name ?? error.constraint ?? '';
+  const column = error.column_name ?? error.column;
+  switch (true) {
+    case error.code === '23505':
+      return new HttpError(409, 'CONFLICT', `Conflicts with an existing row (${constraint || 'unique key'})`);
+    case error.code === '23503':
+      return new HttpError(409, 'CONFLICT', `Refers to a row that does not exist, or is still referred to (${constraint})`);
+    case error.code === '23514':
+      return new HttpError(400, 'CHECK_VIOLATION', `Breaks the rule ${constraint}`);
+    case error.code === '23502':
+      return new HttpError(400, 'NOT_NULL_VIOLATION', `${column ?? 'A field'} must not be null`);
+    case error.code.startsWith('22'): // data exception: out of range, invalid value
+      return new HttpError(400, 'INVALID_VALUE', 'A value is out of range or malformed');
+    case error.code === '40001' || error.code === '40P01':
+      return new HttpError(409, 'RETRY', 'Conflicting concurrent change; try again');
+    default:
+      return undefined;
+  }
+}
+
+function describeValidation(errors: FastifySchemaValidationError[], context: string): string {
+  return errors
+    .map((e) => {
+      const where = `${context}${e.instancePath.replaceAll('/', '.')}`;
+      const params = e.params as { additionalProperties?: string[] };
+      if (e.keyword === 'additionalProperties' && params.additionalProperties?.length) {
+        return `${where} has unknown field(s): ${params.additionalProperties.join(', ')}`;
+      }
+      return `${where} ${e.message}`;
+    })
+    .filter((m) => !m.endsWith('schema is false')) // repeated by the additionalProperties line
+    .join('; ');
+}
+
+export default fp(
+  async (app) => {
+    app.setSchemaErrorFormatter((errors, context) => new Error(describeValidation(errors, context)));
+
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      let http: HttpError | undefined;
+      if (error instanceof HttpError) http = error;
+      else if (error.validation) http = new HttpError(400, 'FST_ERR_VALIDATION', error.message);
+      else if (isDatabaseUnavailable(error)) {
+        http = new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '5' });
+      } else {
+        const db = databaseErrorOf(error);
+        if (db) http = fromDatabase(db);
+        else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+          http = new HttpError(error.statusCode, error.code ?? 'BAD_REQUEST', error.message);
+        }
+      }
+      if (!http) {
+        const db = databaseErrorOf(error);
+        request.log.error(
+          db ? { dbCode: db.code, constraint: db.constraint_name ?? db.constraint, table: db.table_name ?? db.table } : { err: error },
+          'unhandled error',
+        );
+        http = new HttpError(500, 'INTERNAL_ERROR', 'Internal Server Error');
+      } else if (http.statusCode >= 500) {
+        request.log.warn({ code: http.code }, http.message);
+      }
+      reply
+        .code(http.statusCode)
+        .headers(http.headers)
+        .send({ statusCode: http.statusCode, code: http.code, error: STATUS_CODES[http.statusCode], message: http.message });
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url} not found` });
+    });
+  },
+  { name: 'errors' },
+);

@@ -1,0 +1,163 @@
+/**
+ * /api/v1/auth: login, refresh, logout, me. One refresh-token slot per user: a login replaces the
+ * previous session. Refresh rotates with a compare-and-swap on the stored hash, so that two
+ * concurrent refreshes with one token give exactly one success; a replayed rotated token is
+ * refused, and after the grace window it revokes the session (RFC 9700, 4.14.2).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { and, eq, getTableColumns, gt, sql } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
+import type { Role } from '../db/schema.js';
+import { users } from '../db/schema.js';
+import { HttpError } from '../plugins/errors.js';
+import { errorResponses, Strict } from './shared.js';
+import { endSession, User } from './users.js';
+
+export interface AuthOptions {
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  refreshReuseGrace: number;
+  loginRateLimit: number;
+}
+
+const Tokens = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
+  user: User,
+});
+
+const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password');
+const invalidRefreshToken = () => new HttpError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or already used');
+
+const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) => {
+  // everything but the secrets
+  const { passwordHash, refreshTokenHash, previousRefreshTokenHash, refreshTokenExpiresAt, refreshTokenRotatedAt, ...userColumns } =
+    getTableColumns(users);
+  const responses = <T extends object>(ok: T) => ({ ...errorResponses, ...ok });
+
+  /** A new refresh token and the slot values that record it (rotation keeps the replaced hash). */
+  function newSession(replacedHash: string | null) {
+    const refreshToken = newRefreshToken();
+    const slot = {
+      refreshTokenHash: hashRefreshToken(refreshToken),
+      refreshTokenExpiresAt: new Date(Date.now() + options.refreshTokenTtl * 1000),
+      previousRefreshTokenHash: replacedHash,
+      refreshTokenRotatedAt: replacedHash ? new Date() : null,
+      lastActivityAt: new Date(),
+    };
+    return { refreshToken, slot };
+  }
+  const tokenResponse = (refreshToken: string, user: Record<string, unknown> & { id: number; role: string }) => ({
+    accessToken: app.signAccessToken({ id: user.id, role: user.role as Role }),
+    refreshToken,
+    tokenType: 'Bearer' as const,
+    expiresIn: options.accessTokenTtl,
+    user,
+  });
+
+  const perClient = { max: options.loginRateLimit, timeWindow: '1 minute' };
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in with e-mail and password',
+        security: [],
+        body: Strict({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 200 }) }),
+        response: responses({ 200: Tokens }),
+      },
+      config: { access: 'public', rateLimit: perClient },
+      preHandler: app.rateLimit({
+        ...perClient,
+        keyGenerator: (request) => `login-email:${String((request.body as { email?: string }).email).trim().toLowerCase()}`,
+      }),
+    },
+    async (request) => {
+      const email = request.body.email.trim().toLowerCase();
+      const [user] = await app.db
+        .select({ ...userColumns, passwordHash })
+        .from(users)
+        .where(eq(sql`lower(${users.email})`, email));
+      const check = await verifyPassword(request.body.password, user?.passwordHash);
+      if (!user || !check.ok) throw invalidCredentials();
+      if (!user.isActive) throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is deactivated; ask an admin');
+      const session = newSession(null);
+      const [updated] = await app.db
+        .update(users)
+        .set({
+          ...session.slot,
+          lastLoginAt: new Date(),
+          ...(check.needsRehash ? { passwordHash: await hashPassword(request.body.password) } : {}),
+        })
+        .where(eq(users.id, user.id))
+        .returning(userColumns);
+      return tokenResponse(session.refreshToken, updated!);
+    },
+  );
+
+  app.post(
+    '/auth/refresh',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange a refresh token for a new pair; the old refresh token stops working',
+        security: [],
+        body: Strict({ refreshToken: Type.String({ minLength: 1, maxLength: 1000 }) }),
+        response: responses({ 200: Tokens }),
+      },
+      config: { access: 'public' },
+    },
+    async (request) => {
+      const presented = hashRefreshToken(request.body.refreshToken);
+      const session = newSession(presented);
+      // compare-and-swap: only the request that still finds the presented hash rotates it
+      const [rotated] = await app.db
+        .update(users)
+        .set(session.slot)
+        .where(and(eq(users.refreshTokenHash, presented), gt(users.refreshTokenExpiresAt, sql`now()`), eq(users.isActive, true)))
+        .returning(userColumns);
+      if (rotated) return tokenResponse(session.refreshToken, rotated);
+      // a replay of a token that was already rotated: after the grace window, end the session
+      const [replayed] = await app.db
+        .update(users)
+        .set(endSession)
+        .where(
+          and(
+            eq(users.previousRefreshTokenHash, presented),
+            sql`${users.refreshTokenRotatedAt} < now() - make_interval(secs => ${options.refreshReuseGrace})`,
+          ),
+        )
+        .returning({ id: users.id });
+      if (replayed) request.log.warn({ userId: replayed.id }, 'rotated refresh token replayed: session revoked');
+      throw invalidRefreshToken();
+    },
+  );
+
+  app.post(
+    '/auth/logout',
+    {
+      schema: { tags: ['auth'], summary: 'End the session: the refresh token stops working', response: responses({ 204: Type.Null() }) },
+      config: { access: 'authenticated' },
+    },
+    async (request, reply) => {
+      await app.db.update(users).set(endSession).where(eq(users.id, request.user.id));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/auth/me',
+    { schema: { tags: ['auth'], summary: 'The caller', response: responses({ 200: User }) }, config: { access: 'authenticated' } },
+    async (request) => {
+      const [user] = await app.db.select(userColumns).from(users).where(eq(users.id, request.user.id));
+      if (!user) throw new HttpError(401, 'UNAUTHORIZED', 'The account no longer exists');
+      return user;
+    },
+  );
+};
+
+export default authRoutes;

@@ -1,0 +1,271 @@
+/**
+ * The five CRUD routes every resource shares, built from a description of the resource: list
+ * (keyset-paginated: page 10,000 costs what page 1 costs), read, create (201 + Location), partial
+ * update and delete. Reads carry an ETag; a write with an If-Match that no longer matches gets
+ * 412 and changes nothing, because the row is locked while the tag is compared.
+ */
+import { createHash } from 'node:crypto';
+import { and, asc, desc, eq, getTableColumns, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
+import type { PgColumn, PgTable, PgTransaction } from 'drizzle-orm/pg-core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type TObject, type TSchema } from 'typebox';
+import type { Resource } from '../auth/permissions.js';
+import type { Db } from '../db/client.js';
+import { HttpError, notFound } from '../plugins/errors.js';
+import { errorResponses, IfMatchHeaders, ListOf, Page, Strict } from './shared.js';
+
+type Row = Record<string, unknown>;
+type Tx = PgTransaction<any, any, any>;
+type Operation = 'list' | 'read' | 'create' | 'update' | 'delete';
+
+export interface CrudOptions {
+  /** Route prefix under /api/v1, e.g. '/orders'. */
+  prefix: string;
+  resource: Resource;
+  /** For messages: "Order not found". */
+  noun: string;
+  tag: string;
+  table: PgTable;
+  idColumn: PgColumn;
+  idParams: TObject;
+  /** The row as clients see it; only these columns are ever selected. */
+  item: TObject;
+  createBody: TObject;
+  updateBody: TObject;
+  list: {
+    /** Query filters: TypeBox properties, and how they become conditions. */
+    filters: Record<string, TSchema>;
+    where: (query: Row) => (SQL | undefined)[];
+    sorts: Record<string, PgColumn>;
+    defaultSort: string;
+  };
+  operations?: Operation[];
+  /** Turns a create body into column values (e.g. hashes a password). */
+  toInsert?: (body: Row, request: FastifyRequest) => Promise<Row> | Row;
+  /** Turns an update body into column values; `before` is the locked current row. */
+  toUpdate?: (body: Row, before: Row, request: FastifyRequest) => Promise<Row> | Row;
+  /** Runs in the update's transaction, after the update (e.g. appends order history). */
+  afterUpdate?: (tx: Tx, before: Row, after: Row, request: FastifyRequest) => Promise<void>;
+  /** Who may call each operation, when it differs from the resource's own grant. */
+  self?: Operation[];
+}
+
+/** A strong tag of the row as clients see it (JSON: dates as ISO strings, money as decimal strings). */
+export const etagOf = (row: Row) => `"${createHash('sha256').update(JSON.stringify(row)).digest('base64url').slice(0, 27)}"`;
+
+/** If-Match: "*" or a list of tags, any of which may match; weak tags never match a write. */
+function assertIfMatch(request: FastifyRequest, row: Row) {
+  const header = request.headers['if-match'];
+  if (!header) return;
+  const current = etagOf(row);
+  const tags = header.split(',').map((t) => t.trim());
+  if (!tags.includes('*') && !tags.includes(current)) {
+    throw new HttpError(412, 'PRECONDITION_FAILED', 'The row has changed since it was read (If-Match does not match its ETag)');
+  }
+}
+
+interface Cursor {
+  s: string;
+  o: 'asc' | 'desc';
+  v: unknown;
+  id: unknown;
+}
+
+const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+
+function decodeCursor(text: string, sort: string, order: string): Cursor {
+  try {
+    const cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
+    if (cursor && cursor.s === sort && cursor.o === order && 'v' in cursor && cursor.id != null) return cursor;
+  } catch {
+    // fall through
+  }
+  throw new HttpError(400, 'INVALID_CURSOR', 'cursor is not a nextCursor of this list with the same sort and order');
+}
+
+/** The value as the column's driver expects it; a malformed cursor value is a 400, not a 500. */
+function cursorValue(column: PgColumn, value: unknown) {
+  if (value === null) return null;
+  if (column.dataType === 'date') {
+    const date = new Date(String(value));
+    if (Number.isNaN(date.getTime())) throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
+    return date;
+  }
+  if (column.dataType === 'number' && typeof value !== 'number') throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
+  if (column.dataType === 'string' && typeof value !== 'string') throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
+  return value;
+}
+
+/**
+ * Rows after the cursor in (sort column, id) order. Descending puts NULLs first and ascending
+ * last, as a btree on (column, id) returns them, so the index serves every page.
+ */
+function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc', cursor: Cursor): SQL | undefined {
+  const v = cursorValue(column, cursor.v);
+  const cid = cursorValue(id, cursor.id);
+  const past = order === 'desc' ? sql`<` : sql`>`;
+  if (column === id) return sql`${id} ${past} ${sql.param(cid, id)}`;
+  if (v === null) {
+    const inNulls = and(isNull(column), sql`${id} ${past} ${sql.param(cid, id)}`);
+    return order === 'desc' ? or(inNulls, isNotNull(column)) : inNulls;
+  }
+  const inValues = sql`(${column}, ${id}) ${past} (${sql.param(v, column)}, ${sql.param(cid, id)})`;
+  return order === 'desc' ? inValues : or(inValues, isNull(column));
+}
+
+export function publicColumns(table: PgTable, item: TObject) {
+  const columns = getTableColumns(table);
+  return Object.fromEntries(Object.keys(item.properties).filter((k) => k in columns).map((k) => [k, columns[k]!])) as Record<
+    string,
+    PgColumn
+  >;
+}
+
+export interface KeysetPage {
+  items: Row[];
+  nextCursor: string | null;
+}
+
+export async function listPage(
+  db: Db,
+  options: { table: PgTable; idColumn: PgColumn; columns: Record<string, PgColumn>; sort: string; sortColumn: PgColumn },
+  query: { limit?: number; cursor?: string; order?: 'asc' | 'desc' },
+  conditions: (SQL | undefined)[],
+): Promise<KeysetPage> {
+  const { table, idColumn, columns, sort, sortColumn } = options;
+  const limit = query.limit ?? 50;
+  const order = query.order ?? 'desc';
+  const cursor = query.cursor ? decodeCursor(query.cursor, sort, order) : undefined;
+  const direction = order === 'desc' ? desc : asc;
+  const rows = await db
+    .select(columns)
+    .from(table)
+    .where(and(...conditions, cursor && afterCursor(sortColumn, idColumn, order, cursor)))
+    .orderBy(...(sortColumn === idColumn ? [direction(idColumn)] : [direction(sortColumn), direction(idColumn)]))
+    .limit(limit + 1);
+  const items = rows.slice(0, limit) as Row[];
+  const last = items.at(-1);
+  const sortKey = Object.keys(columns).find((k) => columns[k] === sortColumn);
+  const idKey = Object.keys(columns).find((k) => columns[k] === idColumn)!;
+  const nextCursor =
+    rows.length > limit && last
+      ? encodeCursor({ s: sort, o: order, v: sortKey ? toJsonValue(last[sortKey]) : null, id: last[idKey] })
+      : null;
+  return { items, nextCursor };
+}
+
+const toJsonValue = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
+
+export function withEtag(reply: FastifyReply, row: Row) {
+  reply.header('etag', etagOf(row));
+  return row;
+}
+
+/** Timestamps arrive as ISO strings; date-mode columns take Date objects. */
+export function toColumnValues(table: PgTable, body: Row): Row {
+  const columns = getTableColumns(table);
+  return Object.fromEntries(
+    Object.entries(body).map(([k, v]) => [k, columns[k]?.dataType === 'date' && typeof v === 'string' ? new Date(v) : v]),
+  );
+}
+
+export function registerCrud(app: FastifyInstance, options: CrudOptions) {
+  const { prefix, resource, noun, tag, table, idColumn, idParams, item, list } = options;
+  const operations = new Set(options.operations ?? ['list', 'read', 'create', 'update', 'delete']);
+  const columns = publicColumns(table, item);
+  const access = (action: 'read' | 'create' | 'update' | 'delete', operation: Operation) => ({
+    access: { resource, action, self: options.self?.includes(operation) },
+  });
+  const responses = (ok: Record<number, TSchema>) => ({ ...errorResponses, ...ok });
+  const byId = (id: unknown) => eq(idColumn, id);
+  const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
+
+  if (operations.has('list')) {
+    const sortNames = Object.keys(list.sorts);
+    const ListQuery = Strict({
+      ...Object.fromEntries(Object.entries(Page).map(([k, s]) => [k, Type.Optional(s)])),
+      sort: Type.Optional(Type.Union(sortNames.map((s) => Type.Literal(s)), { default: list.defaultSort })),
+      ...Object.fromEntries(Object.entries(list.filters).map(([k, s]) => [k, Type.Optional(s)])),
+    });
+    app.get(
+      prefix,
+      { schema: { tags: [tag], summary: `List ${tag}`, querystring: ListQuery, response: responses({ 200: ListOf(item) }) }, config: access('read', 'list') },
+      async (request) => {
+        const query = request.query as Row & { sort?: string };
+        const sort = query.sort ?? list.defaultSort;
+        return listPage(app.db, { table, idColumn, columns, sort, sortColumn: list.sorts[sort]! }, query as Parameters<typeof listPage>[2], list.where(query));
+      },
+    );
+  }
+
+  if (operations.has('read')) {
+    app.get(
+      `${prefix}/:id`,
+      { schema: { tags: [tag], summary: `Read one ${noun.toLowerCase()}`, params: idParams, response: responses({ 200: item }) }, config: access('read', 'read') },
+      async (request, reply) => {
+        const [row] = await selectById(app.db, (request.params as Row).id);
+        if (!row) throw notFound(noun);
+        return withEtag(reply, row);
+      },
+    );
+  }
+
+  if (operations.has('create')) {
+    app.post(
+      prefix,
+      { schema: { tags: [tag], summary: `Create ${noun.toLowerCase()}`, body: options.createBody, response: responses({ 201: item }) }, config: access('create', 'create') },
+      async (request, reply: FastifyReply) => {
+        const body = request.body as Row;
+        const values = toColumnValues(table, options.toInsert ? await options.toInsert(body, request) : body);
+        const [row] = await app.db.insert(table).values(values).returning(columns);
+        const id = (row as Row)[Object.keys(columns).find((k) => columns[k] === idColumn)!];
+        reply.code(201).header('location', `/api/v1${prefix}/${encodeURIComponent(String(id))}`);
+        return withEtag(reply, row as Row);
+      },
+    );
+  }
+
+  if (operations.has('update')) {
+    app.patch(
+      `${prefix}/:id`,
+      {
+        schema: { tags: [tag], summary: `Change ${noun.toLowerCase()}`, params: idParams, headers: IfMatchHeaders, body: options.updateBody, response: responses({ 200: item }) },
+        config: access('update', 'update'),
+      },
+      async (request, reply) => {
+        const id = (request.params as Row).id;
+        const row = await app.db.transaction(async (tx) => {
+          const [before] = await selectById(tx, id).for('update');
+          if (!before) throw notFound(noun);
+          assertIfMatch(request, before);
+          const body = request.body as Row;
+          const values = toColumnValues(table, options.toUpdate ? await options.toUpdate(body, before, request) : body);
+          const [after] = await tx.update(table).set(values).where(byId(id)).returning(columns);
+          await options.afterUpdate?.(tx, before, after as Row, request);
+          return after as Row;
+        });
+        return withEtag(reply, row);
+      },
+    );
+  }
+
+  if (operations.has('delete')) {
+    app.delete(
+      `${prefix}/:id`,
+      {
+        schema: { tags: [tag], summary: `Delete ${noun.toLowerCase()}`, params: idParams, headers: IfMatchHeaders, response: responses({ 204: Type.Null() }) },
+        config: access('delete', 'delete'),
+      },
+      async (request, reply: FastifyReply) => {
+        const id = (request.params as Row).id;
+        await app.db.transaction(async (tx) => {
+          const [before] = await selectById(tx, id).for('update');
+          if (!before) throw notFound(noun);
+          assertIfMatch(request, before);
+          await tx.delete(table).where(byId(id));
+        });
+        return reply.code(204).send();
+      },
+    );
+  }
+}

@@ -1,0 +1,71 @@
+/** /api/v1/order-history: every status an order went through. Append-only: list, read, create. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { eq, gte, inArray, lte } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { HISTORY_SOURCES, orderHistory } from '../db/schema.js';
+import { registerCrud } from './crud.js';
+import { OrderStatus, statusTextOf } from './statuses.js';
+import { Name, Nullable, SerialId, Strict, Text, TextIdParams, Timestamp } from './shared.js';
+
+export const HistoryItem = Type.Object(
+  {
+    id: Type.String(),
+    orderId: Type.String(),
+    status: Type.String(),
+    statusText: Type.String(),
+    changedAt: Timestamp,
+    source: Type.String(),
+    userId: Nullable(Type.Integer()),
+    notes: Nullable(Type.String()),
+  },
+  { $id: 'OrderHistory', title: 'Order history entry' },
+);
+
+const Source = Type.Union(HISTORY_SOURCES.map((s) => Type.Literal(s)));
+
+const CreateHistory = Strict({
+  orderId: Type.String({ minLength: 1, maxLength: 100 }),
+  status: OrderStatus,
+  statusText: Type.Optional(Name(100)),
+  source: Source,
+  changedAt: Type.Optional(Timestamp),
+  notes: Type.Optional(Nullable(Text(2000))),
+});
+
+const orderHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  registerCrud(app, {
+    prefix: '/order-history',
+    resource: 'orderHistory',
+    noun: 'Order history entry',
+    tag: 'order-history',
+    table: orderHistory,
+    idColumn: orderHistory.id,
+    idParams: TextIdParams,
+    item: HistoryItem,
+    createBody: CreateHistory,
+    updateBody: Strict({}),
+    operations: ['list', 'read', 'create'],
+    list: {
+      filters: {
+        orderId: Type.String({ minLength: 1, maxLength: 100 }),
+        source: Type.Array(Source, { maxItems: 3 }),
+        userId: SerialId,
+        from: Type.String({ format: 'date-time', description: 'changed at or after' }),
+        to: Type.String({ format: 'date-time', description: 'changed at or before' }),
+      },
+      where: (q) => [
+        q.orderId ? eq(orderHistory.orderId, q.orderId as string) : undefined,
+        q.source ? inArray(orderHistory.source, q.source as string[]) : undefined,
+        q.userId ? eq(orderHistory.userId, q.userId as number) : undefined,
+        q.from ? gte(orderHistory.changedAt, new Date(q.from as string)) : undefined,
+        q.to ? lte(orderHistory.changedAt, new Date(q.to as string)) : undefined,
+      ],
+      sorts: { changedAt: orderHistory.changedAt },
+      defaultSort: 'changedAt',
+    },
+    // the entry is recorded as made by the caller; its text follows the status unless given
+    toInsert: (body, request) => ({ ...body, statusText: statusTextOf(body.status, body.statusText), userId: request.user.id }),
+  });
+};
+
+export default orderHistoryRoutes;

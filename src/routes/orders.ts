@@ -1,0 +1,182 @@
+/** /api/v1/orders: the orders SalesDrive sends, their history, and look-up by external id. */
+import { eq, gte, inArray, lte, type SQL } from 'drizzle-orm';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { orderHistory, orders, SYNC_STATUSES } from '../db/schema.js';
+import { notFound } from '../plugins/errors.js';
+import { listPage, publicColumns, registerCrud, withEtag } from './crud.js';
+import { HistoryItem } from './order-history.js';
+import { OrderStatus, statusTextOf } from './statuses.js';
+import { errorResponses, ListOf, Money, Name, Nullable, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
+
+const SyncStatus = Type.Union(SYNC_STATUSES.map((s) => Type.Literal(s)));
+const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{3,32}$' });
+
+const OrderLine = Strict({
+  productName: Name(300),
+  quantity: Type.Integer({ minimum: 0, maximum: 100_000 }),
+  price: Type.Number({ minimum: 0, maximum: 1e9 }),
+  sku: Name(100),
+});
+
+const Order = Type.Object(
+  {
+    id: Type.String(),
+    externalId: Type.String(),
+    orderNumber: Type.String(),
+    ttn: Type.String(),
+    quantity: Type.Integer(),
+    status: Type.String(),
+    statusText: Type.String(),
+    // legacy rows may hold JSON of another shape: shown as stored
+    items: Type.Unknown({ description: 'array of {productName, quantity, price, sku}' }),
+    rawData: Type.Unknown({ description: 'the order as SalesDrive sent it' }),
+    customerName: Nullable(Type.String()),
+    customerPhone: Nullable(Type.String()),
+    deliveryAddress: Nullable(Type.String()),
+    cityName: Nullable(Type.String()),
+    paymentMethod: Nullable(Type.String()),
+    shippingMethod: Nullable(Type.String()),
+    provider: Nullable(Type.String()),
+    totalPrice: Nullable(Type.String({ description: 'decimal string' })),
+    orderDate: Nullable(Timestamp),
+    syncStatus: Type.String(),
+    syncError: Nullable(Type.String()),
+    lastSynced: Timestamp,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Order', title: 'Order' },
+);
+
+const editable = {
+  externalId: Name(100),
+  orderNumber: Name(100),
+  ttn: Text(100),
+  quantity: Type.Integer({ minimum: 0, maximum: 100_000 }),
+  status: OrderStatus,
+  statusText: Name(100),
+  items: Type.Array(OrderLine, { maxItems: 500 }),
+  rawData: Type.Record(Type.String({ maxLength: 200 }), Type.Unknown()),
+  customerName: Nullable(Text(300)),
+  customerPhone: Nullable(Phone),
+  deliveryAddress: Nullable(Text(1000)),
+  cityName: Nullable(Text(200)),
+  paymentMethod: Nullable(Text(100)),
+  shippingMethod: Nullable(Text(100)),
+  provider: Nullable(Text(100)),
+  totalPrice: Nullable(Money),
+  orderDate: Nullable(Timestamp),
+  syncStatus: SyncStatus,
+  syncError: Nullable(Text(2000)),
+  lastSynced: Timestamp,
+};
+const { externalId, orderNumber, quantity, status, items, ...rest } = editable;
+const CreateOrder = Strict({
+  id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^/?#]+$', description: 'the SalesDrive order id' }),
+  externalId,
+  orderNumber,
+  quantity,
+  status,
+  items,
+  ...optional(rest),
+});
+const UpdateOrder = Strict(optional(editable), { minProperties: 1 });
+
+/** statusText follows status unless the caller names it. */
+const withStatusText = (body: Record<string, unknown>) =>
+  body.status === undefined ? body : { ...body, statusText: statusTextOf(body.status, body.statusText) };
+
+const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const sorts = { createdAt: orders.createdAt, orderDate: orders.orderDate, lastSynced: orders.lastSynced };
+  registerCrud(app, {
+    prefix: '/orders',
+    resource: 'orders',
+    noun: 'Order',
+    tag: 'orders',
+    table: orders,
+    idColumn: orders.id,
+    idParams: TextIdParams,
+    item: Order,
+    createBody: CreateOrder,
+    updateBody: UpdateOrder,
+    list: {
+      filters: {
+        status: Type.Array(OrderStatus, { maxItems: 20, description: 'one or several statuses' }),
+        syncStatus: Type.Array(SyncStatus, { maxItems: 3 }),
+        customerPhone: Phone,
+        externalId: Type.Array(Name(100), { maxItems: 100, description: 'one or several external ids' }),
+        from: Type.String({ format: 'date-time', description: 'the sort column is at or after this instant' }),
+        to: Type.String({ format: 'date-time', description: 'the sort column is at or before this instant' }),
+      },
+      where: (q) => {
+        const column = sorts[(q.sort as keyof typeof sorts) ?? 'createdAt'];
+        return [
+          q.status ? inArray(orders.status, q.status as string[]) : undefined,
+          q.syncStatus ? inArray(orders.syncStatus, q.syncStatus as string[]) : undefined,
+          q.customerPhone ? eq(orders.customerPhone, q.customerPhone as string) : undefined,
+          q.externalId ? inArray(orders.externalId, q.externalId as string[]) : undefined,
+          q.from ? gte(column, new Date(q.from as string)) : undefined,
+          q.to ? lte(column, new Date(q.to as string)) : undefined,
+        ] satisfies (SQL | undefined)[];
+      },
+      sorts,
+      defaultSort: 'createdAt',
+    },
+    toInsert: (body) => withStatusText(body),
+    toUpdate: (body) => withStatusText(body),
+    // a status change is recorded in the order's history, in the same transaction
+    afterUpdate: async (tx, before, after, request) => {
+      if (after.status === before.status) return;
+      await tx.insert(orderHistory).values({
+        orderId: after.id as string,
+        status: after.status as string,
+        statusText: after.statusText as string,
+        source: 'manual',
+        userId: request.user.id,
+      });
+    },
+  });
+
+  const orderColumns = publicColumns(orders, Order);
+  app.get(
+    '/orders/by-external-id/:externalId',
+    {
+      schema: { tags: ['orders'], summary: 'Read one order by its external id', params: Strict({ externalId: Name(100) }), response: { ...errorResponses, 200: Order } },
+      config: { access: { resource: 'orders', action: 'read' } },
+    },
+    async (request, reply) => {
+      const [row] = await app.db.select(orderColumns).from(orders).where(eq(orders.externalId, request.params.externalId));
+      if (!row) throw notFound('Order');
+      return withEtag(reply, row);
+    },
+  );
+
+  const historyColumns = publicColumns(orderHistory, HistoryItem);
+  app.get(
+    '/orders/:id/history',
+    {
+      schema: {
+        tags: ['orders'],
+        summary: "An order's history, newest first",
+        params: TextIdParams,
+        querystring: Strict({ limit: Type.Optional(Page.limit), cursor: Type.Optional(Page.cursor) }),
+        response: { ...errorResponses, 200: ListOf(HistoryItem) },
+      },
+      config: { access: { resource: 'orderHistory', action: 'read' } },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const [order] = await app.db.select({ id: orders.id }).from(orders).where(eq(orders.id, id));
+      if (!order) throw notFound('Order');
+      return listPage(
+        app.db,
+        { table: orderHistory, idColumn: orderHistory.id, columns: historyColumns, sort: 'changedAt', sortColumn: orderHistory.changedAt },
+        { ...request.query, order: 'desc' },
+        [eq(orderHistory.orderId, id)],
+      );
+    },
+  );
+};
+
+export default ordersRoutes;

@@ -1,0 +1,95 @@
+/** /api/v1/products: the catalogue as Dilovod keeps it; also look-up by SKU. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { eq, ilike, or } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { products } from '../db/schema.js';
+import { notFound } from '../plugins/errors.js';
+import { publicColumns, registerCrud, withEtag } from './crud.js';
+import { errorResponses, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+
+const Product = Type.Object(
+  {
+    id: Type.Integer(),
+    sku: Type.String(),
+    name: Type.String(),
+    costPerItem: Nullable(Type.String({ description: 'decimal string' })),
+    currency: Type.String(),
+    categoryId: Nullable(Type.Integer()),
+    categoryName: Nullable(Type.String()),
+    set: Type.Unknown({ description: 'the components of a set: [{id, quantity}]' }),
+    additionalPrices: Type.Unknown({ description: '[{priceType, priceValue}]' }),
+    stockBalanceByStock: Type.Unknown({ description: '{stockId: quantity}' }),
+    dilovodId: Nullable(Type.String()),
+    parent: Nullable(Type.String()),
+    weight: Nullable(Type.Integer({ description: 'grams' })),
+    lastSyncAt: Timestamp,
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'Product', title: 'Product' },
+);
+
+const Sku = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^/?#\\s]+$' });
+const editable = {
+  name: Name(300),
+  costPerItem: Nullable(Money),
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  categoryId: Nullable(Type.Integer({ minimum: 0, maximum: 2147483647 })),
+  categoryName: Nullable(Text(200)),
+  set: Nullable(Type.Array(Strict({ id: Name(100), quantity: Type.Integer({ minimum: 1, maximum: 10_000 }) }), { maxItems: 100 })),
+  additionalPrices: Nullable(
+    Type.Array(Strict({ priceType: Name(100), priceValue: Type.Number({ minimum: 0, maximum: 1e9 }) }), { maxItems: 50 }),
+  ),
+  stockBalanceByStock: Nullable(Type.Record(Type.String({ maxLength: 50 }), Type.Number({ minimum: -1e9, maximum: 1e9 }))),
+  dilovodId: Nullable(Text(100)),
+  parent: Nullable(Text(100)),
+  weight: Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  lastSyncAt: Timestamp,
+};
+const { name, ...rest } = editable;
+
+const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  registerCrud(app, {
+    prefix: '/products',
+    resource: 'products',
+    noun: 'Product',
+    tag: 'products',
+    table: products,
+    idColumn: products.id,
+    idParams: SerialIdParams,
+    item: Product,
+    createBody: Strict({ sku: Sku, name, ...optional(rest) }),
+    updateBody: Strict(optional({ sku: Sku, ...editable }), { minProperties: 1 }),
+    list: {
+      filters: {
+        q: Type.String({ minLength: 1, maxLength: 100, description: 'name or SKU contains this, ignoring case' }),
+        categoryName: Text(200),
+      },
+      where: (q) => {
+        const pattern = q.q ? `%${String(q.q).replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
+        return [
+          pattern ? or(ilike(products.name, pattern), ilike(products.sku, pattern)) : undefined,
+          q.categoryName ? eq(products.categoryName, q.categoryName as string) : undefined,
+        ];
+      },
+      sorts: { id: products.id, lastSyncAt: products.lastSyncAt, name: products.name, sku: products.sku },
+      defaultSort: 'id',
+    },
+  });
+
+  const columns = publicColumns(products, Product);
+  app.get(
+    '/products/by-sku/:sku',
+    {
+      schema: { tags: ['products'], summary: 'Read one product by SKU', params: Strict({ sku: Sku }), response: { ...errorResponses, 200: Product } },
+      config: { access: { resource: 'products', action: 'read' } },
+    },
+    async (request, reply) => {
+      const [row] = await app.db.select(columns).from(products).where(eq(products.sku, request.params.sku));
+      if (!row) throw notFound('Product');
+      return withEtag(reply, row);
+    },
+  );
+};
+
+export default productsRoutes;

@@ -1,0 +1,63 @@
+/** Shapes that several routes share, written once: ids, pages, errors, money, timestamps. */
+import { Type, type TOptional, type TSchema } from 'typebox';
+
+/** Request bodies and queries reject fields they do not declare. */
+export const Strict = <P extends Record<string, TSchema>>(properties: P, options: { minProperties?: number } = {}) =>
+  Type.Object(properties, { additionalProperties: false, ...options });
+
+/** The same properties, each optional (a PATCH body). */
+export const optional = <T extends Record<string, TSchema>>(properties: T) =>
+  Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, Type.Optional(s)])) as { [K in keyof T]: TOptional<T[K]> };
+
+export const Timestamp = Type.String({ format: 'date-time' });
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+/** Money travels as a decimal string: "1234.50", never a float. */
+export const Money = Type.String({ pattern: '^\\d{1,10}(\\.\\d{1,2})?$', description: 'decimal string, e.g. "1234.50"' });
+
+/** Free text that a person typed: bounded, so that a huge string is a 400, not a stored megabyte. */
+export const Text = (maxLength = 1000) => Type.String({ maxLength });
+export const Name = (maxLength = 200) => Type.String({ minLength: 1, maxLength });
+
+export const SerialId = Type.Integer({ minimum: 1, maximum: 2147483647 });
+export const SerialIdParams = Strict({ id: SerialId });
+export const TextIdParams = Strict({ id: Type.String({ minLength: 1, maxLength: 100 }) });
+
+export const ErrorResponse = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String(),
+    error: Type.String(),
+    message: Type.String(),
+  },
+  { $id: 'ErrorResponse', title: 'Error' },
+);
+
+const errorRef = Type.Ref('ErrorResponse');
+/** The errors any authenticated route may answer with. */
+export const errorResponses = {
+  400: errorRef,
+  401: errorRef,
+  403: errorRef,
+  404: errorRef,
+  409: errorRef,
+  412: errorRef,
+  429: errorRef,
+  503: errorRef,
+};
+
+export const Page = {
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'page size (at most 100)' }),
+  cursor: Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' }),
+  order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
+};
+
+export const ListOf = <T extends TSchema>(item: T) =>
+  Type.Object({
+    items: Type.Array(item),
+    nextCursor: Nullable(Type.String({ description: 'pass as `cursor` for the next page; null on the last page' })),
+  });
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'an ETag from a read: the write happens only if the row is unchanged' })),
+});

@@ -1,0 +1,107 @@
+/**
+ * /api/v1/users: staff accounts. Admins manage everyone; a user may read and update their own
+ * profile and password, but not their role or whether the account is active. A new password, a
+ * deactivation or a deletion ends the user's session (the refresh slot is cleared).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { eq, ilike, type SQL } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { may } from '../auth/permissions.js';
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { ROLES, users } from '../db/schema.js';
+import { HttpError } from '../plugins/errors.js';
+import { registerCrud } from './crud.js';
+import { Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+
+export const User = Type.Object(
+  {
+    id: Type.Integer(),
+    email: Type.String(),
+    name: Nullable(Type.String()),
+    role: Type.String(),
+    roleName: Nullable(Type.String()),
+    isActive: Type.Boolean(),
+    lastActivityAt: Nullable(Timestamp),
+    lastLoginAt: Nullable(Timestamp),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  },
+  { $id: 'User', title: 'User' },
+);
+
+export const Email = Type.String({ format: 'email', maxLength: 254 });
+export const Password = Type.String({ minLength: 8, maxLength: 200, description: '8 to 200 characters' });
+const RoleName = Type.Union(ROLES.map((r) => Type.Literal(r)));
+
+const editable = {
+  email: Email,
+  name: Nullable(Name(200)),
+  role: RoleName,
+  roleName: Nullable(Text(200)),
+  isActive: Type.Boolean(),
+  password: Password,
+};
+/** Fields only an admin may change, even on their own account. */
+const ADMIN_ONLY = ['role', 'isActive'];
+const { email, role, password, ...rest } = editable;
+
+const endSession = { refreshTokenHash: null, refreshTokenExpiresAt: null, previousRefreshTokenHash: null, refreshTokenRotatedAt: null };
+
+const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  registerCrud(app, {
+    prefix: '/users',
+    resource: 'users',
+    noun: 'User',
+    tag: 'users',
+    table: users,
+    idColumn: users.id,
+    idParams: SerialIdParams,
+    item: User,
+    createBody: Strict({ email, role, password, ...optional(rest) }),
+    updateBody: Strict(
+      optional({ ...editable, currentPassword: Type.String({ maxLength: 200, description: 'required to change your own password' }) }),
+      { minProperties: 1 },
+    ),
+    self: ['read', 'update'],
+    list: {
+      filters: {
+        role: RoleName,
+        isActive: Type.Boolean(),
+        email: Type.String({ minLength: 1, maxLength: 254, description: 'e-mail contains this, ignoring case' }),
+      },
+      where: (q) =>
+        [
+          q.role ? eq(users.role, q.role as string) : undefined,
+          q.isActive !== undefined ? eq(users.isActive, q.isActive as boolean) : undefined,
+          q.email ? ilike(users.email, `%${String(q.email).replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : undefined,
+        ] satisfies (SQL | undefined)[],
+      sorts: { id: users.id, email: users.email, lastActivityAt: users.lastActivityAt },
+      defaultSort: 'id',
+    },
+    toInsert: async ({ password, email, ...body }) => ({
+      ...body,
+      email: String(email).trim().toLowerCase(),
+      passwordHash: await hashPassword(String(password)),
+    }),
+    toUpdate: async ({ password, currentPassword, email, ...body }, before, request) => {
+      const isAdmin = may(request.user.role, 'users', 'update');
+      const forbidden = isAdmin ? [] : ADMIN_ONLY.filter((field) => field in body);
+      if (forbidden.length) throw new HttpError(403, 'FORBIDDEN', `Only an admin may change ${forbidden.join(', ')}`);
+      const values: Record<string, unknown> = { ...body };
+      if (email !== undefined) values.email = String(email).trim().toLowerCase();
+      if (password !== undefined) {
+        if (!isAdmin) {
+          const [stored] = await app.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, before.id as number));
+          const check = await verifyPassword(String(currentPassword ?? ''), stored?.hash);
+          if (!check.ok) throw new HttpError(403, 'WRONG_PASSWORD', 'currentPassword is not your current password');
+        }
+        Object.assign(values, { passwordHash: await hashPassword(String(password)) }, endSession);
+      }
+      if (body.isActive === false) Object.assign(values, endSession);
+      return values;
+    },
+  });
+};
+
+export { endSession };
+export default usersRoutes;

@@ -1,0 +1,43 @@
+/** /api/v1/wordpress-sku-cache: the SKUs the WordPress storefront sells, as last fetched. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { wordpressSkuCache } from '../db/schema.js';
+import { registerCrud } from './crud.js';
+import { optional, SerialIdParams, Strict, Timestamp } from './shared.js';
+
+const SkuCache = Type.Object(
+  {
+    id: Type.Integer(),
+    skus: Type.Unknown({ description: 'array of SKU strings' }),
+    lastUpdated: Timestamp,
+    totalCount: Type.Integer(),
+  },
+  { $id: 'WordPressSkuCache', title: 'WordPress SKU cache' },
+);
+
+const editable = {
+  skus: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100_000 }),
+  lastUpdated: Timestamp,
+  totalCount: Type.Integer({ minimum: 0, maximum: 100_000 }),
+};
+
+const wordpressSkuCacheRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  registerCrud(app, {
+    prefix: '/wordpress-sku-cache',
+    resource: 'wordpressSkuCache',
+    noun: 'SKU cache',
+    tag: 'wordpress-sku-cache',
+    table: wordpressSkuCache,
+    idColumn: wordpressSkuCache.id,
+    idParams: SerialIdParams,
+    item: SkuCache,
+    // totalCount follows the list unless given
+    createBody: Strict({ skus: editable.skus, ...optional({ lastUpdated: editable.lastUpdated, totalCount: editable.totalCount }) }),
+    updateBody: Strict(optional(editable), { minProperties: 1 }),
+    toInsert: (body) => ({ totalCount: (body.skus as string[]).length, ...body }),
+    toUpdate: (body) => (body.skus && body.totalCount === undefined ? { ...body, totalCount: (body.skus as string[]).length } : body),
+    list: { filters: {}, where: () => [], sorts: { id: wordpressSkuCache.id }, defaultSort: 'id' },
+  });
+};
+
+export default wordpressSkuCacheRoutes;
