@@ -4,7 +4,8 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyServerOptions } from 'fastify';
+import Fastify from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
@@ -38,9 +39,16 @@ export type AppConfig = Pick<
   'database' | 'jwtSecret' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit'
 >;
 
-export async function buildApp(config: AppConfig, options: { logger?: FastifyServerOptions['logger'] } = {}) {
+export interface BuildOptions {
+  /** No logs when unset. */
+  logLevel?: string;
+  /** Where log lines go (default: stdout). */
+  logStream?: DestinationStream;
+}
+
+export async function buildApp(config: AppConfig, { logLevel, logStream }: BuildOptions = {}) {
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: logLevel ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) } : false,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     bodyLimit: 1024 * 1024,

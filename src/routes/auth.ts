@@ -59,7 +59,14 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     user,
   });
 
+  // two limits on login: per client (the route's config, before the body is read) and per e-mail
+  // (here, once it is); the rate-limit plugin runs one limiter per request, so the second is
+  // counted with its createRateLimit
   const perClient = { max: options.loginRateLimit, timeWindow: '1 minute' };
+  const perEmail = app.createRateLimit({
+    ...perClient,
+    keyGenerator: (request) => `login-email:${String((request.body as { email?: string }).email).trim().toLowerCase()}`,
+  });
   app.post(
     '/auth/login',
     {
@@ -71,10 +78,14 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
         response: responses({ 200: Tokens }),
       },
       config: { access: 'public', rateLimit: perClient },
-      preHandler: app.rateLimit({
-        ...perClient,
-        keyGenerator: (request) => `login-email:${String((request.body as { email?: string }).email).trim().toLowerCase()}`,
-      }),
+      preHandler: async (request) => {
+        const limit = await perEmail(request);
+        if (!limit.isAllowed && limit.isExceeded) {
+          throw new HttpError(429, 'RATE_LIMITED', `Too many attempts for this e-mail; try again in ${limit.ttlInSeconds} seconds`, {
+            'retry-after': String(limit.ttlInSeconds),
+          });
+        }
+      },
     },
     async (request) => {
       const email = request.body.email.trim().toLowerCase();

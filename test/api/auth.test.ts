@@ -1,0 +1,168 @@
+/** Login, rotating refresh tokens, logout: the session rules of DESIGN.md, through HTTP. */
+import { createHash } from 'node:crypto';
+import t from 'tap';
+import { LOGINS, testApp } from '../helpers/app.js';
+import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
+
+const { app, sql } = await testApp(t);
+const login = (email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+const refresh = (refreshToken: string) => app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken } });
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+// first, before any login replaces a legacy session
+t.test('each legacy token carried over by the migration refreshes once, then rotates', async (t) => {
+  const legacy = await sql`select id, is_active from users where refresh_token_hash is not null and previous_refresh_token_hash is null and id in (4, 12, 16, 20, 24, 32) order by id`;
+  t.equal(legacy.length, 6);
+  // the raw legacy tokens: from a copy of the legacy backup
+  const tokens: Record<number, string> = {};
+  const copy = await scratchDatabase(await legacyTemplate());
+  const legacySql = connect(copy.url);
+  const rows = await legacySql`select distinct on ("userId") "userId" as id, token from refresh_tokens where "expiresAt" > now() at time zone 'UTC' order by "userId", "expiresAt" desc`;
+  await legacySql.end();
+  await copy.drop();
+  for (const { id, token } of rows) tokens[id] = token;
+  for (const { id, is_active } of legacy) {
+    const once = await refresh(tokens[id]!);
+    if (!is_active) {
+      t.equal(once.statusCode, 401, `user ${id} is deactivated: its legacy token is refused`);
+      continue;
+    }
+    t.equal(once.statusCode, 200, `user ${id}: the legacy token works`);
+    t.equal((await refresh(tokens[id]!)).statusCode, 401, `user ${id}: but only once`);
+    t.equal((await refresh(once.json().refreshToken)).statusCode, 200, `user ${id}: the rotated token works`);
+  }
+});
+
+t.test('each known login works with its password, and its hash becomes argon2id', async (t) => {
+  const known = [...Object.values(LOGINS), { email: 'user30@nk-food.shop', password: 'keeper-Passw0rd!', id: 35 }];
+  for (const { email, password, id } of known) {
+    const res = await login(email, password);
+    t.equal(res.statusCode, 200, email);
+    const body = res.json();
+    t.equal(body.tokenType, 'Bearer');
+    t.equal(body.expiresIn, 900);
+    t.equal(body.user.id, id);
+    t.notOk('passwordHash' in body.user, 'no hash in the response');
+    const [row] = await sql`select password_hash, refresh_token_hash, last_login_at from users where id = ${id}`;
+    t.match(row!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'rehashed to argon2id at OWASP parameters');
+    t.equal(row!.refresh_token_hash, sha256(body.refreshToken), 'only the hash of the refresh token is stored');
+    const me = await app.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${body.accessToken}` } });
+    t.equal(me.json().email, email);
+  }
+  t.equal((await login('ADMIN@nk-food.shop ', 'admin-Passw0rd!')).statusCode, 200, 'e-mail is matched ignoring case and stray spaces');
+  t.equal((await login('admin@nk-food.shop', 'admin-Passw0rd!')).statusCode, 200, 'the rehashed password still works');
+});
+
+t.test('the blocked user cannot log in; wrong password and unknown e-mail look the same', async (t) => {
+  const blocked = await login('blocked@nk-food.shop', 'blocked-Passw0rd!');
+  t.equal(blocked.statusCode, 403);
+  t.equal(blocked.json().code, 'ACCOUNT_DISABLED');
+  const blockedWrong = await login('blocked@nk-food.shop', 'wrong-password');
+  const wrong = await login('boss@nk-food.shop', 'wrong-password');
+  const unknown = await login('nobody@nk-food.shop', 'wrong-password');
+  t.equal(wrong.statusCode, 401);
+  t.same(unknown.json(), wrong.json(), 'same body');
+  t.same(blockedWrong.json(), wrong.json(), 'a deactivated account is not revealed without its password');
+  const [row] = await sql`select password_hash from users where email = 'blocked@nk-food.shop'`;
+  t.match(row!.password_hash, /^\$2b\$/, 'a failed login rehashes nothing');
+});
+
+t.test('refresh rotates: a new pair, and the old refresh token stops working', async (t) => {
+  const first = (await login('boss@nk-food.shop', 'boss-Passw0rd!')).json();
+  const second = await refresh(first.refreshToken);
+  t.equal(second.statusCode, 200);
+  t.not(second.json().refreshToken, first.refreshToken);
+  t.equal(second.json().user.id, 2);
+  const [row] = await sql`select refresh_token_hash, previous_refresh_token_hash from users where id = 2`;
+  t.same(row, { refresh_token_hash: sha256(second.json().refreshToken), previous_refresh_token_hash: sha256(first.refreshToken) });
+  const replay = await refresh(first.refreshToken);
+  t.equal(replay.statusCode, 401, 'the rotated token is refused');
+  t.equal(replay.json().code, 'INVALID_REFRESH_TOKEN');
+  t.equal((await refresh(second.json().refreshToken)).statusCode, 200, 'within the grace window the session survives a replay');
+  t.equal((await refresh('not-a-token')).statusCode, 401);
+});
+
+t.test('two concurrent refreshes with one token: exactly one succeeds', async (t) => {
+  for (let round = 0; round < 5; round++) {
+    const { refreshToken } = (await login('keeper@nk-food.shop', 'keeper-Passw0rd!')).json();
+    const results = await Promise.all([refresh(refreshToken), refresh(refreshToken), refresh(refreshToken)]);
+    t.same(results.map((r) => r.statusCode).sort(), [200, 401, 401], `round ${round + 1}`);
+  }
+});
+
+t.test('a rotated token replayed after the grace window revokes the session', async (t) => {
+  const first = (await login('user1@nk-food.shop', 'keeper-Passw0rd!')).json();
+  const second = (await refresh(first.refreshToken)).json();
+  await sql`update users set refresh_token_rotated_at = now() - interval '5 seconds' where id = 6`; // grace is 1 s
+  t.equal((await refresh(first.refreshToken)).statusCode, 401);
+  t.equal((await refresh(second.refreshToken)).statusCode, 401, 'the current token no longer works either');
+  const [row] = await sql`select refresh_token_hash, previous_refresh_token_hash from users where id = 6`;
+  t.same(row, { refresh_token_hash: null, previous_refresh_token_hash: null });
+});
+
+t.test('logout, deactivation and a password change end the session', async (t) => {
+  const session = (await login('user4@nk-food.shop', 'keeper-Passw0rd!')).json();
+  const auth = { authorization: `Bearer ${session.accessToken}` };
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode, 204);
+  t.equal((await refresh(session.refreshToken)).statusCode, 401, 'after logout');
+
+  const admin = { authorization: `Bearer ${(await login('admin@nk-food.shop', 'admin-Passw0rd!')).json().accessToken}` };
+  const s2 = (await login('user5@nk-food.shop', 'keeper-Passw0rd!')).json();
+  const off = await app.inject({ method: 'PATCH', url: '/api/v1/users/10', headers: admin, payload: { isActive: false } });
+  t.equal(off.statusCode, 200);
+  t.equal((await refresh(s2.refreshToken)).statusCode, 401, 'after deactivation');
+  t.equal((await login('user5@nk-food.shop', 'keeper-Passw0rd!')).statusCode, 403, 'and no new login');
+
+  const s3 = (await login('user6@nk-food.shop', 'keeper-Passw0rd!')).json();
+  const self = { authorization: `Bearer ${s3.accessToken}` };
+  const wrong = await app.inject({ method: 'PATCH', url: '/api/v1/users/11', headers: self, payload: { password: 'a-new-Passw0rd', currentPassword: 'nope' } });
+  t.equal(wrong.statusCode, 403, 'a wrong current password changes nothing');
+  t.equal((await refresh(s3.refreshToken)).statusCode, 200, 'and keeps the session');
+  const s4 = (await login('user6@nk-food.shop', 'keeper-Passw0rd!')).json();
+  const changed = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/users/11',
+    headers: { authorization: `Bearer ${s4.accessToken}` },
+    payload: { password: 'a-new-Passw0rd', currentPassword: 'keeper-Passw0rd!' },
+  });
+  t.equal(changed.statusCode, 200);
+  t.equal((await refresh(s4.refreshToken)).statusCode, 401, 'after a password change');
+  t.equal((await login('user6@nk-food.shop', 'keeper-Passw0rd!')).statusCode, 401, 'the old password is gone');
+  t.equal((await login('user6@nk-food.shop', 'a-new-Passw0rd')).statusCode, 200);
+});
+
+t.test('a new login ends the previous device\'s session', async (t) => {
+  const phone = (await login('user7@nk-food.shop', 'keeper-Passw0rd!')).json();
+  const laptop = (await login('user7@nk-food.shop', 'keeper-Passw0rd!')).json();
+  t.equal((await refresh(phone.refreshToken)).statusCode, 401);
+  t.equal((await refresh(laptop.refreshToken)).statusCode, 200);
+});
+
+t.test('tokens are checked: none, garbage, expired, or signed with another key', async (t) => {
+  const me = (authorization?: string) => app.inject({ url: '/api/v1/auth/me', headers: authorization ? { authorization } : {} });
+  t.equal((await me()).statusCode, 401);
+  t.equal((await me('Bearer garbage')).statusCode, 401);
+  const expired = app.jwt.sign({ sub: '1', role: 'admin' }, { expiresIn: -10 });
+  const res = await me(`Bearer ${expired}`);
+  t.equal(res.statusCode, 401);
+  t.match(res.json().message, /expired/);
+  const { createSigner } = await import('fast-jwt');
+  const forged = createSigner({ key: 'another-secret-another-secret-another' })({ sub: '1', role: 'admin' });
+  t.equal((await me(`Bearer ${forged}`)).statusCode, 401);
+});
+
+t.test('login is rate limited per e-mail and per client: 429 with Retry-After', async (t) => {
+  const limited = await testApp(t, { loginRateLimit: 3 });
+  const attempt = (email: string, ip: string) =>
+    limited.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'wrong' }, remoteAddress: ip });
+  const codes = [];
+  for (let i = 0; i < 4; i++) codes.push((await attempt('boss@nk-food.shop', `10.0.0.${i + 1}`)).statusCode);
+  t.same(codes, [401, 401, 401, 429], 'per e-mail, from different clients');
+  const res = await attempt('boss@nk-food.shop', '10.0.0.9');
+  t.equal(res.statusCode, 429);
+  t.ok(Number(res.headers['retry-after']) > 0, 'Retry-After');
+  t.equal(res.json().code, 'RATE_LIMITED');
+  const perClient = [];
+  for (let i = 0; i < 4; i++) perClient.push((await attempt(`someone${i}@nk-food.shop`, '10.0.1.1')).statusCode);
+  t.same(perClient, [401, 401, 401, 429], 'per client, over different e-mails');
+});

@@ -1,0 +1,50 @@
+/** The app on a scratch copy of the migrated legacy database, as tests drive it: through HTTP (`app.inject`). */
+import { Writable } from 'node:stream';
+import { buildApp, type AppConfig } from '../../src/app.js';
+import type { Role } from '../../src/db/schema.js';
+import { connect, migratedTemplate, scratchDatabase } from './databases.js';
+
+/** Known logins of the legacy backup (its README), one per role. */
+export const LOGINS = {
+  admin: { email: 'admin@nk-food.shop', password: 'admin-Passw0rd!', id: 1 },
+  boss: { email: 'boss@nk-food.shop', password: 'boss-Passw0rd!', id: 2 },
+  storekeeper: { email: 'keeper@nk-food.shop', password: 'keeper-Passw0rd!', id: 3 },
+  'shop-manager': { email: 'manager@nk-food.shop', password: 'manager-Passw0rd!', id: 4 },
+  'ads-manager': { email: 'user2@nk-food.shop', password: 'keeper-Passw0rd!', id: 7 },
+  user: { email: 'user3@nk-food.shop', password: 'keeper-Passw0rd!', id: 8 },
+} satisfies Record<Role, { email: string; password: string; id: number }>;
+
+export const TEST_CONFIG = {
+  jwtSecret: 'a-test-secret-that-is-at-least-32-characters',
+  accessTokenTtl: 900,
+  refreshTokenTtl: 7 * 24 * 3600,
+  refreshReuseGrace: 1,
+  loginRateLimit: 1000,
+} satisfies Omit<AppConfig, 'database'>;
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export async function testApp(t: Teardown, overrides: Partial<AppConfig> = {}) {
+  const db = await scratchDatabase(await migratedTemplate());
+  const logs: string[] = [];
+  const logStream = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const app = await buildApp({ database: { url: db.url }, ...TEST_CONFIG, ...overrides }, { logLevel: 'trace', logStream });
+  const sql = connect(db.url);
+  t.teardown(async () => {
+    await app.close();
+    await sql.end();
+    await db.drop();
+  });
+  /** An access token for a role, as login would issue it. */
+  const tokenFor = (role: Role) => app.signAccessToken({ id: LOGINS[role].id, role });
+  const headersFor = (role: Role) => ({ authorization: `Bearer ${tokenFor(role)}` });
+  const count = async (table: string) => (await sql.unsafe(`select count(*)::int as n from "${table}"`))[0]!.n as number;
+  return { app, sql, db, logs, tokenFor, headersFor, count };
+}
