@@ -17,7 +17,7 @@ import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
 import ordersRoutes from './routes/orders.js';
 import productsRoutes from './routes/products.js';
-import { ErrorResponse } from './routes/shared.js';
+import { ErrorResponse, Strict } from './routes/shared.js';
 import usersRoutes from './routes/users.js';
 import wordpressSkuCacheRoutes from './routes/wordpress-sku-cache.js';
 
@@ -56,6 +56,10 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.addSchema(ErrorResponse);
+  // a route that takes no query parameters refuses unknown ones too
+  app.addHook('onRoute', (route) => {
+    if (route.schema && !route.schema.hide && !route.schema.querystring) route.schema.querystring = Strict({});
+  });
 
   await app.register(errorsPlugin);
   await app.register(dbPlugin, { target: config.database });

@@ -123,7 +123,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       sorts,
       defaultSort: 'createdAt',
     },
-    toInsert: (body) => withStatusText(body),
+    toInsert: (body) => withStatusText({ ttn: '', rawData: {}, ...body }),
     toUpdate: (body) => withStatusText(body),
     // a status change is recorded in the order's history, in the same transaction
     afterUpdate: async (tx, before, after, request) => {
