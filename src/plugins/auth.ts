@@ -46,8 +46,11 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
     app.decorate('signAccessToken', (caller: Caller) => app.jwt.sign({ sub: String(caller.id), role: caller.role }));
 
     app.addHook('onRequest', async (request) => {
-      const access = request.routeOptions.config.access ?? 'authenticated';
-      if (access === 'public' || request.routeOptions.url === undefined) return;
+      const url = request.routeOptions.url;
+      if (url === undefined) return; // no such route: 404
+      // the API needs a token unless a route says otherwise; the docs UI and its assets do not
+      const access = request.routeOptions.config.access ?? (url.startsWith('/api/') ? 'authenticated' : 'public');
+      if (access === 'public') return;
       try {
         await request.jwtVerify();
       } catch (error) {

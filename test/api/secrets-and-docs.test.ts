@@ -1,0 +1,70 @@
+/** No response and no log line carries a password hash, a refresh token or its hash; the OpenAPI description is complete. */
+import type { InjectOptions } from 'fastify';
+import t from 'tap';
+import { LOGINS, testApp } from '../helpers/app.js';
+
+const { app, sql, logs, headersFor } = await testApp(t);
+
+t.test('secrets stay out of responses and logs', async (t) => {
+  const legacyHashes = (await sql`select password_hash from users`).map((r) => r.password_hash as string);
+  const legacyTokenHashes = (await sql`select refresh_token_hash from users where refresh_token_hash is not null`).map((r) => r.refresh_token_hash as string);
+  const bodies: { url: string; body: string; issuesTokens: boolean }[] = [];
+  const call = async (options: InjectOptions) => {
+    const res = await app.inject(options);
+    bodies.push({ url: String(options.url), body: res.body, issuesTokens: /auth\/(login|refresh)$/.test(String(options.url)) && res.statusCode === 200 });
+    return res;
+  };
+  const issued: string[] = [];
+  for (const { email, password } of Object.values(LOGINS)) {
+    const res = await call({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+    issued.push(res.json().refreshToken);
+    const again = await call({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: res.json().refreshToken } });
+    issued.push(again.json().refreshToken);
+    await call({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: res.json().refreshToken } }); // a replay
+    await call({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: `${password}-wrong` } });
+    await call({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${again.json().accessToken}` } });
+  }
+  const admin = headersFor('admin');
+  await call({ url: '/api/v1/users?limit=100', headers: admin });
+  await call({ url: '/api/v1/users/1', headers: admin });
+  await call({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { email: 'secret.test@nk-food.shop', role: 'user', password: 'a-secret-Passw0rd' } });
+  await call({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { email: 'secret.test@nk-food.shop', role: 'user', password: 'a-secret-Passw0rd' } });
+  await call({ method: 'PATCH', url: '/api/v1/users/5', headers: admin, payload: { password: 'another-secret-Passw0rd', isActive: true } });
+  await call({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { email: 'bad', role: 'user', password: 'a-secret-Passw0rd' } });
+
+  const hashesNow = (await sql`select password_hash, refresh_token_hash, previous_refresh_token_hash from users`).flatMap((r) =>
+    [r.password_hash, r.refresh_token_hash, r.previous_refresh_token_hash].filter(Boolean),
+  ) as string[];
+  const secrets = [...new Set([...legacyHashes, ...legacyTokenHashes, ...hashesNow])];
+  const passwords = ['a-secret-Passw0rd', 'another-secret-Passw0rd', ...Object.values(LOGINS).map((l) => l.password)];
+  t.ok(secrets.length > 20 && issued.length === 12, `${secrets.length} hashes and ${issued.length} tokens to look for`);
+  t.ok(logs.length > 50, `${logs.length} log lines written`);
+
+  const leaks = (text: string, extra: string[]) => [...secrets, ...extra].filter((s) => text.includes(s));
+  for (const { url, body, issuesTokens } of bodies) {
+    t.same(leaks(body, issuesTokens ? passwords : [...passwords, ...issued]), [], `response of ${url}`);
+  }
+  t.same(logs.flatMap((line) => leaks(line, [...passwords, ...issued])), [], 'log lines');
+  t.ok(logs.some((line) => line.includes('"requestId"') || line.includes('"reqId"')), 'log lines carry a request id');
+});
+
+t.test('/openapi.json describes every route with its schemas; /docs serves the UI', async (t) => {
+  const doc = (await app.inject({ url: '/openapi.json' })).json();
+  t.equal(doc.openapi, '3.1.0');
+  t.same(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  const operations = Object.entries(doc.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: { in: string }[] }>>)
+    .filter(([path]) => path.startsWith('/api/v1'))
+    .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+  t.equal(operations.length, 36, 'all 36 operations of /api/v1');
+  for (const { path, method, op } of operations) {
+    const success = op.responses['200'] ?? op.responses['201'] ?? op.responses['204'];
+    t.ok(success, `${method} ${path}: a success response`);
+    t.ok(op.responses['400'] && op.responses['401'], `${method} ${path}: error responses`);
+    if ((method === 'post' || method === 'patch') && !path.endsWith('/logout')) t.ok(op.requestBody, `${method} ${path}: a request body schema`);
+    if (path.includes('{')) t.ok(op.parameters?.some((p) => p.in === 'path'), `${method} ${path}: path parameters`);
+  }
+  t.ok(doc.paths['/livez'] && doc.paths['/readyz'], 'the probes are described');
+  const ui = await app.inject({ url: '/docs/' });
+  t.equal(ui.statusCode, 200);
+  t.match(ui.headers['content-type'], /text\/html/);
+});
