@@ -3,6 +3,7 @@
  * the tests (`app.inject`).
  */
 import rateLimit from '@fastify/rate-limit';
+import underPressure from '@fastify/under-pressure';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -78,6 +79,18 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
 
   await app.register(
     async (api) => {
+      // load shedding for the API only: /livez and /readyz are never shed
+      await api.register(underPressure, {
+        maxEventLoopDelay: 1000,
+        maxEventLoopUtilization: 0.98,
+        retryAfter: 5,
+        pressureHandler: (_request, reply, type, value) => {
+          reply
+            .code(503)
+            .header('retry-after', '5')
+            .send({ statusCode: 503, code: 'OVERLOADED', error: 'Service Unavailable', message: `The service is overloaded (${type} ${value}); try again shortly` });
+        },
+      });
       await api.register(authRoutes, config);
       await api.register(usersRoutes);
       await api.register(ordersRoutes);

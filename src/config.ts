@@ -27,6 +27,10 @@ const EnvSchema = Type.Object({
   REFRESH_TOKEN_TTL: seconds('refresh token lifetime, seconds', 30 * 24 * 3600),
   REFRESH_REUSE_GRACE: seconds('seconds during which a just-rotated refresh token is refused without revoking', 10, 0),
   LOGIN_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'login attempts per minute per client and per e-mail' }),
+  SHUTDOWN_DELAY: seconds('seconds /readyz answers 503 before the server stops taking connections', 0, 0),
+  SHUTDOWN_TIMEOUT: seconds('seconds in-flight requests get to finish on shutdown', 10),
+  ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'e-mail of the first admin' })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'password of the first admin, 8 to 200 characters' })),
 });
 type Env = Static<typeof EnvSchema>;
 const checkEnv = Compile(EnvSchema);
@@ -44,6 +48,10 @@ export interface Config {
   refreshTokenTtl: number;
   refreshReuseGrace: number;
   loginRateLimit: number;
+  shutdownDelay: number;
+  shutdownTimeout: number;
+  /** Who the first admin is, when the database has no users. */
+  firstAdmin: { email: string; password?: string };
 }
 
 export class ConfigError extends Error {
@@ -82,6 +90,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenTtl: values.REFRESH_TOKEN_TTL,
     refreshReuseGrace: values.REFRESH_REUSE_GRACE,
     loginRateLimit: values.LOGIN_RATE_LIMIT,
+    shutdownDelay: values.SHUTDOWN_DELAY,
+    shutdownTimeout: values.SHUTDOWN_TIMEOUT,
+    firstAdmin: { email: (values.ADMIN_EMAIL ?? 'admin@backoffice.local').toLowerCase(), password: values.ADMIN_PASSWORD },
   };
 }
 

@@ -84,7 +84,7 @@ export interface Report {
   ok: boolean;
 }
 
-export function formatReport(run: MigrationRun<DatabaseCounts>): Report {
+export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report {
   const { before, after, applied } = run;
   const lines: string[] = [];
   let ok = true;

@@ -64,21 +64,25 @@ async function applyLocked(client: DatabaseClient): Promise<void> {
   }
 }
 
-export interface MigrationRun<T> {
+export interface MigrationRun<T, R = undefined> {
   applied: ChainEntry[];
   before: T;
   after: T;
   notices: string[];
+  /** What `afterwards` returned. */
+  afterwards: R;
 }
 
 /**
  * Opens its own one-connection client, takes the lock, measures (`measure`, e.g. row counts)
- * before and after, and applies what is pending. Waits while another migrator holds the lock.
+ * before and after, applies what is pending, and runs `afterwards` (e.g. seeding) still under the
+ * lock. Waits while another migrator holds the lock.
  */
-export async function runMigrations<T>(
+export async function runMigrations<T, R = undefined>(
   target: DatabaseTarget,
   measure: (client: DatabaseClient) => Promise<T>,
-): Promise<MigrationRun<T>> {
+  afterwards?: (client: DatabaseClient) => Promise<R>,
+): Promise<MigrationRun<T, R>> {
   const notices: string[] = [];
   const client = await openDatabase(target, { max: 1, onNotice: (message) => notices.push(message) });
   try {
@@ -88,7 +92,7 @@ export async function runMigrations<T>(
       const before = await measure(client);
       if (pending.length) await applyLocked(client);
       const after = pending.length ? await measure(client) : before;
-      return { applied: pending, before, after, notices };
+      return { applied: pending, before, after, notices, afterwards: (await afterwards?.(client)) as R };
     } finally {
       // closing the session releases the lock too, so a failed unlock must not hide the real error
       if (client.kind === 'postgres') await client.query(`select pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => {});

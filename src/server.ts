@@ -1,0 +1,71 @@
+/**
+ * `npm start`: validate the configuration, migrate (the locked migrator of `npm run db:migrate`,
+ * which also creates the first admin of an empty database), then serve. On SIGTERM or SIGINT:
+ * /readyz turns 503, requests in flight finish, the server and the database close, exit 0 within
+ * SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT seconds; a second signal exits at once.
+ */
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
+import { countDatabase, formatReport } from './db/migration-report.js';
+import { runMigrations } from './db/migrations.js';
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
+const config = configOrExit();
+const where = 'url' in config.database ? `PostgreSQL (${new URL(config.database.url).host})` : `PGlite in ${config.database.dataDir}`;
+
+if (config.jwtSecretIsDefault) {
+  console.warn(
+    '\n!!! WARNING: JWT_SECRET is not set: using a development secret that anyone can read in the source.\n' +
+      '!!! Anyone can forge access tokens. Set JWT_SECRET (32+ random characters) for any real use.\n',
+  );
+}
+
+let firstAdmin: FirstAdminResult;
+try {
+  const run = await runMigrations(config.database, countDatabase, (client) =>
+    ensureFirstAdmin(client, config.firstAdmin, config.nodeEnv === 'production'),
+  );
+  console.log(`Database: ${where}.\n${formatReport(run).text}`);
+  firstAdmin = run.afterwards;
+} catch (error) {
+  const cause = ((error as { cause?: unknown }).cause ?? error) as { message?: string; hint?: string };
+  console.error(`Migration of ${where} stopped; nothing was changed. The service does not start.\n${cause.message}`);
+  if (cause.hint) console.error(`HINT: ${cause.hint}`);
+  process.exit(1);
+}
+
+const app = await buildApp(config, { logLevel: config.logLevel });
+
+closeWithGrace({ delay: (config.shutdownDelay + config.shutdownTimeout) * 1000, logger: app.log }, async ({ signal, err }) => {
+  if (err) app.log.error({ err }, 'stopping after an error');
+  else app.log.info({ signal }, 'shutting down: readiness off, finishing requests in flight');
+  app.markNotReady();
+  await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
+  await app.close();
+  app.log.info('shut down');
+});
+
+await app.listen({ host: config.host, port: config.port });
+const address = app.server.address();
+const port = typeof address === 'object' && address ? address.port : config.port;
+console.log(`backoffice-api listening on http://${config.host}:${port} (docs: http://localhost:${port}/docs), database: ${where}`);
+if (firstAdmin.created) {
+  console.log(
+    firstAdmin.generatedPassword
+      ? `First admin created: ${firstAdmin.email} with password ${firstAdmin.generatedPassword} (shown once: change it with PATCH /api/v1/users/:id)`
+      : `First admin created: ${firstAdmin.email} (password from ADMIN_PASSWORD)`,
+  );
+} else if (firstAdmin.reason === 'no password in production') {
+  console.warn('The database has no users: set ADMIN_EMAIL and ADMIN_PASSWORD and restart to create the first admin.');
+}
