@@ -2,8 +2,7 @@
  * Configuration from environment variables, validated once at startup. Every bad value gets its
  * own message naming the variable; `.env.example` lists them all.
  */
-import { Type, type Static } from 'typebox';
-import { Compile } from 'typebox/compile';
+import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import type { DatabaseTarget } from './db/client.js';
 
@@ -33,7 +32,6 @@ const EnvSchema = Type.Object({
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'password of the first admin, 8 to 200 characters' })),
 });
 type Env = Static<typeof EnvSchema>;
-const checkEnv = Compile(EnvSchema);
 
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
@@ -62,18 +60,28 @@ export class ConfigError extends Error {
 
 const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
 
+type PropertySchema = TSchema & { description?: string; type?: string; anyOf?: { const?: unknown }[] };
+
+/** One message per bad variable: what it is, and what it must be. */
+function checkVariable(name: string, raw: string, schema: PropertySchema): string | undefined {
+  const problem = (what: string) => `${name}=${JSON.stringify(raw)}: ${what}${schema.description ? ` (${schema.description})` : ''}`;
+  if (schema.type === 'integer' && !/^-?\d+$/.test(raw)) return problem('must be a whole number');
+  const value = Value.Convert(schema, raw);
+  if (Value.Check(schema, value)) return undefined;
+  if (schema.anyOf?.every((option) => option.const !== undefined)) {
+    return problem(`must be one of ${schema.anyOf.map((option) => String(option.const)).join(', ')}`);
+  }
+  return problem([...Value.Errors(schema, value)][0]?.message ?? 'is not valid');
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const known = Object.keys(EnvSchema.properties);
+  const properties = EnvSchema.properties as Record<string, PropertySchema>;
   // empty variables count as unset, as in most shells' `VAR= command`
-  const raw = Object.fromEntries(known.filter((k) => env[k]?.trim()).map((k) => [k, env[k]!.trim()]));
+  const raw = Object.fromEntries(Object.keys(properties).filter((k) => env[k]?.trim()).map((k) => [k, env[k]!.trim()]));
+  const problems = Object.entries(raw)
+    .map(([name, value]) => checkVariable(name, value, properties[name]!))
+    .filter((p): p is string => p !== undefined);
   const values = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
-  const problems = checkEnv.Check(values)
-    ? []
-    : [...checkEnv.Errors(values)].map((e) => {
-        const name = e.instancePath.slice(1);
-        const schema = (EnvSchema.properties as Record<string, { description?: string }>)[name];
-        return `${name}=${JSON.stringify(raw[name] ?? '')}: ${e.message}${schema?.description ? ` (${schema.description})` : ''}`;
-      });
   if (values.NODE_ENV === 'production' && !values.JWT_SECRET) {
     problems.push('JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
   }

@@ -1,0 +1,49 @@
+/** The real server process, started as `npm start` would start it (the same command), on a free port. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from './commands.js';
+
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  output(): string;
+  exited: Promise<number | null>;
+  url(path: string): string;
+}
+
+const startCommand = () => {
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  return pkg.scripts.start.split(' ');
+};
+
+/** Spawns `npm start`'s command with PORT=0 and resolves once it listens (or rejects with its output). */
+export function startServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
+  const [command, ...args] = startCommand();
+  const child = spawn(command!, args, {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const check = setInterval(() => {
+      const match = output.match(/listening on http:\/\/[^:]+:(\d+)/);
+      if (match) {
+        clearInterval(check);
+        clearTimeout(timer);
+        const port = Number(match[1]);
+        resolve({ child, port, output: () => output, exited, url: (path) => `http://127.0.0.1:${port}${path}` });
+      }
+    }, 50);
+    void exited.then((code) => {
+      clearInterval(check);
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+}

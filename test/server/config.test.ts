@@ -1,0 +1,72 @@
+/** Each bad configuration value stops `npm start` before anything listens, with a message naming the variable. */
+import t from 'tap';
+import { loadConfig } from '../../src/config.js';
+import { startServer } from '../helpers/server.js';
+
+const bad: [string, Record<string, string>][] = [
+  ['PORT', { PORT: 'eighty' }],
+  ['PORT', { PORT: '70000' }],
+  ['NODE_ENV', { NODE_ENV: 'staging' }],
+  ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+  ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
+  ['JWT_SECRET', { JWT_SECRET: 'short' }],
+  ['JWT_SECRET', { JWT_SECRET: '', NODE_ENV: 'production' }],
+  ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '0' }],
+  ['REFRESH_TOKEN_TTL', { REFRESH_TOKEN_TTL: '1.5' }],
+  ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: '-1' }],
+  ['LOGIN_RATE_LIMIT', { LOGIN_RATE_LIMIT: 'many' }],
+  ['SHUTDOWN_TIMEOUT', { SHUTDOWN_TIMEOUT: '0' }],
+  ['ADMIN_EMAIL', { ADMIN_EMAIL: 'not-an-email' }],
+  ['ADMIN_PASSWORD', { ADMIN_PASSWORD: 'short' }],
+];
+
+t.test('npm start exits non-zero and names the variable', async (t) => {
+  await Promise.all(
+    bad.map(async ([variable, env]) => {
+      const attempt = startServer({ PGLITE_DATA_DIR: '/nonexistent/never-created', ...env }, 60_000);
+      const error = await attempt.then(
+        (server) => {
+          server.child.kill('SIGKILL');
+          return new Error('it started');
+        },
+        (e: Error) => e,
+      );
+      t.match(error.message, /exited with 1 before listening/, `${JSON.stringify(env)}: exit 1 before listening`);
+      t.match(error.message, new RegExp(`Invalid configuration:[\\s\\S]*- ${variable}`), `${JSON.stringify(env)}: names ${variable}`);
+    }),
+  );
+});
+
+t.test('every problem is reported at once', async (t) => {
+  const error = (() => {
+    try {
+      loadConfig({ PORT: 'x', LOG_LEVEL: 'loud', JWT_SECRET: 'short' });
+    } catch (e) {
+      return e as { problems?: string[] };
+    }
+  })();
+  t.same(error?.problems, [
+    'PORT="x": must be a whole number',
+    'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
+    'JWT_SECRET="short": must not have fewer than 32 characters (at least 32 characters)',
+  ]);
+});
+
+t.test('defaults, and empty variables count as unset', async (t) => {
+  const config = loadConfig({ DATABASE_URL: '', PORT: '' });
+  t.same(config.database, { dataDir: './data' });
+  t.equal(config.port, 3000);
+  t.equal(config.jwtSecretIsDefault, true);
+  t.same(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database, { url: 'postgres://u@h/db' });
+});
+
+t.test('the development JWT secret comes with a loud warning', async (t) => {
+  const error = await startServer({ JWT_SECRET: '', PGLITE_DATA_DIR: '/nonexistent/never-created' }, 60_000).then(
+    (s) => {
+      s.child.kill('SIGKILL');
+      return new Error('started');
+    },
+    (e: Error) => e,
+  );
+  t.match(error.message, /WARNING: JWT_SECRET is not set/);
+});
