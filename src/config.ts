@@ -82,6 +82,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .map(([name, value]) => checkVariable(name, value, properties[name]!))
     .filter((p): p is string => p !== undefined);
   const values = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
+  if (values.NODE_ENV === 'production' && !raw.DATABASE_URL) {
+    problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded PGlite is for development)');
+  }
   if (values.NODE_ENV === 'production' && !values.JWT_SECRET) {
     problems.push('JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
   }

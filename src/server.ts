@@ -5,7 +5,7 @@
  * SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT seconds; a second signal exits at once.
  */
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
+import { buildApp, type App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
 import { countDatabase, formatReport } from './db/migration-report.js';
@@ -31,6 +31,22 @@ if (config.jwtSecretIsDefault) {
   );
 }
 
+// Signals are handled from the start: a SIGTERM during the migration stops the process at once
+// (the migration's transaction is rolled back by the database), not after the grace period.
+let app: App | undefined;
+closeWithGrace({ delay: (config.shutdownDelay + config.shutdownTimeout) * 1000 }, async ({ signal, err }) => {
+  if (!app) {
+    console.error(err ? `stopping during startup: ${String(err)}` : `${signal} during startup: stopping`);
+    return;
+  }
+  if (err) app.log.error({ err }, 'stopping after an error');
+  else app.log.info({ signal }, 'shutting down: readiness off, finishing requests in flight');
+  app.markNotReady();
+  await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
+  await app.close();
+  app.log.info('shut down');
+});
+
 let firstAdmin: FirstAdminResult;
 try {
   const run = await runMigrations(config.database, countDatabase, (client) =>
@@ -45,16 +61,7 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp(config, { logLevel: config.logLevel });
-
-closeWithGrace({ delay: (config.shutdownDelay + config.shutdownTimeout) * 1000, logger: app.log }, async ({ signal, err }) => {
-  if (err) app.log.error({ err }, 'stopping after an error');
-  else app.log.info({ signal }, 'shutting down: readiness off, finishing requests in flight');
-  app.markNotReady();
-  await new Promise((resolve) => setTimeout(resolve, config.shutdownDelay * 1000));
-  await app.close();
-  app.log.info('shut down');
-});
+app = await buildApp(config, { logLevel: config.logLevel });
 
 await app.listen({ host: config.host, port: config.port });
 const address = app.server.address();

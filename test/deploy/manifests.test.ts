@@ -1,0 +1,193 @@
+/**
+ * The Dockerfile and the Kubernetes manifests in deploy/ agree with each other and with the app:
+ * the port, the probe paths, the start command, the shutdown budget, the labels. No cluster, no
+ * Docker and no database needed: the files are read as text and YAML.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../src/config.js';
+
+/** Manifests are untyped YAML. */
+type Manifest = Record<string, any>;
+
+const root = new URL('../../', import.meta.url).pathname;
+/** What the Secret provides in a real cluster. */
+const SECRETS = { JWT_SECRET: 'x'.repeat(32), DATABASE_URL: 'postgres://backoffice@db:5432/backoffice' };
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const yamlFiles = (dir: string) =>
+  readdirSync(join(root, dir))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => `${dir}/${f}`);
+
+const APPLIED = yamlFiles('deploy'); // what `kubectl apply -f deploy/` reads (no -R)
+const EXAMPLES = yamlFiles('deploy/examples');
+
+function parse(path: string): Manifest[] {
+  return parseAllDocuments(read(path)).map((doc) => {
+    if (doc.errors.length) throw new Error(`${path}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    return doc.toJS() as Manifest;
+  });
+}
+const applied = APPLIED.flatMap(parse);
+const one = (kind: string, docs = applied): Manifest => {
+  const found = docs.filter((m) => m.kind === kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind} in deploy/, found ${found.length}`);
+  return found[0]!;
+};
+
+const deployment = one('Deployment');
+const pod = deployment.spec.template.spec;
+const container: Manifest = pod.containers[0];
+const httpPort: Manifest | undefined = container.ports?.find((p: Manifest) => p.name === 'http');
+const plainEnv: Record<string, string> = Object.fromEntries(
+  (container.env ?? []).filter((e: Manifest) => 'value' in e).map((e: Manifest) => [e.name, String(e.value)]),
+);
+const pkg = JSON.parse(read('package.json')) as { scripts?: Record<string, string>; dependencies?: Record<string, string> };
+
+/** Dockerfile instructions by stage: [{ from, lines: ['RUN …', 'COPY …'] }]. */
+const stages = read('Dockerfile')
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line && !line.startsWith('#'))
+  .reduce<{ from: string; lines: string[] }[]>((acc, line) => {
+    if (/^FROM\s/i.test(line)) acc.push({ from: line, lines: [] });
+    else acc.at(-1)?.lines.push(line);
+    return acc;
+  }, []);
+const finalStage = stages.at(-1)!;
+const instructions = (stage: { lines: string[] }, name: string) =>
+  stage.lines.filter((l) => l.toUpperCase().startsWith(`${name} `)).map((l) => l.slice(name.length).trim());
+const dockerEnv: Record<string, string> = Object.fromEntries(
+  instructions(finalStage, 'ENV').flatMap((args) => args.split(/\s+/).map((pair) => pair.split('=', 2) as [string, string])),
+);
+
+t.test('every manifest parses and names itself', async (t) => {
+  for (const path of [...APPLIED, ...EXAMPLES]) {
+    const docs = parse(path);
+    t.ok(docs.length, `${path} holds a document`);
+    for (const m of docs) t.ok(m.apiVersion && m.kind && m.metadata?.name, `${path}: ${m.kind} ${m.metadata?.name}`);
+  }
+  t.same(applied.map((m) => m.kind).sort(), ['Deployment', 'PodDisruptionBudget', 'Service'], 'deploy/ applies exactly these');
+});
+
+t.test('the container port is the app default PORT, and the image sets the same', async (t) => {
+  const defaultPort = loadConfig({}).port;
+  t.ok(httpPort, 'the container has a port named http');
+  t.equal(httpPort?.containerPort, defaultPort, 'containerPort = default PORT in src/config.ts');
+  t.notOk('PORT' in plainEnv && Number(plainEnv.PORT) !== defaultPort, 'the Deployment does not move PORT elsewhere');
+  t.equal(Number(dockerEnv.PORT), defaultPort, 'Dockerfile ENV PORT');
+  t.ok(instructions(finalStage, 'EXPOSE').includes(String(defaultPort)), 'Dockerfile EXPOSE');
+});
+
+t.test('probes: /livez for liveness, /readyz for readiness and startup, on the http port', async (t) => {
+  // test/server/lifecycle.test.ts starts the real server and checks these two routes
+  // (/livez 200 without the database, /readyz 200 when ready and 503 while draining).
+  const expected = { livenessProbe: '/livez', readinessProbe: '/readyz', startupProbe: '/readyz' };
+  for (const [probe, path] of Object.entries(expected)) {
+    const get = container[probe]?.httpGet;
+    t.equal(get?.path, path, `${probe} path`);
+    t.ok(get?.port === 'http' || get?.port === httpPort?.containerPort, `${probe} port is the container port (${get?.port})`);
+  }
+  const { readinessProbe: ready, startupProbe: startup } = container;
+  t.equal(ready.periodSeconds, 5, 'readiness every 5 s');
+  t.equal(ready.failureThreshold, 2, 'out of the Service after 2 misses');
+  t.ok(startup.periodSeconds * startup.failureThreshold >= 600, 'startup allows 10 minutes or more for the migration');
+});
+
+t.test('the grace period covers preStop + SHUTDOWN_DELAY + SHUTDOWN_TIMEOUT', async (t) => {
+  const command: string[] = container.lifecycle?.preStop?.exec?.command ?? [];
+  t.equal(command[0], 'sleep', 'preStop runs sleep');
+  const preStop = Number(command[1]);
+  t.ok(preStop > 0, `preStop sleeps ${preStop} s`);
+  t.ok('SHUTDOWN_TIMEOUT' in plainEnv, 'SHUTDOWN_TIMEOUT is set explicitly');
+  // read the Deployment's env exactly as the app does (production needs the two secrets)
+  const config = loadConfig({ ...plainEnv, ...SECRETS });
+  const budget = preStop + config.shutdownDelay + config.shutdownTimeout;
+  t.ok(pod.terminationGracePeriodSeconds > budget, `grace ${pod.terminationGracePeriodSeconds} s > ${budget} s`);
+});
+
+t.test('the Deployment sets only variables the app knows, and they are valid', async (t) => {
+  const known = [...read('src/config.ts').matchAll(/^\s{2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]);
+  for (const e of container.env ?? []) t.ok(known.includes(e.name), `${e.name} is read by src/config.ts`);
+  t.doesNotThrow(() => loadConfig({ ...plainEnv, ...SECRETS }), 'loadConfig accepts the plain values');
+  t.equal(plainEnv.NODE_ENV, 'production');
+});
+
+t.test('secrets come from the Secret "backoffice-api", whose example holds every required key', async (t) => {
+  const fromSecret = Object.fromEntries(
+    (container.env ?? []).filter((e: Manifest) => e.valueFrom?.secretKeyRef).map((e: Manifest) => [e.name, e.valueFrom.secretKeyRef]),
+  );
+  const example = one('Secret', EXAMPLES.flatMap(parse));
+  for (const name of ['DATABASE_URL', 'JWT_SECRET']) {
+    t.match(fromSecret[name], { name: 'backoffice-api', key: name }, `${name} from the Secret`);
+    t.notOk(fromSecret[name]?.optional, `${name} is not optional`);
+  }
+  t.equal(example.metadata.name, 'backoffice-api', 'the example Secret has that name');
+  for (const ref of Object.values(fromSecret) as Manifest[]) {
+    if (!ref.optional) t.ok(ref.key in (example.stringData ?? {}), `the example Secret has ${ref.key}`);
+  }
+  t.notOk(applied.some((m) => m.kind === 'Secret'), 'no Secret in deploy/ itself: `kubectl apply -f deploy/` never applies the example');
+  t.ok(example.stringData.JWT_SECRET.length < 32, 'the example JWT_SECRET is too short to start with, unedited');
+});
+
+t.test('pod and container run restricted', async (t) => {
+  const sc = { ...pod.securityContext, ...container.securityContext };
+  t.equal(sc.runAsNonRoot, true, 'runAsNonRoot');
+  t.ok(sc.runAsUser > 0, 'runAsUser is not root');
+  t.equal(sc.readOnlyRootFilesystem, true, 'readOnlyRootFilesystem');
+  t.equal(sc.allowPrivilegeEscalation, false, 'allowPrivilegeEscalation');
+  t.same(sc.capabilities?.drop, ['ALL'], 'drops all capabilities');
+  t.equal(sc.seccompProfile?.type, 'RuntimeDefault', 'seccomp RuntimeDefault');
+  const tmp = container.volumeMounts?.find((v: Manifest) => v.mountPath === '/tmp');
+  t.ok(tmp && pod.volumes?.find((v: Manifest) => v.name === tmp.name)?.emptyDir, '/tmp is a writable emptyDir');
+  t.ok(container.resources?.requests && container.resources?.limits, 'resources requested and limited');
+});
+
+t.test('rollout and disruptions keep the service up', async (t) => {
+  const labels = deployment.spec.template.metadata.labels;
+  t.match(labels, deployment.spec.selector.matchLabels, 'the Deployment selects its own pods');
+  t.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 0, 'maxUnavailable 0');
+  const pdb = one('PodDisruptionBudget');
+  t.match(labels, pdb.spec.selector.matchLabels, 'the PDB selects the pods');
+  t.ok(pdb.spec.minAvailable < deployment.spec.replicas, 'minAvailable < replicas, so a drain can proceed');
+});
+
+t.test('the Service reaches the pods on the named container port', async (t) => {
+  const service = one('Service');
+  t.match(deployment.spec.template.metadata.labels, service.spec.selector, 'the selector matches the pod labels');
+  for (const port of service.spec.ports) {
+    t.ok(container.ports.some((p: Manifest) => p.name === port.targetPort), `targetPort ${port.targetPort} is a named container port`);
+  }
+});
+
+t.test('the Dockerfile runs `npm start` as node, in production, with production dependencies', async (t) => {
+  const start = pkg.scripts?.start;
+  t.ok(start, 'package.json has scripts.start (the command the image runs)');
+  const cmd = instructions(finalStage, 'CMD').at(-1);
+  t.ok(cmd?.startsWith('['), 'CMD in exec form (node is PID 1 and receives SIGTERM)');
+  t.equal((JSON.parse(cmd ?? '[]') as string[]).join(' '), start, 'CMD = npm start');
+  t.ok(pkg.dependencies?.tsx, 'tsx is a runtime dependency (CMD imports it, dev dependencies are omitted)');
+  t.equal(dockerEnv.NODE_ENV, 'production', 'ENV NODE_ENV=production');
+  t.equal(instructions(finalStage, 'USER').at(-1), 'node', 'USER node');
+  t.match(finalStage.from, /^FROM node:20-bookworm-slim\b/i, 'final stage on node:20-bookworm-slim');
+
+  const deps = stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm ci\b.*--omit=dev/.test(r)));
+  t.ok(deps, 'a stage runs npm ci --omit=dev');
+  const depsName = deps?.from.match(/\sAS\s+(\S+)/i)?.[1];
+  const copies = instructions(finalStage, 'COPY');
+  t.ok(copies.some((c) => c.includes(`--from=${depsName}`) && c.includes('node_modules')), 'the final stage takes node_modules from it');
+  for (const path of ['drizzle', 'src', 'package.json', 'tsconfig.json']) {
+    t.ok(copies.some((c) => c.split(/\s+/).slice(0, -1).some((a) => a.replace(/\/$/, '') === path)), `copies ${path}`);
+  }
+});
+
+t.test('.dockerignore keeps what the image needs', async (t) => {
+  const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const path of ['drizzle', 'src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    t.notOk(ignored.includes(path) || ignored.includes(`${path}/`), `${path} is not ignored`);
+  }
+  for (const path of ['node_modules', '.git', 'data', '.env']) t.ok(ignored.includes(path), `${path} is ignored`);
+});
