@@ -113,3 +113,14 @@ export async function scratchDatabase(template?: string): Promise<ScratchDatabas
     drop: () => withAdmin(async (sql) => void (await sql.unsafe(`drop database if exists "${name}" with (force)`))),
   };
 }
+
+/** A scratch database and a client on it, both gone when the test ends. */
+export async function scratchWithClient(t: { teardown(fn: () => unknown): void }, template?: string) {
+  const db = await scratchDatabase(template);
+  const sql = connect(db.url);
+  t.teardown(async () => {
+    await sql.end();
+    await db.drop();
+  });
+  return { ...db, sql };
+}

@@ -5,18 +5,13 @@
  */
 import t from 'tap';
 import { dbMigrate } from '../helpers/commands.js';
-import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
+import { legacyTemplate, scratchWithClient } from '../helpers/databases.js';
 import { wholeState } from '../helpers/catalog.js';
 
 const template = await legacyTemplate();
 
 t.test('rows that cannot be carried over unchanged stop the migration, which names them', async (t) => {
-  const db = await scratchDatabase(template);
-  const sql = connect(db.url);
-  t.teardown(async () => {
-    await sql.end();
-    await db.drop();
-  });
+  const { sql, ...db } = await scratchWithClient(t, template);
   await sql`update "Order" set "totalPrice" = 12.345 where id = '100001'`;
   await sql`update "Order" set "totalPrice" = 'Infinity' where id = '100002'`;
   await sql`update "Product" set "costPerItem" = 1e12 where id = 3`;
@@ -44,12 +39,7 @@ t.test('rows that cannot be carried over unchanged stop the migration, which nam
 });
 
 t.test('a database holding only part of the legacy schema is refused, unchanged', async (t) => {
-  const db = await scratchDatabase(template);
-  const sql = connect(db.url);
-  t.teardown(async () => {
-    await sql.end();
-    await db.drop();
-  });
+  const { sql, ...db } = await scratchWithClient(t, template);
   await sql`drop table "WordPressSkuCache"`;
   const before = await wholeState(sql);
   const result = await dbMigrate({ url: db.url });
@@ -59,12 +49,7 @@ t.test('a database holding only part of the legacy schema is refused, unchanged'
 });
 
 t.test('rows that break a new rule are kept unchanged; new rows must follow it', async (t) => {
-  const db = await scratchDatabase(template);
-  const sql = connect(db.url);
-  t.teardown(async () => {
-    await sql.end();
-    await db.drop();
-  });
+  const { sql, ...db } = await scratchWithClient(t, template);
   const unusual = `${'Ще одна примітка 🍲 \u202Eтекст\u202C\u200B "лапки" \'апостроф\' \\ \n'.repeat(20_000)}кінець`;
   await sql`update "Order" set items = '{"not": "an array"}', quantity = -1, "syncStatus" = 'unknown' where id = '100001'`;
   await sql`update "User" set role = 'superuser', email = ' spaced@nk-food.shop ' where id = 8`;
