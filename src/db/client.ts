@@ -28,6 +28,9 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
   if ('url' in target) {
     const sql = postgres(target.url, {
       max: options.max ?? 10,
+      // a database that does not answer fails a request (503) and the readiness probe in
+      // seconds, not after the driver's default 30
+      connect_timeout: 5,
       onnotice: (notice) => options.onNotice?.(String(notice.message)),
       connection: { application_name: 'backoffice-api' },
     });

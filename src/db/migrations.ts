@@ -22,7 +22,14 @@ export interface ChainEntry {
   when: number;
 }
 
+let chain: ChainEntry[] | undefined;
+
+/** The chain as shipped with this build; read once (the readiness probe asks for it often). */
 export function readChain(): ChainEntry[] {
+  return (chain ??= readJournal());
+}
+
+function readJournal(): ChainEntry[] {
   const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
     entries: { tag: string; when: number }[];
   };
