@@ -52,9 +52,16 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
     logger: logLevel ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) } : false,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
+    disableRequestLogging: true, // one line per request instead, below
     bodyLimit: 1024 * 1024,
     // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
+      'request',
+    );
+  });
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.addSchema(ErrorResponse);
   // a route that takes no query parameters refuses unknown ones too
