@@ -29,8 +29,10 @@ const ticks = (max: number) => {
   return Array.from({ length: Math.ceil(max / step) + 1 }, (_, i) => i * step);
 };
 
-const text = (x: number, y: number, content: string, attrs = '') =>
-  `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${content}</text>`;
+const f = (n: number) => n.toFixed(1);
+const text = (x: number, y: number, content: string, attrs = '') => `<text x="${f(x)}" y="${f(y)}" ${attrs}>${content}</text>`;
+const line = (x1: number, y1: number, x2: number, y2: number, attrs: string) =>
+  `<line x1="${f(x1)}" y1="${f(y1)}" x2="${f(x2)}" y2="${f(y2)}" ${attrs}/>`;
 
 export function lineChart(spec: ChartSpec): string {
   const points = spec.series.flatMap((s) => s.points);
@@ -42,19 +44,18 @@ export function lineChart(spec: ChartSpec): string {
   const formatX = spec.formatX ?? String;
 
   const grid = [
-    ...yTicks.map((y) => `<line x1="${PAD.left}" x2="${px(xMax)}" y1="${py(y)}" y2="${py(y)}" stroke="#ddd"/>` +
-      text(PAD.left - 8, py(y) + 4, String(y), 'text-anchor="end"')),
-    ...xTicks.map((x) => `<line x1="${px(x)}" x2="${px(x)}" y1="${py(0)}" y2="${py(0) + 5}" stroke="#333"/>` +
-      text(px(x), py(0) + 20, formatX(x), 'text-anchor="middle"')),
-    `<line x1="${PAD.left}" x2="${px(xMax)}" y1="${py(0)}" y2="${py(0)}" stroke="#333"/>`,
-    `<line x1="${PAD.left}" x2="${PAD.left}" y1="${py(0)}" y2="${py(yMax)}" stroke="#333"/>`,
+    ...yTicks.map((y) => line(PAD.left, py(y), px(xMax), py(y), 'stroke="#ddd"') + text(PAD.left - 8, py(y) + 4, String(y), 'text-anchor="end"')),
+    ...xTicks.map((x) => line(px(x), py(0), px(x), py(0) + 5, 'stroke="#333"') + text(px(x), py(0) + 20, formatX(x), 'text-anchor="middle"')),
+    line(PAD.left, py(0), px(xMax), py(0), 'stroke="#333"'),
+    line(PAD.left, py(0), PAD.left, py(yMax), 'stroke="#333"'),
   ];
   const lines = spec.series.map((s, i) => {
-    const path = s.points.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
-    const dots = s.points.map(([x, y]) => `<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="4" fill="${s.color}"/>` +
-      text(px(x) + 6, py(y) - 8, y.toFixed(1), `fill="${s.color}"`));
+    const path = s.points.map(([x, y]) => `${f(px(x))},${f(py(y))}`).join(' ');
+    // each value written above and to the left of its dot, clear of the legend on the right
+    const dots = s.points.map(([x, y]) => `<circle cx="${f(px(x))}" cy="${f(py(y))}" r="4" fill="${s.color}"/>` +
+      text(px(x) - 7, py(y) - 7, y.toFixed(1), `text-anchor="end" fill="${s.color}"`));
     const legendY = PAD.top + 10 + i * 22;
-    const legend = `<line x1="${W - PAD.right + 20}" x2="${W - PAD.right + 40}" y1="${legendY}" y2="${legendY}" stroke="${s.color}" stroke-width="3"/>` +
+    const legend = line(W - PAD.right + 20, legendY, W - PAD.right + 40, legendY, `stroke="${s.color}" stroke-width="3"`) +
       text(W - PAD.right + 46, legendY + 4, s.name);
     return `<polyline points="${path}" fill="none" stroke="${s.color}" stroke-width="2"/>${dots.join('')}${legend}`;
   });

@@ -1,25 +1,32 @@
 /**
- * Where the restructuring spends its time: `npx tsx bench/migration-profile.ts [--orders 1000000]`.
- * Runs the statements of drizzle/*.sql one by one, in one transaction as the migrator does, on a
- * copy of the cached legacy database (bench/migration.ts builds it), and prints the slowest.
+ * Where the restructuring spends its time:
+ * `npx tsx bench/migration-profile.ts [--orders 1000000] [--top 15] [--chain drizzle]`.
+ * Runs the statements of <chain>/*.sql (drizzle/ unless told: a proposed variant, say) one by one,
+ * in one transaction as the migrator does, on a copy of the cached legacy database (bench/
+ * migration.ts builds it), and prints the slowest.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { legacyName } from './lib/legacy.js';
 import { copyDatabase, databaseExists, dropDatabase, timedTransaction, withDatabase } from './lib/pg.js';
 import { seconds } from './lib/results.js';
 
 const { values: options } = parseArgs({
-  options: { orders: { type: 'string', default: '1000000' }, top: { type: 'string', default: '15' } },
+  options: {
+    orders: { type: 'string', default: '1000000' },
+    top: { type: 'string', default: '15' },
+    chain: { type: 'string', default: fileURLToPath(new URL('../drizzle/', import.meta.url)) },
+  },
 });
 const legacy = legacyName(Number(options.orders));
 if (!(await databaseExists(legacy))) throw new Error(`${legacy} is missing: run bench/migration.ts --orders ${options.orders} first`);
 
-const folder = new URL('../drizzle/', import.meta.url);
-const statements = readdirSync(folder)
+const statements = readdirSync(options.chain)
   .filter((f) => f.endsWith('.sql'))
   .sort()
-  .flatMap((f) => readFileSync(new URL(f, folder), 'utf8').split('--> statement-breakpoint'))
+  .flatMap((f) => readFileSync(join(options.chain, f), 'utf8').split('--> statement-breakpoint'))
   .map((s) => s.trim())
   .filter(Boolean);
 

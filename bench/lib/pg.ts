@@ -56,15 +56,20 @@ export interface TimedStatement {
   seconds: number;
 }
 
-/** Runs the statements in one transaction and returns how long each took. */
+const since = (started: number) => (performance.now() - started) / 1000;
+
+/** Runs the statements in one transaction and returns how long each took, then the commit. */
 export async function timedTransaction(sql: Sql, statements: string[]): Promise<TimedStatement[]> {
   const timings: TimedStatement[] = [];
+  let committing = 0;
   await sql.begin(async (tx) => {
     for (const statement of statements) {
       const started = performance.now();
       await tx.unsafe(statement);
-      timings.push({ statement, seconds: (performance.now() - started) / 1000 });
+      timings.push({ statement, seconds: since(started) });
     }
+    committing = performance.now();
   });
+  timings.push({ statement: 'commit', seconds: since(committing) });
   return timings;
 }
