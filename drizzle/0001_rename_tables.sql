@@ -6,48 +6,48 @@
 --
 -- Pre-flight: rows that the new schema could only take by altering them stop the restructuring
 -- here, before anything has changed, with one line per row (table, id, column, value).
+-- Money becomes numeric(12,2): a double that is not a whole number of kopecks, or that does not
+-- fit, would be rounded or refused; neither happens silently.
+CREATE FUNCTION pg_temp.money_problem(amount double precision) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN amount IN ('NaN', 'Infinity', '-Infinity') THEN 'not a number'
+              WHEN abs(amount) >= 1e10 THEN 'too large for numeric(12,2)'
+              WHEN scale(trim_scale(amount::numeric)) > 2 THEN 'not a whole number of kopecks' END
+$$;
+--> statement-breakpoint
 DO $preflight$
 DECLARE
   problems text[];
   shown int := 50;
 BEGIN
   SELECT array_agg(line ORDER BY line) INTO problems FROM (
-    -- money becomes numeric(12,2): a double that is not a whole number of kopecks, or that does
-    -- not fit, would be rounded or refused; neither happens silently
-    SELECT format('"Order" id=%s "totalPrice"=%s: %s', quote_literal(id), "totalPrice",
-             CASE WHEN "totalPrice" IN ('NaN', 'Infinity', '-Infinity') THEN 'not a number'
-                  WHEN abs("totalPrice") >= 1e10 THEN 'too large for numeric(12,2)'
-                  ELSE 'not a whole number of kopecks' END) AS line
-      FROM "Order"
-     WHERE "totalPrice" IN ('NaN', 'Infinity', '-Infinity') OR abs("totalPrice") >= 1e10
-        OR "totalPrice"::numeric <> round("totalPrice"::numeric, 2)
+    -- "Order" is read once: money, and newly indexed text that must fit a btree index entry
+    SELECT found.line
+      FROM (SELECT id, "totalPrice", "customerPhone", status,
+                   pg_temp.money_problem("totalPrice") AS money,
+                   octet_length("customerPhone") > 2000 AS long_phone,
+                   octet_length(status) + octet_length(id) > 2000 AS long_status
+              FROM "Order") AS o
+     CROSS JOIN LATERAL (VALUES
+             (CASE WHEN money IS NOT NULL THEN format('"Order" id=%s "totalPrice"=%s: %s', quote_literal(id), "totalPrice", money) END),
+             (CASE WHEN long_phone THEN format('"Order" id=%s "customerPhone" (%s bytes, starts %s): too long to index',
+                quote_literal(left(id, 40)), octet_length("customerPhone"), quote_literal(left("customerPhone", 40))) END),
+             (CASE WHEN long_status THEN format('"Order" id=%s "status" (%s bytes, starts %s): too long to index',
+                quote_literal(left(id, 40)), octet_length(status), quote_literal(left(status, 40))) END)
+           ) AS found(line)
+     WHERE (money IS NOT NULL OR long_phone OR long_status) AND found.line IS NOT NULL
     UNION ALL
-    SELECT format('"Product" id=%s "costPerItem"=%s: %s', id, "costPerItem",
-             CASE WHEN "costPerItem" IN ('NaN', 'Infinity', '-Infinity') THEN 'not a number'
-                  WHEN abs("costPerItem") >= 1e10 THEN 'too large for numeric(12,2)'
-                  ELSE 'not a whole number of kopecks' END)
-      FROM "Product"
-     WHERE "costPerItem" IN ('NaN', 'Infinity', '-Infinity') OR abs("costPerItem") >= 1e10
-        OR "costPerItem"::numeric <> round("costPerItem"::numeric, 2)
+    SELECT format('"Product" id=%s "costPerItem"=%s: %s', id, "costPerItem", pg_temp.money_problem("costPerItem"))
+      FROM "Product" WHERE pg_temp.money_problem("costPerItem") IS NOT NULL
+    UNION ALL
+    SELECT format('"Product" id=%s "categoryName" (%s bytes, starts %s): too long to index',
+             id, octet_length("categoryName"), quote_literal(left("categoryName", 40)))
+      FROM "Product" WHERE octet_length("categoryName") > 2000
     UNION ALL
     -- e-mail becomes unique regardless of letter case (login ignores case)
     SELECT format('"User" id=%s "email"=%s: the same address as user id %s, ignoring letter case',
              u.id, quote_literal(u.email), string_agg(other.id::text, ', ' ORDER BY other.id))
       FROM "User" u JOIN "User" other ON lower(other.email) = lower(u.email) AND other.id <> u.id
      GROUP BY u.id, u.email
-    UNION ALL
-    -- newly indexed text must fit a btree index entry
-    SELECT format('"Order" id=%s "customerPhone" (%s bytes, starts %s): too long to index',
-             quote_literal(left(id, 40)), octet_length("customerPhone"), quote_literal(left("customerPhone", 40)))
-      FROM "Order" WHERE octet_length("customerPhone") > 2000
-    UNION ALL
-    SELECT format('"Order" id=%s "status" (%s bytes, starts %s): too long to index',
-             quote_literal(left(id, 40)), octet_length(status), quote_literal(left(status, 40)))
-      FROM "Order" WHERE octet_length(status) + octet_length(id) > 2000
-    UNION ALL
-    SELECT format('"Product" id=%s "categoryName" (%s bytes, starts %s): too long to index',
-             id, octet_length("categoryName"), quote_literal(left("categoryName", 40)))
-      FROM "Product" WHERE octet_length("categoryName") > 2000
   ) AS found;
 
   IF problems IS NOT NULL THEN
@@ -59,6 +59,8 @@ BEGIN
   END IF;
 END
 $preflight$;
+--> statement-breakpoint
+DROP FUNCTION pg_temp.money_problem(double precision);
 --> statement-breakpoint
 ALTER TABLE "BoxSettings" RENAME TO "box_settings";--> statement-breakpoint
 ALTER TABLE "Order" RENAME TO "orders";--> statement-breakpoint

@@ -11,8 +11,9 @@
 --   * checks added NOT VALID (old rows kept, new bad rows refused) and validated at the end
 --     wherever every existing row passes.
 --
--- Legacy TIMESTAMP(3) values hold UTC. With the session in UTC, timestamp -> timestamptz reads
--- them as UTC, and PostgreSQL converts without rewriting the table.
+-- Legacy TIMESTAMP(3) values hold UTC: with the session in UTC, timestamp -> timestamptz reads
+-- them as UTC. (It still rewrites each table: PostgreSQL skips the rewrite only for a plain
+-- timestamptz, not for timestamptz(3).)
 SET LOCAL TimeZone = 'UTC';--> statement-breakpoint
 DROP INDEX "BoxSettings_isActive_idx";--> statement-breakpoint
 DROP INDEX "BoxSettings_marking_idx";--> statement-breakpoint
