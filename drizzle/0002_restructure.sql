@@ -8,8 +8,9 @@
 --     renamed instead of rebuilt, foreign keys renamed instead of dropped and re-added;
 --   * the refresh-token move written before refresh_tokens is dropped; no DROP … CASCADE, so
 --     that an object depending on a dropped table stops the migration instead of vanishing;
---   * checks added NOT VALID (old rows kept, new bad rows refused) and validated at the end
---     wherever every existing row passes.
+--   * checks on orders and order_history added by the ALTER TABLE that rewrites them, NOT VALID
+--     where a legacy row breaks them; the other checks added NOT VALID (old rows kept, new bad
+--     rows refused) and validated at the end wherever every existing row passes.
 --
 -- Legacy TIMESTAMP(3) values hold UTC: with the session in UTC, timestamp -> timestamptz reads
 -- them as UTC. (It still rewrites each table: PostgreSQL skips the rewrite only for a plain
@@ -78,19 +79,57 @@ ALTER TABLE "users" RENAME COLUMN "createdAt" TO "created_at";--> statement-brea
 ALTER TABLE "users" RENAME COLUMN "updatedAt" TO "updated_at";--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "lastUpdated" TO "last_updated";--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "totalCount" TO "total_count";--> statement-breakpoint
-ALTER TABLE "orders"
-  ALTER COLUMN "total_price" SET DATA TYPE numeric(12, 2) USING "total_price"::numeric(12, 2),
-  ALTER COLUMN "order_date" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "last_synced" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "last_synced" SET DEFAULT now(),
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "created_at" SET DEFAULT now(),
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "updated_at" SET DEFAULT now();--> statement-breakpoint
-ALTER TABLE "order_history"
-  ALTER COLUMN "id" SET DEFAULT gen_random_uuid()::text,
-  ALTER COLUMN "changed_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "changed_at" SET DEFAULT now();--> statement-breakpoint
+-- orders and order_history get their new checks in the same ALTER TABLE that rewrites them, so
+-- PostgreSQL checks the rows while it copies them instead of scanning each table again to
+-- validate; one scan first decides which checks every legacy row passes (the others are added
+-- NOT VALID: old rows kept, new bad rows refused).
+DO $orders$
+DECLARE
+  holds record;
+BEGIN
+  SELECT bool_and("quantity" >= 0) IS NOT FALSE AS quantity,
+         bool_and("total_price" >= 0) IS NOT FALSE AS total_price,
+         bool_and(jsonb_typeof("items") = 'array') IS NOT FALSE AS items,
+         bool_and("sync_status" IN ('pending', 'success', 'error')) IS NOT FALSE AS sync_status
+    INTO holds FROM "orders";
+  EXECUTE format($alter$
+    ALTER TABLE "orders"
+      ALTER COLUMN "total_price" SET DATA TYPE numeric(12, 2) USING "total_price"::numeric(12, 2),
+      ALTER COLUMN "order_date" SET DATA TYPE timestamp (3) with time zone,
+      ALTER COLUMN "last_synced" SET DATA TYPE timestamp (3) with time zone,
+      ALTER COLUMN "last_synced" SET DEFAULT now(),
+      ALTER COLUMN "created_at" SET DATA TYPE timestamp (3) with time zone,
+      ALTER COLUMN "created_at" SET DEFAULT now(),
+      ALTER COLUMN "updated_at" SET DATA TYPE timestamp (3) with time zone,
+      ALTER COLUMN "updated_at" SET DEFAULT now(),
+      ADD CONSTRAINT "orders_quantity_check" CHECK ("orders"."quantity" >= 0) %s,
+      ADD CONSTRAINT "orders_total_price_check" CHECK ("orders"."total_price" >= 0) %s,
+      ADD CONSTRAINT "orders_items_check" CHECK (jsonb_typeof("orders"."items") = 'array') %s,
+      ADD CONSTRAINT "orders_sync_status_check" CHECK ("orders"."sync_status" IN ('pending', 'success', 'error')) %s
+    $alter$,
+    CASE WHEN holds.quantity THEN '' ELSE 'NOT VALID' END,
+    CASE WHEN holds.total_price THEN '' ELSE 'NOT VALID' END,
+    CASE WHEN holds.items THEN '' ELSE 'NOT VALID' END,
+    CASE WHEN holds.sync_status THEN '' ELSE 'NOT VALID' END);
+END
+$orders$;
+--> statement-breakpoint
+DO $order_history$
+DECLARE
+  source_holds boolean;
+BEGIN
+  SELECT bool_and("source" IN ('webhook', 'manual', 'salesdrive')) IS NOT FALSE INTO source_holds FROM "order_history";
+  EXECUTE format($alter$
+    ALTER TABLE "order_history"
+      ALTER COLUMN "id" SET DEFAULT gen_random_uuid()::text,
+      ALTER COLUMN "changed_at" SET DATA TYPE timestamp (3) with time zone,
+      ALTER COLUMN "changed_at" SET DEFAULT now(),
+      ADD CONSTRAINT "order_history_source_check" CHECK ("order_history"."source" IN ('webhook', 'manual', 'salesdrive')) %s
+    $alter$,
+    CASE WHEN source_holds THEN '' ELSE 'NOT VALID' END);
+END
+$order_history$;
+--> statement-breakpoint
 ALTER TABLE "products"
   ALTER COLUMN "cost_per_item" SET DATA TYPE numeric(12, 2) USING "cost_per_item"::numeric(12, 2),
   ALTER COLUMN "last_sync_at" SET DATA TYPE timestamp (3) with time zone,
@@ -145,11 +184,6 @@ CREATE UNIQUE INDEX "users_refresh_token_hash_key" ON "users" USING btree ("refr
 CREATE INDEX "users_previous_refresh_token_hash_idx" ON "users" USING btree ("previous_refresh_token_hash");--> statement-breakpoint
 ALTER TABLE "box_settings" ADD CONSTRAINT "box_settings_portions_check" CHECK ("box_settings"."qnt_from" >= 0 AND "box_settings"."qnt_from" <= "box_settings"."qnt_to" AND "box_settings"."overflow" >= 0) NOT VALID;--> statement-breakpoint
 ALTER TABLE "box_settings" ADD CONSTRAINT "box_settings_size_check" CHECK ("box_settings"."width" > 0 AND "box_settings"."height" > 0 AND "box_settings"."length" > 0 AND "box_settings"."weight" >= 0 AND "box_settings"."self_weight" >= 0) NOT VALID;--> statement-breakpoint
-ALTER TABLE "orders" ADD CONSTRAINT "orders_quantity_check" CHECK ("orders"."quantity" >= 0) NOT VALID;--> statement-breakpoint
-ALTER TABLE "orders" ADD CONSTRAINT "orders_total_price_check" CHECK ("orders"."total_price" >= 0) NOT VALID;--> statement-breakpoint
-ALTER TABLE "orders" ADD CONSTRAINT "orders_items_check" CHECK (jsonb_typeof("orders"."items") = 'array') NOT VALID;--> statement-breakpoint
-ALTER TABLE "orders" ADD CONSTRAINT "orders_sync_status_check" CHECK ("orders"."sync_status" IN ('pending', 'success', 'error')) NOT VALID;--> statement-breakpoint
-ALTER TABLE "order_history" ADD CONSTRAINT "order_history_source_check" CHECK ("order_history"."source" IN ('webhook', 'manual', 'salesdrive')) NOT VALID;--> statement-breakpoint
 ALTER TABLE "products" ADD CONSTRAINT "products_cost_per_item_check" CHECK ("products"."cost_per_item" >= 0) NOT VALID;--> statement-breakpoint
 ALTER TABLE "products" ADD CONSTRAINT "products_currency_check" CHECK ("products"."currency" ~ '^[A-Z]{3}$') NOT VALID;--> statement-breakpoint
 ALTER TABLE "users" ADD CONSTRAINT "users_role_check" CHECK ("users"."role" IN ('admin', 'boss', 'shop-manager', 'ads-manager', 'storekeeper', 'user')) NOT VALID;--> statement-breakpoint
