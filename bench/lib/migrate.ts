@@ -1,10 +1,9 @@
 /** Runs the operator's `npm run db:migrate` on a database, watched, and tells what it rewrote. */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { urlFor, withDatabase } from './pg.js';
 import { watch, type Observation } from './monitor.js';
+import { PROJECT_ROOT } from './processes.js';
 
-const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LEGACY_TABLES = ['User', 'Order', 'OrderHistory', 'Product', 'BoxSettings', 'WordPressSkuCache', 'refresh_tokens', 'DilovodData', 'SalesDriveData'];
 
 export interface MigrationResult {

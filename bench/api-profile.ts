@@ -1,0 +1,148 @@
+/**
+ * Where the service's CPU goes per request, next to the baseline's:
+ * `npx tsx bench/api-profile.ts [--endpoints read,refresh] [--seconds 10] [--connections 10]`.
+ *
+ * Runs the service, the baseline with its statements sent as drizzle sends them (unnamed: parse and
+ * describe, then bind and execute), and the baseline as it is (named prepared statements), one
+ * after the other under `node --cpu-prof`, loads each with every endpoint named (list, deep, read,
+ * refresh) as bench/api.ts does, and splits the main thread's samples of each load into categories:
+ * CPU milliseconds per request. Writes the "api-profile" section of bench/RESULTS.md.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { accessToken, endpoints, ensureApiDatabase, fixtures, startBaseline, startService, type Endpoint } from './lib/api-setup.js';
+import { attribute, profileClock, readProfile, type CallFrame, type Category } from './lib/cpu-profile.js';
+import { httpLoad } from './lib/load.js';
+import { cpuSeconds, type Server } from './lib/processes.js';
+import { count, machine, writeSection } from './lib/results.js';
+
+const { values: options } = parseArgs({
+  options: {
+    endpoints: { type: 'string', default: 'read,refresh' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+  },
+});
+const SECONDS = Number(options.seconds);
+const CONNECTIONS = Number(options.connections);
+const COMMAND = ['npx tsx bench/api-profile.ts', ...process.argv.slice(2)].join(' ');
+const say = (line: string) => console.log(`[api-profile] ${line}`);
+
+const url = (pattern: RegExp) => (frame: CallFrame) => pattern.test(frame.url);
+const named = (...names: string[]) => (frame: CallFrame) => names.includes(frame.functionName);
+const owns = true;
+/** An owning category takes the frame's whole subtree (first in this order wins); the others, what no deeper frame's takes. */
+const CATEGORIES: Category[] = [
+  { name: 'idle', owns, claims: named('(idle)') },
+  { name: 'garbage collection', owns, claims: named('(garbage collector)') },
+  { name: 'access tokens: verify, or sign on refresh (@fastify/jwt, fast-jwt)', owns, claims: url(/@fastify\/jwt|fast-jwt/) },
+  { name: 'ETag: SHA-256 of the row as JSON (crud.ts withEtag)', owns, claims: named('withEtag') },
+  { name: 'request validation (TypeBox)', owns, claims: url(/typebox|fastify\/lib\/validation/) },
+  { name: 'response serialisation (fast-json-stringify)', owns, claims: (f) => /fast-json-stringify/.test(f.url) || (/node_modules\/fastify\//.test(f.url) && f.functionName === 'serialize') },
+  { name: 'log line per request (onResponse hook, pino)', owns, claims: url(/src\/app\.ts|node_modules\/pino/) },
+  { name: '@fastify/under-pressure', owns, claims: url(/under-pressure/) },
+  { name: '@fastify/rate-limit', owns, claims: url(/rate-limit/) },
+  { name: 'request id (crypto.randomUUID)', owns, claims: named('randomUUID') },
+  { name: 'postgres.js: protocol, values, its socket writes', owns, claims: url(/node_modules\/postgres\//) },
+  { name: 'drizzle-orm: building the SQL, on every request', owns, claims: (f) => /drizzle-orm/.test(f.url) && f.functionName === '_prepare' },
+  { name: 'drizzle-orm: running the query, rows to objects', owns, claims: url(/drizzle-orm/) },
+  { name: 'socket reads and writes (HTTP)', claims: url(/^node:(net|internal\/stream_base_commons)$/) },
+  { name: 'node:http: parsing, headers, response', claims: url(/^node:_http/) },
+  { name: 'fastify core: routing, hooks, reply', claims: url(/node_modules\/(fastify|find-my-way|avvio|@fastify\/error|fastify-plugin)\//) },
+  { name: 'route handlers (src/routes, src/plugins; baseline-server.ts)', claims: url(/src\/routes|src\/plugins|baseline-server/) },
+];
+
+interface Measured {
+  requests: number;
+  non2xx: number;
+  seconds: number;
+  /** CPU of the whole process per request (/proc), ms. */
+  cpuPerRequest: number;
+  /** Main thread's profile, ms per request per category. */
+  perRequest: Map<string, number>;
+}
+
+const SERVERS: [string, (nodeArgs: string[]) => Promise<Server>][] = [
+  ['service', (nodeArgs) => startService(nodeArgs)],
+  ['baseline, statements as drizzle sends them', (nodeArgs) => startBaseline({ prepare: false }, nodeArgs)],
+  ['baseline', (nodeArgs) => startBaseline({ prepare: true }, nodeArgs)],
+];
+
+await ensureApiDatabase(say);
+const f = await fixtures(CONNECTIONS);
+const wanted = options.endpoints.split(',');
+let list: Endpoint[] | undefined;
+const results = new Map<string, Map<string, Measured>>(); // endpoint -> server -> figures
+
+for (const [name, start] of SERVERS) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
+  const server = await start(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  const windows: { endpoint: Endpoint; from: number; to: number; requests: number; non2xx: number; seconds: number; cpu: number }[] = [];
+  try {
+    list ??= endpoints(f, await accessToken(server, f)).filter((e) => wanted.includes(e.key)); // the service comes first
+    for (const endpoint of list) {
+      say(`${name}: ${endpoint.name} …`);
+      await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, 2); // warm-up
+      const [from, cpu] = [profileClock(), cpuSeconds(server.pid)];
+      const run = await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, SECONDS);
+      windows.push({ endpoint, from, to: profileClock(), requests: run.latencies.length, non2xx: run.non2xx + run.errors, seconds: run.seconds, cpu: cpuSeconds(server.pid) - cpu });
+    }
+  } finally {
+    await server.stop();
+  }
+  const profile = readProfile(dir, server.pid);
+  rmSync(dir, { recursive: true });
+  for (const w of windows) {
+    const totals = attribute(profile, CATEGORIES, w.from, w.to);
+    const perRequest = new Map([...totals].map(([category, ms]) => [category, ms / w.requests]));
+    const byServer = results.get(w.endpoint.name) ?? new Map<string, Measured>();
+    byServer.set(name, { requests: w.requests, non2xx: w.non2xx, seconds: w.seconds, cpuPerRequest: (1000 * w.cpu) / w.requests, perRequest });
+    results.set(w.endpoint.name, byServer);
+  }
+}
+
+const ms = (x: number | undefined) => (x === undefined || x < 0.0005 ? '' : x.toFixed(3));
+const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+const names = SERVERS.map(([name]) => name);
+
+function endpointSection(endpoint: string, byServer: Map<string, Measured>): string[] {
+  const of = (server: string) => byServer.get(server)!;
+  const busy = (m: Measured) => [...m.perRequest].filter(([c]) => c !== 'idle').reduce((sum, [, x]) => sum + x, 0);
+  const categories = [...new Set(names.flatMap((n) => [...of(n).perRequest.keys()]))].filter((c) => c !== 'idle');
+  const gap = (c: string) => (of('service').perRequest.get(c) ?? 0) - (of('baseline').perRequest.get(c) ?? 0);
+  categories.sort((a, b) => gap(b) - gap(a));
+  return [
+    `### \`${endpoint}\``,
+    '',
+    line(['CPU ms per request', ...names]),
+    line(['---', ...names.map(() => '---:')]),
+    line(['requests per second', ...names.map((n) => count(Math.round(of(n).requests / of(n).seconds)))]),
+    line(['non-2xx responses', ...names.map((n) => count(of(n).non2xx))]),
+    line(['**whole process** (/proc: all threads)', ...names.map((n) => `**${ms(of(n).cpuPerRequest)}**`)]),
+    line(['**main thread** (profile, busy)', ...names.map((n) => `**${ms(busy(of(n)))}**`)]),
+    ...categories.map((c) => line([c, ...names.map((n) => ms(of(n).perRequest.get(c)))])),
+    '',
+  ];
+}
+
+writeSection(new URL('./RESULTS.md', import.meta.url), 'api-profile', [
+  '## Where the service spends its CPU',
+  '',
+  `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}, on the same machine and database as above:`,
+  '',
+  ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon'])),
+  '',
+  'Each server in turn under `node --cpu-prof` (which slows it a little), loaded as in "The API under load"',
+  `(${CONNECTIONS} connections, ${SECONDS} s per endpoint after a 2 s warm-up): the service, the baseline sending its statements`,
+  'as drizzle-orm sends every query it is not told to `.prepare()` (unnamed: parse and describe, then bind and',
+  'execute, two round trips; `BASELINE_PREPARE=false`), and the baseline as postgres.js sends them by default',
+  '(named statements, prepared once per connection). Each sample of the main thread in the load\'s time window',
+  'counts for one category (bench/api-profile.ts lists them: a library takes everything it calls, e.g. the',
+  'ETag its hashing; socket I/O, node:http, fastify and the handlers only what no deeper frame\'s category',
+  'takes), per request, in CPU milliseconds; rows sorted by what the service spends more than the baseline.',
+  '',
+  ...[...results].flatMap(([endpoint, byServer]) => endpointSection(endpoint, byServer)),
+].join('\n'));
+say('wrote bench/RESULTS.md (api-profile section)');

@@ -1,0 +1,210 @@
+/**
+ * The API under load: `npx tsx bench/api.ts [--seconds 10] [--warmup 2] [--rounds 2] [--connections 10]`.
+ *
+ * The service as production runs it (`node --import tsx src/server.ts`, NODE_ENV=production) and
+ * the floor (bench/baseline-server.ts: node:http, a postgres.js pool of the same size, the same
+ * SQL, the same JSON), each its own process, on a migrated copy of the 1,000,000-order legacy
+ * database (kept as bo_bench_api_1000000). Each endpoint is loaded by autocannon from this process
+ * at a fixed number of connections, service and baseline alternated (ABBA over `rounds`), `seconds`
+ * per side in all. Login is measured against argon2id verification alone, in this process. RSS of
+ * both servers: after start, idle after the warm-up, and the peak sampled every 100 ms under load.
+ * Writes the "api" section of bench/RESULTS.md.
+ */
+import { verify as argon2Verify } from '@node-rs/argon2';
+import { parseArgs } from 'node:util';
+import { accessToken, DATABASE, endpoints, ensureApiDatabase, fixtures, LOGIN_RATE_LIMIT, loginLoad, ORDERS, REFRESH_USERS, startBaseline, startService, type Endpoint, type Fixtures } from './lib/api-setup.js';
+import { closedLoop, figures, httpLoad, type Figures, type HttpLoad, type Run } from './lib/load.js';
+import { withDatabase, type Sql } from './lib/pg.js';
+import { cpuSeconds, rss, watchPeakRss, type Server } from './lib/processes.js';
+import { bytes, count, machine, seconds, writeSection } from './lib/results.js';
+
+const { values: options } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+  },
+});
+const [SECONDS, WARMUP, ROUNDS, CONNECTIONS] = [options.seconds, options.warmup, options.rounds, options.connections].map(Number) as [number, number, number, number];
+const COMMAND = ['npx tsx bench/api.ts', ...process.argv.slice(2)].join(' ');
+const say = (line: string) => console.log(`[api] ${line}`);
+
+type Side = (seconds: number) => Promise<Run>;
+
+/** Runs each side for `seconds` in all, in `rounds` turns, the order reversed every other turn (ABBA). */
+async function interleaved(sides: Side[], seconds: number): Promise<Figures[]> {
+  const runs = sides.map((): Run[] => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = sides.map((_, i) => (round % 2 === 0 ? i : sides.length - 1 - i));
+    for (const i of order) runs[i]!.push(await sides[i]!(seconds / ROUNDS));
+  }
+  return runs.map(figures);
+}
+
+/** The load on one server, and the CPU time the server used meanwhile. */
+const sideOf = (server: Server, load: Omit<HttpLoad, 'url'>): Side => async (seconds) => {
+  const cpu = cpuSeconds(server.pid);
+  const run = await httpLoad({ ...load, url: server.url }, CONNECTIONS, seconds);
+  return { ...run, cpuSeconds: cpuSeconds(server.pid) - cpu };
+};
+
+/** The statements each server's connections ran since `since` (pg_stat_activity keeps the last one). */
+async function statementsSince(sql: Sql, application: string, since: Date): Promise<string[]> {
+  const rows = await sql<{ query: string }[]>`
+    select distinct query from pg_stat_activity
+     where datname = ${DATABASE} and application_name = ${application} and query_start >= ${since}`;
+  return rows.map((r) => r.query).sort();
+}
+
+/** Same body from both servers? (The refresh sample spends a spare token on each.) */
+async function sameBody(service: Server, baseline: Server, endpoint: Endpoint, f: Fixtures): Promise<boolean> {
+  const { path, init, keysOnly } = endpoint.sample!;
+  const get = async (server: Server) => {
+    const body = keysOnly ? JSON.stringify({ refreshToken: f.spareTokens.pop() }) : undefined;
+    const response = await fetch(server.url + path, { ...init, body });
+    if (response.status !== 200) throw new Error(`${endpoint.name}: ${server.url} answered ${response.status}: ${await response.text()}`);
+    const text = await response.text();
+    return keysOnly ? JSON.stringify(Object.keys(JSON.parse(text) as object)) : text;
+  };
+  return (await get(service)) === (await get(baseline));
+}
+
+const idleRss = async (pid: number) => {
+  const samples: number[] = [];
+  for (let i = 0; i < 10; i++, await new Promise((resolve) => setTimeout(resolve, 100))) samples.push(rss(pid));
+  return samples.sort((a, b) => a - b)[5]!;
+};
+
+interface Comparison {
+  endpoint: string;
+  service: Figures;
+  /** What the service is compared with: its name, figures, and whether it ran the same SQL and answered the same. */
+  against: { name: string; figures: Figures; sameSql?: boolean; sameBody?: boolean }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+await ensureApiDatabase(say);
+const f = await fixtures(CONNECTIONS);
+say('starting the service and the baseline …');
+const service = await startService();
+const baseline = await startBaseline();
+const comparisons: Comparison[] = [];
+const memory: Record<string, { server: Server; started?: number; idle?: number; peak?: number }> = { service: { server: service }, baseline: { server: baseline } };
+const statements: Record<string, string[]> = {};
+try {
+  for (const m of Object.values(memory)) m.started = await idleRss(m.server.pid);
+  const list = endpoints(f, await accessToken(service, f));
+
+  say(`warm-up, ${WARMUP} s per endpoint and server; same SQL and body?`);
+  const checks = await withDatabase('postgres', async (sql) => {
+    const result: { sameSql: boolean; sameBody: boolean }[] = [];
+    for (const endpoint of list) {
+      const [{ now: since }] = (await sql`select clock_timestamp() as now`) as unknown as [{ now: Date }];
+      for (const server of [service, baseline]) await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP);
+      const ran = await Promise.all(['backoffice-api', 'bench-baseline'].map((application) => statementsSince(sql, application, since)));
+      statements[endpoint.name] = ran[0]!;
+      result.push({ sameSql: ran[0]!.join('\n') === ran[1]!.join('\n'), sameBody: await sameBody(service, baseline, endpoint, f) });
+    }
+    return result;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  for (const m of Object.values(memory)) m.idle = await idleRss(m.server.pid);
+
+  const peaks = watchPeakRss([service.pid, baseline.pid]);
+  for (const [i, endpoint] of list.entries()) {
+    say(`${endpoint.name}: ${SECONDS} s per server …`);
+    const [s, b] = await interleaved([sideOf(service, endpoint.load), sideOf(baseline, endpoint.load)], SECONDS);
+    comparisons.push({ endpoint: endpoint.name, service: s!, against: [{ name: 'baseline server', figures: b!, ...checks[i] }] });
+  }
+
+  say(`POST /api/v1/auth/login against argon2id verify: ${SECONDS} s each …`);
+  const login = loginLoad(f);
+  await httpLoad({ ...login, url: service.url }, CONNECTIONS, WARMUP);
+  const verify = () => argon2Verify(f.argon2Hash, f.password);
+  const [s, concurrent, single] = await interleaved(
+    [sideOf(service, login), (seconds) => closedLoop(verify, CONNECTIONS, seconds), (seconds) => closedLoop(verify, 1, seconds)],
+    SECONDS,
+  );
+  const peak = peaks.stop();
+  for (const m of Object.values(memory)) m.peak = peak.get(m.server.pid);
+  comparisons.push({
+    endpoint: 'POST /api/v1/auth/login',
+    service: s!,
+    against: [
+      { name: `argon2id verify, ${CONNECTIONS} at once`, figures: concurrent! },
+      { name: 'argon2id verify, one at a time', figures: single! },
+    ],
+  });
+} catch (error) {
+  console.error(`service output:\n${service.output()}\nbaseline output:\n${baseline.output()}`);
+  throw error;
+} finally {
+  await Promise.all([service.stop(), baseline.stop()]);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const ms = (x: number | undefined) => (x === undefined ? '' : x < 10 ? x.toFixed(2) : x.toFixed(1));
+const checked = (x: boolean | undefined) => (x === undefined ? '' : x ? 'yes' : '**no**');
+const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+const figureCells = (x: Figures) => [count(Math.round(x.rps)), ms(x.p50), ms(x.p99), count(x.non2xx + x.errors), ms(x.cpuPerRequest)];
+const table = [
+  '| endpoint | server | req/s | p50 ms | p99 ms | non-2xx | CPU ms/req | ratio | same SQL | same body |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |',
+  ...comparisons.flatMap(({ endpoint, service: s, against }) => [
+    line([`\`${endpoint}\``, 'service', ...figureCells(s), '', '', '']),
+    ...against.map((a) => line(['', a.name, ...figureCells(a.figures), `**${(s.okRps / a.figures.okRps).toFixed(2)}**`, checked(a.sameSql), checked(a.sameBody)])),
+  ]),
+];
+const memoryTable = [
+  '| process | start to ready | RSS after start | RSS idle, after the warm-up | peak RSS under load |',
+  '| --- | ---: | ---: | ---: | ---: |',
+  ...Object.entries(memory).map(([name, m]) => `| ${name} | ${seconds(m.server.readySeconds!)} | ${bytes(m.started!)} | ${bytes(m.idle!)} | ${bytes(m.peak!)} |`),
+];
+const sqlDetails = Object.entries(statements).flatMap(([name, ran]) => [`\`${name}\`:`, '', '```sql', ...ran, '```', '']);
+
+writeSection(new URL('./RESULTS.md', import.meta.url), 'api', [
+  '## The API under load',
+  '',
+  `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
+  '',
+  ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon', '@node-rs/argon2'])),
+  '',
+  'The service, started as production starts it (`node --import tsx src/server.ts`, NODE_ENV=production,',
+  `LOG_LEVEL=warn, LOGIN_RATE_LIMIT=${LOGIN_RATE_LIMIT}: the highest its configuration accepts), and the baseline`,
+  '(bench/baseline-server.ts: a bare `node:http` server, a postgres.js pool of the same size (10), the same SQL,',
+  'the same JSON, and nothing else: no validation, no token check, no ETag, no log line), each in its own',
+  `process, on a migrated copy of the ${count(ORDERS)}-order legacy database (\`${DATABASE}\`), on this machine`,
+  `with PostgreSQL. autocannon, in the benchmark's process, keeps ${CONNECTIONS} connections busy (one request at a time`,
+  `each) for ${SECONDS} s per server in ${ROUNDS} turns, service and baseline alternated (ABBA), after a warm-up of`,
+  `${WARMUP} s each. Latencies are over every request of the turns. The ratio is service / baseline in 2xx responses`,
+  'per second. "CPU ms/req": CPU time of the server process (all its threads, /proc/<pid>/stat) per request.',
+  '"Same SQL": the statements the two servers\' connections ran in the warm-up (pg_stat_activity) are identical;',
+  '"same body": one answer of each, compared byte for byte (refresh: its keys).',
+  '',
+  '- The list requests carry an access token of the service; the deep cursor is the (created_at, id) of the row',
+  '  90 % of the way down the status-5 list, encoded as the service encodes its cursors.',
+  `- Refresh: ${count(REFRESH_USERS)} bench users, each given a session in SQL beforehand (the SHA-256 of a random token`,
+  '  in the slot, as a login leaves it). Their tokens wait in one queue; each request presents the oldest, and the',
+  '  token it gets back joins the queue: every token is valid and presented once (tokens rotate).',
+  `- Login: ${CONNECTIONS} bench users with an argon2id hash (library defaults, as the service stores them), in turn;`,
+  '  against it, `@node-rs/argon2` verify of the same hash in the benchmark\'s process (CPU: that process), at the',
+  '  same concurrency and one at a time, alternated with the logins.',
+  '',
+  ...table,
+  '',
+  'Each process: from its spawn until `GET /readyz` answered 200 (the service first migrates: here it finds',
+  'nothing to do, but counts the rows of every table for its report); its RSS (VmRSS) after start (ready, no',
+  'request yet), idle 2 s after the warm-up (median of 10 samples), and the highest of the samples taken',
+  'every 100 ms through all the loads above.',
+  '',
+  ...memoryTable,
+  '',
+  '<details><summary>The SQL both servers ran, per endpoint</summary>',
+  '',
+  ...sqlDetails,
+  '</details>',
+].join('\n'));
+say('wrote bench/RESULTS.md (api section)');

@@ -1,0 +1,112 @@
+/**
+ * The floor that bench/api.ts measures the service against: a bare node:http server with a
+ * postgres.js pool of the service's size (10), sending the service's SQL, character for character
+ * (bench/api.ts checks it against what the service's connections ran), and answering the same JSON.
+ * Nothing else: no validation, no access-token check, no ETag, no log line, no hooks.
+ *
+ *   DATABASE_URL=… JWT_SECRET=… PORT=… node --import tsx bench/baseline-server.ts
+ *
+ * BASELINE_PREPARE=false sends each statement unnamed and described first (parse, describe, then
+ * bind and execute: two round trips), as drizzle-orm's postgres-js driver does for every query that
+ * is not `.prepare()`d; by default postgres.js prepares named statements once per connection.
+ */
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import postgres from 'postgres';
+
+const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
+const sql = postgres(env('DATABASE_URL'), {
+  max: 10,
+  connect_timeout: 5,
+  prepare: process.env.BASELINE_PREPARE !== 'false',
+  connection: { application_name: 'bench-baseline' },
+  transform: { column: { from: postgres.toCamel } }, // result columns snake_case -> camelCase, as drizzle names them
+});
+const secret = env('JWT_SECRET');
+const ACCESS_TOKEN_TTL = Number(process.env.ACCESS_TOKEN_TTL ?? 900);
+const REFRESH_TOKEN_TTL = 30 * 24 * 3600;
+
+// src/routes/orders.ts through crud.ts listPage and registerCrud, as drizzle renders them
+const ORDER_COLUMNS =
+  '"id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "created_at", "updated_at"';
+const listOrdersSql = (statuses: number, cursor: boolean) => {
+  const $ = (i: number) => `$${i}`;
+  const status = `"orders"."status" in (${Array.from({ length: statuses }, (_, i) => $(i + 1)).join(', ')})`;
+  const where = cursor ? `(${status} and ("orders"."created_at", "orders"."id") < (${$(statuses + 1)}, ${$(statuses + 2)}))` : status;
+  return `select ${ORDER_COLUMNS} from "orders" where ${where} order by "orders"."created_at" desc, "orders"."id" desc limit ${$(statuses + (cursor ? 3 : 1))}`;
+};
+const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = $1`;
+// src/routes/auth.ts, POST /auth/refresh: the compare-and-swap
+const REFRESH =
+  'update "users" set "last_activity_at" = $1, "refresh_token_hash" = $2, "refresh_token_expires_at" = $3, "previous_refresh_token_hash" = $4, "refresh_token_rotated_at" = $5, "updated_at" = $6 where ("users"."refresh_token_hash" = $7 and "users"."refresh_token_expires_at" > now() and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at"';
+
+const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const JWT_HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
+function accessToken(id: number, role: string) {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = base64url(JSON.stringify({ sub: String(id), role, iat: now, exp: now + ACCESS_TOKEN_TTL }));
+  return `${JWT_HEADER}.${payload}.${createHmac('sha256', secret).update(`${JWT_HEADER}.${payload}`).digest('base64url')}`;
+}
+
+type Row = Record<string, unknown>;
+
+async function listOrders(query: URLSearchParams) {
+  const statuses = query.getAll('status');
+  const limit = Number(query.get('limit') ?? 50);
+  const cursorText = query.get('cursor');
+  const cursor = cursorText ? (JSON.parse(Buffer.from(cursorText, 'base64url').toString('utf8')) as { v: string; id: string }) : undefined;
+  const params = [...statuses, ...(cursor ? [cursor.v, cursor.id] : []), limit + 1];
+  const rows = await sql.unsafe<Row[]>(listOrdersSql(statuses.length, cursor !== undefined), params);
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  const nextCursor =
+    rows.length > limit && last
+      ? base64url(JSON.stringify({ s: 'createdAt', o: 'desc', v: (last.createdAt as Date).toISOString(), id: last.id }))
+      : null;
+  return { items, nextCursor };
+}
+
+async function refresh(request: IncomingMessage) {
+  let text = '';
+  for await (const chunk of request) text += chunk;
+  const presented = sha256((JSON.parse(text) as { refreshToken: string }).refreshToken);
+  const refreshToken = randomBytes(32).toString('base64url');
+  const now = new Date();
+  const expires = new Date(now.getTime() + REFRESH_TOKEN_TTL * 1000);
+  const [user] = await sql.unsafe<Row[]>(REFRESH, [now, sha256(refreshToken), expires, presented, now, now, presented, true]);
+  if (!user) return undefined;
+  return { accessToken: accessToken(user.id as number, user.role as string), refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL, user };
+}
+
+async function route(request: IncomingMessage): Promise<[number, unknown]> {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  if (request.method === 'GET' && url.pathname === '/readyz') return [200, { status: 'ok' }];
+  if (request.method === 'GET' && url.pathname === '/api/v1/orders') return [200, await listOrders(url.searchParams)];
+  if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/')) {
+    const [order] = await sql.unsafe<Row[]>(READ_ORDER, [decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length))]);
+    return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];
+  }
+  if (request.method === 'POST' && url.pathname === '/api/v1/auth/refresh') {
+    const tokens = await refresh(request);
+    const message = 'The refresh token is invalid, expired or already used';
+    return tokens ? [200, tokens] : [401, { statusCode: 401, code: 'INVALID_REFRESH_TOKEN', error: 'Unauthorized', message }];
+  }
+  return [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'no such route' }];
+}
+
+function respond(response: ServerResponse, status: number, body: unknown) {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}
+
+const server = createServer((request, response) => {
+  route(request).then(
+    ([status, body]) => respond(response, status, body),
+    (error: unknown) => {
+      console.error(error);
+      respond(response, 500, { statusCode: 500, code: 'INTERNAL_ERROR', error: 'Internal Server Error', message: String(error) });
+    },
+  );
+});
+server.listen(Number(process.env.PORT ?? 3001), process.env.HOST ?? '127.0.0.1', () => console.log('baseline listening'));
+process.on('SIGTERM', () => server.close(() => void sql.end({ timeout: 5 })));

@@ -1,0 +1,189 @@
+/**
+ * What bench/api.ts and bench/api-profile.ts load: the migrated 1,000,000-order database, bench
+ * users, the two servers, and the requests of each endpoint.
+ */
+import { hashPassword } from '../../src/auth/passwords.js';
+import { hashRefreshToken, newRefreshToken } from '../../src/auth/refresh-tokens.js';
+import { openDatabase } from '../../src/db/client.js';
+import { pendingMigrations } from '../../src/db/migrations.js';
+import { ensureLegacy } from './legacy.js';
+import type { HttpLoad } from './load.js';
+import { runMigration } from './migrate.js';
+import { copyDatabase, databaseExists, dropDatabase, renameDatabase, urlFor, withDatabase, type Sql } from './pg.js';
+import { startNode, type Server } from './processes.js';
+import { count } from './results.js';
+
+export const ORDERS = 1_000_000;
+export const DATABASE = `bo_bench_api_${ORDERS}`;
+const JWT_SECRET = 'bench-secret-bench-secret-bench-secret!';
+const PASSWORD = 'bench-Passw0rd!';
+/** Users whose refresh tokens the refresh load rotates. */
+export const REFRESH_USERS = 1000;
+/** The service's setting; the configuration accepts at most 10,000. */
+export const LOGIN_RATE_LIMIT = 10_000;
+
+/** The migrated copy of the legacy database, built once (CREATE DATABASE … TEMPLATE, npm run db:migrate) and kept. */
+export async function ensureApiDatabase(say: (line: string) => void): Promise<void> {
+  if (await databaseExists(DATABASE)) {
+    const client = await openDatabase({ url: urlFor(DATABASE) }, { max: 1 });
+    const pending = await pendingMigrations(client).finally(() => client.close());
+    if (pending.length === 0) return say(`reusing ${DATABASE}`);
+  }
+  const legacy = await ensureLegacy(ORDERS, say);
+  const building = `${DATABASE}_building`; // renamed once finished: an interrupted build is never reused
+  await dropDatabase(building);
+  await copyDatabase(legacy, building);
+  say(`npm run db:migrate on ${building} …`);
+  const migration = await runMigration(building);
+  if (migration.exitCode !== 0) throw new Error(`npm run db:migrate exited ${migration.exitCode}:\n${migration.output}`);
+  await withDatabase(building, (sql) => sql.unsafe('vacuum analyze'));
+  await dropDatabase(DATABASE);
+  await renameDatabase(building, DATABASE);
+  say(`built ${DATABASE}`);
+}
+
+export interface Fixtures {
+  loginEmails: string[];
+  /** The argon2id hash the login users have (library defaults, as the service stores them). */
+  argon2Hash: string;
+  password: string;
+  refreshTokens: string[];
+  /** Two more sessions, for the one refresh whose answer each server's is compared with. */
+  spareTokens: string[];
+  orderIds: string[];
+  deepCursor: string;
+  deepPosition: number;
+  status5: number;
+}
+
+/** Bench users (kept between runs, their password and session set anew) and the orders the requests name. */
+export async function fixtures(loginUsers: number): Promise<Fixtures> {
+  const argon2Hash = await hashPassword(PASSWORD);
+  const loginEmails = Array.from({ length: loginUsers }, (_, i) => `bench-login-${i}@bench.invalid`);
+  const refreshTokens = Array.from({ length: REFRESH_USERS + 2 }, newRefreshToken);
+  return withDatabase(DATABASE, async (sql: Sql) => {
+    // upserted, not deleted and inserted: deleting a user scans all of order_history (its user_id has no index)
+    const upsert = sql`
+      on conflict ((lower(email))) do update set role = excluded.role, password_hash = excluded.password_hash, is_active = true,
+        refresh_token_hash = excluded.refresh_token_hash, refresh_token_expires_at = excluded.refresh_token_expires_at,
+        previous_refresh_token_hash = null, refresh_token_rotated_at = null`;
+    await sql`insert into users (email, role, password_hash) select unnest(${loginEmails}::text[]), 'admin', ${argon2Hash} ${upsert}`;
+    await sql`
+      insert into users (email, role, password_hash, refresh_token_hash, refresh_token_expires_at)
+      select 'bench-refresh-' || i || '@bench.invalid', 'user', ${argon2Hash}, hash, now() + interval '30 days'
+        from unnest(${refreshTokens.map(hashRefreshToken)}::text[]) with ordinality as t(hash, i) ${upsert}`;
+    await sql`vacuum analyze users`;
+
+    const orderIds = (await sql<{ id: string }[]>`select id from orders tablesample bernoulli (0.1) repeatable (42)`).map((r) => r.id);
+    // 90 % of the way down the status-5 list, newest first: as deep as its keyset goes
+    const [{ n: status5 }] = (await sql`select count(*)::int as n from orders where status = '5'`) as unknown as [{ n: number }];
+    const deepPosition = Math.floor(status5 * 0.9);
+    const [deep] = await sql<{ createdAt: Date; id: string }[]>`
+      select created_at as "createdAt", id from orders where status = '5'
+       order by created_at desc, id desc offset ${deepPosition - 1} limit 1`;
+    const cursor = { s: 'createdAt', o: 'desc', v: deep!.createdAt.toISOString(), id: deep!.id };
+    return {
+      loginEmails,
+      argon2Hash,
+      password: PASSWORD,
+      refreshTokens: refreshTokens.slice(2),
+      spareTokens: refreshTokens.slice(0, 2),
+      orderIds,
+      deepCursor: Buffer.from(JSON.stringify(cursor)).toString('base64url'),
+      deepPosition,
+      status5,
+    };
+  });
+}
+
+const serverEnv = (extra: NodeJS.ProcessEnv) => ({ ...process.env, DATABASE_URL: urlFor(DATABASE), JWT_SECRET, ACCESS_TOKEN_TTL: '3600', ...extra });
+
+/** The service as production starts it (`npm start`'s command, NODE_ENV=production), ready. */
+export async function startService(nodeArgs: string[] = []): Promise<Server> {
+  const env = serverEnv({ NODE_ENV: 'production', LOG_LEVEL: 'warn', LOGIN_RATE_LIMIT: String(LOGIN_RATE_LIMIT) });
+  const server = await startNode('src/server.ts', env, nodeArgs);
+  await server.ready();
+  return server;
+}
+
+/** bench/baseline-server.ts, ready; `prepare: false` sends its statements as drizzle does. */
+export async function startBaseline({ prepare = true } = {}, nodeArgs: string[] = []): Promise<Server> {
+  const server = await startNode('bench/baseline-server.ts', serverEnv({ BASELINE_PREPARE: String(prepare) }), nodeArgs);
+  await server.ready();
+  return server;
+}
+
+const json = { 'content-type': 'application/json' };
+
+/** An access token of the first login user, from the service. */
+export async function accessToken(service: Server, f: Fixtures): Promise<string> {
+  const response = await fetch(`${service.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: json,
+    body: JSON.stringify({ email: f.loginEmails[0], password: f.password }),
+  });
+  if (response.status !== 200) throw new Error(`login: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { accessToken: string }).accessToken;
+}
+
+export interface Endpoint {
+  /** Short name, for command lines. */
+  key: 'list' | 'deep' | 'read' | 'refresh';
+  name: string;
+  load: Omit<HttpLoad, 'url'>;
+  /** A request whose answers the two servers should agree on (GETs: byte for byte; refresh: the keys). */
+  sample?: { path: string; init?: RequestInit; keysOnly?: boolean };
+}
+
+/** The endpoints both servers answer. */
+export function endpoints(f: Fixtures, token: string): Endpoint[] {
+  const auth = { authorization: `Bearer ${token}` };
+  const firstPage = '/api/v1/orders?limit=50&status=5';
+  const deep = `${firstPage}&cursor=${f.deepCursor}`;
+  let i = 0;
+  const orderPath = () => `/api/v1/orders/${encodeURIComponent(f.orderIds[i++ % f.orderIds.length]!)}`;
+  // one queue of valid refresh tokens, shared by the servers: each presented once, its successor queued
+  const tokens = [...f.refreshTokens];
+  let failures = 0;
+  return [
+    { key: 'list', name: `GET ${firstPage}`, load: { path: firstPage, headers: auth }, sample: { path: firstPage, init: { headers: auth } } },
+    {
+      key: 'deep',
+      name: `… the same, cursor at row ${count(f.deepPosition)} of ${count(f.status5)}`,
+      load: { path: deep, headers: auth },
+      sample: { path: deep, init: { headers: auth } },
+    },
+    {
+      key: 'read',
+      name: `GET /api/v1/orders/:id (${count(f.orderIds.length)} ids in turn)`,
+      load: { path: orderPath, headers: auth },
+      sample: { path: `/api/v1/orders/${encodeURIComponent(f.orderIds[0]!)}`, init: { headers: auth } },
+    },
+    {
+      key: 'refresh',
+      name: 'POST /api/v1/auth/refresh',
+      load: {
+        method: 'POST',
+        path: '/api/v1/auth/refresh',
+        headers: json,
+        body: () => JSON.stringify({ refreshToken: tokens.shift() }),
+        onResponse: (status, body) => {
+          if (status === 200) tokens.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
+          else if (failures++ === 0) console.warn(`refresh answered ${status} (${tokens.length} tokens left): ${body}`);
+        },
+      },
+      sample: { path: '/api/v1/auth/refresh', keysOnly: true, init: { method: 'POST', headers: json } },
+    },
+  ];
+}
+
+/** Logins of the login users in turn (only the service answers it). */
+export function loginLoad(f: Fixtures): Omit<HttpLoad, 'url'> {
+  let turn = 0;
+  return {
+    method: 'POST',
+    path: '/api/v1/auth/login',
+    headers: json,
+    body: () => JSON.stringify({ email: f.loginEmails[turn++ % f.loginEmails.length], password: f.password }),
+  };
+}

@@ -1,0 +1,73 @@
+/** V8 CPU profiles (`node --cpu-prof`): the samples of a time window, put into categories. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface CallFrame {
+  functionName: string;
+  url: string;
+}
+
+interface Profile {
+  nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
+  /** Microseconds, on the monotonic clock that process.hrtime reads too. */
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface Category {
+  name: string;
+  claims: (frame: CallFrame) => boolean;
+  /** Takes everything below a frame it claims (e.g. the hashing an ETag does); otherwise only what no deeper frame's category claims. */
+  owns?: boolean;
+}
+
+/** The main thread's profile that `node --cpu-prof --cpu-prof-dir=<dir>` wrote for process `pid`. */
+export function readProfile(dir: string, pid: number): Profile {
+  const file = readdirSync(dir).find((name) => name.includes(`.${pid}.0.`) && name.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no main-thread profile of process ${pid} in ${dir}`);
+  return JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+}
+
+/** Now, on the profiles' clock (µs). */
+export const profileClock = () => Number(process.hrtime.bigint() / 1000n);
+
+/**
+ * Milliseconds of the samples taken between `from` and `to` (profileClock), per category: a sample
+ * goes to the first owning category (in list order) claiming a frame of its stack; failing that, to
+ * the category of the innermost frame one claims; failing that, to "other".
+ */
+export function attribute(profile: Profile, categories: Category[], from: number, to: number): Map<string, number> {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const claim = (id: number, owning: boolean) => {
+    const frame = frames.get(id)!;
+    const index = categories.findIndex((c) => Boolean(c.owns) === owning && c.claims(frame));
+    return index < 0 ? Infinity : index;
+  };
+  // per node: the first owning category on its path from the root, and the innermost other one
+  const memo = new Map<number, { owner: number; innermost: number }>();
+  const path = (id: number): { owner: number; innermost: number } => {
+    let found = memo.get(id);
+    if (!found) {
+      const up = parent.get(id);
+      const above = up === undefined ? { owner: Infinity, innermost: Infinity } : path(up);
+      const layered = claim(id, false);
+      found = { owner: Math.min(above.owner, claim(id, true)), innermost: layered < Infinity ? layered : above.innermost };
+      memo.set(id, found);
+    }
+    return found;
+  };
+  const totals = new Map<string, number>();
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    t += delta;
+    if (t < from || t > to) return;
+    const { owner, innermost } = path(id);
+    const name = categories[owner < Infinity ? owner : innermost]?.name ?? 'other';
+    totals.set(name, (totals.get(name) ?? 0) + delta / 1000);
+  });
+  return totals;
+}
