@@ -40,7 +40,8 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
     await app.register(jwt, {
       secret,
       sign: { expiresIn: accessTokenTtl, algorithm: 'HS256' },
-      verify: { algorithms: ['HS256'] },
+      // verified tokens are cached (fast-jwt's cache keeps each until it expires)
+      verify: { algorithms: ['HS256'], cache: true },
       formatUser: (payload) => ({ id: Number(payload.sub), role: payload.role }),
     });
     app.decorate('signAccessToken', (caller: Caller) => app.jwt.sign({ sub: String(caller.id), role: caller.role }));
