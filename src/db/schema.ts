@@ -143,6 +143,8 @@ export const orderHistory = pgTable(
     index('order_history_order_id_changed_at_idx').on(t.orderId, t.changedAt),
     // list newest first, keyset on (changed_at, id); purge of rows older than a date
     index('order_history_changed_at_idx').on(t.changedAt, t.id),
+    // list filtered by user_id; and deleting a user (ON DELETE SET NULL) finds its rows
+    index('order_history_user_id_idx').on(t.userId),
     foreignKey({ name: 'order_history_order_id_fkey', columns: [t.orderId], foreignColumns: [orders.id] })
       .onDelete('cascade')
       .onUpdate('cascade'),

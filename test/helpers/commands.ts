@@ -1,6 +1,7 @@
 /** Runs the project's npm scripts as an operator would, and collects what they print. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readChain } from '../../src/db/migrations.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -31,3 +32,7 @@ export const dbMigrate = (target: { url: string } | { dataDir: string }) =>
   run('npm', ['run', '-s', 'db:migrate'], 'url' in target
     ? { DATABASE_URL: target.url }
     : { DATABASE_URL: '', PGLITE_DATA_DIR: target.dataDir });
+
+/** The whole chain, as `npm run db:migrate` reports applying it to a database that has none of it. */
+export const CHAIN = readChain();
+export const APPLIED_WHOLE_CHAIN = new RegExp(`Applied ${CHAIN.length} migration\\(s\\): ${CHAIN.map((m) => m.tag).join(', ')}\\.`);
