@@ -179,6 +179,8 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
   const responses = (ok: Record<number, TSchema>) => ({ ...errorResponses, ...ok });
   const byId = (id: unknown) => eq(idColumn, id);
   const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
+  // the read is built once: building the SQL text was a third of its CPU per request (bench/RESULTS.md)
+  const readById = app.db.select(columns).from(table).where(byId(sql.placeholder('id'))).prepare(`${resource}_read_by_id`);
 
   if (operations.has('list')) {
     const sortNames = Object.keys(list.sorts);
@@ -203,7 +205,7 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
       `${prefix}/:id`,
       { schema: { tags: [tag], summary: `Read one ${noun.toLowerCase()}`, params: idParams, response: responses({ 200: item }) }, config: access('read', 'read') },
       async (request, reply) => {
-        const [row] = await selectById(app.db, (request.params as Row).id);
+        const [row] = await readById.execute({ id: (request.params as Row).id });
         if (!row) throw notFound(noun);
         return withEtag(reply, row);
       },

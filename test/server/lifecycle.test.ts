@@ -30,6 +30,15 @@ t.test('npm start on PGlite in an empty directory, then SIGTERM with a slow requ
   t.ok(generated, 'a first admin with a generated password, printed once');
   const session = await login(server, generated![1]!, generated![2]!);
   t.equal(session.status, 200, 'the first admin logs in');
+  const auth = { authorization: `Bearer ${session.body.accessToken as string}` };
+  const self = await getJson(server, `/api/v1/users/${(session.body.user as { id: number }).id}`, { headers: auth });
+  t.equal(self.body.email, generated![1], 'reads a row on PGlite');
+  const refreshed = await getJson(server, '/api/v1/auth/refresh', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refreshToken: session.body.refreshToken }),
+  });
+  t.equal(refreshed.status, 200, 'and rotates a refresh token');
 
   // a slow client: the request's body is still arriving when SIGTERM comes
   const slow = new Promise<{ status: number; body: string }>((resolve, reject) => {
