@@ -38,7 +38,7 @@ const listOrdersSql = (statuses: number, cursor: boolean) => {
 const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = $1`;
 // src/routes/auth.ts, POST /auth/refresh: the compare-and-swap
 const REFRESH =
-  'update "users" set "last_activity_at" = $1, "refresh_token_hash" = $2, "refresh_token_expires_at" = $3, "previous_refresh_token_hash" = $4, "refresh_token_rotated_at" = $5, "updated_at" = $6 where ("users"."refresh_token_hash" = $7 and "users"."refresh_token_expires_at" > now() and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at"';
+  'update "users" set "last_activity_at" = now(), "refresh_token_hash" = $1, "refresh_token_expires_at" = now() + make_interval(secs => $2), "previous_refresh_token_hash" = $3, "refresh_token_rotated_at" = now(), "updated_at" = now() where ("users"."refresh_token_hash" = $4 and "users"."refresh_token_expires_at" > now() and "users"."is_active" = $5) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at"';
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -72,9 +72,7 @@ async function refresh(request: IncomingMessage) {
   for await (const chunk of request) text += chunk;
   const presented = sha256((JSON.parse(text) as { refreshToken: string }).refreshToken);
   const refreshToken = randomBytes(32).toString('base64url');
-  const now = new Date();
-  const expires = new Date(now.getTime() + REFRESH_TOKEN_TTL * 1000);
-  const [user] = await sql.unsafe<Row[]>(REFRESH, [now, sha256(refreshToken), expires, presented, now, now, presented, true]);
+  const [user] = await sql.unsafe<Row[]>(REFRESH, [sha256(refreshToken), REFRESH_TOKEN_TTL, presented, presented, true]);
   if (!user) return undefined;
   return { accessToken: accessToken(user.id as number, user.role as string), refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL, user };
 }

@@ -40,6 +40,7 @@ export const FLOOR_TABLES: FloorTable[] = [
       order_history_pkey: 'unique (id)',
       order_history_order_id_changed_at_idx: '(order_id, changed_at)',
       order_history_changed_at_idx: '(changed_at, id)',
+      order_history_user_id_idx: '(user_id)',
     },
   },
   {
