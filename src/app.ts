@@ -37,8 +37,9 @@ export const REDACTED_PATHS = [
 
 export type AppConfig = Pick<
   Config,
-  'database' | 'jwtSecret' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit'
->;
+  'database' | 'jwtSecret' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient'
+> &
+  Partial<Pick<Config, 'trustProxy'>>;
 
 /** One log line per request, when it completes: what was asked, the answer, how long it took. */
 class OneLinePerRequest extends LogController {
@@ -64,6 +65,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     logController: new OneLinePerRequest(),
+    trustProxy: config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
     // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
   }).withTypeProvider<TypeBoxTypeProvider>();

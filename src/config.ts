@@ -25,7 +25,18 @@ const EnvSchema = Type.Object({
   ACCESS_TOKEN_TTL: seconds('access token lifetime, seconds', 15 * 60),
   REFRESH_TOKEN_TTL: seconds('refresh token lifetime, seconds', 30 * 24 * 3600),
   REFRESH_REUSE_GRACE: seconds('seconds during which a just-rotated refresh token is refused without revoking', 10, 0),
-  LOGIN_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'login attempts per minute per client and per e-mail' }),
+  LOGIN_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'login attempts per minute per e-mail' }),
+  LOGIN_RATE_LIMIT_PER_CLIENT: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 60,
+    description: 'login attempts per minute per client address (a warehouse behind one NAT logs in together)',
+  }),
+  TRUST_PROXY: Type.String({
+    pattern: '^(true|false|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$',
+    default: 'false',
+    description: 'whose X-Forwarded-For to believe: false, true (anyone: spoofable), or proxy addresses/CIDRs separated by commas',
+  }),
   SHUTDOWN_DELAY: seconds('seconds /readyz answers 503 before the server stops taking connections', 0, 0),
   SHUTDOWN_TIMEOUT: seconds('seconds in-flight requests get to finish on shutdown', 10),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'e-mail of the first admin' })),
@@ -45,7 +56,11 @@ export interface Config {
   accessTokenTtl: number;
   refreshTokenTtl: number;
   refreshReuseGrace: number;
+  /** Login attempts per minute per e-mail, and per client address. */
   loginRateLimit: number;
+  loginRateLimitPerClient: number;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For gives the client's address. */
+  trustProxy: boolean | string[];
   shutdownDelay: number;
   shutdownTimeout: number;
   /** Who the first admin is, when the database has no users. */
@@ -101,10 +116,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenTtl: values.REFRESH_TOKEN_TTL,
     refreshReuseGrace: values.REFRESH_REUSE_GRACE,
     loginRateLimit: values.LOGIN_RATE_LIMIT,
+    loginRateLimitPerClient: values.LOGIN_RATE_LIMIT_PER_CLIENT,
+    trustProxy: parseTrustProxy(values.TRUST_PROXY),
     shutdownDelay: values.SHUTDOWN_DELAY,
     shutdownTimeout: values.SHUTDOWN_TIMEOUT,
     firstAdmin: { email: (values.ADMIN_EMAIL ?? 'admin@backoffice.local').toLowerCase(), password: values.ADMIN_PASSWORD },
   };
+}
+
+function parseTrustProxy(value: string): boolean | string[] {
+  return value === 'true' || value === 'false' ? value === 'true' : value.split(',');
 }
 
 /** DATABASE_URL when set; otherwise the embedded PGlite database in PGLITE_DATA_DIR (default ./data). */

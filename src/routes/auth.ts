@@ -20,6 +20,7 @@ export interface AuthOptions {
   refreshTokenTtl: number;
   refreshReuseGrace: number;
   loginRateLimit: number;
+  loginRateLimitPerClient: number;
 }
 
 const Tokens = Type.Object({
@@ -78,9 +79,10 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     .returning(userColumns)
     .prepare('refresh_rotate');
 
-  const perClient = { max: options.loginRateLimit, timeWindow: '1 minute' };
+  const perClient = { max: options.loginRateLimitPerClient, timeWindow: '1 minute' };
   const perEmail = app.createRateLimit({
-    ...perClient,
+    max: options.loginRateLimit,
+    timeWindow: '1 minute',
     keyGenerator: (request) => `login-email:${String((request.body as { email?: string }).email).trim().toLowerCase()}`,
   });
   app.post(

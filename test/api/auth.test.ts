@@ -152,7 +152,7 @@ t.test('tokens are checked: none, garbage, expired, or signed with another key',
 });
 
 t.test('login is rate limited per e-mail and per client: 429 with Retry-After', async (t) => {
-  const limited = await testApp(t, { loginRateLimit: 3 });
+  const limited = await testApp(t, { loginRateLimit: 3, loginRateLimitPerClient: 3 });
   const attempt = (email: string, ip: string) =>
     limited.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'wrong' }, remoteAddress: ip });
   const codes = [];
@@ -165,4 +165,22 @@ t.test('login is rate limited per e-mail and per client: 429 with Retry-After', 
   const perClient = [];
   for (let i = 0; i < 4; i++) perClient.push((await attempt(`someone${i}@nk-food.shop`, '10.0.1.1')).statusCode);
   t.same(perClient, [401, 401, 401, 429], 'per client, over different e-mails');
+});
+
+t.test('behind a trusted proxy, the per-client limit counts each client, not the proxy', async (t) => {
+  const proxied = await testApp(t, { loginRateLimit: 100, loginRateLimitPerClient: 2, trustProxy: ['10.0.0.0/8'] });
+  const attempt = (client: string) =>
+    proxied.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: 'boss@nk-food.shop', password: 'wrong' },
+      remoteAddress: '10.0.0.1', // the ingress
+      headers: { 'x-forwarded-for': client },
+    });
+  const codes = [];
+  for (const client of ['203.0.113.1', '203.0.113.2', '203.0.113.3', '203.0.113.4']) codes.push((await attempt(client)).statusCode);
+  t.same(codes, [401, 401, 401, 401], 'four clients behind one proxy: none limited');
+  const same = [];
+  for (let i = 0; i < 3; i++) same.push((await attempt('198.51.100.7, 203.0.113.9')).statusCode);
+  t.same(same, [401, 401, 429], 'one client (the address the proxy saw): limited');
 });

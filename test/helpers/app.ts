@@ -20,6 +20,7 @@ export const TEST_CONFIG = {
   refreshTokenTtl: 7 * 24 * 3600,
   refreshReuseGrace: 1,
   loginRateLimit: 1000,
+  loginRateLimitPerClient: 1000,
 } satisfies Omit<AppConfig, 'database'>;
 
 interface Teardown {
