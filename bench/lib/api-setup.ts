@@ -100,7 +100,12 @@ const serverEnv = (extra: NodeJS.ProcessEnv) => ({ ...process.env, DATABASE_URL:
 
 /** The service as production starts it (`npm start`'s command, NODE_ENV=production), ready. */
 export async function startService(nodeArgs: string[] = []): Promise<Server> {
-  const env = serverEnv({ NODE_ENV: 'production', LOG_LEVEL: 'warn', LOGIN_RATE_LIMIT: String(LOGIN_RATE_LIMIT) });
+  const env = serverEnv({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    LOGIN_RATE_LIMIT: String(LOGIN_RATE_LIMIT),
+    LOGIN_RATE_LIMIT_PER_CLIENT: String(LOGIN_RATE_LIMIT),
+  });
   const server = await startNode('src/server.ts', env, nodeArgs);
   await server.ready();
   return server;
