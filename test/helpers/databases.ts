@@ -70,6 +70,14 @@ async function ensureTemplate(name: string, build: (url: string) => Promise<void
         await build(urlFor(building));
         await sql.unsafe(`alter database "${building}" rename to "${name}"`);
         await sql.unsafe(`alter database "${name}" with is_template true`);
+        // templates of older backups or chains are not used again
+        const prefix = name.replace(/_[0-9a-f]+$/, '_');
+        const stale = await sql<{ datname: string }[]>`
+          select datname from pg_database where starts_with(datname, ${prefix}) and datname <> ${name} and datname not like '%\_building'`;
+        for (const { datname } of stale) {
+          await sql.unsafe(`alter database "${datname}" with is_template false`);
+          await sql.unsafe(`drop database if exists "${datname}" with (force)`);
+        }
       }
       return name;
     } finally {
