@@ -242,6 +242,8 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
           assertIfMatch(request, before);
           const body = request.body as Row;
           const values = toColumnValues(table, options.toUpdate ? await options.toUpdate(body, before, request) : body);
+          // e.g. a users PATCH with currentPassword alone: nothing for the database to do
+          if (Object.keys(values).length === 0) throw new HttpError(400, 'NOTHING_TO_CHANGE', 'The body changes no field');
           const [after] = await tx.update(table).set(values).where(byId(id)).returning(columns);
           await options.afterUpdate?.(tx, before, after as Row, request);
           return after as Row;

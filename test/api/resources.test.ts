@@ -103,4 +103,7 @@ t.test('users: admin CRUD; a user reads and updates only their own profile', asy
   const taken = await app.inject({ method: 'PATCH', url: '/api/v1/users/8', headers: self, payload: { email: 'BOSS@nk-food.shop' } });
   t.equal(taken.statusCode, 409, 'an e-mail in use, whatever its case');
   t.equal((await app.inject({ method: 'DELETE', url: '/api/v1/users/8', headers: self })).statusCode, 403);
+  const nothing = await app.inject({ method: 'PATCH', url: '/api/v1/users/8', headers: self, payload: { currentPassword: 'keeper-Passw0rd!' } });
+  t.equal(nothing.statusCode, 400, 'currentPassword alone changes nothing: 400, not 500');
+  t.equal(nothing.json().code, 'NOTHING_TO_CHANGE');
 });
