@@ -8,7 +8,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp, type App } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
-import { countDatabase, formatReport } from './db/migration-report.js';
+import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
 import { runMigrations } from './db/migrations.js';
 
 function configOrExit(): Config {
@@ -22,7 +22,7 @@ function configOrExit(): Config {
 }
 
 const config = configOrExit();
-const where = 'url' in config.database ? `PostgreSQL (${new URL(config.database.url).host})` : `PGlite in ${config.database.dataDir}`;
+const where = describeTarget(config.database);
 
 if (config.jwtSecretIsDefault) {
   console.warn(
@@ -55,9 +55,7 @@ try {
   console.log(`Database: ${where}.\n${formatReport(run).text}`);
   firstAdmin = run.afterwards;
 } catch (error) {
-  const cause = ((error as { cause?: unknown }).cause ?? error) as { message?: string; hint?: string };
-  console.error(`Migration of ${where} stopped; nothing was changed. The service does not start.\n${cause.message}`);
-  if (cause.hint) console.error(`HINT: ${cause.hint}`);
+  console.error(`${describeFailure(error, config.database)}\nThe service does not start.`);
   process.exit(1);
 }
 

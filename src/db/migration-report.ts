@@ -2,7 +2,7 @@
  * What the operator reads after `npm run db:migrate`: rows per table before and after, what
  * became of the legacy refresh tokens, and which checks legacy rows keep from being validated.
  */
-import type { DatabaseClient } from './client.js';
+import type { DatabaseClient, DatabaseTarget } from './client.js';
 import type { MigrationRun } from './migrations.js';
 
 /** Each business table under its legacy and its current name. */
@@ -138,4 +138,19 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
   }
   lines.push(ok ? 'Every row is accounted for.' : 'ROW COUNTS DO NOT MATCH: restore the backup and report this.');
   return { text: lines.join('\n'), ok };
+}
+
+/** Which database, in words that name no password. */
+export const describeTarget = (target: DatabaseTarget) =>
+  'url' in target ? `PostgreSQL (${new URL(target.url).host})` : `PGlite in ${target.dataDir}`;
+
+/** Why a migration stopped, in the database's own words (drizzle wraps them; they are on `cause`). */
+export function describeFailure(error: unknown, target: DatabaseTarget): string {
+  const db = ((error as { cause?: unknown }).cause ?? error) as { message?: string; detail?: string; hint?: string };
+  return [
+    `Migration of ${describeTarget(target)} stopped; nothing was changed.`,
+    db.message ?? String(error),
+    ...(db.detail ? [`DETAIL: ${db.detail}`] : []),
+    ...(db.hint ? [`HINT: ${db.hint}`] : []),
+  ].join('\n');
 }

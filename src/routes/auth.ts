@@ -12,7 +12,7 @@ import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
 import type { Role } from '../db/schema.js';
 import { users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
-import { errorResponses, Strict } from './shared.js';
+import { errorResponses, normalizeEmail, Strict } from './shared.js';
 import { endSession, User } from './users.js';
 
 export interface AuthOptions {
@@ -83,7 +83,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
   const perEmail = app.createRateLimit({
     max: options.loginRateLimit,
     timeWindow: '1 minute',
-    keyGenerator: (request) => `login-email:${String((request.body as { email?: string }).email).trim().toLowerCase()}`,
+    keyGenerator: (request) => `login-email:${normalizeEmail((request.body as { email?: string }).email)}`,
   });
   app.post(
     '/auth/login',
@@ -106,7 +106,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       },
     },
     async (request) => {
-      const email = request.body.email.trim().toLowerCase();
+      const email = normalizeEmail(request.body.email);
       const [user] = await app.db
         .select({ ...userColumns, passwordHash })
         .from(users)

@@ -12,7 +12,7 @@ import { Type, type TObject, type TSchema } from 'typebox';
 import type { Resource } from '../auth/permissions.js';
 import type { Db } from '../db/client.js';
 import { HttpError, notFound } from '../plugins/errors.js';
-import { errorResponses, IfMatchHeaders, ListOf, Page, Strict } from './shared.js';
+import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from './shared.js';
 
 type Row = Record<string, unknown>;
 type Tx = PgTransaction<any, any, any>;
@@ -48,6 +48,8 @@ export interface CrudOptions {
   afterUpdate?: (tx: Tx, before: Row, after: Row, request: FastifyRequest) => Promise<void>;
   /** Who may call each operation, when it differs from the resource's own grant. */
   self?: Operation[];
+  /** Reads by another unique column: GET {prefix}/{path}/:{param}, e.g. /products/by-sku/:sku. */
+  readBy?: { path: string; param: string; schema: TSchema; column: PgColumn; summary: string }[];
 }
 
 /** A strong tag of the row as clients see it (JSON: dates as ISO strings, money as decimal strings). */
@@ -179,15 +181,31 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
   const responses = (ok: Record<number, TSchema>) => ({ ...errorResponses, ...ok });
   const byId = (id: unknown) => eq(idColumn, id);
   const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
-  // the read is built once: building the SQL text was a third of its CPU per request (bench/RESULTS.md)
-  const readById = app.db.select(columns).from(table).where(byId(sql.placeholder('id'))).prepare(`${resource}_read_by_id`);
+  // reads are built once: building the SQL text was a third of their CPU per request (bench/RESULTS.md)
+  const prepareReadBy = (column: PgColumn, name: string) =>
+    app.db.select(columns).from(table).where(eq(column, sql.placeholder('value'))).prepare(`${resource}_read_by_${name}`);
+  const readRoute = (path: string, params: TObject, summary: string, column: PgColumn, param: string) => {
+    const read = prepareReadBy(column, param);
+    app.get(
+      path,
+      { schema: { tags: [tag], summary, params, response: responses({ 200: item }) }, config: access('read', 'read') },
+      async (request, reply) => {
+        const [row] = await read.execute({ value: (request.params as Row)[param] });
+        if (!row) throw notFound(noun);
+        return withEtag(reply, row);
+      },
+    );
+  };
+  for (const by of options.readBy ?? []) {
+    readRoute(`${prefix}/${by.path}/:${by.param}`, Strict({ [by.param]: by.schema }), by.summary, by.column, by.param);
+  }
 
   if (operations.has('list')) {
     const sortNames = Object.keys(list.sorts);
     const ListQuery = Strict({
-      ...Object.fromEntries(Object.entries(Page).map(([k, s]) => [k, Type.Optional(s)])),
+      ...optional(Page),
       sort: Type.Optional(Type.Union(sortNames.map((s) => Type.Literal(s)), { default: list.defaultSort })),
-      ...Object.fromEntries(Object.entries(list.filters).map(([k, s]) => [k, Type.Optional(s)])),
+      ...optional(list.filters),
     });
     app.get(
       prefix,
@@ -200,17 +218,7 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
     );
   }
 
-  if (operations.has('read')) {
-    app.get(
-      `${prefix}/:id`,
-      { schema: { tags: [tag], summary: `Read one ${noun.toLowerCase()}`, params: idParams, response: responses({ 200: item }) }, config: access('read', 'read') },
-      async (request, reply) => {
-        const [row] = await readById.execute({ id: (request.params as Row).id });
-        if (!row) throw notFound(noun);
-        return withEtag(reply, row);
-      },
-    );
-  }
+  if (operations.has('read')) readRoute(`${prefix}/:id`, idParams, `Read one ${noun.toLowerCase()}`, idColumn, 'id');
 
   if (operations.has('create')) {
     app.post(

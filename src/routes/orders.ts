@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { orderHistory, orders, SYNC_STATUSES } from '../db/schema.js';
 import { notFound } from '../plugins/errors.js';
-import { listPage, publicColumns, registerCrud, withEtag } from './crud.js';
+import { listPage, publicColumns, registerCrud } from './crud.js';
 import { HistoryItem } from './order-history.js';
 import { OrderStatus, statusTextOf } from './statuses.js';
 import { errorResponses, ListOf, Money, Name, Nullable, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
@@ -98,6 +98,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idColumn: orders.id,
     idParams: TextIdParams,
     item: Order,
+    readBy: [{ path: 'by-external-id', param: 'externalId', schema: Name(100), column: orders.externalId, summary: 'Read one order by its external id' }],
     createBody: CreateOrder,
     updateBody: UpdateOrder,
     list: {
@@ -137,20 +138,6 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       });
     },
   });
-
-  const orderColumns = publicColumns(orders, Order);
-  app.get(
-    '/orders/by-external-id/:externalId',
-    {
-      schema: { tags: ['orders'], summary: 'Read one order by its external id', params: Strict({ externalId: Name(100) }), response: { ...errorResponses, 200: Order } },
-      config: { access: { resource: 'orders', action: 'read' } },
-    },
-    async (request, reply) => {
-      const [row] = await app.db.select(orderColumns).from(orders).where(eq(orders.externalId, request.params.externalId));
-      if (!row) throw notFound('Order');
-      return withEtag(reply, row);
-    },
-  );
 
   const historyColumns = publicColumns(orderHistory, HistoryItem);
   app.get(

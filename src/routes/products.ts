@@ -3,9 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq, ilike, or } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { products } from '../db/schema.js';
-import { notFound } from '../plugins/errors.js';
-import { publicColumns, registerCrud, withEtag } from './crud.js';
-import { errorResponses, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { registerCrud } from './crud.js';
+import { containing, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
 
 const Product = Type.Object(
   {
@@ -58,6 +57,7 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idColumn: products.id,
     idParams: SerialIdParams,
     item: Product,
+    readBy: [{ path: 'by-sku', param: 'sku', schema: Sku, column: products.sku, summary: 'Read one product by SKU' }],
     createBody: Strict({ sku: Sku, name, ...optional(rest) }),
     updateBody: Strict(optional({ sku: Sku, ...editable }), { minProperties: 1 }),
     list: {
@@ -66,7 +66,7 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         categoryName: Text(200),
       },
       where: (q) => {
-        const pattern = q.q ? `%${String(q.q).replace(/[\\%_]/g, (c) => `\\${c}`)}%` : undefined;
+        const pattern = q.q ? containing(q.q) : undefined;
         return [
           pattern ? or(ilike(products.name, pattern), ilike(products.sku, pattern)) : undefined,
           q.categoryName ? eq(products.categoryName, q.categoryName as string) : undefined,
@@ -77,19 +77,6 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   });
 
-  const columns = publicColumns(products, Product);
-  app.get(
-    '/products/by-sku/:sku',
-    {
-      schema: { tags: ['products'], summary: 'Read one product by SKU', params: Strict({ sku: Sku }), response: { ...errorResponses, 200: Product } },
-      config: { access: { resource: 'products', action: 'read' } },
-    },
-    async (request, reply) => {
-      const [row] = await app.db.select(columns).from(products).where(eq(products.sku, request.params.sku));
-      if (!row) throw notFound('Product');
-      return withEtag(reply, row);
-    },
-  );
 };
 
 export default productsRoutes;

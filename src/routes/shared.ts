@@ -9,6 +9,12 @@ export const Strict = <P extends Record<string, TSchema>>(properties: P, options
 export const optional = <T extends Record<string, TSchema>>(properties: T) =>
   Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, Type.Optional(s)])) as { [K in keyof T]: TOptional<T[K]> };
 
+/** An ILIKE pattern for "contains this text": %, _ and \ in the text match themselves. */
+export const containing = (text: unknown) => `%${String(text).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** E-mails are compared and stored trimmed and in lower case. */
+export const normalizeEmail = (email: unknown) => String(email).trim().toLowerCase();
+
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

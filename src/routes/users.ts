@@ -11,7 +11,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { ROLES, users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import { registerCrud } from './crud.js';
-import { Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { containing, Name, normalizeEmail, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
 
 export const User = Type.Object(
   {
@@ -73,14 +73,14 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         [
           q.role ? eq(users.role, q.role as string) : undefined,
           q.isActive !== undefined ? eq(users.isActive, q.isActive as boolean) : undefined,
-          q.email ? ilike(users.email, `%${String(q.email).replace(/[\\%_]/g, (c) => `\\${c}`)}%`) : undefined,
+          q.email ? ilike(users.email, containing(q.email)) : undefined,
         ] satisfies (SQL | undefined)[],
       sorts: { id: users.id, email: users.email, lastActivityAt: users.lastActivityAt },
       defaultSort: 'id',
     },
     toInsert: async ({ password, email, ...body }) => ({
       ...body,
-      email: String(email).trim().toLowerCase(),
+      email: normalizeEmail(email),
       passwordHash: await hashPassword(String(password)),
     }),
     toUpdate: async ({ password, currentPassword, email, ...body }, before, request) => {
@@ -88,7 +88,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const forbidden = isAdmin ? [] : ADMIN_ONLY.filter((field) => field in body);
       if (forbidden.length) throw new HttpError(403, 'FORBIDDEN', `Only an admin may change ${forbidden.join(', ')}`);
       const values: Record<string, unknown> = { ...body };
-      if (email !== undefined) values.email = String(email).trim().toLowerCase();
+      if (email !== undefined) values.email = normalizeEmail(email);
       if (password !== undefined) {
         if (!isAdmin) {
           const [stored] = await app.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, before.id as number));
