@@ -70,11 +70,12 @@ async function ensureTemplate(name: string, build: (url: string) => Promise<void
         await build(urlFor(building));
         await sql.unsafe(`alter database "${building}" rename to "${name}"`);
         await sql.unsafe(`alter database "${name}" with is_template true`);
-        // templates of older backups or chains are not used again
+        // templates of older backups or chains are not used again (TEST_KEEP_TEMPLATES=1 keeps them,
+        // for checkouts of different chains testing side by side on one server)
         const prefix = name.replace(/_[0-9a-f]+$/, '_');
         const stale = await sql<{ datname: string }[]>`
           select datname from pg_database where starts_with(datname, ${prefix}) and datname <> ${name} and datname not like '%\_building'`;
-        for (const { datname } of stale) {
+        for (const { datname } of process.env.TEST_KEEP_TEMPLATES === '1' ? [] : stale) {
           await sql.unsafe(`alter database "${datname}" with is_template false`);
           await sql.unsafe(`drop database if exists "${datname}" with (force)`);
         }
