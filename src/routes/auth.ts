@@ -9,11 +9,12 @@ import { and, eq, getTableColumns, gt, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
+import { endSessions, NO_SESSION } from '../auth/sessions.js';
 import type { Role } from '../db/schema.js';
 import { users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import { errorResponses, normalizeEmail, Strict } from './shared.js';
-import { endSession, User } from './users.js';
+import { User } from './users.js';
 
 export interface AuthOptions {
   accessTokenTtl: number;
@@ -148,7 +149,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       // a replay of a token that was already rotated: after the grace window, end the session
       const [replayed] = await app.db
         .update(users)
-        .set(endSession)
+        .set(NO_SESSION)
         .where(
           and(
             eq(users.previousRefreshTokenHash, presented),
@@ -168,7 +169,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       config: { access: 'authenticated' },
     },
     async (request, reply) => {
-      await app.db.update(users).set(endSession).where(eq(users.id, request.user.id));
+      await endSessions(app.db, request.user.id);
       return reply.code(204).send(null);
     },
   );

@@ -61,8 +61,8 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     list: {
       filters: { isActive: Type.Boolean(), marking: Name(50) },
       where: (q) => [
-        q.isActive !== undefined ? eq(boxSettings.isActive, q.isActive as boolean) : undefined,
-        q.marking ? eq(boxSettings.marking, q.marking as string) : undefined,
+        q.isActive !== undefined ? eq(boxSettings.isActive, q.isActive) : undefined,
+        q.marking ? eq(boxSettings.marking, q.marking) : undefined,
       ],
       sorts: { id: boxSettings.id, qntFrom: boxSettings.qntFrom },
       defaultSort: 'id',

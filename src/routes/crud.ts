@@ -5,47 +5,89 @@
  * 412 and changes nothing, because the row is locked while the tag is compared.
  */
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, getTableColumns, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
-import type { PgColumn, PgTable, PgTransaction } from 'drizzle-orm/pg-core';
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  getTableColumns,
+  isNotNull,
+  isNull,
+  or,
+  sql,
+  type InferInsertModel,
+  type InferSelectModel,
+  type SQL,
+} from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type TObject, type TSchema } from 'typebox';
+import { Type, type Static, type TObject, type TSchema } from 'typebox';
 import type { Resource } from '../auth/permissions.js';
-import type { Db } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { HttpError, notFound } from '../plugins/errors.js';
 import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from './shared.js';
 
 type Row = Record<string, unknown>;
-type Tx = PgTransaction<any, any, any>;
 type Operation = 'list' | 'read' | 'create' | 'update' | 'delete';
 
-export interface CrudOptions {
+/** Column values as a hook gives them: a timestamp may also be an ISO string (toColumnValues makes it a Date). */
+type Writable<T> = { [K in keyof T]: Date extends NonNullable<T[K]> ? T[K] | string : T[K] };
+export type InsertValues<TTable extends PgTable> = Writable<InferInsertModel<TTable>>;
+/** A row as the routes select it: the item's columns, typed as drizzle reads them. */
+export type Selected<TTable extends PgTable, TItem extends TObject> = Pick<
+  InferSelectModel<TTable>,
+  keyof Static<TItem> & keyof InferSelectModel<TTable>
+>;
+/** A list's query as its `where` sees it: the declared filters, and the sort in effect. */
+export type ListQuery<F extends Record<string, TSchema>, S extends Record<string, PgColumn>> = { [K in keyof F]?: Static<F[K]> } & {
+  sort: keyof S & string;
+};
+
+/** What every hook gets: the transaction the operation runs in (read and write through it, never app.db), and the request. */
+export interface HookContext {
+  tx: Tx;
+  request: FastifyRequest;
+}
+
+export interface CrudOptions<
+  TTable extends PgTable,
+  TItem extends TObject,
+  TCreate extends TObject,
+  TUpdate extends TObject,
+  F extends Record<string, TSchema>,
+  S extends Record<string, PgColumn>,
+> {
   /** Route prefix under /api/v1, e.g. '/orders'. */
   prefix: string;
   resource: Resource;
   /** For messages: "Order not found". */
   noun: string;
   tag: string;
-  table: PgTable;
+  table: TTable;
   idColumn: PgColumn;
   idParams: TObject;
   /** The row as clients see it; only these columns are ever selected. */
-  item: TObject;
-  createBody: TObject;
-  updateBody: TObject;
+  item: TItem;
+  createBody: TCreate;
+  updateBody: TUpdate;
   list: {
     /** Query filters: TypeBox properties, and how they become conditions. */
-    filters: Record<string, TSchema>;
-    where: (query: Row) => (SQL | undefined)[];
-    sorts: Record<string, PgColumn>;
-    defaultSort: string;
+    filters: F;
+    where: (query: ListQuery<F, S>) => (SQL | undefined)[];
+    sorts: S;
+    defaultSort: keyof S & string;
   };
   operations?: Operation[];
-  /** Turns a create body into column values (e.g. hashes a password). */
-  toInsert?: (body: Row, request: FastifyRequest) => Promise<Row> | Row;
-  /** Turns an update body into column values; `before` is the locked current row. */
-  toUpdate?: (body: Row, before: Row, request: FastifyRequest) => Promise<Row> | Row;
+  /** Turns a create body into column values (e.g. hashes a password); runs in the insert's transaction. */
+  toInsert?: (body: Static<TCreate>, context: HookContext) => Promise<InsertValues<TTable>> | InsertValues<TTable>;
+  /** Turns an update body into column values; `before` is the current row, locked by the update's transaction. */
+  toUpdate?: (
+    body: Static<TUpdate>,
+    before: Selected<TTable, TItem>,
+    context: HookContext,
+  ) => Promise<Partial<InsertValues<TTable>>> | Partial<InsertValues<TTable>>;
   /** Runs in the update's transaction, after the update (e.g. appends order history). */
-  afterUpdate?: (tx: Tx, before: Row, after: Row, request: FastifyRequest) => Promise<void>;
+  afterUpdate?: (before: Selected<TTable, TItem>, after: Selected<TTable, TItem>, context: HookContext) => Promise<void>;
   /** Who may call each operation, when it differs from the resource's own grant. */
   self?: Operation[];
   /** Reads by another unique column: GET {prefix}/{path}/:{param}, e.g. /products/by-sku/:sku. */
@@ -53,10 +95,10 @@ export interface CrudOptions {
 }
 
 /** A strong tag of the row as clients see it (JSON: dates as ISO strings, money as decimal strings). */
-export const etagOf = (row: Row) => `"${createHash('sha256').update(JSON.stringify(row)).digest('base64url').slice(0, 27)}"`;
+export const etagOf = (row: object) => `"${createHash('sha256').update(JSON.stringify(row)).digest('base64url').slice(0, 27)}"`;
 
 /** If-Match: "*" or a list of tags, any of which may match; weak tags never match a write. */
-function assertIfMatch(request: FastifyRequest, row: Row) {
+function assertIfMatch(request: FastifyRequest, row: object) {
   const header = request.headers['if-match'];
   if (!header) return;
   const current = etagOf(row);
@@ -158,21 +200,30 @@ export async function listPage(
 
 const toJsonValue = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
 
-export function withEtag(reply: FastifyReply, row: Row) {
+export function withEtag<T extends object>(reply: FastifyReply, row: T) {
   reply.header('etag', etagOf(row));
   return row;
 }
 
 /** Timestamps arrive as ISO strings; date-mode columns take Date objects. */
-export function toColumnValues(table: PgTable, body: Row): Row {
+export function toColumnValues(table: PgTable, body: object): Row {
   const columns = getTableColumns(table);
   return Object.fromEntries(
     Object.entries(body).map(([k, v]) => [k, columns[k]?.dataType === 'date' && typeof v === 'string' ? new Date(v) : v]),
   );
 }
 
-export function registerCrud(app: FastifyInstance, options: CrudOptions) {
-  const { prefix, resource, noun, tag, table, idColumn, idParams, item, list } = options;
+export function registerCrud<
+  TTable extends PgTable,
+  TItem extends TObject,
+  TCreate extends TObject,
+  TUpdate extends TObject,
+  F extends Record<string, TSchema>,
+  S extends Record<string, PgColumn>,
+>(app: FastifyInstance, options: CrudOptions<TTable, TItem, TCreate, TUpdate, F, S>) {
+  type Item = Selected<TTable, TItem>;
+  const { prefix, resource, noun, tag, idColumn, idParams, item, list } = options;
+  const table: PgTable = options.table; // the SQL is the same for every table: built untyped, typed at the hooks
   const operations = new Set(options.operations ?? ['list', 'read', 'create', 'update', 'delete']);
   const columns = publicColumns(table, item);
   const access = (action: 'read' | 'create' | 'update' | 'delete', operation: Operation) => ({
@@ -211,9 +262,9 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
       prefix,
       { schema: { tags: [tag], summary: `List ${tag}`, querystring: ListQuery, response: responses({ 200: ListOf(item) }) }, config: access('read', 'list') },
       async (request) => {
-        const query = request.query as Row & { sort?: string };
+        const query = request.query as Omit<ListQuery<F, S>, 'sort'> & { sort?: keyof S & string } & Parameters<typeof listPage>[2];
         const sort = query.sort ?? list.defaultSort;
-        return listPage(app.db, { table, idColumn, columns, sort, sortColumn: list.sorts[sort]! }, query as Parameters<typeof listPage>[2], list.where(query));
+        return listPage(app.db, { table, idColumn, columns, sort, sortColumn: list.sorts[sort]! }, query, list.where({ ...query, sort }));
       },
     );
   }
@@ -225,12 +276,15 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
       prefix,
       { schema: { tags: [tag], summary: `Create ${noun.toLowerCase()}`, body: options.createBody, response: responses({ 201: item }) }, config: access('create', 'create') },
       async (request, reply: FastifyReply) => {
-        const body = request.body as Row;
-        const values = toColumnValues(table, options.toInsert ? await options.toInsert(body, request) : body);
-        const [row] = await app.db.insert(table).values(values).returning(columns);
-        const id = (row as Row)[Object.keys(columns).find((k) => columns[k] === idColumn)!];
+        const body = request.body as Static<TCreate>;
+        const row = await app.db.transaction(async (tx) => {
+          const values = options.toInsert ? await options.toInsert(body, { tx, request }) : body;
+          const [inserted] = await tx.insert(table).values(toColumnValues(table, values)).returning(columns);
+          return inserted as Row;
+        });
+        const id = row[Object.keys(columns).find((k) => columns[k] === idColumn)!];
         reply.code(201).header('location', `/api/v1${prefix}/${encodeURIComponent(String(id))}`);
-        return withEtag(reply, row as Row);
+        return withEtag(reply, row);
       },
     );
   }
@@ -245,16 +299,16 @@ export function registerCrud(app: FastifyInstance, options: CrudOptions) {
       async (request, reply) => {
         const id = (request.params as Row).id;
         const row = await app.db.transaction(async (tx) => {
-          const [before] = await selectById(tx, id).for('update');
+          const [before] = (await selectById(tx, id).for('update')) as Item[];
           if (!before) throw notFound(noun);
           assertIfMatch(request, before);
-          const body = request.body as Row;
-          const values = toColumnValues(table, options.toUpdate ? await options.toUpdate(body, before, request) : body);
+          const body = request.body as Static<TUpdate>;
+          const values = toColumnValues(table, options.toUpdate ? await options.toUpdate(body, before, { tx, request }) : body);
           // e.g. a users PATCH with currentPassword alone: nothing for the database to do
           if (Object.keys(values).length === 0) throw new HttpError(400, 'NOTHING_TO_CHANGE', 'The body changes no field');
-          const [after] = await tx.update(table).set(values).where(byId(id)).returning(columns);
-          await options.afterUpdate?.(tx, before, after as Row, request);
-          return after as Row;
+          const [after] = (await tx.update(table).set(values).where(byId(id)).returning(columns)) as Item[];
+          await options.afterUpdate?.(before, after!, { tx, request });
+          return after!;
         });
         return withEtag(reply, row);
       },

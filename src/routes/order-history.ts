@@ -54,17 +54,17 @@ const orderHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
         to: Type.String({ format: 'date-time', description: 'changed at or before' }),
       },
       where: (q) => [
-        q.orderId ? eq(orderHistory.orderId, q.orderId as string) : undefined,
-        q.source ? inArray(orderHistory.source, q.source as string[]) : undefined,
-        q.userId ? eq(orderHistory.userId, q.userId as number) : undefined,
-        q.from ? gte(orderHistory.changedAt, new Date(q.from as string)) : undefined,
-        q.to ? lte(orderHistory.changedAt, new Date(q.to as string)) : undefined,
+        q.orderId ? eq(orderHistory.orderId, q.orderId) : undefined,
+        q.source ? inArray(orderHistory.source, q.source) : undefined,
+        q.userId ? eq(orderHistory.userId, q.userId) : undefined,
+        q.from ? gte(orderHistory.changedAt, new Date(q.from)) : undefined,
+        q.to ? lte(orderHistory.changedAt, new Date(q.to)) : undefined,
       ],
       sorts: { changedAt: orderHistory.changedAt },
       defaultSort: 'changedAt',
     },
     // the entry is recorded as made by the caller; its text follows the status unless given
-    toInsert: (body, request) => ({ ...body, statusText: statusTextOf(body.status, body.statusText), userId: request.user.id }),
+    toInsert: (body, { request }) => ({ ...body, statusText: statusTextOf(body.status, body.statusText), userId: request.user.id }),
   });
 };
 

@@ -83,10 +83,6 @@ const CreateOrder = Strict({
 });
 const UpdateOrder = Strict(optional(editable), { minProperties: 1 });
 
-/** statusText follows status unless the caller names it. */
-const withStatusText = (body: Record<string, unknown>) =>
-  body.status === undefined ? body : { ...body, statusText: statusTextOf(body.status, body.statusText) };
-
 const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const sorts = { createdAt: orders.createdAt, orderDate: orders.orderDate, lastSynced: orders.lastSynced };
   registerCrud(app, {
@@ -111,28 +107,29 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         to: Type.String({ format: 'date-time', description: 'the sort column is at or before this instant' }),
       },
       where: (q) => {
-        const column = sorts[(q.sort as keyof typeof sorts) ?? 'createdAt'];
+        const column = sorts[q.sort];
         return [
-          q.status ? inArray(orders.status, q.status as string[]) : undefined,
-          q.syncStatus ? inArray(orders.syncStatus, q.syncStatus as string[]) : undefined,
-          q.customerPhone ? eq(orders.customerPhone, q.customerPhone as string) : undefined,
-          q.externalId ? inArray(orders.externalId, q.externalId as string[]) : undefined,
-          q.from ? gte(column, new Date(q.from as string)) : undefined,
-          q.to ? lte(column, new Date(q.to as string)) : undefined,
+          q.status ? inArray(orders.status, q.status) : undefined,
+          q.syncStatus ? inArray(orders.syncStatus, q.syncStatus) : undefined,
+          q.customerPhone ? eq(orders.customerPhone, q.customerPhone) : undefined,
+          q.externalId ? inArray(orders.externalId, q.externalId) : undefined,
+          q.from ? gte(column, new Date(q.from)) : undefined,
+          q.to ? lte(column, new Date(q.to)) : undefined,
         ] satisfies (SQL | undefined)[];
       },
       sorts,
       defaultSort: 'createdAt',
     },
-    toInsert: (body) => withStatusText({ ttn: '', rawData: {}, ...body }),
-    toUpdate: (body) => withStatusText(body),
+    // statusText follows status unless the caller names it
+    toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
+    toUpdate: (body) => (body.status === undefined ? body : { ...body, statusText: statusTextOf(body.status, body.statusText) }),
     // a status change is recorded in the order's history, in the same transaction
-    afterUpdate: async (tx, before, after, request) => {
+    afterUpdate: async (before, after, { tx, request }) => {
       if (after.status === before.status) return;
       await tx.insert(orderHistory).values({
-        orderId: after.id as string,
-        status: after.status as string,
-        statusText: after.statusText as string,
+        orderId: after.id,
+        status: after.status,
+        statusText: after.statusText,
         source: 'manual',
         userId: request.user.id,
       });

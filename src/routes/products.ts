@@ -69,7 +69,7 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         const pattern = q.q ? containing(q.q) : undefined;
         return [
           pattern ? or(ilike(products.name, pattern), ilike(products.sku, pattern)) : undefined,
-          q.categoryName ? eq(products.categoryName, q.categoryName as string) : undefined,
+          q.categoryName ? eq(products.categoryName, q.categoryName) : undefined,
         ];
       },
       sorts: { id: products.id, lastSyncAt: products.lastSyncAt, name: products.name, sku: products.sku },

@@ -8,6 +8,7 @@ import { eq, ilike, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { may } from '../auth/permissions.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { endSessions } from '../auth/sessions.js';
 import { ROLES, users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import { registerCrud } from './crud.js';
@@ -45,8 +46,6 @@ const editable = {
 const ADMIN_ONLY = ['role', 'isActive'];
 const { email, role, password, ...rest } = editable;
 
-const endSession = { refreshTokenHash: null, refreshTokenExpiresAt: null, previousRefreshTokenHash: null, refreshTokenRotatedAt: null };
-
 const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerCrud(app, {
     prefix: '/users',
@@ -71,8 +70,8 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       where: (q) =>
         [
-          q.role ? eq(users.role, q.role as string) : undefined,
-          q.isActive !== undefined ? eq(users.isActive, q.isActive as boolean) : undefined,
+          q.role ? eq(users.role, q.role) : undefined,
+          q.isActive !== undefined ? eq(users.isActive, q.isActive) : undefined,
           q.email ? ilike(users.email, containing(q.email)) : undefined,
         ] satisfies (SQL | undefined)[],
       sorts: { id: users.id, email: users.email, lastActivityAt: users.lastActivityAt },
@@ -81,27 +80,26 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     toInsert: async ({ password, email, ...body }) => ({
       ...body,
       email: normalizeEmail(email),
-      passwordHash: await hashPassword(String(password)),
+      passwordHash: await hashPassword(password),
     }),
-    toUpdate: async ({ password, currentPassword, email, ...body }, before, request) => {
+    toUpdate: async ({ password, currentPassword, email, ...body }, before, { tx, request }) => {
       const isAdmin = may(request.user.role, 'users', 'update');
       const forbidden = isAdmin ? [] : ADMIN_ONLY.filter((field) => field in body);
       if (forbidden.length) throw new HttpError(403, 'FORBIDDEN', `Only an admin may change ${forbidden.join(', ')}`);
-      const values: Record<string, unknown> = { ...body };
+      const values: Partial<typeof users.$inferInsert> = { ...body };
       if (email !== undefined) values.email = normalizeEmail(email);
       if (password !== undefined) {
         if (!isAdmin) {
-          const [stored] = await app.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, before.id as number));
-          const check = await verifyPassword(String(currentPassword ?? ''), stored?.hash);
+          // through the transaction that holds the row: another connection would wait for a free one
+          const [stored] = await tx.select({ hash: users.passwordHash }).from(users).where(eq(users.id, before.id));
+          const check = await verifyPassword(currentPassword ?? '', stored?.hash);
           if (!check.ok) throw new HttpError(403, 'WRONG_PASSWORD', 'currentPassword is not your current password');
         }
-        Object.assign(values, { passwordHash: await hashPassword(String(password)) }, endSession);
+        values.passwordHash = await hashPassword(password);
       }
-      if (body.isActive === false) Object.assign(values, endSession);
+      if (password !== undefined || body.isActive === false) await endSessions(tx, before.id);
       return values;
     },
   });
 };
-
-export { endSession };
 export default usersRoutes;

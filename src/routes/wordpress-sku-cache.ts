@@ -34,8 +34,8 @@ const wordpressSkuCacheRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // totalCount follows the list unless given
     createBody: Strict({ skus: editable.skus, ...optional({ lastUpdated: editable.lastUpdated, totalCount: editable.totalCount }) }),
     updateBody: Strict(optional(editable), { minProperties: 1 }),
-    toInsert: (body) => ({ totalCount: (body.skus as string[]).length, ...body }),
-    toUpdate: (body) => (body.skus && body.totalCount === undefined ? { ...body, totalCount: (body.skus as string[]).length } : body),
+    toInsert: (body) => ({ totalCount: body.skus.length, ...body }),
+    toUpdate: (body) => (body.skus && body.totalCount === undefined ? { ...body, totalCount: body.skus.length } : body),
     list: { filters: {}, where: () => [], sorts: { id: wordpressSkuCache.id }, defaultSort: 'id' },
   });
 };

@@ -1,0 +1,81 @@
+/**
+ * Changing one's own password runs its check inside the update's transaction: on the embedded PGlite
+ * (one connection) it answers and the service keeps serving; on PostgreSQL, more concurrent changes
+ * than the pool has connections all answer.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { buildApp } from '../../src/app.js';
+import { ensureFirstAdmin } from '../../src/db/first-admin.js';
+import { runMigrations } from '../../src/db/migrations.js';
+import type { Role } from '../../src/db/schema.js';
+import { TEST_CONFIG, testApp } from '../helpers/app.js';
+
+/** The response, or 'no answer' when the service hangs (a deadlock never answers; 60 s is far beyond any answer here). */
+async function answered<T>(response: Promise<T>): Promise<T | 'no answer'> {
+  let timer: NodeJS.Timeout | undefined;
+  const never = new Promise<'no answer'>((resolve) => (timer = setTimeout(() => resolve('no answer'), 60_000)));
+  try {
+    return await Promise.race([response, never]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+t.test('PGlite: a storekeeper changes their own password, and the service still serves', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bo-password-'));
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const admin = { email: 'admin@backoffice.local', password: 'first-admin-Passw0rd' };
+  await runMigrations({ dataDir }, async () => undefined, (client) => ensureFirstAdmin(client, admin, false));
+  const app = await buildApp({ database: { dataDir }, ...TEST_CONFIG });
+  t.teardown(() => app.close());
+  const login = (email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+
+  const adminAuth = { authorization: `Bearer ${(await login(admin.email, admin.password)).json().accessToken}` };
+  const keeper = { email: 'keeper@nk-food.shop', role: 'storekeeper', password: 'keeper-Passw0rd!' };
+  const created = await app.inject({ method: 'POST', url: '/api/v1/users', headers: adminAuth, payload: keeper });
+  t.equal(created.statusCode, 201, created.body);
+  const session = (await login(keeper.email, keeper.password)).json();
+  const change = await answered(
+    app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${session.user.id}`,
+      headers: { authorization: `Bearer ${session.accessToken}` },
+      payload: { currentPassword: keeper.password, password: 'a-new-keeper-Passw0rd' },
+    }),
+  );
+  t.not(change, 'no answer', 'the change answers');
+  if (change === 'no answer') return;
+  t.equal(change.statusCode, 200, change.body);
+  const ready = await answered(app.inject({ url: '/readyz' }));
+  t.equal(ready === 'no answer' ? ready : ready.statusCode, 200, '/readyz still answers');
+  t.equal((await login(keeper.email, 'a-new-keeper-Passw0rd')).statusCode, 200, 'the new password works');
+  t.equal((await login(keeper.email, keeper.password)).statusCode, 401, 'the old one does not');
+});
+
+t.test('PostgreSQL: 20 concurrent self-service password changes (pool of 10) all answer', async (t) => {
+  const { app, sql } = await testApp(t);
+  // legacy accounts user1…user30 share one known password (test/fixtures)
+  const people = await sql<{ id: number; role: Role }[]>`
+    select id, role from users where email ~ '^user[0-9]+@' and role <> 'admin' order by id limit 20`;
+  t.equal(people.length, 20);
+  const changes = await answered(
+    Promise.all(
+      people.map(({ id, role }) =>
+        app.inject({
+          method: 'PATCH',
+          url: `/api/v1/users/${id}`,
+          headers: { authorization: `Bearer ${app.signAccessToken({ id, role })}` },
+          payload: { currentPassword: 'keeper-Passw0rd!', password: `new-Passw0rd-${id}` },
+        }),
+      ),
+    ),
+  );
+  t.not(changes, 'no answer', 'every change answers');
+  if (changes === 'no answer') return;
+  t.same(changes.map((r) => r.statusCode), people.map(() => 200));
+  const ready = await answered(app.inject({ url: '/readyz' }));
+  t.equal(ready === 'no answer' ? ready : ready.statusCode, 200, '/readyz still answers');
+});
