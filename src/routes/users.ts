@@ -58,7 +58,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     item: User,
     createBody: Strict({ email, role, password, ...optional(rest) }),
     updateBody: Strict(
-      optional({ ...editable, currentPassword: Type.String({ maxLength: 200, description: 'required to change your own password' }) }),
+      optional({ ...editable, currentPassword: Type.String({ maxLength: 200, description: 'required to change your own password (whatever your role); not to set another user\'s' }) }),
       { minProperties: 1 },
     ),
     self: ['read', 'update'],
@@ -89,10 +89,12 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const values: Partial<typeof users.$inferInsert> = { ...body };
       if (email !== undefined) values.email = normalizeEmail(email);
       if (password !== undefined) {
-        if (!isAdmin) {
+        // one's own password, whatever the role; an admin setting someone else's needs none
+        if (before.id === request.user.id) {
+          if (currentPassword === undefined) throw new HttpError(400, 'CURRENT_PASSWORD_REQUIRED', 'currentPassword is required to change your own password');
           // through the transaction that holds the row: another connection would wait for a free one
           const [stored] = await tx.select({ hash: users.passwordHash }).from(users).where(eq(users.id, before.id));
-          const check = await verifyPassword(currentPassword ?? '', stored?.hash);
+          const check = await verifyPassword(currentPassword, stored?.hash);
           if (!check.ok) throw new HttpError(403, 'WRONG_PASSWORD', 'currentPassword is not your current password');
         }
         values.passwordHash = await hashPassword(password);

@@ -11,7 +11,7 @@ import { buildApp } from '../../src/app.js';
 import { ensureFirstAdmin } from '../../src/db/first-admin.js';
 import { runMigrations } from '../../src/db/migrations.js';
 import type { Role } from '../../src/db/schema.js';
-import { TEST_CONFIG, testApp } from '../helpers/app.js';
+import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
 
 /** The response, or 'no answer' when the service hangs (a deadlock never answers; 60 s is far beyond any answer here). */
 async function answered<T>(response: Promise<T>): Promise<T | 'no answer'> {
@@ -78,4 +78,27 @@ t.test('PostgreSQL: 20 concurrent self-service password changes (pool of 10) all
   t.same(changes.map((r) => r.statusCode), people.map(() => 200));
   const ready = await answered(app.inject({ url: '/readyz' }));
   t.equal(ready === 'no answer' ? ready : ready.statusCode, 200, '/readyz still answers');
+});
+
+t.test('one\'s own password needs currentPassword whatever the role; another user\'s does not', async (t) => {
+  const { app, headersFor } = await testApp(t);
+  const login = (email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+  const patch = (id: number, role: Role, payload: Record<string, unknown>) =>
+    app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: headersFor(role), payload });
+
+  const bare = await patch(LOGINS.admin.id, 'admin', { password: 'an-admin-Passw0rd' });
+  t.equal(bare.statusCode, 400, 'an admin changing their own password without currentPassword');
+  t.equal(bare.json().code, 'CURRENT_PASSWORD_REQUIRED');
+  t.equal((await patch(LOGINS.admin.id, 'admin', { password: 'an-admin-Passw0rd', currentPassword: 'wrong' })).statusCode, 403, 'or with a wrong one');
+  t.equal((await login(LOGINS.admin.email, LOGINS.admin.password)).statusCode, 200, 'changes nothing');
+  const keeper = await patch(LOGINS.storekeeper.id, 'storekeeper', { password: 'a-keeper-Passw0rd' });
+  t.equal(keeper.statusCode, 400, 'the same for any other role');
+  t.equal(keeper.json().code, 'CURRENT_PASSWORD_REQUIRED');
+
+  const own = await patch(LOGINS.admin.id, 'admin', { password: 'an-admin-Passw0rd', currentPassword: LOGINS.admin.password });
+  t.equal(own.statusCode, 200, 'with the right currentPassword');
+  t.equal((await login(LOGINS.admin.email, 'an-admin-Passw0rd')).statusCode, 200);
+  const other = await patch(LOGINS.boss.id, 'admin', { password: 'set-by-admin-Passw0rd' });
+  t.equal(other.statusCode, 200, "an admin sets another user's password without it");
+  t.equal((await login(LOGINS.boss.email, 'set-by-admin-Passw0rd')).statusCode, 200);
 });
