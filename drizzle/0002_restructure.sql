@@ -8,13 +8,16 @@
 --     renamed instead of rebuilt, foreign keys renamed instead of dropped and re-added;
 --   * the refresh-token move written before refresh_tokens is dropped; no DROP … CASCADE, so
 --     that an object depending on a dropped table stops the migration instead of vanishing;
---   * checks on orders and order_history added by the ALTER TABLE that rewrites them, NOT VALID
---     where a legacy row breaks them; the other checks added NOT VALID (old rows kept, new bad
+--   * checks on orders added by the ALTER TABLE that rewrites it, NOT VALID where a legacy row
+--     breaks them; the other checks added NOT VALID (old rows kept, new bad
 --     rows refused) and validated at the end wherever every existing row passes.
 --
 -- Legacy TIMESTAMP(3) values hold UTC: with the session in UTC, timestamp -> timestamptz reads
--- them as UTC. (It still rewrites each table: PostgreSQL skips the rewrite only for a plain
--- timestamptz, not for timestamptz(3).)
+-- them as UTC and rewrites nothing (PostgreSQL skips the rewrite for a plain timestamptz, not for
+-- timestamptz(3)). Only orders and products are rewritten, for their money columns; the defaults
+-- keep writing milliseconds, as the legacy columns held them.
+-- (Installations that ran the first version of this file, with timestamptz(3), are brought to the
+-- same schema by 0004_plain_timestamptz.)
 SET LOCAL TimeZone = 'UTC';--> statement-breakpoint
 DROP INDEX "BoxSettings_isActive_idx";--> statement-breakpoint
 DROP INDEX "BoxSettings_marking_idx";--> statement-breakpoint
@@ -79,9 +82,8 @@ ALTER TABLE "users" RENAME COLUMN "createdAt" TO "created_at";--> statement-brea
 ALTER TABLE "users" RENAME COLUMN "updatedAt" TO "updated_at";--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "lastUpdated" TO "last_updated";--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "totalCount" TO "total_count";--> statement-breakpoint
--- orders and order_history get their new checks in the same ALTER TABLE that rewrites them, so
--- PostgreSQL checks the rows while it copies them instead of scanning each table again to
--- validate; one scan first decides which checks every legacy row passes (the others are added
+-- orders gets its new checks in the same ALTER TABLE that rewrites it, so PostgreSQL checks the
+-- rows while it copies them instead of scanning the table again to validate; one scan first decides which checks every legacy row passes (the others are added
 -- NOT VALID: old rows kept, new bad rows refused).
 DO $orders$
 DECLARE
@@ -95,13 +97,13 @@ BEGIN
   EXECUTE format($alter$
     ALTER TABLE "orders"
       ALTER COLUMN "total_price" SET DATA TYPE numeric(12, 2) USING "total_price"::numeric(12, 2),
-      ALTER COLUMN "order_date" SET DATA TYPE timestamp (3) with time zone,
-      ALTER COLUMN "last_synced" SET DATA TYPE timestamp (3) with time zone,
-      ALTER COLUMN "last_synced" SET DEFAULT now(),
-      ALTER COLUMN "created_at" SET DATA TYPE timestamp (3) with time zone,
-      ALTER COLUMN "created_at" SET DEFAULT now(),
-      ALTER COLUMN "updated_at" SET DATA TYPE timestamp (3) with time zone,
-      ALTER COLUMN "updated_at" SET DEFAULT now(),
+      ALTER COLUMN "order_date" SET DATA TYPE timestamp with time zone,
+      ALTER COLUMN "last_synced" SET DATA TYPE timestamp with time zone,
+      ALTER COLUMN "last_synced" SET DEFAULT date_trunc('milliseconds', now()),
+      ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
+      ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
+      ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
+      ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now()),
       ADD CONSTRAINT "orders_quantity_check" CHECK ("orders"."quantity" >= 0) %s,
       ADD CONSTRAINT "orders_total_price_check" CHECK ("orders"."total_price" >= 0) %s,
       ADD CONSTRAINT "orders_items_check" CHECK (jsonb_typeof("orders"."items") = 'array') %s,
@@ -114,49 +116,41 @@ BEGIN
 END
 $orders$;
 --> statement-breakpoint
-DO $order_history$
-DECLARE
-  source_holds boolean;
-BEGIN
-  SELECT bool_and("source" IN ('webhook', 'manual', 'salesdrive')) IS NOT FALSE INTO source_holds FROM "order_history";
-  EXECUTE format($alter$
-    ALTER TABLE "order_history"
-      ALTER COLUMN "id" SET DEFAULT gen_random_uuid()::text,
-      ALTER COLUMN "changed_at" SET DATA TYPE timestamp (3) with time zone,
-      ALTER COLUMN "changed_at" SET DEFAULT now(),
-      ADD CONSTRAINT "order_history_source_check" CHECK ("order_history"."source" IN ('webhook', 'manual', 'salesdrive')) %s
-    $alter$,
-    CASE WHEN source_holds THEN '' ELSE 'NOT VALID' END);
-END
-$order_history$;
+-- order_history is not rewritten: its check is added NOT VALID and validated with the others at
+-- the end, one scan.
+ALTER TABLE "order_history"
+  ALTER COLUMN "id" SET DEFAULT gen_random_uuid()::text,
+  ALTER COLUMN "changed_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "changed_at" SET DEFAULT date_trunc('milliseconds', now()),
+  ADD CONSTRAINT "order_history_source_check" CHECK ("order_history"."source" IN ('webhook', 'manual', 'salesdrive')) NOT VALID;
 --> statement-breakpoint
 ALTER TABLE "products"
   ALTER COLUMN "cost_per_item" SET DATA TYPE numeric(12, 2) USING "cost_per_item"::numeric(12, 2),
-  ALTER COLUMN "last_sync_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "last_sync_at" SET DEFAULT now(),
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "created_at" SET DEFAULT now(),
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "updated_at" SET DEFAULT now();--> statement-breakpoint
+  ALTER COLUMN "last_sync_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "last_sync_at" SET DEFAULT date_trunc('milliseconds', now()),
+  ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
+  ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now());--> statement-breakpoint
 ALTER TABLE "box_settings"
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "created_at" SET DEFAULT now(),
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "updated_at" SET DEFAULT now();--> statement-breakpoint
+  ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
+  ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now());--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache"
-  ALTER COLUMN "last_updated" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "last_updated" SET DEFAULT now();--> statement-breakpoint
+  ALTER COLUMN "last_updated" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "last_updated" SET DEFAULT date_trunc('milliseconds', now());--> statement-breakpoint
 ALTER TABLE "users"
-  ALTER COLUMN "last_activity_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "last_login_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "created_at" SET DEFAULT now(),
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp (3) with time zone,
-  ALTER COLUMN "updated_at" SET DEFAULT now(),
+  ALTER COLUMN "last_activity_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "last_login_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
+  ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now()),
   ADD COLUMN "refresh_token_hash" text,
-  ADD COLUMN "refresh_token_expires_at" timestamp (3) with time zone,
+  ADD COLUMN "refresh_token_expires_at" timestamp with time zone,
   ADD COLUMN "previous_refresh_token_hash" text,
-  ADD COLUMN "refresh_token_rotated_at" timestamp (3) with time zone;--> statement-breakpoint
+  ADD COLUMN "refresh_token_rotated_at" timestamp with time zone;--> statement-breakpoint
 -- Each user keeps the longest-lived of their unexpired legacy refresh tokens, as its SHA-256;
 -- the others were superseded or had expired and are not carried over.
 UPDATE "users" AS u

@@ -28,16 +28,22 @@ export type Role = (typeof ROLES)[number];
 export const SYNC_STATUSES = ['pending', 'success', 'error'] as const;
 export const HISTORY_SOURCES = ['webhook', 'manual', 'salesdrive'] as const;
 
-/** UTC instants with millisecond precision, as the legacy `TIMESTAMP(3)` columns held them. */
-const timestamptz = () => timestamp({ withTimezone: true, precision: 3, mode: 'date' });
+/**
+ * UTC instants. Plain `timestamptz`: converting the legacy `TIMESTAMP(3)` to it rewrites no table
+ * (`timestamptz(3)` would). Values keep the legacy millisecond precision (defaults and the service
+ * write milliseconds), so that `npm run db:rollback` can carry every one of them back.
+ */
+const timestamptz = () => timestamp({ withTimezone: true, mode: 'date' });
+/** The current instant to the millisecond, what a legacy `TIMESTAMP(3)` column holds. */
+export const nowMs = sql`date_trunc('milliseconds', now())`;
 /** Money in hryvnias and kopecks: exact, never floating point; JSON carries it as a decimal string. */
 const money = () => numeric({ precision: 12, scale: 2 });
 
-const createdAt = () => timestamptz().notNull().defaultNow();
+const createdAt = () => timestamptz().notNull().default(nowMs);
 const updatedAt = () =>
   timestamptz()
     .notNull()
-    .defaultNow()
+    .default(nowMs)
     .$onUpdate(() => new Date());
 
 const oneOf = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
@@ -100,7 +106,7 @@ export const orders = pgTable(
     orderDate: timestamptz(),
     syncStatus: text().notNull().default('pending'),
     syncError: text(),
-    lastSynced: timestamptz().notNull().defaultNow(),
+    lastSynced: timestamptz().notNull().default(nowMs),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -133,7 +139,7 @@ export const orderHistory = pgTable(
     orderId: text().notNull(),
     status: text().notNull(),
     statusText: text().notNull(),
-    changedAt: timestamptz().notNull().defaultNow(),
+    changedAt: timestamptz().notNull().default(nowMs),
     source: text().notNull(),
     userId: integer(),
     notes: text(),
@@ -172,7 +178,7 @@ export const products = pgTable(
     parent: text(),
     /** Grams. */
     weight: integer(),
-    lastSyncAt: timestamptz().notNull().defaultNow(),
+    lastSyncAt: timestamptz().notNull().default(nowMs),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -223,7 +229,7 @@ export const wordpressSkuCache = pgTable(
   {
     id: serial().primaryKey(),
     skus: jsonb().notNull(),
-    lastUpdated: timestamptz().notNull().defaultNow(),
+    lastUpdated: timestamptz().notNull().default(nowMs),
     totalCount: integer().notNull().default(0),
   },
   (t) => [check('wordpress_sku_cache_skus_check', sql`jsonb_typeof(${t.skus}) = 'array' AND ${t.totalCount} >= 0`)],

@@ -11,7 +11,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
 import { endSessions, NO_SESSION } from '../auth/sessions.js';
 import type { Role } from '../db/schema.js';
-import { users } from '../db/schema.js';
+import { nowMs, users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import { errorResponses, normalizeEmail, Strict } from './shared.js';
 import { User } from './users.js';
@@ -73,8 +73,8 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       refreshTokenExpiresAt: sql`now() + make_interval(secs => ${options.refreshTokenTtl})`,
       previousRefreshTokenHash: sql`${sql.placeholder('presented')}`,
       refreshTokenRotatedAt: sql`now()`,
-      lastActivityAt: sql`now()`,
-      updatedAt: sql`now()`,
+      lastActivityAt: nowMs,
+      updatedAt: nowMs,
     })
     .where(and(eq(users.refreshTokenHash, sql.placeholder('presented')), gt(users.refreshTokenExpiresAt, sql`now()`), eq(users.isActive, true)))
     .returning(userColumns)
