@@ -1,6 +1,7 @@
 /**
- * What the operator reads after `npm run db:migrate`: rows per table before and after, what
- * became of the legacy refresh tokens, and which checks legacy rows keep from being validated.
+ * What the operator reads after `npm run db:migrate` or `npm run db:rollback`: rows per table
+ * before and after, what became of the refresh tokens and sessions, and which checks legacy rows
+ * keep from being validated.
  */
 import type { DatabaseClient, DatabaseTarget } from './client.js';
 import type { MigrationRun } from './migrations.js';
@@ -86,12 +87,18 @@ export interface Report {
 
 export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report {
   const { before, after, applied } = run;
+  const down = run.direction === 'down';
   const lines: string[] = [];
   let ok = true;
+  const tags = applied.map((m) => m.tag).join(', ');
   lines.push(
-    applied.length
-      ? `Applied ${applied.length} migration(s): ${applied.map((m) => m.tag).join(', ')}.`
-      : 'Nothing to apply: the database is up to date.',
+    down
+      ? applied.length
+        ? `Rolled back ${applied.length} migration(s): ${tags}.`
+        : 'Nothing to roll back.'
+      : applied.length
+        ? `Applied ${applied.length} migration(s): ${tags}.`
+        : 'Nothing to apply: the database is up to date.',
   );
   const width = 44;
   lines.push('', `${'table'.padEnd(width)}${'rows before'.padStart(12)}${'rows after'.padStart(12)}`);
@@ -102,13 +109,21 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
   for (const { legacy, current } of TABLES) {
     const b = before.rows[legacy] ?? before.rows[current];
     const a = after.rows[current] ?? after.rows[legacy];
-    const renamed = legacy in before.rows && current in after.rows;
+    const [from, to] = down ? [current, `"${legacy}"`] : [`"${legacy}"`, current];
+    const renamed = down ? current in before.rows && legacy in after.rows : legacy in before.rows && current in after.rows;
     const lost = b !== undefined && a !== b;
     if (lost) ok = false;
-    row(renamed ? `"${legacy}" -> ${current}` : current, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
+    row(renamed ? `${from} -> ${to}` : down ? `"${legacy}"` : current, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
   }
   for (const table of DROPPED) {
     const b = before.rows[table];
+    if (down && b === undefined && after.rows[table] !== undefined) {
+      const sessions = before.usersWithRefreshToken ?? 0;
+      row(table, b, after.rows[table], table === 'refresh_tokens'
+        ? `recreated empty: ${sessions} session(s) end (only token hashes were kept); those users log in again`
+        : 'recreated empty: its test data was not kept');
+      continue;
+    }
     if (b === undefined) continue;
     const a = after.rows[table];
     let note = a === undefined ? 'dropped' : '';
@@ -144,11 +159,11 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
 export const describeTarget = (target: DatabaseTarget) =>
   'url' in target ? `PostgreSQL (${new URL(target.url).host})` : `PGlite in ${target.dataDir}`;
 
-/** Why a migration stopped, in the database's own words (drizzle wraps them; they are on `cause`). */
-export function describeFailure(error: unknown, target: DatabaseTarget): string {
+/** Why a migration (or a rollback) stopped, in the database's own words (drizzle wraps them; they are on `cause`). */
+export function describeFailure(error: unknown, target: DatabaseTarget, what = 'Migration'): string {
   const db = ((error as { cause?: unknown }).cause ?? error) as { message?: string; detail?: string; hint?: string };
   return [
-    `Migration of ${describeTarget(target)} stopped; nothing was changed.`,
+    `${what} of ${describeTarget(target)} stopped; nothing was changed.`,
     db.message ?? String(error),
     ...(db.detail ? [`DETAIL: ${db.detail}`] : []),
     ...(db.hint ? [`HINT: ${db.hint}`] : []),

@@ -72,6 +72,8 @@ async function applyLocked(client: DatabaseClient): Promise<void> {
 }
 
 export interface MigrationRun<T, R = undefined> {
+  /** 'up': `applied` were applied, oldest first; 'down': they were rolled back, newest first. */
+  direction?: 'up' | 'down';
   applied: ChainEntry[];
   before: T;
   after: T;
@@ -81,25 +83,19 @@ export interface MigrationRun<T, R = undefined> {
 }
 
 /**
- * Opens its own one-connection client, takes the lock, measures (`measure`, e.g. row counts)
- * before and after, applies what is pending, and runs `afterwards` (e.g. seeding) still under the
- * lock. Waits while another migrator holds the lock.
+ * Opens its own one-connection client and runs `fn` holding the migration lock (waiting while
+ * another migrator or rollback holds it). `notices` collects what the database says meanwhile.
  */
-export async function runMigrations<T, R = undefined>(
+export async function withMigrationLock<T>(
   target: DatabaseTarget,
-  measure: (client: DatabaseClient) => Promise<T>,
-  afterwards?: (client: DatabaseClient) => Promise<R>,
-): Promise<MigrationRun<T, R>> {
+  fn: (client: DatabaseClient, notices: string[]) => Promise<T>,
+): Promise<T> {
   const notices: string[] = [];
   const client = await openDatabase(target, { max: 1, onNotice: (message) => notices.push(message) });
   try {
     if (client.kind === 'postgres') await client.query(`select pg_advisory_lock(${MIGRATION_LOCK})`);
     try {
-      const pending = await pendingMigrations(client);
-      const before = await measure(client);
-      if (pending.length) await applyLocked(client);
-      const after = pending.length ? await measure(client) : before;
-      return { applied: pending, before, after, notices, afterwards: (await afterwards?.(client)) as R };
+      return await fn(client, notices);
     } finally {
       // closing the session releases the lock too, so a failed unlock must not hide the real error
       if (client.kind === 'postgres') await client.query(`select pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => {});
@@ -107,4 +103,22 @@ export async function runMigrations<T, R = undefined>(
   } finally {
     await client.close();
   }
+}
+
+/**
+ * Takes the lock, measures (`measure`, e.g. row counts) before and after, applies what is pending,
+ * and runs `afterwards` (e.g. seeding) still under the lock.
+ */
+export function runMigrations<T, R = undefined>(
+  target: DatabaseTarget,
+  measure: (client: DatabaseClient) => Promise<T>,
+  afterwards?: (client: DatabaseClient) => Promise<R>,
+): Promise<MigrationRun<T, R>> {
+  return withMigrationLock(target, async (client, notices) => {
+    const pending = await pendingMigrations(client);
+    const before = await measure(client);
+    if (pending.length) await applyLocked(client);
+    const after = pending.length ? await measure(client) : before;
+    return { direction: 'up', applied: pending, before, after, notices, afterwards: (await afterwards?.(client)) as R };
+  });
 }

@@ -1,0 +1,3 @@
+-- Reverts 0000_legacy_prisma_schema: nothing to do. The legacy schema is where the chain starts
+-- from: on a legacy database 0000 changed nothing, and on an empty one it created the legacy
+-- tables, which then hold whatever the service wrote. Dropping them would drop that data.

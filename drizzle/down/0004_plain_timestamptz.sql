@@ -1,0 +1,2 @@
+-- Reverts 0004_plain_timestamptz: nothing to do. 0004 only brings installations that ran the first
+-- 0002 to the schema that 0002 now gives; the schema before 0004 is that same schema.
