@@ -65,10 +65,17 @@ export async function countDatabase(client: DatabaseClient): Promise<DatabaseCou
     counts.tokens = tokens;
   }
   if ('users' in rows) {
-    const [users] = await client.query<{ n: number }>(
-      'select count(*)::int as n from "users" where "refresh_token_hash" is not null',
+    // absent between the rollback of 0002 and the rename back of 0001
+    const [sessions] = await client.query<{ exists: boolean }>(
+      `select exists (select from pg_attribute where attrelid = '"public"."users"'::regclass
+                        and attname = 'refresh_token_hash' and not attisdropped) as exists`,
     );
-    counts.usersWithRefreshToken = users?.n;
+    if (sessions?.exists) {
+      const [users] = await client.query<{ n: number }>(
+        'select count(*)::int as n from "users" where "refresh_token_hash" is not null',
+      );
+      counts.usersWithRefreshToken = users?.n;
+    }
     const notValid = await client.query<{ name: string }>(
       `select conrelid::regclass::text || '.' || conname as name from pg_constraint
         where contype = 'c' and not convalidated and connamespace = 'public'::regnamespace

@@ -26,14 +26,16 @@ export async function readSchema(target: postgres.Sql | Query): Promise<Schema> 
      where relnamespace = 'public'::regnamespace and relkind in ('r', 'p', 'v', 'm')
        and relname not in ${unmanaged} order by 1`);
   const columns = await sql(`
-    select c.relname as table, a.attnum as position, a.attname as column,
+    select c.relname as table, a.attname as column,
+           -- the column's place among the live ones (a dropped column keeps its attnum)
+           (row_number() over (partition by c.relname order by a.attnum))::int as position,
            format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
            pg_get_expr(d.adbin, d.adrelid) as default, a.attidentity as identity, a.attgenerated as generated
       from pg_attribute a
       join pg_class c on c.oid = a.attrelid and c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
       left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
      where a.attnum > 0 and not a.attisdropped and c.relname not in ${unmanaged}
-     order by 1, 2`);
+     order by 1, 3`);
   const constraints = await sql(`
     select conrelid::regclass::text as table, conname as name, contype as type,
            pg_get_constraintdef(oid) as definition, convalidated as validated,
@@ -61,16 +63,21 @@ export async function readSchema(target: postgres.Sql | Query): Promise<Schema> 
   };
 }
 
-/** Every table of the public schema with an md5 over its rows (in a stable order). */
-export async function dataFingerprint(sql: postgres.Sql): Promise<Record<string, string>> {
+/**
+ * Every table of the public schema with an md5 over its rows (in a stable order). `leaveOut` names
+ * columns, per table, that the fingerprint ignores.
+ */
+export async function dataFingerprint(sql: postgres.Sql, leaveOut: Record<string, string[]> = {}): Promise<Record<string, string>> {
   const tables = await sql<{ name: string }[]>`
     select relname as name from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1`;
   const result: Record<string, string> = {};
   for (const { name } of tables) {
-    const [row] = await sql.unsafe(
-      `select count(*)::text || ':' || coalesce(md5(string_agg(t::text, E'\\n' order by t::text)), '') as f from "${name}" t`,
+    const columns = leaveOut[name];
+    const row = columns?.length ? `(to_jsonb(t) - array[${columns.map((c) => `'${c}'`).join(', ')}])::text` : 't::text';
+    const [found] = await sql.unsafe(
+      `select count(*)::text || ':' || coalesce(md5(string_agg(${row}, E'\\n' order by ${row})), '') as f from "${name}" t`,
     );
-    result[name] = row!.f;
+    result[name] = found!.f;
   }
   return result;
 }

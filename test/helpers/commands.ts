@@ -27,11 +27,16 @@ export function run(command: string, args: string[], env: Record<string, string 
   });
 }
 
+type Target = { url: string } | { dataDir: string };
+const targetEnv = (target: Target) =>
+  'url' in target ? { DATABASE_URL: target.url } : { DATABASE_URL: '', PGLITE_DATA_DIR: target.dataDir };
+
 /** `npm run db:migrate` against a PostgreSQL URL, or against PGlite in a directory. */
-export const dbMigrate = (target: { url: string } | { dataDir: string }) =>
-  run('npm', ['run', '-s', 'db:migrate'], 'url' in target
-    ? { DATABASE_URL: target.url }
-    : { DATABASE_URL: '', PGLITE_DATA_DIR: target.dataDir });
+export const dbMigrate = (target: Target) => run('npm', ['run', '-s', 'db:migrate'], targetEnv(target));
+
+/** `npm run db:rollback [-- …args]`, likewise. */
+export const dbRollback = (target: Target, args: string[] = []) =>
+  run('npm', ['run', '-s', 'db:rollback', ...(args.length ? ['--', ...args] : [])], targetEnv(target));
 
 /** The whole chain, as `npm run db:migrate` reports applying it to a database that has none of it. */
 export const CHAIN = readChain();

@@ -3,7 +3,9 @@
  * backup already migrated) and drops its copy at the end. Templates are named after a hash of
  * what they are built from, built once under an advisory lock, and reused by later runs.
  */
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { readFileSync, readdirSync } from 'node:fs';
 import postgres from 'postgres';
 import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrations.js';
@@ -132,4 +134,10 @@ export async function scratchWithClient(t: { teardown(fn: () => unknown): void }
     await db.drop();
   });
   return { ...db, sql };
+}
+
+/** `pg_dump --schema-only`, without the `\restrict` lines that differ on every run (pg_dump 15.14+). */
+export async function schemaDump(url: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('pg_dump', ['--schema-only', url], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout.split('\n').filter((line) => !/^\\(un)?restrict /.test(line)).join('\n');
 }
