@@ -83,18 +83,12 @@ ALTER TABLE "users" RENAME COLUMN "updatedAt" TO "updated_at";--> statement-brea
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "lastUpdated" TO "last_updated";--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "totalCount" TO "total_count";--> statement-breakpoint
 -- orders gets its new checks in the same ALTER TABLE that rewrites it, so PostgreSQL checks the
--- rows while it copies them instead of scanning the table again to validate; one scan first decides which checks every legacy row passes (the others are added
--- NOT VALID: old rows kept, new bad rows refused).
+-- rows while it copies them instead of scanning the table again to validate. When a legacy row
+-- breaks a check, that rewrite stops (and is undone); one scan then tells which checks every legacy
+-- row passes, and the others are added NOT VALID (old rows kept, new bad rows refused).
 DO $orders$
 DECLARE
-  holds record;
-BEGIN
-  SELECT bool_and("quantity" >= 0) IS NOT FALSE AS quantity,
-         bool_and("total_price" >= 0) IS NOT FALSE AS total_price,
-         bool_and(jsonb_typeof("items") = 'array') IS NOT FALSE AS items,
-         bool_and("sync_status" IN ('pending', 'success', 'error')) IS NOT FALSE AS sync_status
-    INTO holds FROM "orders";
-  EXECUTE format($alter$
+  rewrite constant text := $alter$
     ALTER TABLE "orders"
       ALTER COLUMN "total_price" SET DATA TYPE numeric(12, 2) USING "total_price"::numeric(12, 2),
       ALTER COLUMN "order_date" SET DATA TYPE timestamp with time zone,
@@ -108,11 +102,23 @@ BEGIN
       ADD CONSTRAINT "orders_total_price_check" CHECK ("orders"."total_price" >= 0) %s,
       ADD CONSTRAINT "orders_items_check" CHECK (jsonb_typeof("orders"."items") = 'array') %s,
       ADD CONSTRAINT "orders_sync_status_check" CHECK ("orders"."sync_status" IN ('pending', 'success', 'error')) %s
-    $alter$,
-    CASE WHEN holds.quantity THEN '' ELSE 'NOT VALID' END,
-    CASE WHEN holds.total_price THEN '' ELSE 'NOT VALID' END,
-    CASE WHEN holds.items THEN '' ELSE 'NOT VALID' END,
-    CASE WHEN holds.sync_status THEN '' ELSE 'NOT VALID' END);
+    $alter$;
+  holds record;
+BEGIN
+  BEGIN
+    EXECUTE format(rewrite, '', '', '', '');
+  EXCEPTION WHEN check_violation THEN
+    SELECT bool_and("quantity" >= 0) IS NOT FALSE AS quantity,
+           bool_and("total_price" >= 0) IS NOT FALSE AS total_price,
+           bool_and(jsonb_typeof("items") = 'array') IS NOT FALSE AS items,
+           bool_and("sync_status" IN ('pending', 'success', 'error')) IS NOT FALSE AS sync_status
+      INTO holds FROM "orders";
+    EXECUTE format(rewrite,
+      CASE WHEN holds.quantity THEN '' ELSE 'NOT VALID' END,
+      CASE WHEN holds.total_price THEN '' ELSE 'NOT VALID' END,
+      CASE WHEN holds.items THEN '' ELSE 'NOT VALID' END,
+      CASE WHEN holds.sync_status THEN '' ELSE 'NOT VALID' END);
+  END;
 END
 $orders$;
 --> statement-breakpoint

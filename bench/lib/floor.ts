@@ -1,27 +1,47 @@
 /**
- * The physical floor of the restructuring: each table the migration rewrites, written once with
- * the migration's conversions (CREATE TABLE … AS SELECT), then every index of the final schema
- * built on it. The migration rewrites all six tables: timestamp(3) -> timestamptz(3) is a table
- * rewrite on PostgreSQL 15 even in a UTC session (only a change to timestamptz without a precision
- * is not). Index names and definitions follow src/db/schema.ts; bench/migration.ts checks the
- * tables and index names against what the real migration rewrote and built.
+ * The floors: the least work PostgreSQL must do to reach the same final schema, each run in one
+ * transaction on a copy of the database the real command starts from.
+ *
+ * Restructuring (legacy -> final): the tables whose rows must change are written once with the
+ * migration's conversions (CREATE TABLE … AS SELECT): orders and products, whose money goes from
+ * double precision to numeric(12,2). The others keep their rows: under TimeZone UTC, timestamp(3)
+ * -> plain timestamptz rewrites nothing on PostgreSQL 15, and renames and added NULL columns only
+ * touch the catalogue. On them the floor builds only the indexes the final schema adds, and reads
+ * the table once per check the final schema holds validated. Index names and definitions follow
+ * src/db/schema.ts; bench/migration.ts checks them, and the tables rewritten, against what the real
+ * migration did.
+ *
+ * Rollback (final -> legacy): every table is rewritten, since TIMESTAMP(3) is a typmod that
+ * PostgreSQL enforces by a rewrite, and every index of the legacy schema is built on it (read from
+ * the legacy database the migration started from).
  */
+import { readFileSync } from 'node:fs';
 import { timedTransaction, withDatabase, type Sql, type TimedStatement } from './pg.js';
 import { watch, type Observation } from './monitor.js';
+
+const PLAN = JSON.parse(readFileSync(new URL('../../drizzle/plans/0001_restructure.json', import.meta.url), 'utf8')) as {
+  tables: Record<string, string>;
+  columns: Record<string, Record<string, string>>;
+};
 
 interface FloorTable {
   legacy: string;
   final: string;
+  /** Whether its rows must be written anew (a column whose values change representation). */
+  rewrite: boolean;
   /** Columns the migration adds: name -> type (all NULL until the refresh-token move fills a few). */
   added?: Record<string, string>;
-  /** name -> definition; a primary key is a unique index plus NOT NULL, which CTAS keeps. */
+  /** Indexes that must be built: name -> definition; a primary key is a unique index plus NOT NULL, which CTAS keeps. */
   indexes: Record<string, string>;
+  /** Checks held validated, on a table that is not rewritten: each costs one read of the table. */
+  checks?: string[];
 }
 
 export const FLOOR_TABLES: FloorTable[] = [
   {
     legacy: 'Order',
     final: 'orders',
+    rewrite: true,
     indexes: {
       orders_pkey: 'unique (id)',
       orders_external_id_key: 'unique (external_id)',
@@ -36,16 +56,18 @@ export const FLOOR_TABLES: FloorTable[] = [
   {
     legacy: 'OrderHistory',
     final: 'order_history',
+    rewrite: false,
     indexes: {
-      order_history_pkey: 'unique (id)',
       order_history_order_id_changed_at_idx: '(order_id, changed_at)',
       order_history_changed_at_idx: '(changed_at, id)',
       order_history_user_id_idx: '(user_id)',
     },
+    checks: ["source in ('webhook', 'manual', 'salesdrive')"],
   },
   {
     legacy: 'Product',
     final: 'products',
+    rewrite: true,
     indexes: {
       products_pkey: 'unique (id)',
       products_sku_key: 'unique (sku)',
@@ -56,53 +78,102 @@ export const FLOOR_TABLES: FloorTable[] = [
   {
     legacy: 'User',
     final: 'users',
+    rewrite: false,
     added: {
       refresh_token_hash: 'text',
-      refresh_token_expires_at: 'timestamptz(3)',
+      refresh_token_expires_at: 'timestamptz',
       previous_refresh_token_hash: 'text',
-      refresh_token_rotated_at: 'timestamptz(3)',
+      refresh_token_rotated_at: 'timestamptz',
     },
     indexes: {
-      users_pkey: 'unique (id)',
       users_email_key: 'unique (lower(email))',
       users_refresh_token_hash_key: 'unique (refresh_token_hash)',
       users_previous_refresh_token_hash_idx: '(previous_refresh_token_hash)',
     },
+    checks: ["role in ('admin', 'boss', 'shop-manager', 'ads-manager', 'storekeeper', 'user')", "email = btrim(email) and email like '_%@_%'"],
   },
-  { legacy: 'BoxSettings', final: 'box_settings', indexes: { box_settings_pkey: 'unique (id)' } },
-  { legacy: 'WordPressSkuCache', final: 'wordpress_sku_cache', indexes: { wordpress_sku_cache_pkey: 'unique (id)' } },
+  {
+    legacy: 'BoxSettings',
+    final: 'box_settings',
+    rewrite: false,
+    indexes: {},
+    checks: ['qnt_from >= 0 and qnt_from <= qnt_to and overflow >= 0', 'width > 0 and height > 0 and length > 0 and weight >= 0 and self_weight >= 0'],
+  },
+  {
+    legacy: 'WordPressSkuCache',
+    final: 'wordpress_sku_cache',
+    rewrite: false,
+    indexes: {},
+    checks: ["jsonb_typeof(skus) = 'array' and total_count >= 0"],
+  },
 ];
 
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const finalColumn = (table: string, column: string) => PLAN.columns[table]?.[column] ?? column;
+
+async function columnsOf(sql: Sql, table: string) {
+  return sql<{ name: string; type: string }[]>`
+    select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+     where attrelid = ${`"${table}"`}::regclass and attnum > 0 and not attisdropped order by attnum`;
+}
 
 /** The migration's conversions: legacy UTC timestamps -> timestamptz, double money -> numeric(12,2). */
-function converted(column: string, type: string): string {
+function forward(table: string, column: string, type: string): string {
   const source = `"${column}"`;
   const value =
     type === 'double precision'
       ? `${source}::numeric(12, 2)`
       : type.startsWith('timestamp(3) without time zone')
-        ? `(${source} at time zone 'UTC')::timestamptz(3)`
+        ? `(${source} at time zone 'UTC')`
         : source;
-  return `${value} as "${snakeCase(column)}"`;
+  return `${value} as "${finalColumn(table, column)}"`;
 }
 
-async function selectList(sql: Sql, table: FloorTable): Promise<string> {
-  const columns = await sql<{ name: string; type: string }[]>`
-    select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
-     where attrelid = ${`"${table.legacy}"`}::regclass and attnum > 0 and not attisdropped order by attnum`;
-  const added = Object.entries(table.added ?? {}).map(([name, type]) => `null::${type} as "${name}"`);
-  return [...columns.map((c) => converted(c.name, c.type)), ...added].join(', ');
-}
+const indexStatement = (table: string, name: string, definition: string) =>
+  `create ${definition.startsWith('unique ') ? 'unique ' : ''}index "${name}" on "${table}" ${definition.replace(/^unique /, '')}`;
 
-/** The floor's statements, read against the legacy database it will run on. */
+/** The restructuring floor's statements, read against the legacy database it will run on. */
 export async function floorStatements(sql: Sql): Promise<string[]> {
   const statements: string[] = [];
   for (const table of FLOOR_TABLES) {
-    statements.push(`create table "${table.final}" as select ${await selectList(sql, table)} from "${table.legacy}"`);
-    for (const [name, definition] of Object.entries(table.indexes)) {
-      const unique = definition.startsWith('unique ');
-      statements.push(`create ${unique ? 'unique ' : ''}index "${name}" on "${table.final}" ${definition.replace(/^unique /, '')}`);
+    const columns = await columnsOf(sql, table.legacy);
+    const added = Object.entries(table.added ?? {});
+    if (table.rewrite) {
+      const select = [...columns.map((c) => forward(table.final, c.name, c.type)), ...added.map(([name, type]) => `null::${type} as "${name}"`)];
+      statements.push(`create table "${table.final}" as select ${select.join(', ')} from "${table.legacy}"`);
+    } else {
+      // catalogue only: so that the index definitions and checks read as in the final schema
+      statements.push(`alter table "${table.legacy}" rename to "${table.final}"`);
+      for (const c of columns) {
+        if (finalColumn(table.final, c.name) !== c.name) statements.push(`alter table "${table.final}" rename column "${c.name}" to "${finalColumn(table.final, c.name)}"`);
+      }
+      for (const [name, type] of added) statements.push(`alter table "${table.final}" add column "${name}" ${type}`);
+    }
+    for (const [name, definition] of Object.entries(table.indexes)) statements.push(indexStatement(table.final, name, definition));
+    for (const check of table.checks ?? []) statements.push(`select count(*) from "${table.final}" where not (${check})`);
+  }
+  return statements;
+}
+
+/** The rollback floor's statements: on a restructured database, the legacy tables and indexes as `legacy` has them. */
+export async function rollbackFloorStatements(sql: Sql, legacy: Sql): Promise<string[]> {
+  const statements: string[] = [];
+  for (const table of FLOOR_TABLES) {
+    const columns = await columnsOf(legacy, table.legacy);
+    const select = columns.map((c) => {
+      const source = `"${finalColumn(table.final, c.name)}"`;
+      const value =
+        c.type === 'double precision'
+          ? `${source}::double precision`
+          : c.type.startsWith('timestamp(3) without time zone')
+            ? `(${source} at time zone 'UTC')::timestamp(3)`
+            : source;
+      return `${value} as "${c.name}"`;
+    });
+    statements.push(`create table "${table.legacy}_floor" as select ${select.join(', ')} from "${table.final}"`);
+    const indexes = await legacy<{ name: string; definition: string }[]>`
+      select indexname as name, indexdef as definition from pg_indexes where schemaname = 'public' and tablename = ${table.legacy} order by 1`;
+    for (const { name, definition } of indexes) {
+      statements.push(definition.replace(`"${name}"`, `"${name}_floor"`).replace(`public."${table.legacy}"`, `public."${table.legacy}_floor"`));
     }
   }
   return statements;
@@ -114,14 +185,14 @@ export interface FloorResult {
   observation: Observation;
 }
 
-/** Runs the floor on `database` (a copy of a legacy database) in one transaction, watched. */
-export async function runFloor(database: string): Promise<FloorResult> {
+/** Runs floor statements (made by `statements` on the database) on `database` in one transaction, watched. */
+export async function runFloor(database: string, statements: (sql: Sql) => Promise<string[]>): Promise<FloorResult> {
   return withDatabase(database, async (sql) => {
-    const statements = await floorStatements(sql);
+    const list = await statements(sql);
     const watching = await watch(database, new Map());
     const started = performance.now();
     try {
-      const steps = await timedTransaction(sql, statements);
+      const steps = await timedTransaction(sql, list);
       return { seconds: (performance.now() - started) / 1000, steps, observation: await watching.stop() };
     } catch (error) {
       await watching.stop();

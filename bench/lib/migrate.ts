@@ -1,10 +1,14 @@
-/** Runs the operator's `npm run db:migrate` on a database, watched, and tells what it rewrote. */
+/** Runs the operator's `npm run db:migrate` (or `db:rollback`) on a database, watched, and tells what it rewrote. */
 import { spawn } from 'node:child_process';
 import { urlFor, withDatabase } from './pg.js';
 import { watch, type Observation } from './monitor.js';
 import { PROJECT_ROOT } from './processes.js';
 
-const LEGACY_TABLES = ['User', 'Order', 'OrderHistory', 'Product', 'BoxSettings', 'WordPressSkuCache', 'refresh_tokens', 'DilovodData', 'SalesDriveData'];
+/** The tables whose exclusive locks are recorded, by the name they have before each command. */
+const WATCHED = {
+  'db:migrate': ['User', 'Order', 'OrderHistory', 'Product', 'BoxSettings', 'WordPressSkuCache', 'refresh_tokens', 'DilovodData', 'SalesDriveData'],
+  'db:rollback': ['users', 'orders', 'order_history', 'products', 'box_settings', 'wordpress_sku_cache'],
+};
 
 export interface MigrationResult {
   seconds: number;
@@ -47,12 +51,12 @@ function written(before: Relation[], after: Relation[], kind: Relation['kind']):
   return after.filter((r) => r.kind === kind && files.get(r.oid) !== r.file).map((r) => r.name).sort();
 }
 
-export async function runMigration(database: string): Promise<MigrationResult> {
+export async function runMigration(database: string, script: keyof typeof WATCHED = 'db:migrate'): Promise<MigrationResult> {
   const before = await catalog(database);
-  const legacy = new Map(before.filter((r) => LEGACY_TABLES.includes(r.name)).map((r) => [r.oid, r.name]));
+  const legacy = new Map(before.filter((r) => r.kind === 'r' && WATCHED[script].includes(r.name)).map((r) => [r.oid, r.name]));
   const watching = await watch(database, legacy);
   const started = performance.now();
-  const { code, output } = await runCommand('npm', ['run', '-s', 'db:migrate'], { DATABASE_URL: urlFor(database) });
+  const { code, output } = await runCommand('npm', ['run', '-s', script], { DATABASE_URL: urlFor(database) });
   const seconds = (performance.now() - started) / 1000;
   const observation = await watching.stop();
   const after = await catalog(database);
