@@ -3,17 +3,19 @@
  * transaction on a copy of the database the real command starts from.
  *
  * Restructuring (legacy -> final): the tables whose rows must change are written once with the
- * migration's conversions (CREATE TABLE … AS SELECT): orders and products, whose money goes from
- * double precision to numeric(12,2). The others keep their rows: under TimeZone UTC, timestamp(3)
- * -> plain timestamptz rewrites nothing on PostgreSQL 15, and renames and added NULL columns only
- * touch the catalogue. On them the floor builds only the indexes the final schema adds, and reads
- * the table once per check the final schema holds validated. Index names and definitions follow
- * src/db/schema.ts; bench/migration.ts checks them, and the tables rewritten, against what the real
- * migration did.
+ * migration's conversions (CREATE TABLE … AS SELECT), and the old ones dropped: orders and products,
+ * whose money goes from double precision to numeric(12,2). The others keep their rows: under
+ * TimeZone UTC, timestamp(3) -> plain timestamptz rewrites nothing on PostgreSQL 15, and renames and
+ * added NULL columns only touch the catalogue. The floor builds the indexes the final schema adds
+ * (all of them on a table written anew), reads each table once to verify the checks the final
+ * schema holds validated, and drops the three tables the final schema has not. It keeps no foreign
+ * key to a table written anew (re-adding one would cost a validation the migration does not pay).
+ * Index names and definitions follow src/db/schema.ts; bench/migration.ts checks them, and the
+ * tables rewritten, against what the real migration did.
  *
- * Rollback (final -> legacy): every table is rewritten, since TIMESTAMP(3) is a typmod that
- * PostgreSQL enforces by a rewrite, and every index of the legacy schema is built on it (read from
- * the legacy database the migration started from).
+ * Rollback (final -> legacy): every table is written anew and the old one dropped, since
+ * TIMESTAMP(3) is a typmod that PostgreSQL enforces by a rewrite, and every index of the legacy
+ * schema is built on it (read from the legacy database the migration started from).
  */
 import { readFileSync } from 'node:fs';
 import { timedTransaction, withDatabase, type Sql, type TimedStatement } from './pg.js';
@@ -33,7 +35,7 @@ interface FloorTable {
   added?: Record<string, string>;
   /** Indexes that must be built: name -> definition; a primary key is a unique index plus NOT NULL, which CTAS keeps. */
   indexes: Record<string, string>;
-  /** Checks held validated, on a table that is not rewritten: each costs one read of the table. */
+  /** Checks the final schema holds validated: all verified in one read of the table. */
   checks?: string[];
 }
 
@@ -52,6 +54,7 @@ export const FLOOR_TABLES: FloorTable[] = [
       orders_sync_status_idx: '(sync_status)',
       orders_customer_phone_idx: '(customer_phone)',
     },
+    checks: ['quantity >= 0', 'total_price >= 0', "jsonb_typeof(items) = 'array'", "sync_status in ('pending', 'success', 'error')"],
   },
   {
     legacy: 'OrderHistory',
@@ -74,6 +77,7 @@ export const FLOOR_TABLES: FloorTable[] = [
       products_category_name_idx: '(category_name)',
       products_last_sync_at_idx: '(last_sync_at, id)',
     },
+    checks: ['cost_per_item >= 0', "currency ~ '^[A-Z]{3}$'"],
   },
   {
     legacy: 'User',
@@ -140,6 +144,7 @@ export async function floorStatements(sql: Sql): Promise<string[]> {
     if (table.rewrite) {
       const select = [...columns.map((c) => forward(table.final, c.name, c.type)), ...added.map(([name, type]) => `null::${type} as "${name}"`)];
       statements.push(`create table "${table.final}" as select ${select.join(', ')} from "${table.legacy}"`);
+      statements.push(`drop table "${table.legacy}" cascade`);
     } else {
       // catalogue only: so that the index definitions and checks read as in the final schema
       statements.push(`alter table "${table.legacy}" rename to "${table.final}"`);
@@ -149,8 +154,9 @@ export async function floorStatements(sql: Sql): Promise<string[]> {
       for (const [name, type] of added) statements.push(`alter table "${table.final}" add column "${name}" ${type}`);
     }
     for (const [name, definition] of Object.entries(table.indexes)) statements.push(indexStatement(table.final, name, definition));
-    for (const check of table.checks ?? []) statements.push(`select count(*) from "${table.final}" where not (${check})`);
+    if (table.checks?.length) statements.push(`select count(*) from "${table.final}" where not (${table.checks.map((c) => `(${c})`).join(' and ')})`);
   }
+  statements.push('drop table "refresh_tokens", "DilovodData", "SalesDriveData"');
   return statements;
 }
 
@@ -170,6 +176,7 @@ export async function rollbackFloorStatements(sql: Sql, legacy: Sql): Promise<st
       return `${value} as "${c.name}"`;
     });
     statements.push(`create table "${table.legacy}_floor" as select ${select.join(', ')} from "${table.final}"`);
+    statements.push(`drop table "${table.final}" cascade`);
     const indexes = await legacy<{ name: string; definition: string }[]>`
       select indexname as name, indexdef as definition from pg_indexes where schemaname = 'public' and tablename = ${table.legacy} order by 1`;
     for (const { name, definition } of indexes) {
