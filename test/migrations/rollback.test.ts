@@ -89,6 +89,16 @@ t.test('legacy backup -> migrate -> writes through the API -> rollback -> migrat
   t.same(created, { totalPrice: 243.54, orderDate: new Date('2026-11-20T08:37:00.748Z'), status: '2' }, 'an order created through the API is there');
   t.same(await sql`select count(*)::int as n from "OrderHistory" where "orderId" = '900001'`, [{ n: 1 }], 'with the history its status change wrote');
 
+  const sequences = await sql`
+    select s.sequencename as name, s.last_value::int as last, d.refobjid::regclass::text as table
+      from pg_sequences s
+      join pg_depend d on d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass and d.deptype = 'a'
+     where s.schemaname = 'public'`;
+  for (const { name, last, table } of sequences) {
+    const [{ max }] = (await sql.unsafe(`select coalesce(max(id), 0)::int as max from ${table}`)) as unknown as [{ max: number }];
+    t.ok((last ?? 0) >= max, `${name} is past the highest id of ${table} (${last} >= ${max})`);
+  }
+
   const again = await dbMigrate(db);
   t.equal(again.code, 0, again.stderr);
   t.match(again.stdout, APPLIED_WHOLE_CHAIN);
