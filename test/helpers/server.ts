@@ -14,12 +14,14 @@ export interface ServerProcess {
 
 const startCommand = () => {
   const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  return pkg.scripts.start.split(' ');
+  return pkg.scripts.start.replace(/^exec /, '').split(' ');
 };
 
-/** Spawns `npm start`'s command with PORT=0 and resolves once it listens (or rejects with its output). */
-export function startServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
-  const [command, ...args] = startCommand();
+/**
+ * Spawns `npm start`'s command (or `command`, e.g. npm start itself) with PORT=0 and resolves once
+ * it listens (or rejects with its output).
+ */
+export function startServer(env: Record<string, string>, timeoutMs = 120_000, [command, ...args] = startCommand()): Promise<ServerProcess> {
   const child = spawn(command!, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env },
