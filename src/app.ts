@@ -37,9 +37,9 @@ export const REDACTED_PATHS = [
 
 export type AppConfig = Pick<
   Config,
-  'database' | 'jwtSecret' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient'
+  'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient'
 > &
-  Partial<Pick<Config, 'trustProxy'>>;
+  Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string };
 
 /** One log line per request, when it completes: what was asked, the answer, how long it took. */
 class OneLinePerRequest extends LogController {

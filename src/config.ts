@@ -15,7 +15,7 @@ const EnvSchema = Type.Object({
   }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:5432/db' })),
   PGLITE_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
-  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  HOST: Type.Optional(Type.String({ minLength: 1, description: 'default 127.0.0.1, and 0.0.0.0 when NODE_ENV=production' })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
@@ -50,9 +50,8 @@ export interface Config {
   host: string;
   port: number;
   logLevel: string;
-  jwtSecret: string;
-  /** True when JWT_SECRET was not set and a development secret is in use. */
-  jwtSecretIsDefault: boolean;
+  /** JWT_SECRET; unset, the embedded database's installation secret is used (auth/installation-secret.ts). */
+  jwtSecret?: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
   refreshReuseGrace: number;
@@ -72,8 +71,6 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
 }
-
-const DEVELOPMENT_JWT_SECRET = 'development-only-secret-do-not-use-in-production!';
 
 type PropertySchema = TSchema & { description?: string; type?: string; anyOf?: { const?: unknown }[] };
 
@@ -102,16 +99,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (values.NODE_ENV === 'production' && !values.JWT_SECRET) {
     problems.push('JWT_SECRET: required when NODE_ENV=production (at least 32 characters)');
+  } else if (raw.DATABASE_URL && !values.JWT_SECRET) {
+    // every process on one database must sign with the same secret (docs/decisions.md)
+    problems.push('JWT_SECRET: required with DATABASE_URL (at least 32 characters, e.g. `openssl rand -base64 48`)');
   }
   if (problems.length) throw new ConfigError(problems);
   return {
     nodeEnv: values.NODE_ENV,
     database: databaseTarget(env),
-    host: values.HOST,
+    host: values.HOST ?? (values.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     port: values.PORT,
     logLevel: values.LOG_LEVEL,
-    jwtSecret: values.JWT_SECRET ?? DEVELOPMENT_JWT_SECRET,
-    jwtSecretIsDefault: !values.JWT_SECRET,
+    jwtSecret: values.JWT_SECRET,
     accessTokenTtl: values.ACCESS_TOKEN_TTL,
     refreshTokenTtl: values.REFRESH_TOKEN_TTL,
     refreshReuseGrace: values.REFRESH_REUSE_GRACE,

@@ -6,6 +6,7 @@
  */
 import closeWithGrace from 'close-with-grace';
 import { buildApp, type App } from './app.js';
+import { installationSecret } from './auth/installation-secret.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
@@ -23,13 +24,6 @@ function configOrExit(): Config {
 
 const config = configOrExit();
 const where = describeTarget(config.database);
-
-if (config.jwtSecretIsDefault) {
-  console.warn(
-    '\n!!! WARNING: JWT_SECRET is not set: using a development secret that anyone can read in the source.\n' +
-      '!!! Anyone can forge access tokens. Set JWT_SECRET (32+ random characters) for any real use.\n',
-  );
-}
 
 // Signals are handled from the start: a SIGTERM during the migration stops the process at once
 // (the migration's transaction is rolled back by the database), not after the grace period.
@@ -59,7 +53,9 @@ try {
   process.exit(1);
 }
 
-app = await buildApp(config, { logLevel: config.logLevel });
+// without JWT_SECRET (allowed only on PGlite: config.ts), the installation's own secret in its data directory
+const jwtSecret = config.jwtSecret ?? ('dataDir' in config.database ? installationSecret(config.database.dataDir) : '');
+app = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel });
 
 await app.listen({ host: config.host, port: config.port });
 const address = app.server.address();

@@ -11,6 +11,7 @@ const bad: [string, Record<string, string>][] = [
   ['DATABASE_URL', { DATABASE_URL: 'mysql://localhost/db' }],
   ['JWT_SECRET', { JWT_SECRET: 'short' }],
   ['JWT_SECRET', { JWT_SECRET: '', NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db' }],
+  ['JWT_SECRET', { JWT_SECRET: '', NODE_ENV: 'development', DATABASE_URL: 'postgres://u@h/db' }],
   ['DATABASE_URL', { DATABASE_URL: '', NODE_ENV: 'production' }],
   ['ACCESS_TOKEN_TTL', { ACCESS_TOKEN_TTL: '0' }],
   ['REFRESH_TOKEN_TTL', { REFRESH_TOKEN_TTL: '1.5' }],
@@ -56,20 +57,13 @@ t.test('every problem is reported at once', async (t) => {
 });
 
 t.test('defaults, and empty variables count as unset', async (t) => {
-  const config = loadConfig({ DATABASE_URL: '', PORT: '' });
+  const config = loadConfig({ DATABASE_URL: '', PORT: '', HOST: '' });
   t.same(config.database, { dataDir: './data' });
   t.equal(config.port, 3000);
-  t.equal(config.jwtSecretIsDefault, true);
-  t.same(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).database, { url: 'postgres://u@h/db' });
-});
-
-t.test('the development JWT secret comes with a loud warning', async (t) => {
-  const error = await startServer({ JWT_SECRET: '', PGLITE_DATA_DIR: '/nonexistent/never-created' }, 60_000).then(
-    (s) => {
-      s.child.kill('SIGKILL');
-      return new Error('started');
-    },
-    (e: Error) => e,
-  );
-  t.match(error.message, /WARNING: JWT_SECRET is not set/);
+  t.equal(config.host, '127.0.0.1', 'outside production, only this machine can connect');
+  t.equal(config.jwtSecret, undefined, "no secret in the source: PGlite's installation secret is used");
+  t.same(loadConfig({ DATABASE_URL: 'postgres://u@h/db', JWT_SECRET: 'x'.repeat(32) }).database, { url: 'postgres://u@h/db' });
+  const production = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db', JWT_SECRET: 'x'.repeat(32) });
+  t.equal(production.host, '0.0.0.0', 'in production (a container), every interface');
+  t.equal(loadConfig({ HOST: '0.0.0.0' }).host, '0.0.0.0', 'HOST wins');
 });
