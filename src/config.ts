@@ -74,11 +74,24 @@ export class ConfigError extends Error {
 
 type PropertySchema = TSchema & { description?: string; type?: string; anyOf?: { const?: unknown }[] };
 
-/** One message per bad variable: what it is, and what it must be. */
+/** A URL as it may be shown: its password masked; nothing of it when it does not parse. */
+export function maskedUrl(text: string): string | undefined {
+  if (!URL.canParse(text)) return undefined;
+  const url = new URL(text);
+  if (url.password) url.password = '***';
+  return url.toString();
+}
+
+/**
+ * One message per bad variable: its name and the rule, never its value (a secret often sits in
+ * the wrong variable); a URL is shown with its password masked.
+ */
 function checkVariable(name: string, raw: string, schema: PropertySchema): string | undefined {
-  const problem = (what: string) => `${name}=${JSON.stringify(raw)}: ${what}${schema.description ? ` (${schema.description})` : ''}`;
+  const shown = name === 'DATABASE_URL' ? maskedUrl(raw) : undefined;
+  const problem = (what: string) => `${name}${shown ? ` (${shown})` : ''}: ${what}${schema.description ? ` (${schema.description})` : ''}`;
   if (schema.type === 'integer' && !/^-?\d+$/.test(raw)) return problem('must be a whole number');
   const value = Value.Convert(schema, raw);
+  if (name === 'DATABASE_URL' && !shown) return problem('is not a valid URL');
   if (Value.Check(schema, value)) return undefined;
   if (schema.anyOf?.every((option) => option.const !== undefined)) {
     return problem(`must be one of ${schema.anyOf.map((option) => String(option.const)).join(', ')}`);

@@ -5,6 +5,7 @@
  */
 import type { DatabaseClient, DatabaseTarget } from './client.js';
 import type { MigrationRun } from './migrations.js';
+import { maskedUrl } from '../config.js';
 
 /** Each business table under its legacy and its current name. */
 const TABLES = [
@@ -164,14 +165,21 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
 
 /** Which database, in words that name no password. */
 export const describeTarget = (target: DatabaseTarget) =>
-  'url' in target ? `PostgreSQL (${new URL(target.url).host})` : `PGlite in ${target.dataDir}`;
+  'url' in target ? `PostgreSQL (${URL.canParse(target.url) ? new URL(target.url).host : 'DATABASE_URL is not a valid URL'})` : `PGlite in ${target.dataDir}`;
+
+/** The server cannot be reached, or refuses these credentials or this database name. */
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT',
+  '28P01', '28000', '3D000', // invalid password, authorization (no such role), no such database
+]);
 
 /** Why a migration (or a rollback) stopped, in the database's own words (drizzle wraps them; they are on `cause`). */
 export function describeFailure(error: unknown, target: DatabaseTarget, what = 'Migration'): string {
-  const db = ((error as { cause?: unknown }).cause ?? error) as { message?: string; detail?: string; hint?: string };
+  const db = ((error as { cause?: unknown }).cause ?? error) as { message?: string; detail?: string; hint?: string; code?: string };
+  const unreachable = 'url' in target && db.code !== undefined && CONNECTION_FAILURES.has(db.code);
   return [
     `${what} of ${describeTarget(target)} stopped; nothing was changed.`,
-    db.message ?? String(error),
+    unreachable ? `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}` : (db.message ?? String(error)),
     ...(db.detail ? [`DETAIL: ${db.detail}`] : []),
     ...(db.hint ? [`HINT: ${db.hint}`] : []),
   ].join('\n');

@@ -50,10 +50,38 @@ t.test('every problem is reported at once', async (t) => {
     }
   })();
   t.same(error?.problems, [
-    'PORT="x": must be a whole number',
-    'LOG_LEVEL="loud": must be one of fatal, error, warn, info, debug, trace, silent',
-    'JWT_SECRET="short": must not have fewer than 32 characters (at least 32 characters)',
+    'PORT: must be a whole number',
+    'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
+    'JWT_SECRET: must not have fewer than 32 characters (at least 32 characters)',
   ]);
+});
+
+const refusal = (env: Record<string, string>) =>
+  startServer(env, 60_000).then(
+    (server) => {
+      server.child.kill('SIGKILL');
+      return new Error('it started');
+    },
+    (e: Error) => e,
+  );
+
+t.test('a bad value is named, never shown: secrets stay out of the output', async (t) => {
+  const secrets = { JWT_SECRET: 'Zr8-too-short-secret', ADMIN_PASSWORD: 'hunter2', DATABASE_URL: 'mysql://shop:Db-Passw0rd@db.internal/shop' };
+  const refused = await refusal(secrets);
+  t.match(refused.message, /exited with 1 before listening/);
+  for (const name of Object.keys(secrets)) t.match(refused.message, new RegExp(`- ${name}`), `names ${name}`);
+  for (const value of [secrets.JWT_SECRET, secrets.ADMIN_PASSWORD, 'Db-Passw0rd']) t.notMatch(refused.message, value, 'never its value');
+  t.match(refused.message, 'mysql://shop:***@db.internal/shop', 'a URL with its password masked');
+  const garbled = await refusal({ DATABASE_URL: 'postgres://shop:Db-Passw0rd@[db/shop' });
+  t.match(garbled.message, /- DATABASE_URL: is not a valid URL/, 'an unparsable URL: one line, no stack');
+  t.notMatch(garbled.message, /Db-Passw0rd|    at /);
+});
+
+t.test('a database that cannot be reached is named by DATABASE_URL, its password masked', async (t) => {
+  const unreachable = await refusal({ DATABASE_URL: 'postgres://shop:Db-Passw0rd@127.0.0.1:1/shop' });
+  t.match(unreachable.message, /exited with 1 before listening/);
+  t.match(unreachable.message, 'Cannot connect with DATABASE_URL (postgres://shop:***@127.0.0.1:1/shop): connect ECONNREFUSED');
+  t.notMatch(unreachable.message, 'Db-Passw0rd');
 });
 
 t.test('defaults, and empty variables count as unset', async (t) => {
