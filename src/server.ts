@@ -57,7 +57,14 @@ try {
 const jwtSecret = config.jwtSecret ?? ('dataDir' in config.database ? installationSecret(config.database.dataDir) : '');
 app = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel });
 
-await app.listen({ host: config.host, port: config.port });
+try {
+  await app.listen({ host: config.host, port: config.port });
+} catch (error) {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+  console.error(`Port ${config.port} on ${config.host} is already in use: stop what listens there, or set PORT to another port.`);
+  await app.close();
+  process.exit(1);
+}
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
 console.log(`backoffice-api listening on http://${config.host}:${port} (docs: http://localhost:${port}/docs), database: ${where}`);

@@ -1,6 +1,8 @@
 /** Each bad configuration value stops `npm start` before anything listens, with a message naming the variable. */
+import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { loadConfig } from '../../src/config.js';
+import { migratedTemplate, scratchDatabase } from '../helpers/databases.js';
 import { startServer } from '../helpers/server.js';
 
 const bad: [string, Record<string, string>][] = [
@@ -94,4 +96,18 @@ t.test('defaults, and empty variables count as unset', async (t) => {
   const production = loadConfig({ NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db', JWT_SECRET: 'x'.repeat(32) });
   t.equal(production.host, '0.0.0.0', 'in production (a container), every interface');
   t.equal(loadConfig({ HOST: '0.0.0.0' }).host, '0.0.0.0', 'HOST wins');
+});
+
+t.test('a port already taken: one line naming it and PORT, exit 1', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => taken.close());
+  const port = (taken.address() as AddressInfo).port;
+  const db = await scratchDatabase(await migratedTemplate());
+  t.teardown(db.drop);
+  const refused = await refusal({ DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'info' });
+  t.match(refused.message, /exited with 1 before listening/);
+  const lines = refused.message.split('\n').filter((line) => line.includes(String(port)));
+  t.same(lines, [`Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT to another port.`]);
+  t.notMatch(refused.message, /EADDRINUSE|    at |"level"|shut down/, 'no stack, no JSON log, no shut-down line');
 });
