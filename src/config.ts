@@ -2,6 +2,7 @@
  * Configuration from environment variables, validated once at startup. Every bad value gets its
  * own message naming the variable; `.env.example` lists them all.
  */
+import { existsSync } from 'node:fs';
 import { Type, type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import type { DatabaseTarget } from './db/client.js';
@@ -97,6 +98,11 @@ function checkVariable(name: string, raw: string, schema: PropertySchema): strin
     return problem(`must be one of ${schema.anyOf.map((option) => String(option.const)).join(', ')}`);
   }
   return problem([...Value.Errors(schema, value)][0]?.message ?? 'is not valid');
+}
+
+/** `.env` in the working directory (npm scripts: the project's), when present; a variable set in the environment wins. */
+export function readEnvFile(file = '.env') {
+  if (existsSync(file)) process.loadEnvFile(file);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

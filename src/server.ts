@@ -7,13 +7,14 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp, type App } from './app.js';
 import { installationSecret } from './auth/installation-secret.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, readEnvFile, type Config } from './config.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
 import { runMigrations } from './db/migrations.js';
 
 function configOrExit(): Config {
   try {
+    readEnvFile();
     return loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

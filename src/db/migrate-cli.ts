@@ -3,10 +3,11 @@
  * database when it is unset), safely alongside other replicas doing the same, and prints a
  * report of rows before and after. Exits non-zero with the database's own message when it stops.
  */
-import { databaseTarget } from '../config.js';
+import { databaseTarget, readEnvFile } from '../config.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './migration-report.js';
 import { runMigrations } from './migrations.js';
 
+readEnvFile();
 const target = databaseTarget(process.env);
 
 try {

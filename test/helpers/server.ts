@@ -18,12 +18,16 @@ const startCommand = () => {
 };
 
 /**
- * Spawns `npm start`'s command (or `command`, e.g. npm start itself) with PORT=0 and resolves once
- * it listens (or rejects with its output).
+ * Spawns `npm start`'s command (or `command`, e.g. npm start itself, in `cwd`) with PORT=0 and
+ * resolves once it listens (or rejects with its output).
  */
-export function startServer(env: Record<string, string>, timeoutMs = 120_000, [command, ...args] = startCommand()): Promise<ServerProcess> {
+export function startServer(
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+  { command: [command, ...args] = startCommand(), cwd = PROJECT_ROOT }: { command?: string[]; cwd?: string } = {},
+): Promise<ServerProcess> {
   const child = spawn(command!, args, {
-    cwd: PROJECT_ROOT,
+    cwd,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -12,7 +12,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   t.test(`${signal} to the npm process drains and stops the server`, async (t) => {
     const db = await scratchDatabase(await migratedTemplate());
     t.teardown(db.drop);
-    const npm = await startServer({ DATABASE_URL: db.url, SHUTDOWN_DELAY: '1', LOG_LEVEL: 'info' }, 120_000, ['npm', 'start']);
+    const npm = await startServer({ DATABASE_URL: db.url, SHUTDOWN_DELAY: '1', LOG_LEVEL: 'info' }, 120_000, { command: ['npm', 'start'] });
     t.teardown(() => npm.child.kill('SIGKILL'));
     t.equal(await status(npm.url('/readyz')), 200);
     npm.child.kill(signal); // the npm process only, not its process group

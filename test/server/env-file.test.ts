@@ -1,0 +1,24 @@
+/** `.env` in the working directory is read when present, and a variable set in the environment wins over it. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { PROJECT_ROOT } from '../helpers/commands.js';
+import { startServer } from '../helpers/server.js';
+
+t.test('the service reads .env in its working directory (npm start: the project); the environment wins', async (t) => {
+  // the project's own .env cannot be used: the other test files start servers in the project at the same time
+  const cwd = mkdtempSync(join(tmpdir(), 'bo-dotenv-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  writeFileSync(join(cwd, '.env'), 'PGLITE_DATA_DIR=./from-dotenv\nPORT=1\nADMIN_EMAIL=owner@nk-food.shop\n');
+  const server = await startServer({ DATABASE_URL: '', JWT_SECRET: '', PORT: '0' }, 120_000, {
+    command: [process.execPath, '--import', import.meta.resolve('tsx'), join(PROJECT_ROOT, 'src/server.ts')],
+    cwd,
+  });
+  t.teardown(() => server.child.kill('SIGKILL'));
+  t.match(server.output(), /database: PGlite in \.\/from-dotenv/, 'PGLITE_DATA_DIR from .env');
+  t.match(server.output(), /First admin created: owner@nk-food\.shop/, 'ADMIN_EMAIL from .env');
+  t.not(server.port, 1, 'PORT from the environment, not from .env');
+  server.child.kill('SIGTERM');
+  t.equal(await server.exited, 0);
+});
