@@ -13,6 +13,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
+import unicodePlugin from './plugins/unicode.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
@@ -77,6 +78,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
   });
 
   await app.register(errorsPlugin);
+  await app.register(unicodePlugin);
   await app.register(dbPlugin, { target: config.database });
   await app.register(docsPlugin);
   await app.register(rateLimit, {
