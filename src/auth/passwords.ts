@@ -5,8 +5,12 @@
  */
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { verify as bcryptVerify } from '@node-rs/bcrypt';
+import { randomBytes } from 'node:crypto';
 
 export const hashPassword = (password: string) => argon2Hash(password);
+
+/** A password for a person to type once and then change: 16 characters, 96 random bits. */
+export const generatePassword = () => randomBytes(12).toString('base64url');
 
 const isBcrypt = (hash: string) => /^\$2[abxy]\$/.test(hash);
 

@@ -4,8 +4,7 @@
  * printed once. An existing user is never touched. Runs under the migration lock, so that of
  * several replicas starting together exactly one creates it.
  */
-import { randomBytes } from 'node:crypto';
-import { hashPassword } from '../auth/passwords.js';
+import { generatePassword, hashPassword } from '../auth/passwords.js';
 import type { DatabaseClient } from './client.js';
 import { users } from './schema.js';
 
@@ -21,7 +20,7 @@ export async function ensureFirstAdmin(
   const [existing] = await client.query<{ n: number }>('select count(*)::int as n from users');
   if (existing && existing.n > 0) return { created: false, reason: 'users exist' };
   if (!admin.password && production) return { created: false, reason: 'no password in production' };
-  const generatedPassword = admin.password ? undefined : randomBytes(12).toString('base64url');
+  const generatedPassword = admin.password ? undefined : generatePassword();
   const inserted = await client.db
     .insert(users)
     .values({

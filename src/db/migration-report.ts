@@ -173,13 +173,23 @@ const CONNECTION_FAILURES = new Set([
   '28P01', '28000', '3D000', // invalid password, authorization (no such role), no such database
 ]);
 
-/** Why a migration (or a rollback) stopped, in the database's own words (drizzle wraps them; they are on `cause`). */
-export function describeFailure(error: unknown, target: DatabaseTarget, what = 'Migration'): string {
-  const db = ((error as { cause?: unknown }).cause ?? error) as { message?: string; detail?: string; hint?: string; code?: string };
+type DriverError = { message?: string; detail?: string; hint?: string; code?: string };
+/** drizzle wraps the driver's error; it is on `cause`. */
+const driverError = (error: unknown) => ((error as { cause?: unknown }).cause ?? error) as DriverError;
+
+/** What went wrong, in the database's own words; a connection that failed names DATABASE_URL. */
+export function databaseProblem(error: unknown, target: DatabaseTarget): string {
+  const db = driverError(error);
   const unreachable = 'url' in target && db.code !== undefined && CONNECTION_FAILURES.has(db.code);
+  return unreachable ? `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}` : (db.message ?? String(error));
+}
+
+/** Why a migration (or a rollback) stopped. */
+export function describeFailure(error: unknown, target: DatabaseTarget, what = 'Migration'): string {
+  const db = driverError(error);
   return [
     `${what} of ${describeTarget(target)} stopped; nothing was changed.`,
-    unreachable ? `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}` : (db.message ?? String(error)),
+    databaseProblem(error, target),
     ...(db.detail ? [`DETAIL: ${db.detail}`] : []),
     ...(db.hint ? [`HINT: ${db.hint}`] : []),
   ].join('\n');
