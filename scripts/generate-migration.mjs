@@ -1,22 +1,52 @@
 #!/usr/bin/env node
 // Runs `drizzle-kit generate` under tmux and answers its "created or renamed?" prompts from a
 // rename plan, because drizzle-kit has no non-interactive way to say "rename" and its default
-// answer, "create", drops the old table and its data.
-//
-//   node scripts/generate-migration.mjs <name> [plan.json]
-//
-// plan.json: { "tables": { "Old": "new" }, "columns": { "new_table": { "oldCol": "new_col" } },
-//              "create": ["new_table", "new_table.new_col"] }
-// A prompt the plan does not answer stops the run (nothing is guessed); always read the SQL after.
+// answer, "create", drops the old table and its data. Usage: --help. Nothing is guessed: a prompt
+// the plan does not answer stops the run.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const [name, planPath] = process.argv.slice(2);
-if (!name) {
-  console.error('usage: node scripts/generate-migration.mjs <name> [plan.json]');
-  process.exit(2);
+const USAGE = `Usage: node scripts/generate-migration.mjs <name> [plan.json]
+
+Runs drizzle-kit generate --name <name> under tmux and answers its "created or renamed?"
+prompts from the plan; a prompt the plan does not answer stops the run. Read the SQL after.
+<name>: letters, digits, _ and -. plan.json, e.g. drizzle/plans/0001_restructure.json:
+  { "tables": { "Old": "new" }, "columns": { "new_table": { "oldCol": "new_col" } },
+    "create": ["new_table", "new_table.new_col"] }`;
+
+/** One line and exit: no stack for a mistake on the command line. */
+function fail(message, code = 1) {
+  console.error(message);
+  process.exit(code);
 }
-const plan = planPath ? JSON.parse(readFileSync(planPath, 'utf8')) : {};
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const [name, planPath, ...extra] = args;
+if (!name || extra.length || !/^[A-Za-z0-9_-]+$/.test(name) || name.startsWith('-')) fail(USAGE, 2);
+
+function readPlan(path) {
+  let text;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    fail(error.code === 'ENOENT' ? `No plan file ${path}` : `Cannot read the plan file ${path}: ${error.message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    fail(`The plan file ${path} is not valid JSON: ${error.message}`);
+  }
+}
+const plan = planPath ? readPlan(planPath) : {};
+try {
+  execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+} catch {
+  fail('This script needs tmux (drizzle-kit asks its questions on a terminal): install it, e.g. apt-get install tmux');
+}
 const tables = plan.tables ?? {};
 const columns = plan.columns ?? {};
 const creates = new Set(plan.create ?? []);
