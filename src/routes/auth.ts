@@ -93,7 +93,10 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
         tags: ['auth'],
         summary: 'Log in with e-mail and password',
         security: [],
-        body: Strict({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 200 }) }),
+        body: Strict(
+          { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
+          { examples: [{ email: 'admin@backoffice.local', password: 'the password printed at the first start' }] },
+        ),
         response: responses({ 200: Tokens }),
       },
       config: { access: 'public', rateLimit: perClient },
@@ -136,7 +139,10 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
         tags: ['auth'],
         summary: 'Exchange a refresh token for a new pair; the old refresh token stops working',
         security: [],
-        body: Strict({ refreshToken: Type.String({ minLength: 1, maxLength: 1000 }) }),
+        body: Strict(
+          { refreshToken: Type.String({ minLength: 1, maxLength: 1000 }) },
+          { examples: [{ refreshToken: 'the refreshToken of the login response' }] },
+        ),
         response: responses({ 200: Tokens }),
       },
       config: { access: 'public' },

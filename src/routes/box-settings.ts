@@ -6,6 +6,21 @@ import { boxSettings } from '../db/schema.js';
 import { publicColumns, registerCrud } from './crud.js';
 import { errorResponses, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
 
+const exampleBox = {
+  name: 'Коробка XXL',
+  marking: 'XXL',
+  qntFrom: 37,
+  qntTo: 48,
+  width: 60,
+  height: 40,
+  length: 30,
+  overflow: 2,
+  weight: '12.00',
+  selfWeight: '1.20',
+  description: 'Найбільша коробка для 37-48 порцій',
+  isActive: true,
+};
+
 const Box = Type.Object(
   {
     id: Type.Integer(),
@@ -24,7 +39,11 @@ const Box = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'BoxSettings', title: 'Box' },
+  {
+    $id: 'BoxSettings',
+    title: 'Box',
+    examples: [{ id: 13, ...exampleBox, createdAt: '2026-11-30T08:00:00.000Z', updatedAt: '2026-11-30T08:00:00.000Z' }],
+  },
 );
 
 const Portions = Type.Integer({ minimum: 0, maximum: 10_000 });
@@ -56,8 +75,9 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idColumn: boxSettings.id,
     idParams: SerialIdParams,
     item: Box,
-    createBody: Strict({ ...required, ...optional({ overflow, description, isActive }) }),
-    updateBody: Strict(optional(editable), { minProperties: 1 }),
+    createBody: Strict({ ...required, ...optional({ overflow, description, isActive }) }, { examples: [exampleBox] }),
+    // out of stock at the warehouse: recommend no longer offers it
+    updateBody: Strict(optional(editable), { minProperties: 1, examples: [{ isActive: false }] }),
     list: {
       filters: { isActive: Type.Boolean(), marking: Name(50) },
       where: (q) => [

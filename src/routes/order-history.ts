@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { HISTORY_SOURCES, orderHistory } from '../db/schema.js';
 import { registerCrud } from './crud.js';
 import { OrderStatus, statusTextOf } from './statuses.js';
-import { Name, Nullable, SerialId, Strict, Text, TextIdParams, Timestamp } from './shared.js';
+import { Name, Nullable, OneOf, SerialId, Strict, Text, TextIdParams, Timestamp } from './shared.js';
 
 export const HistoryItem = Type.Object(
   {
@@ -18,10 +18,25 @@ export const HistoryItem = Type.Object(
     userId: Nullable(Type.Integer()),
     notes: Nullable(Type.String()),
   },
-  { $id: 'OrderHistory', title: 'Order history entry' },
+  {
+    $id: 'OrderHistory',
+    title: 'Order history entry',
+    examples: [
+      {
+        id: '5f0c2a8e-3b1d-4e0a-9c57-2d6f1e8b4a90',
+        orderId: '123457',
+        status: '4',
+        statusText: 'Відправлено',
+        changedAt: '2026-11-30T14:02:11.000Z',
+        source: 'manual',
+        userId: 3,
+        notes: 'Передано Новій Пошті, ТТН 20450912345678',
+      },
+    ],
+  },
 );
 
-const Source = Type.Union(HISTORY_SOURCES.map((s) => Type.Literal(s)));
+const Source = OneOf(HISTORY_SOURCES);
 
 const CreateHistory = Strict({
   orderId: Type.String({ minLength: 1, maxLength: 100 }),
@@ -30,7 +45,7 @@ const CreateHistory = Strict({
   source: Source,
   changedAt: Type.Optional(Timestamp),
   notes: Type.Optional(Nullable(Text(2000))),
-});
+}, { examples: [{ orderId: '123457', status: '4', source: 'manual', notes: 'Передано Новій Пошті, ТТН 20450912345678' }] });
 
 const orderHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerCrud(app, {

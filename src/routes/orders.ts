@@ -7,9 +7,9 @@ import { notFound } from '../plugins/errors.js';
 import { listPage, publicColumns, registerCrud } from './crud.js';
 import { HistoryItem } from './order-history.js';
 import { OrderStatus, statusTextOf } from './statuses.js';
-import { errorResponses, ListOf, Money, Name, Nullable, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
+import { errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
 
-const SyncStatus = Type.Union(SYNC_STATUSES.map((s) => Type.Literal(s)));
+const SyncStatus = OneOf(SYNC_STATUSES);
 const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{3,32}$' });
 
 const OrderLine = Strict({
@@ -18,6 +18,41 @@ const OrderLine = Strict({
   price: Type.Number({ minimum: 0, maximum: 1e9 }),
   sku: Name(100),
 });
+
+// an order as SalesDrive sends it, for the API docs ("Try it out"): new, two lines, no TTN yet
+const exampleLines = [
+  { productName: 'Вареники з картоплею', quantity: 3, price: 121.77, sku: '01001' },
+  { productName: 'Сирники №98', quantity: 2, price: 61.81, sku: '01098' },
+];
+const exampleOrder = {
+  id: '123457',
+  externalId: '73457',
+  orderNumber: '73457',
+  ttn: '',
+  quantity: 5,
+  status: '1',
+  items: exampleLines,
+  rawData: {
+    id: 123457,
+    externalId: '73457',
+    statusId: 1,
+    orderTime: '2026-11-30 11:15:00',
+    kilTPorcij: 5,
+    products: exampleLines,
+    primaryContact: { fName: 'Оксана', lName: 'Шевчук', phone: ['+380670104729'] },
+    ord_delivery_data: [{ cityName: 'Львів', provider: 'novaposhta', address: 'Відділення №2' }],
+  },
+  customerName: 'Шевчук Оксана',
+  customerPhone: '+380670104729',
+  deliveryAddress: 'Відділення №2, Львів',
+  cityName: 'Львів',
+  paymentMethod: 'LiqPay',
+  shippingMethod: 'Нова Пошта',
+  provider: 'novaposhta',
+  totalPrice: '488.93',
+  orderDate: '2026-11-30T09:15:00.000Z',
+  syncStatus: 'success' as const,
+};
 
 const Order = Type.Object(
   {
@@ -46,7 +81,20 @@ const Order = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Order', title: 'Order' },
+  {
+    $id: 'Order',
+    title: 'Order',
+    examples: [
+      {
+        ...exampleOrder,
+        statusText: 'Новий',
+        syncError: null,
+        lastSynced: '2026-11-30T09:15:02.000Z',
+        createdAt: '2026-11-30T09:15:02.000Z',
+        updatedAt: '2026-11-30T09:15:02.000Z',
+      },
+    ],
+  },
 );
 
 const editable = {
@@ -80,8 +128,9 @@ const CreateOrder = Strict({
   status,
   items,
   ...optional(rest),
-});
-const UpdateOrder = Strict(optional(editable), { minProperties: 1 });
+}, { examples: [exampleOrder] });
+// packed and handed to Nova Poshta: the status change is recorded in the order's history
+const UpdateOrder = Strict(optional(editable), { minProperties: 1, examples: [{ status: '3', ttn: '20450912345678' }] });
 
 const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const sorts = { createdAt: orders.createdAt, orderDate: orders.orderDate, lastSynced: orders.lastSynced };

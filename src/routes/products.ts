@@ -25,7 +25,30 @@ const Product = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'Product', title: 'Product' },
+  {
+    $id: 'Product',
+    title: 'Product',
+    examples: [
+      {
+        id: 121,
+        sku: '02001',
+        name: 'Вареники з вишнею',
+        costPerItem: '128.50',
+        currency: 'UAH',
+        categoryId: 2,
+        categoryName: 'Другі страви',
+        set: null,
+        additionalPrices: [{ priceType: 'Оптова', priceValue: 112 }],
+        stockBalanceByStock: { '1': 40, '2': 12 },
+        dilovodId: '1100300000201',
+        parent: null,
+        weight: 500,
+        lastSyncAt: '2026-11-30T03:00:01.000Z',
+        createdAt: '2026-11-30T03:00:01.000Z',
+        updatedAt: '2026-11-30T03:00:01.000Z',
+      },
+    ],
+  },
 );
 
 const Sku = Type.String({ minLength: 1, maxLength: 100, pattern: '^[^/?#\\s]+$' });
@@ -58,8 +81,27 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idParams: SerialIdParams,
     item: Product,
     readBy: [{ path: 'by-sku', param: 'sku', schema: Sku, column: products.sku, summary: 'Read one product by SKU' }],
-    createBody: Strict({ sku: Sku, name, ...optional(rest) }),
-    updateBody: Strict(optional({ sku: Sku, ...editable }), { minProperties: 1 }),
+    createBody: Strict(
+      { sku: Sku, name, ...optional(rest) },
+      {
+        examples: [
+          {
+            sku: '02001',
+            name: 'Вареники з вишнею',
+            costPerItem: '128.50',
+            currency: 'UAH',
+            categoryId: 2,
+            categoryName: 'Другі страви',
+            additionalPrices: [{ priceType: 'Оптова', priceValue: 112 }],
+            stockBalanceByStock: { '1': 40, '2': 12 },
+            dilovodId: '1100300000201',
+            weight: 500,
+          },
+        ],
+      },
+    ),
+    // a new price from Dilovod, and what is left in stock 1 after the morning's orders
+    updateBody: Strict(optional({ sku: Sku, ...editable }), { minProperties: 1, examples: [{ costPerItem: '132.00', stockBalanceByStock: { '1': 36, '2': 12 } }] }),
     list: {
       filters: {
         q: Type.String({ minLength: 1, maxLength: 100, description: 'name or SKU contains this, ignoring case' }),

@@ -1,9 +1,20 @@
 /** Shapes that several routes share, written once: ids, pages, errors, money, timestamps. */
-import { Type, type TOptional, type TSchema } from 'typebox';
+import { Type, type Static, type TObject, type TOptional, type TSchema, type TUnsafe } from 'typebox';
 
-/** Request bodies and queries reject fields they do not declare. */
-export const Strict = <P extends Record<string, TSchema>>(properties: P, options: { minProperties?: number } = {}) =>
-  Type.Object(properties, { additionalProperties: false, ...options });
+/**
+ * Request bodies and queries reject fields they do not declare. A body's example is what the API
+ * docs fill in for "Try it out", so it must be something worth executing.
+ */
+export const Strict = <P extends Record<string, TSchema>>(
+  properties: P,
+  options: { minProperties?: number; examples?: Static<TObject<P>>[] } = {},
+) => Type.Object(properties, { additionalProperties: false, ...options });
+
+/**
+ * One of these strings: a union of literals (the docs and error messages list them), typed as the
+ * union of the strings (TypeBox types a union built from an array, not a tuple, as never).
+ */
+export const OneOf = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnsafe<T>;
 
 /** The same properties, each optional (a PATCH body). */
 export const optional = <T extends Record<string, TSchema>>(properties: T) =>

@@ -12,7 +12,7 @@ import { endSessions } from '../auth/sessions.js';
 import { ROLES, users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import { registerCrud } from './crud.js';
-import { containing, Name, normalizeEmail, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { containing, Name, normalizeEmail, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
 
 export const User = Type.Object(
   {
@@ -27,12 +27,29 @@ export const User = Type.Object(
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
-  { $id: 'User', title: 'User' },
+  {
+    $id: 'User',
+    title: 'User',
+    examples: [
+      {
+        id: 36,
+        email: 'sklad.lviv@nk-food.shop',
+        name: 'Ірина Коваль',
+        role: 'storekeeper',
+        roleName: 'Комірник',
+        isActive: true,
+        lastActivityAt: '2026-11-30T07:02:40.000Z',
+        lastLoginAt: '2026-11-30T07:02:40.000Z',
+        createdAt: '2026-11-28T12:30:00.000Z',
+        updatedAt: '2026-11-30T07:02:40.000Z',
+      },
+    ],
+  },
 );
 
 export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const Password = Type.String({ minLength: 8, maxLength: 200, description: '8 to 200 characters' });
-const RoleName = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const RoleName = OneOf(ROLES);
 
 const editable = {
   email: Email,
@@ -56,10 +73,13 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idColumn: users.id,
     idParams: SerialIdParams,
     item: User,
-    createBody: Strict({ email, role, password, ...optional(rest) }),
+    createBody: Strict(
+      { email, role, password, ...optional(rest) },
+      { examples: [{ email: 'sklad.lviv@nk-food.shop', name: 'Ірина Коваль', role: 'storekeeper', roleName: 'Комірник', password: 'Sklad-Lviv-2026' }] },
+    ),
     updateBody: Strict(
       optional({ ...editable, currentPassword: Type.String({ maxLength: 200, description: 'required to change your own password (whatever your role); not to set another user\'s' }) }),
-      { minProperties: 1 },
+      { minProperties: 1, examples: [{ name: 'Ірина Коваль-Мельник', roleName: 'Старша комірниця' }] },
     ),
     self: ['read', 'update'],
     list: {

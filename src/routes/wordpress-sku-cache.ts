@@ -12,7 +12,11 @@ const SkuCache = Type.Object(
     lastUpdated: Timestamp,
     totalCount: Type.Integer(),
   },
-  { $id: 'WordPressSkuCache', title: 'WordPress SKU cache' },
+  {
+    $id: 'WordPressSkuCache',
+    title: 'WordPress SKU cache',
+    examples: [{ id: 2, skus: ['01001', '01002', '01098', '02001'], lastUpdated: '2026-11-30T06:00:00.000Z', totalCount: 4 }],
+  },
 );
 
 const editable = {
@@ -32,8 +36,12 @@ const wordpressSkuCacheRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idParams: SerialIdParams,
     item: SkuCache,
     // totalCount follows the list unless given
-    createBody: Strict({ skus: editable.skus, ...optional({ lastUpdated: editable.lastUpdated, totalCount: editable.totalCount }) }),
-    updateBody: Strict(optional(editable), { minProperties: 1 }),
+    createBody: Strict(
+      { skus: editable.skus, ...optional({ lastUpdated: editable.lastUpdated, totalCount: editable.totalCount }) },
+      { examples: [{ skus: ['01001', '01002', '01098', '02001'] }] },
+    ),
+    // the storefront stopped selling 01002
+    updateBody: Strict(optional(editable), { minProperties: 1, examples: [{ skus: ['01001', '01098', '02001'] }] }),
     toInsert: (body) => ({ totalCount: body.skus.length, ...body }),
     toUpdate: (body) => (body.skus && body.totalCount === undefined ? { ...body, totalCount: body.skus.length } : body),
     list: { filters: {}, where: () => [], sorts: { id: wordpressSkuCache.id }, defaultSort: 'id' },
