@@ -1,4 +1,4 @@
-/** Login, rotating refresh tokens, logout: the session rules of DESIGN.md, through HTTP. */
+/** Login, rotating refresh tokens, logout: the session rules of the README ("Sessions"), through HTTP. */
 import { createHash } from 'node:crypto';
 import t from 'tap';
 import { LOGINS, testApp } from '../helpers/app.js';

@@ -21,7 +21,7 @@ async function crud(t: Test, base: string, created: Record<string, unknown>, cha
   const del = await app.inject({ method: 'DELETE', url: location, headers });
   t.equal(del.statusCode, 204);
   t.equal((await app.inject({ url: location, headers })).statusCode, 404);
-  return post.json();
+  return { ...post.json(), changed: patch.json() };
 }
 
 t.test('products: CRUD, by SKU, search, category', async (t) => {
@@ -58,6 +58,9 @@ t.test('box settings: CRUD and which box takes N portions', async (t) => {
 t.test('WordPress SKU cache: CRUD, total follows the list', async (t) => {
   const made = await crud(t, '/api/v1/wordpress-sku-cache', { skus: ['01001', '01002', '01003'] }, { skus: ['01001'] });
   t.equal(made.totalCount, 3);
+  t.equal(made.changed.totalCount, 1, 'a new list: the total follows it');
+  const given = await app.inject({ method: 'POST', url: '/api/v1/wordpress-sku-cache', headers: admin, payload: { skus: ['01001'], totalCount: 7 } });
+  t.equal(given.json().totalCount, 7, 'unless the total is given');
   const [row] = await sql`select total_count from wordpress_sku_cache where id = 1`;
   t.equal(row!.total_count, 99);
 });
