@@ -5,10 +5,11 @@
  * the database's own message when it stops; nothing has changed then.
  */
 import { parseArgs } from 'node:util';
-import { databaseTarget } from '../config.js';
+import { databaseTarget, readEnvFile } from '../config.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './migration-report.js';
 import { runRollback } from './rollback.js';
 
+readEnvFile();
 const target = databaseTarget(process.env);
 
 try {
