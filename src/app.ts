@@ -8,11 +8,13 @@ import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/typ
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { Config } from './config.js';
+import { databaseStore } from './db/rate-limit-store.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
+import revocationPlugin from './plugins/revocation.js';
 import unicodePlugin from './plugins/unicode.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
@@ -38,7 +40,7 @@ export const REDACTED_PATHS = [
 
 export type AppConfig = Pick<
   Config,
-  'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient'
+  'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
   Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string };
 
@@ -83,6 +85,8 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
   await app.register(docsPlugin);
   await app.register(rateLimit, {
     global: false,
+    // counted in the database, so that every replica sees every attempt
+    store: databaseStore(app.db),
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       code: 'RATE_LIMITED',
@@ -90,6 +94,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
       message: `Too many attempts; try again in ${context.after}`,
     }),
   });
+  await app.register(revocationPlugin);
   await app.register(authPlugin, { secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
   await app.register(healthPlugin);
 

@@ -33,6 +33,12 @@ const EnvSchema = Type.Object({
     default: 60,
     description: 'login attempts per minute per client address (a warehouse behind one NAT logs in together)',
   }),
+  MAX_SESSIONS_PER_USER: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 5,
+    description: 'refresh-token sessions (devices) a user may hold at once; a new login beyond it ends the oldest',
+  }),
   TRUST_PROXY: Type.String({
     pattern: '^(true|false|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$',
     default: 'false',
@@ -59,6 +65,8 @@ export interface Config {
   /** Login attempts per minute per e-mail, and per client address. */
   loginRateLimit: number;
   loginRateLimitPerClient: number;
+  /** Sessions (devices) per user; the oldest is evicted beyond it. */
+  maxSessionsPerUser: number;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For gives the client's address. */
   trustProxy: boolean | string[];
   shutdownDelay: number;
@@ -135,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshReuseGrace: values.REFRESH_REUSE_GRACE,
     loginRateLimit: values.LOGIN_RATE_LIMIT,
     loginRateLimitPerClient: values.LOGIN_RATE_LIMIT_PER_CLIENT,
+    maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     shutdownDelay: values.SHUTDOWN_DELAY,
     shutdownTimeout: values.SHUTDOWN_TIMEOUT,

@@ -18,6 +18,12 @@ export interface DatabaseClient {
   kind: 'postgres' | 'pglite';
   /** Plain SQL for tooling (reports, probes); rows come back as plain objects. */
   query<T = Record<string, unknown>>(text: string): Promise<T[]>;
+  /**
+   * LISTEN on a channel, on a connection of its own. `onListen` runs each time the channel is
+   * (again) listened to: when that connection drops, postgres.js reconnects and listens again.
+   * Rejects when the database cannot be reached; the returned function stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -29,18 +35,33 @@ export interface ClientOptions {
 
 export async function openDatabase(target: DatabaseTarget, options: ClientOptions = {}): Promise<DatabaseClient> {
   if ('url' in target) {
-    const sql = postgres(target.url, {
-      max: options.max ?? 10,
+    const settings = {
       // a database that does not answer fails a request (503) and the readiness probe in
       // seconds, not after the driver's default 30
       connect_timeout: 5,
-      onnotice: (notice) => options.onNotice?.(String(notice.message)),
+      onnotice: (notice: postgres.Notice) => options.onNotice?.(String(notice.message)),
       connection: { application_name: 'backoffice-api' },
-    });
+    };
+    const sql = postgres(target.url, { max: options.max ?? 10, ...settings });
     return {
       db: drizzlePostgres(sql, { schema, casing: 'snake_case' }) as unknown as Db,
       kind: 'postgres',
       query: async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
+      listen: async (channel, onNotify, onListen) => {
+        // a client per listener: a failed first LISTEN is not retried by postgres.js, so a
+        // caller retries with a new one
+        const listener = postgres(target.url, { max: 1, ...settings });
+        try {
+          const { unlisten } = await listener.listen(channel, onNotify, onListen);
+          return async () => {
+            await unlisten();
+            await listener.end({ timeout: 1 });
+          };
+        } catch (error) {
+          await listener.end({ timeout: 0 });
+          throw error;
+        }
+      },
       close: () => sql.end({ timeout: 5 }),
     };
   }
@@ -49,6 +70,11 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,
     kind: 'pglite',
     query: async <T>(text: string) => (await pg.query<T>(text)).rows,
+    listen: async (channel, onNotify, onListen) => {
+      const unlisten = await pg.listen(channel, onNotify);
+      onListen();
+      return () => unlisten();
+    },
     close: () => pg.close(),
   };
 }

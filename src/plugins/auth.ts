@@ -1,6 +1,7 @@
 /**
- * Authentication and authorisation. Access tokens are short-lived JWTs carrying the user id and
- * role. Every route says who may call it in `config.access`, and this one hook enforces it:
+ * Authentication and authorisation. Access tokens are short-lived JWTs carrying the user id, role,
+ * session id and token version; a token whose claims are no longer the user's (plugins/revocation.ts)
+ * is refused like an invalid one. Every route says who may call it in `config.access`, and this one hook enforces it:
  * 'public', 'authenticated', or a resource and action checked against auth/permissions.ts.
  */
 import jwt from '@fastify/jwt';
@@ -17,6 +18,10 @@ export type Access =
 export interface Caller {
   id: number;
   role: Role;
+  /** The refresh-token session the access token was issued for. */
+  sessionId: string;
+  /** users.token_version when it was issued. */
+  version: number;
 }
 
 declare module 'fastify' {
@@ -30,7 +35,7 @@ declare module 'fastify' {
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { sub: string; role: Role };
+    payload: { sub: string; role: Role; sid: string; ver: number };
     user: Caller;
   }
 }
@@ -42,9 +47,11 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       sign: { expiresIn: accessTokenTtl, algorithm: 'HS256' },
       // verified tokens are cached (fast-jwt's cache keeps each until it expires)
       verify: { algorithms: ['HS256'], cache: true },
-      formatUser: (payload) => ({ id: Number(payload.sub), role: payload.role }),
+      formatUser: (payload) => ({ id: Number(payload.sub), role: payload.role, sessionId: payload.sid, version: payload.ver }),
     });
-    app.decorate('signAccessToken', (caller: Caller) => app.jwt.sign({ sub: String(caller.id), role: caller.role }));
+    app.decorate('signAccessToken', (caller: Caller) =>
+      app.jwt.sign({ sub: String(caller.id), role: caller.role, sid: caller.sessionId, ver: caller.version }),
+    );
 
     app.addHook('onRequest', async (request) => {
       const url = request.routeOptions.url;
@@ -60,6 +67,12 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
           'www-authenticate': `Bearer${expired ? ' error="invalid_token"' : ''}`,
         });
       }
+      const current = app.revocation.isCurrent(request.user);
+      if (current !== true && !(await current)) {
+        throw new HttpError(401, 'SESSION_ENDED', 'The session has ended or the account has changed; log in again or refresh', {
+          'www-authenticate': 'Bearer error="invalid_token"',
+        });
+      }
       if (access === 'authenticated') return;
       const { id, role } = request.user;
       if (may(role, access.resource, access.action)) return;
@@ -67,5 +80,5 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       throw new HttpError(403, 'FORBIDDEN', `The role ${role} may not ${access.action} ${access.resource}`);
     });
   },
-  { name: 'auth', dependencies: ['errors'] },
+  { name: 'auth', dependencies: ['errors', 'revocation'] },
 );

@@ -1,19 +1,31 @@
 /**
- * /api/v1/auth: login, refresh, logout, me. One refresh-token slot per user: a login replaces the
- * previous session. Refresh rotates with a compare-and-swap on the stored hash, so that two
- * concurrent refreshes with one token give exactly one success; a replayed rotated token is
- * refused, and after the grace window it revokes the session (RFC 9700, 4.14.2).
+ * /api/v1/auth: login, refresh, logout, logout-all, sessions, me. A user holds up to
+ * MAX_SESSIONS_PER_USER sessions (devices), in `users.sessions` (auth/sessions.ts); a login beyond
+ * that ends the oldest. Refresh rotates one session with a compare-and-swap on its stored hash, so
+ * that two concurrent refreshes with one token give exactly one success; a replayed rotated token
+ * is refused, and after the grace window it ends that session (RFC 9700, 4.14.2).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, eq, getTableColumns, gt, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
-import { endSessions, NO_SESSION } from '../auth/sessions.js';
+import {
+  anySession,
+  endSessions,
+  field,
+  holdsSession,
+  newSession,
+  publicSession,
+  sessionsAdding,
+  sessionsChanging,
+  sessionsWhere,
+  time,
+} from '../auth/sessions.js';
 import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
-import { errorResponses, normalizeEmail, Strict } from './shared.js';
+import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from './shared.js';
 import { User } from './users.js';
 
 export interface AuthOptions {
@@ -22,6 +34,7 @@ export interface AuthOptions {
   refreshReuseGrace: number;
   loginRateLimit: number;
   loginRateLimitPerClient: number;
+  maxSessionsPerUser: number;
 }
 
 const Tokens = Type.Object({
@@ -32,54 +45,67 @@ const Tokens = Type.Object({
   user: User,
 });
 
+const Session = Type.Object(
+  {
+    id: Type.String(),
+    device: Nullable(Type.String()),
+    createdAt: Timestamp,
+    lastRefreshedAt: Nullable(Timestamp),
+    expiresAt: Timestamp,
+    current: Type.Boolean({ description: 'the session of the access token that asked' }),
+  },
+  { $id: 'Session', title: 'Session' },
+);
+
 const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password');
 const invalidRefreshToken = () => new HttpError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or already used');
 
 const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) => {
   // everything but the secrets
-  const { passwordHash, refreshTokenHash, previousRefreshTokenHash, refreshTokenExpiresAt, refreshTokenRotatedAt, ...userColumns } =
-    getTableColumns(users);
+  const { passwordHash, sessions, tokenVersion, ...userColumns } = getTableColumns(users);
   const responses = <T extends object>(ok: T) => ({ ...errorResponses, ...ok });
 
-  /** A new session: a refresh token, and the slot values that record it. */
-  function newSession() {
-    const refreshToken = newRefreshToken();
-    const slot = {
-      refreshTokenHash: hashRefreshToken(refreshToken),
-      refreshTokenExpiresAt: new Date(Date.now() + options.refreshTokenTtl * 1000),
-      previousRefreshTokenHash: null,
-      refreshTokenRotatedAt: null,
-      lastActivityAt: new Date(),
-    };
-    return { refreshToken, slot };
-  }
-  const tokenResponse = (refreshToken: string, user: Record<string, unknown> & { id: number; role: string }) => ({
-    accessToken: app.signAccessToken({ id: user.id, role: user.role as Role }),
+  const tokenResponse = (
+    refreshToken: string,
+    { sessionId, tokenVersion, ...user }: Record<string, unknown> & { id: number; role: string; sessionId: string; tokenVersion: number },
+  ) => ({
+    accessToken: app.signAccessToken({ id: user.id, role: user.role as Role, sessionId, version: tokenVersion }),
     refreshToken,
     tokenType: 'Bearer' as const,
     expiresIn: options.accessTokenTtl,
     user,
   });
+  const sessionOf = (hash: SQL | string) =>
+    sql<string>`(SELECT e.s->>'id' FROM jsonb_array_elements(${users.sessions}) AS e(s) WHERE e.s->>'hash' = ${hash})`;
+
+  // compare-and-swap: only the request that still finds the presented hash in a session rotates
+  // that session; the other sessions of the user are left as they are. Built once: building the
+  // SQL text was a third of the refresh's CPU per request (bench/RESULTS.md).
+  const presented = sql`${sql.placeholder('presented')}::text`;
+  const next = sql`${sql.placeholder('next')}::text`;
+  const rotate = app.db
+    .update(users)
+    .set({
+      sessions: sessionsChanging(
+        sql`${field('hash')} = ${presented}`,
+        sql`jsonb_build_object('hash', ${next}, 'previousHash', ${presented}, 'rotatedAt', ${sql.placeholder('now')}::text, 'expiresAt', ${sql.placeholder('expiresAt')}::text)`,
+      ),
+      lastActivityAt: nowMs,
+      updatedAt: nowMs,
+    })
+    .where(
+      and(
+        holdsSession('hash', sql.placeholder('presented')),
+        anySession(sql`${field('hash')} = ${presented} AND ${time('expiresAt')} > now()`),
+        eq(users.isActive, true),
+      ),
+    )
+    .returning({ ...userColumns, tokenVersion, sessionId: sessionOf(next) })
+    .prepare('refresh_rotate');
 
   // two limits on login: per client (the route's config, before the body is read) and per e-mail
   // (here, once it is); the rate-limit plugin runs one limiter per request, so the second is
   // counted with its createRateLimit
-  // compare-and-swap: only the request that still finds the presented hash rotates it. Built once:
-  // building the SQL text was a third of the refresh's CPU per request (bench/RESULTS.md).
-  const rotate = app.db
-    .update(users)
-    .set({
-      refreshTokenHash: sql`${sql.placeholder('next')}`,
-      refreshTokenExpiresAt: sql`now() + make_interval(secs => ${options.refreshTokenTtl})`,
-      previousRefreshTokenHash: sql`${sql.placeholder('presented')}`,
-      refreshTokenRotatedAt: sql`now()`,
-      lastActivityAt: nowMs,
-      updatedAt: nowMs,
-    })
-    .where(and(eq(users.refreshTokenHash, sql.placeholder('presented')), gt(users.refreshTokenExpiresAt, sql`now()`), eq(users.isActive, true)))
-    .returning(userColumns)
-    .prepare('refresh_rotate');
-
   const perClient = { max: options.loginRateLimitPerClient, timeWindow: '1 minute' };
   const perEmail = app.createRateLimit({
     max: options.loginRateLimit,
@@ -91,11 +117,15 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     {
       schema: {
         tags: ['auth'],
-        summary: 'Log in with e-mail and password',
+        summary: 'Log in with e-mail and password: a new session on this device',
         security: [],
         body: Strict(
-          { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: 200 }) },
-          { examples: [{ email: 'admin@backoffice.local', password: 'the password printed at the first start' }] },
+          {
+            email: Type.String({ minLength: 1, maxLength: 254 }),
+            password: Type.String({ minLength: 1, maxLength: 200 }),
+            device: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'a label for the session list (default: the User-Agent)' })),
+          },
+          { examples: [{ email: 'admin@backoffice.local', password: 'the password printed at the first start', device: 'packing station 2' }] },
         ),
         response: responses({ 200: Tokens }),
       },
@@ -118,26 +148,44 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       const check = await verifyPassword(request.body.password, user?.passwordHash);
       if (!user || !check.ok) throw invalidCredentials();
       if (!user.isActive) throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is deactivated; ask an admin');
-      const session = newSession();
+      const device = request.body.device ?? request.headers['user-agent']?.slice(0, 100) ?? null;
+      const session = newSession(options.refreshTokenTtl, device);
       const [updated] = await app.db
         .update(users)
         .set({
-          ...session.slot,
+          sessions: sessionsAdding(session.stored, options.maxSessionsPerUser),
           lastLoginAt: new Date(),
+          lastActivityAt: new Date(),
           ...(check.needsRehash ? { passwordHash: await hashPassword(request.body.password) } : {}),
         })
-        .where(eq(users.id, user.id))
-        .returning(userColumns);
-      return tokenResponse(session.refreshToken, updated!);
+        .where(and(eq(users.id, user.id), eq(users.isActive, true)))
+        .returning({ ...userColumns, tokenVersion });
+      if (!updated) throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is deactivated; ask an admin');
+      return tokenResponse(session.refreshToken, { ...updated, sessionId: session.stored.id });
     },
   );
+
+  // a replay of a token that was already rotated: after the grace window, end that session
+  const revokeReplayed = app.db
+    .update(users)
+    .set({ sessions: sessionsWhere(sql`${field('previousHash')} IS DISTINCT FROM ${presented}`), updatedAt: nowMs })
+    .where(
+      and(
+        holdsSession('previousHash', sql.placeholder('presented')),
+        anySession(
+          sql`${field('previousHash')} = ${presented} AND ${time('rotatedAt')} < now() - make_interval(secs => ${options.refreshReuseGrace})`,
+        ),
+      ),
+    )
+    .returning({ id: users.id })
+    .prepare('refresh_revoke_replayed');
 
   app.post(
     '/auth/refresh',
     {
       schema: {
         tags: ['auth'],
-        summary: 'Exchange a refresh token for a new pair; the old refresh token stops working',
+        summary: "Exchange a refresh token for a new pair; the old refresh token stops working (this device's session only)",
         security: [],
         body: Strict(
           { refreshToken: Type.String({ minLength: 1, maxLength: 1000 }) },
@@ -150,19 +198,15 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     async (request) => {
       const presented = hashRefreshToken(request.body.refreshToken);
       const refreshToken = newRefreshToken();
-      const [rotated] = await rotate.execute({ presented, next: hashRefreshToken(refreshToken) });
+      const now = new Date();
+      const [rotated] = await rotate.execute({
+        presented,
+        next: hashRefreshToken(refreshToken),
+        now: now.toISOString(),
+        expiresAt: new Date(now.getTime() + options.refreshTokenTtl * 1000).toISOString(),
+      });
       if (rotated) return tokenResponse(refreshToken, rotated);
-      // a replay of a token that was already rotated: after the grace window, end the session
-      const [replayed] = await app.db
-        .update(users)
-        .set(NO_SESSION)
-        .where(
-          and(
-            eq(users.previousRefreshTokenHash, presented),
-            sql`${users.refreshTokenRotatedAt} < now() - make_interval(secs => ${options.refreshReuseGrace})`,
-          ),
-        )
-        .returning({ id: users.id });
+      const [replayed] = await revokeReplayed.execute({ presented });
       if (replayed) request.log.warn({ userId: replayed.id }, 'rotated refresh token replayed: session revoked');
       throw invalidRefreshToken();
     },
@@ -171,12 +215,45 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
   app.post(
     '/auth/logout',
     {
-      schema: { tags: ['auth'], summary: 'End the session: the refresh token stops working', response: responses({ 204: Type.Null() }) },
+      schema: { tags: ['auth'], summary: "End this device's session: its refresh and access tokens stop working", response: responses({ 204: Type.Null() }) },
+      config: { access: 'authenticated' },
+    },
+    async (request, reply) => {
+      await app.db
+        .update(users)
+        .set({ sessions: sessionsWhere(sql`${field('id')} <> ${request.user.sessionId}::text`) })
+        .where(eq(users.id, request.user.id));
+      app.revocation.forget(request.user.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/auth/logout-all',
+    {
+      schema: { tags: ['auth'], summary: 'End every session of the caller, on every device', response: responses({ 204: Type.Null() }) },
       config: { access: 'authenticated' },
     },
     async (request, reply) => {
       await endSessions(app.db, request.user.id);
+      app.revocation.forget(request.user.id);
       return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/auth/sessions',
+    {
+      schema: { tags: ['auth'], summary: "The caller's sessions, newest first", response: responses({ 200: Type.Array(Session) }) },
+      config: { access: 'authenticated' },
+    },
+    async (request) => {
+      const [row] = await app.db.select({ sessions }).from(users).where(eq(users.id, request.user.id));
+      const now = new Date().toISOString();
+      return (row?.sessions ?? [])
+        .filter((s) => new Date(s.expiresAt).toISOString() > now)
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .map((s) => publicSession(s, request.user.sessionId));
     },
   );
 

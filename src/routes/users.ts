@@ -1,14 +1,15 @@
 /**
  * /api/v1/users: staff accounts. Admins manage everyone; a user may read and update their own
  * profile and password, but not their role or whether the account is active. A new password, a
- * deactivation or a deletion ends the user's session (the refresh slot is cleared).
+ * deactivation or a deletion ends all the user's sessions; a new role makes their access tokens
+ * stale (a refresh brings the new role). Either takes effect on every replica at once.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq, ilike, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { may } from '../auth/permissions.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
-import { endSessions } from '../auth/sessions.js';
+import { endSessions, staleAccessTokens } from '../auth/sessions.js';
 import { ROLES, users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import { registerCrud } from './crud.js';
@@ -120,6 +121,9 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         values.passwordHash = await hashPassword(password);
       }
       if (password !== undefined || body.isActive === false) await endSessions(tx, before.id);
+      else if (body.role !== undefined && body.role !== before.role) await staleAccessTokens(tx, before.id);
+      // the trigger's NOTIFY reaches every replica at the commit; this one forgets at once
+      app.revocation.forget(before.id);
       return values;
     },
   });

@@ -11,7 +11,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 // first, before any login replaces a legacy session
 t.test('each legacy token carried over by the migration refreshes once, then rotates', async (t) => {
-  const legacy = await sql`select id, is_active from users where refresh_token_hash is not null and previous_refresh_token_hash is null and id in (4, 12, 16, 20, 24, 32) order by id`;
+  // the sessions migration 0004 made of the slots 0002 filled: never rotated, no device label
+  const legacy = await sql`select id, is_active from users where sessions @> '[{"previousHash": null, "device": null}]' and id in (4, 12, 16, 20, 24, 32) order by id`;
   t.equal(legacy.length, 6);
   // the raw legacy tokens: from a copy of the legacy backup
   const tokens: Record<number, string> = {};
@@ -43,9 +44,11 @@ t.test('each known login works with its password, and its hash becomes argon2id'
     t.equal(body.expiresIn, 900);
     t.equal(body.user.id, id);
     t.notOk('passwordHash' in body.user, 'no hash in the response');
-    const [row] = await sql`select password_hash, refresh_token_hash, last_login_at from users where id = ${id}`;
+    const [row] = await sql`select password_hash, sessions, last_login_at from users where id = ${id}`;
     t.match(row!.password_hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'rehashed to argon2id at OWASP parameters');
-    t.equal(row!.refresh_token_hash, sha256(body.refreshToken), 'only the hash of the refresh token is stored');
+    const stored = (row!.sessions as { hash: string }[]).filter((s) => s.hash === sha256(body.refreshToken));
+    t.equal(stored.length, 1, 'only the hash of the refresh token is stored');
+    t.notMatch(JSON.stringify(row!.sessions), body.refreshToken, 'never the token itself');
     const me = await app.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${body.accessToken}` } });
     t.equal(me.json().email, email);
   }
@@ -73,8 +76,9 @@ t.test('refresh rotates: a new pair, and the old refresh token stops working', a
   t.equal(second.statusCode, 200);
   t.not(second.json().refreshToken, first.refreshToken);
   t.equal(second.json().user.id, 2);
-  const [row] = await sql`select refresh_token_hash, previous_refresh_token_hash from users where id = 2`;
-  t.same(row, { refresh_token_hash: sha256(second.json().refreshToken), previous_refresh_token_hash: sha256(first.refreshToken) });
+  const [row] = await sql`select sessions from users where id = 2`;
+  const rotated = (row!.sessions as { hash: string; previousHash: string }[]).filter((s) => s.hash === sha256(second.json().refreshToken));
+  t.same(rotated.map((s) => s.previousHash), [sha256(first.refreshToken)], 'the session remembers the token it replaced');
   const replay = await refresh(first.refreshToken);
   t.equal(replay.statusCode, 401, 'the rotated token is refused');
   t.equal(replay.json().code, 'INVALID_REFRESH_TOKEN');
@@ -93,11 +97,16 @@ t.test('two concurrent refreshes with one token: exactly one succeeds', async (t
 t.test('a rotated token replayed after the grace window revokes the session', async (t) => {
   const first = (await login('user1@nk-food.shop', 'keeper-Passw0rd!')).json();
   const second = (await refresh(first.refreshToken)).json();
-  await sql`update users set refresh_token_rotated_at = now() - interval '5 seconds' where id = 6`; // grace is 1 s
+  const other = (await login('user1@nk-food.shop', 'keeper-Passw0rd!')).json();
+  // grace is 1 s: the rotation is made 5 s old
+  await sql`update users set sessions = (select jsonb_agg(case when s->>'rotatedAt' is null then s
+              else s || jsonb_build_object('rotatedAt', to_char((now() - interval '5 seconds') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) end)
+              from jsonb_array_elements(sessions) s) where id = 6`;
   t.equal((await refresh(first.refreshToken)).statusCode, 401);
   t.equal((await refresh(second.refreshToken)).statusCode, 401, 'the current token no longer works either');
-  const [row] = await sql`select refresh_token_hash, previous_refresh_token_hash from users where id = 6`;
-  t.same(row, { refresh_token_hash: null, previous_refresh_token_hash: null });
+  const [row] = await sql`select sessions from users where id = 6`;
+  t.notMatch(JSON.stringify(row!.sessions), sha256(first.refreshToken), 'the session is gone');
+  t.equal((await refresh(other.refreshToken)).statusCode, 200, "the user's other session is not touched");
 });
 
 t.test('logout, deactivation and a password change end the session', async (t) => {
@@ -131,18 +140,52 @@ t.test('logout, deactivation and a password change end the session', async (t) =
   t.equal((await login('user6@nk-food.shop', 'a-new-Passw0rd')).statusCode, 200);
 });
 
-t.test('a new login ends the previous device\'s session', async (t) => {
-  const phone = (await login('user7@nk-food.shop', 'keeper-Passw0rd!')).json();
-  const laptop = (await login('user7@nk-food.shop', 'keeper-Passw0rd!')).json();
-  t.equal((await refresh(phone.refreshToken)).statusCode, 401);
-  t.equal((await refresh(laptop.refreshToken)).statusCode, 200);
+t.test('sessions on several devices: each refreshes and logs out alone; beyond MAX_SESSIONS_PER_USER the oldest ends', async (t) => {
+  const devices = [];
+  for (let i = 1; i <= 6; i++) {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'user7@nk-food.shop', password: 'keeper-Passw0rd!', device: `station ${i}` } });
+    devices.push(res.json());
+  }
+  t.equal((await refresh(devices[0].refreshToken)).statusCode, 401, 'the sixth login ended the oldest session');
+  const me = (d: { accessToken: string }) => ({ authorization: `Bearer ${d.accessToken}` });
+  t.equal((await app.inject({ url: '/api/v1/auth/me', headers: me(devices[0]) })).statusCode, 401, 'and its access token');
+  const rotated = [];
+  for (const d of devices.slice(1)) {
+    const res = await refresh(d.refreshToken);
+    t.equal(res.statusCode, 200, 'the other five refresh');
+    rotated.push(res.json());
+  }
+  const list = await app.inject({ url: '/api/v1/auth/sessions', headers: me(rotated[0]) });
+  t.equal(list.statusCode, 200);
+  t.same(list.json().map((s: { device: string }) => s.device), ['station 6', 'station 5', 'station 4', 'station 3', 'station 2'], 'newest first');
+  t.same(list.json().map((s: { current: boolean }) => s.current), [false, false, false, false, true], 'the caller\'s own is marked');
+  t.same(Object.keys(list.json()[0]).sort(), ['createdAt', 'current', 'device', 'expiresAt', 'id', 'lastRefreshedAt']);
+  const [row] = await sql`select sessions from users where id = 12`;
+  for (const s of row!.sessions as { hash: string; previousHash: string }[]) {
+    t.notMatch(list.body, s.hash, 'no hash listed');
+    if (s.previousHash) t.notMatch(list.body, s.previousHash, 'no previous hash listed');
+  }
+
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: me(rotated[0]) })).statusCode, 204);
+  t.equal((await app.inject({ url: '/api/v1/auth/me', headers: me(rotated[0]) })).statusCode, 401, 'logout ends this device\'s access token');
+  t.equal((await refresh(rotated[0].refreshToken)).statusCode, 401, 'and its refresh token');
+  t.equal((await app.inject({ url: '/api/v1/auth/me', headers: me(rotated[1]) })).statusCode, 200, 'another device goes on');
+  const again = await refresh(rotated[1].refreshToken);
+  t.equal(again.statusCode, 200, 'and refreshes');
+  t.equal((await app.inject({ url: '/api/v1/auth/sessions', headers: me(again.json()) })).json().length, 4);
+
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/logout-all', headers: me(again.json()) })).statusCode, 204);
+  for (const d of rotated.slice(2)) {
+    t.equal((await app.inject({ url: '/api/v1/auth/me', headers: me(d) })).statusCode, 401, 'logout-all: every access token refused');
+    t.equal((await refresh(d.refreshToken)).statusCode, 401, 'and every refresh token');
+  }
 });
 
 t.test('tokens are checked: none, garbage, expired, or signed with another key', async (t) => {
   const me = (authorization?: string) => app.inject({ url: '/api/v1/auth/me', headers: authorization ? { authorization } : {} });
   t.equal((await me()).statusCode, 401);
   t.equal((await me('Bearer garbage')).statusCode, 401);
-  const expired = app.jwt.sign({ sub: '1', role: 'admin' }, { expiresIn: -10 });
+  const expired = app.jwt.sign({ sub: '1', role: 'admin', sid: 'any', ver: 0 }, { expiresIn: -10 });
   const res = await me(`Bearer ${expired}`);
   t.equal(res.statusCode, 401);
   t.match(res.json().message, /expired/);

@@ -56,7 +56,7 @@ t.test('PGlite: a storekeeper changes their own password, and the service still 
 });
 
 t.test('PostgreSQL: 20 concurrent self-service password changes (pool of 10) all answer', async (t) => {
-  const { app, sql } = await testApp(t);
+  const { app, sql, tokenForUser } = await testApp(t);
   // legacy accounts user1…user30 share one known password (test/fixtures)
   const people = await sql<{ id: number; role: Role }[]>`
     select id, role from users where email ~ '^user[0-9]+@' and role <> 'admin' order by id limit 20`;
@@ -67,7 +67,7 @@ t.test('PostgreSQL: 20 concurrent self-service password changes (pool of 10) all
         app.inject({
           method: 'PATCH',
           url: `/api/v1/users/${id}`,
-          headers: { authorization: `Bearer ${app.signAccessToken({ id, role })}` },
+          headers: { authorization: `Bearer ${tokenForUser(id, role)}` },
           payload: { currentPassword: 'keeper-Passw0rd!', password: `new-Passw0rd-${id}` },
         }),
       ),
@@ -97,8 +97,15 @@ t.test('one\'s own password needs currentPassword whatever the role; another use
 
   const own = await patch(LOGINS.admin.id, 'admin', { password: 'an-admin-Passw0rd', currentPassword: LOGINS.admin.password });
   t.equal(own.statusCode, 200, 'with the right currentPassword');
-  t.equal((await login(LOGINS.admin.email, 'an-admin-Passw0rd')).statusCode, 200);
-  const other = await patch(LOGINS.boss.id, 'admin', { password: 'set-by-admin-Passw0rd' });
+  const again = await login(LOGINS.admin.email, 'an-admin-Passw0rd');
+  t.equal(again.statusCode, 200);
+  t.equal((await patch(LOGINS.boss.id, 'admin', { name: 'Марія' })).statusCode, 401, "the change ended the admin's sessions");
+  const other = await app.inject({
+    method: 'PATCH',
+    url: `/api/v1/users/${LOGINS.boss.id}`,
+    headers: { authorization: `Bearer ${again.json().accessToken}` },
+    payload: { password: 'set-by-admin-Passw0rd' },
+  });
   t.equal(other.statusCode, 200, "an admin sets another user's password without it");
   t.equal((await login(LOGINS.boss.email, 'set-by-admin-Passw0rd')).statusCode, 200);
 });

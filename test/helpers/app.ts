@@ -21,7 +21,18 @@ export const TEST_CONFIG = {
   refreshReuseGrace: 1,
   loginRateLimit: 1000,
   loginRateLimitPerClient: 1000,
+  maxSessionsPerUser: 5,
 } satisfies Omit<AppConfig, 'database'>;
+
+export const testSessionId = (userId: number) => `test-session-${userId}`;
+
+/** Every user gets a session (beside those it has) that tokenFor's tokens name. */
+export async function giveTestSessions(sql: ReturnType<typeof connect>) {
+  await sql`
+    update users set sessions = sessions || jsonb_build_array(jsonb_build_object(
+      'id', 'test-session-' || id, 'hash', md5('test-session-' || id), 'previousHash', null,
+      'expiresAt', '2999-01-01T00:00:00.000Z', 'rotatedAt', null, 'createdAt', '2026-01-01T00:00:00.000Z', 'device', 'test'))`;
+}
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -38,14 +49,16 @@ export async function testApp(t: Teardown, overrides: Partial<AppConfig> = {}) {
   });
   const app = await buildApp({ database: { url: db.url }, ...TEST_CONFIG, ...overrides }, { logLevel: 'trace', logStream });
   const sql = connect(db.url);
+  await giveTestSessions(sql);
   t.teardown(async () => {
     await app.close();
     await sql.end();
     await db.drop();
   });
-  /** An access token for a role, as login would issue it. */
-  const tokenFor = (role: Role) => app.signAccessToken({ id: LOGINS[role].id, role });
+  /** An access token as login would issue it (for the session giveTestSessions added). */
+  const tokenForUser = (id: number, role: Role) => app.signAccessToken({ id, role, sessionId: testSessionId(id), version: 0 });
+  const tokenFor = (role: Role) => tokenForUser(LOGINS[role].id, role);
   const headersFor = (role: Role) => ({ authorization: `Bearer ${tokenFor(role)}` });
   const count = async (table: string) => (await sql.unsafe(`select count(*)::int as n from "${table}"`))[0]!.n as number;
-  return { app, sql, db, logs, tokenFor, headersFor, count };
+  return { app, sql, db, logs, tokenFor, tokenForUser, headersFor, count };
 }

@@ -25,7 +25,7 @@ t.test('503 while the database is unreachable; the API answers 503 too; /livez s
   t.equal(ready.statusCode, 503);
   t.equal(ready.json().reason, 'database unreachable');
   t.equal((await app.inject({ url: '/livez' })).statusCode, 200);
-  const token = app.signAccessToken({ id: 1, role: 'admin' });
+  const token = app.signAccessToken({ id: 1, role: 'admin', sessionId: 'any', version: 0 });
   const api = await app.inject({ url: '/api/v1/orders', headers: { authorization: `Bearer ${token}` } });
   t.equal(api.statusCode, 503);
   t.equal(api.json().code, 'DATABASE_UNAVAILABLE');
