@@ -66,14 +66,17 @@ export async function countDatabase(client: DatabaseClient): Promise<DatabaseCou
     counts.tokens = tokens;
   }
   if ('users' in rows) {
-    // absent between the rollback of 0002 and the rename back of 0001
-    const [sessions] = await client.query<{ exists: boolean }>(
+    // a sessions array since 0005, one slot before; neither between the rollback of 0002 and the
+    // rename back of 0001
+    const [holds] = await client.query<{ sessions: boolean; slot: boolean }>(
       `select exists (select from pg_attribute where attrelid = '"public"."users"'::regclass
-                        and attname = 'refresh_token_hash' and not attisdropped) as exists`,
+                        and attname = 'sessions' and not attisdropped) as sessions,
+              exists (select from pg_attribute where attrelid = '"public"."users"'::regclass
+                        and attname = 'refresh_token_hash' and not attisdropped) as slot`,
     );
-    if (sessions?.exists) {
+    if (holds?.sessions || holds?.slot) {
       const [users] = await client.query<{ n: number }>(
-        'select count(*)::int as n from "users" where "refresh_token_hash" is not null',
+        `select count(*)::int as n from "users" where ${holds.sessions ? `"sessions" <> '[]'::jsonb` : '"refresh_token_hash" is not null'}`,
       );
       counts.usersWithRefreshToken = users?.n;
     }
@@ -146,6 +149,13 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
       note = 'dropped: test data, unused';
     }
     row(table, b, a, note);
+  }
+  // up only: a rollback keeps only unexpired sessions, and one per user
+  const holding = [before.usersWithRefreshToken, after.usersWithRefreshToken];
+  if (!down && !before.tokens && holding.every((n) => n !== undefined)) {
+    const lost = holding[0] !== holding[1];
+    if (lost) ok = false;
+    row('users holding a refresh-token session', holding[0], holding[1], lost ? 'MISMATCH: sessions were lost' : '');
   }
   for (const table of KEPT) {
     if (table in before.rows || table in after.rows) row(table, before.rows[table], after.rows[table], 'kept as it was');

@@ -38,6 +38,8 @@ const cases: RouteCase[] = [
   { method: 'POST', route: '/api/v1/auth/login', url: '/api/v1/auth/login', body: { email: 'boss@nk-food.shop', password: 'x' }, public: true, table: 'users' },
   { method: 'POST', route: '/api/v1/auth/refresh', url: '/api/v1/auth/refresh', body: { refreshToken: 'x' }, public: true, table: 'users' },
   { method: 'POST', route: '/api/v1/auth/logout', url: '/api/v1/auth/logout', table: 'users' },
+  { method: 'POST', route: '/api/v1/auth/logout-all', url: '/api/v1/auth/logout-all', table: 'users' },
+  { method: 'GET', route: '/api/v1/auth/sessions', url: '/api/v1/auth/sessions' },
   { method: 'GET', route: '/api/v1/auth/me', url: '/api/v1/auth/me' },
   { method: 'GET', route: '/api/v1/users', url: '/api/v1/users', forbidden: 'boss' },
   { method: 'GET', route: '/api/v1/users/{id}', url: '/api/v1/users/2', forbidden: 'storekeeper', missing: '/api/v1/users/9999' },

@@ -17,6 +17,8 @@ export interface Schema {
   constraints: Record<string, unknown>[];
   indexes: Record<string, unknown>[];
   sequences: Record<string, unknown>[];
+  triggers: Record<string, unknown>[];
+  unlogged: string[];
 }
 
 export async function readSchema(target: postgres.Sql | Query): Promise<Schema> {
@@ -54,8 +56,17 @@ export async function readSchema(target: postgres.Sql | Query): Promise<Schema> 
               from pg_depend d join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
              where d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass and d.deptype in ('a', 'i')) as owned_by
       from pg_sequences s where s.schemaname = 'public' order by 1`);
+  const triggers = await sql(`
+    select c.relname as table, t.tgname as name, pg_get_triggerdef(t.oid) as definition
+      from pg_trigger t join pg_class c on c.oid = t.tgrelid and c.relnamespace = 'public'::regnamespace
+     where not t.tgisinternal order by 1, 2`);
+  const unlogged = await sql(`
+    select relname as name from pg_class
+     where relnamespace = 'public'::regnamespace and relkind = 'r' and relpersistence = 'u' order by 1`);
   return {
     tables: tables.map((t) => t.name as string),
+    triggers: [...triggers],
+    unlogged: unlogged.map((t) => t.name as string),
     columns: [...columns],
     constraints: [...constraints],
     indexes: [...indexes],

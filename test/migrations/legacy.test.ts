@@ -56,31 +56,35 @@ t.test('only the tables whose money changes type are rewritten; the others keep 
   }
 });
 
-t.test('each user with an unexpired legacy token holds the SHA-256 of the longest-lived one', async (t) => {
+t.test('each user with an unexpired legacy token holds a session with the SHA-256 of the longest-lived one', async (t) => {
   const tokens = await legacy`
-    select distinct on ("userId") "userId" as id, token, to_json("expiresAt" at time zone 'UTC') as expires
+    select distinct on ("userId") "userId" as id, token, to_char("expiresAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as expires
       from refresh_tokens where "expiresAt" > now() at time zone 'UTC'
      order by "userId", "expiresAt" desc`;
   t.equal(tokens.length, 6, 'the backup has six users with a token valid until 2099');
-  const holders = await migrated`
-    select id, refresh_token_hash as hash, to_json(refresh_token_expires_at) as expires,
-           previous_refresh_token_hash as previous
-      from users where refresh_token_hash is not null order by id`;
+  const holders = await migrated`select id, sessions from users where sessions <> '[]' order by id`;
   t.same(
-    holders.map((u) => ({ id: u.id, hash: u.hash, expires: u.expires, previous: u.previous })),
+    holders.map((u) => ({ id: u.id, sessions: u.sessions.map(({ id, createdAt, ...s }: Record<string, unknown>) => s) })),
     tokens.map((tok) => ({
       id: tok.id,
-      hash: createHash('sha256').update(tok.token).digest('hex'),
-      expires: tok.expires,
-      previous: null,
+      sessions: [
+        {
+          hash: createHash('sha256').update(tok.token).digest('hex'),
+          previousHash: null,
+          expiresAt: tok.expires,
+          rotatedAt: null,
+          device: null,
+        },
+      ],
     })),
   );
+  t.ok(holders.every((u) => typeof u.sessions[0].id === 'string' && !Number.isNaN(Date.parse(u.sessions[0].createdAt))), 'each with an id and a creation time');
   t.ok(tokens.every((tok) => tok.expires.startsWith('2099-')), 'those tokens are the ones valid until 2099');
 });
 
 t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger is kept', async (t) => {
   const tables = (await migrated`select relname from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1`).map((r) => r.relname);
-  t.same(tables, ['_prisma_migrations', 'box_settings', 'order_history', 'orders', 'products', 'users', 'wordpress_sku_cache']);
+  t.same(tables, ['_prisma_migrations', 'box_settings', 'order_history', 'orders', 'products', 'rate_limits', 'users', 'wordpress_sku_cache']);
   const indexes = (await migrated`select indexname from pg_indexes where schemaname = 'public' order by 1`).map((r) => r.indexname);
   t.same(indexes, [
     '_prisma_migrations_pkey',
@@ -101,10 +105,10 @@ t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger i
     'products_last_sync_at_idx',
     'products_pkey',
     'products_sku_key',
+    'rate_limits_pkey',
     'users_email_key',
     'users_pkey',
-    'users_previous_refresh_token_hash_idx',
-    'users_refresh_token_hash_key',
+    'users_sessions_idx',
     'wordpress_sku_cache_pkey',
   ]);
   const duplicates = await migrated`
@@ -126,6 +130,9 @@ t.test('an empty database migrates to the schema the legacy database ends with',
   t.same(fromEmpty.constraints, fromLegacy.constraints, 'constraints, validated alike');
   t.same(fromEmpty.indexes, fromLegacy.indexes, 'indexes');
   t.same(fromEmpty.sequences, fromLegacy.sequences, 'sequences');
+  t.same(fromEmpty.triggers, fromLegacy.triggers, 'triggers');
+  t.ok(fromLegacy.triggers.length === 2 && fromLegacy.unlogged.includes('rate_limits'), 'the NOTIFY triggers, and the UNLOGGED counters');
+  t.same(fromEmpty.unlogged, fromLegacy.unlogged, 'unlogged tables');
 });
 
 t.test('migrating again applies nothing and changes nothing', async (t) => {
