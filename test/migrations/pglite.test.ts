@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import t from 'tap';
+import { buildApp } from '../../src/app.js';
+import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
 import { APPLIED_WHOLE_CHAIN, dbMigrate } from '../helpers/commands.js';
 import { connect, LEGACY_BACKUP, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
 import { readSchema, type Query } from '../helpers/catalog.js';
@@ -57,4 +59,26 @@ t.test('a PGlite database holding the legacy backup is restructured without losi
   const again = await dbMigrate({ dataDir });
   t.equal(again.code, 0, again.stderr);
   t.match(again.stdout, /Nothing to apply/);
+});
+
+t.test('the service on PGlite: login limits counted in its database; a logout refuses the access token at once', async (t) => {
+  const dataDir = tempDir(t);
+  const pg = await PGlite.create(dataDir);
+  await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
+  await pg.close();
+  t.equal((await dbMigrate({ dataDir })).code, 0);
+  const app = await buildApp({ ...TEST_CONFIG, loginRateLimit: 3, database: { dataDir } });
+  t.teardown(() => app.close());
+  const login = (password: string) =>
+    app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.boss.email, password } });
+  const session = (await login(LOGINS.boss.password)).json();
+  const auth = { authorization: `Bearer ${session.accessToken}` };
+  t.equal((await app.inject({ url: '/api/v1/auth/me', headers: auth })).statusCode, 200);
+  t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode, 204);
+  t.equal((await app.inject({ url: '/api/v1/auth/me', headers: auth })).statusCode, 401, 'the logged-out token is refused');
+  const codes = [];
+  for (let i = 0; i < 3; i++) codes.push((await login('wrong')).statusCode);
+  t.same(codes, [401, 401, 429], 'the fourth attempt for the e-mail (the login was the first): 429');
+  const [counted] = await app.database.query<{ hits: number }>(`select hits from rate_limits where key = 'login-email:${LOGINS.boss.email}'`);
+  t.equal(Number(counted?.hits), 4, 'counted in rate_limits');
 });
