@@ -21,10 +21,16 @@ export interface DatabaseClient {
   /**
    * LISTEN on a channel, on a connection of its own. `onListen` runs each time the channel is
    * (again) listened to: when that connection drops, postgres.js reconnects and listens again.
-   * Rejects when the database cannot be reached; the returned function stops listening.
+   * Rejects when the database cannot be reached.
    */
-  listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<Listener>;
   close(): Promise<void>;
+}
+
+export interface Listener {
+  /** NOTIFY on the listened channel, over the listener's own connection (not the pool's). */
+  notify(payload: string): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export interface ClientOptions {
@@ -49,13 +55,16 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       query: async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
       listen: async (channel, onNotify, onListen) => {
         // a client per listener: a failed first LISTEN is not retried by postgres.js, so a
-        // caller retries with a new one
-        const listener = postgres(target.url, { max: 1, ...settings });
+        // caller retries with a new one; named apart from the pool, whose statements it does not share
+        const listener = postgres(target.url, { ...settings, max: 1, connection: { application_name: 'backoffice-api-listen' } });
         try {
           const { unlisten } = await listener.listen(channel, onNotify, onListen);
-          return async () => {
-            await unlisten();
-            await listener.end({ timeout: 1 });
+          return {
+            notify: async (payload) => void (await listener.notify(channel, payload)),
+            stop: async () => {
+              await unlisten();
+              await listener.end({ timeout: 1 });
+            },
           };
         } catch (error) {
           await listener.end({ timeout: 0 });
@@ -73,7 +82,10 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     listen: async (channel, onNotify, onListen) => {
       const unlisten = await pg.listen(channel, onNotify);
       onListen();
-      return () => unlisten();
+      return {
+        notify: async (payload) => void (await pg.query('select pg_notify($1, $2)', [channel, payload])),
+        stop: () => unlisten(),
+      };
     },
     close: () => pg.close(),
   };

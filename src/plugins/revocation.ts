@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import fp from 'fastify-plugin';
+import type { Listener } from '../db/client.js';
 import { users } from '../db/schema.js';
 
 export const AUTH_CHANNEL = 'auth_changes';
@@ -96,7 +97,7 @@ export default fp(
 
     const heartbeat = `ping:${randomUUID()}`;
     let heardAt = 0;
-    let unlisten: (() => Promise<void>) | undefined;
+    let listener: Listener | undefined;
     let subscribing: Promise<void> | undefined;
     const onNotify = (payload: string) => {
       if (payload === heartbeat) {
@@ -115,7 +116,7 @@ export default fp(
       (subscribing ??= app.database
         .listen(AUTH_CHANNEL, onNotify, onListen)
         .then(
-          (stop) => void (unlisten = stop),
+          (started) => void (listener = started),
           (error: Error) => app.log.warn(`cannot LISTEN on ${AUTH_CHANNEL} (${error.message}): tokens are checked against the database`),
         )
         .finally(() => (subscribing = undefined)));
@@ -128,21 +129,20 @@ export default fp(
     const timer = setInterval(() => {
       const silentFor = Date.now() - heardAt;
       if (silentFor > HEARTBEAT_LOST_MS) goCold('silent');
-      if (unlisten && silentFor > RESUBSCRIBE_AFTER_MS) {
+      if (listener && silentFor > RESUBSCRIBE_AFTER_MS) {
         // postgres.js has not brought the channel back by itself: start again on a new connection
-        const stop = unlisten;
-        unlisten = undefined;
-        void stop().catch(() => {});
+        void listener.stop().catch(() => {});
+        listener = undefined;
       }
-      if (!unlisten) void subscribe();
-      else app.database.query(`select pg_notify('${AUTH_CHANNEL}', '${heartbeat}')`).catch(() => {});
+      if (!listener) void subscribe();
+      else listener.notify(heartbeat).catch(() => {});
     }, HEARTBEAT_MS);
     timer.unref();
     await subscribe();
     app.addHook('onClose', async () => {
       clearInterval(timer);
       await subscribing;
-      await unlisten?.().catch(() => {});
+      await listener?.stop().catch(() => {});
     });
 
     app.decorate('revocation', {
