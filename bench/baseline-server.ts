@@ -36,16 +36,16 @@ const listOrdersSql = (statuses: number, cursor: boolean) => {
   return `select ${ORDER_COLUMNS} from "orders" where ${where} order by "orders"."created_at" desc, "orders"."id" desc limit ${$(statuses + (cursor ? 3 : 1))}`;
 };
 const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = $1`;
-// src/routes/auth.ts, POST /auth/refresh: the compare-and-swap
+// src/routes/auth.ts, POST /auth/refresh: the compare-and-swap on one session of users.sessions
 const REFRESH =
-  'update "users" set "last_activity_at" = now(), "refresh_token_hash" = $1, "refresh_token_expires_at" = now() + make_interval(secs => $2), "previous_refresh_token_hash" = $3, "refresh_token_rotated_at" = now(), "updated_at" = now() where ("users"."refresh_token_hash" = $4 and "users"."refresh_token_expires_at" > now() and "users"."is_active" = $5) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at"';
+  `update "users" set "last_activity_at" = now(), "sessions" = (SELECT jsonb_agg(CASE WHEN (e.s->>'hash') = $1::text THEN e.s || jsonb_build_object('hash', $2::text, 'previousHash', $3::text, 'rotatedAt', $4::text, 'expiresAt', $5::text) ELSE e.s END ORDER BY e.i) FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i)), "updated_at" = now() where ("users"."sessions" @> jsonb_build_array(jsonb_build_object('hash', $6::text)) and EXISTS (SELECT 1 FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i) WHERE (e.s->>'hash') = $7::text AND (e.s->>'expiresAt')::timestamptz > now()) and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at", "token_version", (SELECT e.s->>'id' FROM jsonb_array_elements("sessions") AS e(s) WHERE e.s->>'hash' = $9::text) "session_id"`;
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const JWT_HEADER = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-function accessToken(id: number, role: string) {
+function accessToken(id: number, role: string, sid: string, ver: number) {
   const now = Math.floor(Date.now() / 1000);
-  const payload = base64url(JSON.stringify({ sub: String(id), role, iat: now, exp: now + ACCESS_TOKEN_TTL }));
+  const payload = base64url(JSON.stringify({ sub: String(id), role, sid, ver, iat: now, exp: now + ACCESS_TOKEN_TTL }));
   return `${JWT_HEADER}.${payload}.${createHmac('sha256', secret).update(`${JWT_HEADER}.${payload}`).digest('base64url')}`;
 }
 
@@ -72,9 +72,14 @@ async function refresh(request: IncomingMessage) {
   for await (const chunk of request) text += chunk;
   const presented = sha256((JSON.parse(text) as { refreshToken: string }).refreshToken);
   const refreshToken = randomBytes(32).toString('base64url');
-  const [user] = await sql.unsafe<Row[]>(REFRESH, [sha256(refreshToken), REFRESH_TOKEN_TTL, presented, presented, true]);
-  if (!user) return undefined;
-  return { accessToken: accessToken(user.id as number, user.role as string), refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL, user };
+  const next = sha256(refreshToken);
+  const now = new Date();
+  const expiresAt = new Date(now.getTime() + REFRESH_TOKEN_TTL * 1000).toISOString();
+  const [row] = await sql.unsafe<Row[]>(REFRESH, [presented, next, presented, now.toISOString(), expiresAt, presented, presented, true, next]);
+  if (!row) return undefined;
+  const { tokenVersion, sessionId, ...user } = row;
+  const token = accessToken(user.id as number, user.role as string, sessionId as string, tokenVersion as number);
+  return { accessToken: token, refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL, user };
 }
 
 async function route(request: IncomingMessage): Promise<[number, unknown]> {

@@ -5,7 +5,7 @@
 import { hashPassword } from '../../src/auth/passwords.js';
 import { hashRefreshToken, newRefreshToken } from '../../src/auth/refresh-tokens.js';
 import { openDatabase } from '../../src/db/client.js';
-import { pendingMigrations } from '../../src/db/migrations.js';
+import { pendingMigrations, readChain } from '../../src/db/migrations.js';
 import { ensureLegacy } from './legacy.js';
 import type { HttpLoad } from './load.js';
 import { runMigration } from './migrate.js';
@@ -14,7 +14,8 @@ import { startNode, type Server } from './processes.js';
 import { count } from './results.js';
 
 export const ORDERS = 1_000_000;
-export const DATABASE = `bo_bench_api_${ORDERS}`;
+/** Named after the chain's last migration: checkouts of different chains on one server keep their own. */
+export const DATABASE = `bo_bench_api_${ORDERS}_${readChain().at(-1)!.tag}`;
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret!';
 const PASSWORD = 'bench-Passw0rd!';
 /** Users whose refresh tokens the refresh load rotates. */
@@ -65,12 +66,15 @@ export async function fixtures(loginUsers: number): Promise<Fixtures> {
     // upserted, not deleted and inserted: deleting a user scans all of order_history (its user_id has no index)
     const upsert = sql`
       on conflict ((lower(email))) do update set role = excluded.role, password_hash = excluded.password_hash, is_active = true,
-        refresh_token_hash = excluded.refresh_token_hash, refresh_token_expires_at = excluded.refresh_token_expires_at,
-        previous_refresh_token_hash = null, refresh_token_rotated_at = null`;
+        sessions = excluded.sessions`;
     await sql`insert into users (email, role, password_hash) select unnest(${loginEmails}::text[]), 'admin', ${argon2Hash} ${upsert}`;
+    // one session each, as a login would have stored it (src/auth/sessions.ts)
+    const iso = (at: string) => sql`to_char((${sql.unsafe(at)}) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
     await sql`
-      insert into users (email, role, password_hash, refresh_token_hash, refresh_token_expires_at)
-      select 'bench-refresh-' || i || '@bench.invalid', 'user', ${argon2Hash}, hash, now() + interval '30 days'
+      insert into users (email, role, password_hash, sessions)
+      select 'bench-refresh-' || i || '@bench.invalid', 'user', ${argon2Hash},
+             jsonb_build_array(jsonb_build_object('id', gen_random_uuid()::text, 'hash', hash, 'previousHash', null,
+               'expiresAt', ${iso("now() + interval '30 days'")}, 'rotatedAt', null, 'createdAt', ${iso('now()')}, 'device', 'bench'))
         from unnest(${refreshTokens.map(hashRefreshToken)}::text[]) with ordinality as t(hash, i) ${upsert}`;
     await sql`vacuum analyze users`;
 

@@ -76,7 +76,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     user,
   });
   const sessionOf = (hash: SQL | string) =>
-    sql<string>`(SELECT e.s->>'id' FROM jsonb_array_elements(${users.sessions}) AS e(s) WHERE e.s->>'hash' = ${hash})`;
+    sql<string>`(SELECT e.s->>'id' FROM jsonb_array_elements(${users.sessions}) AS e(s) WHERE e.s->>'hash' = ${hash})`.as('session_id');
 
   // compare-and-swap: only the request that still finds the presented hash in a session rotates
   // that session; the other sessions of the user are left as they are. Built once: building the
