@@ -139,3 +139,16 @@ t.test(`drizzle/down/${TAG}.sql reverts exactly 0004: 0003's schema, the newest 
   const [slot] = await sql`select refresh_token_hash as hash, previous_refresh_token_hash as previous, refresh_token_rotated_at as rotated from users where id = 2`;
   t.same({ ...slot, rotated: instant(slot!.rotated) }, { hash: sha256('old phone'), previous: sha256('before old phone'), rotated: instant(sessions[0]!.rotatedAt) });
 });
+
+t.test('the refresh look-ups by token hash (current and previous) can use users_sessions_idx', async (t) => {
+  const { db, sql } = await legacyAt0003(t);
+  t.equal((await dbMigrate({ url: db.url })).code, 0);
+  await sql.begin(async (tx) => {
+    // 35 users: the planner would rightly scan the table; forbid that to see what the index serves
+    await tx`set local enable_seqscan = off`;
+    for (const key of ['hash', 'previousHash']) {
+      const plan = await tx.unsafe(`explain select id from users where sessions @> jsonb_build_array(jsonb_build_object('${key}', $1::text))`, ['x']);
+      t.match(plan.map((r) => r['QUERY PLAN']).join('\n'), /Index Scan on users_sessions_idx/, key);
+    }
+  });
+});

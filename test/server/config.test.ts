@@ -20,6 +20,7 @@ const bad: [string, Record<string, string>][] = [
   ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: '-1' }],
   ['LOGIN_RATE_LIMIT', { LOGIN_RATE_LIMIT: 'many' }],
   ['LOGIN_RATE_LIMIT_PER_CLIENT', { LOGIN_RATE_LIMIT_PER_CLIENT: '0' }],
+  ['MAX_SESSIONS_PER_USER', { MAX_SESSIONS_PER_USER: '0' }],
   ['TRUST_PROXY', { TRUST_PROXY: 'the ingress' }],
   ['SHUTDOWN_TIMEOUT', { SHUTDOWN_TIMEOUT: '0' }],
   ['ADMIN_EMAIL', { ADMIN_EMAIL: 'not-an-email' }],
