@@ -36,6 +36,7 @@ export const REDACTED_PATHS = [
   '*.accessToken',
   '*.refreshTokenHash',
   '*.previousRefreshTokenHash',
+  '*.sessions',
 ];
 
 export type AppConfig = Pick<
