@@ -83,16 +83,10 @@ export const FLOOR_TABLES: FloorTable[] = [
     legacy: 'User',
     final: 'users',
     rewrite: false,
-    added: {
-      refresh_token_hash: 'text',
-      refresh_token_expires_at: 'timestamptz',
-      previous_refresh_token_hash: 'text',
-      refresh_token_rotated_at: 'timestamptz',
-    },
+    added: { sessions: 'jsonb', token_version: 'integer' },
     indexes: {
       users_email_key: 'unique (lower(email))',
-      users_refresh_token_hash_key: 'unique (refresh_token_hash)',
-      users_previous_refresh_token_hash_idx: '(previous_refresh_token_hash)',
+      users_sessions_idx: 'using gin (sessions jsonb_path_ops)',
     },
     checks: ["role in ('admin', 'boss', 'shop-manager', 'ads-manager', 'storekeeper', 'user')", "email = btrim(email) and email like '_%@_%'"],
   },
