@@ -249,9 +249,9 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     },
     async (request) => {
       const [row] = await app.db.select({ sessions }).from(users).where(eq(users.id, request.user.id));
-      const now = new Date().toISOString();
+      const now = Date.now();
       return (row?.sessions ?? [])
-        .filter((s) => new Date(s.expiresAt).toISOString() > now)
+        .filter((s) => Date.parse(s.expiresAt) > now)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
         .map((s) => publicSession(s, request.user.sessionId));
     },
