@@ -11,7 +11,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 
 // first, before any login replaces a legacy session
 t.test('each legacy token carried over by the migration refreshes once, then rotates', async (t) => {
-  // the sessions migration 0004 made of the slots 0002 filled: never rotated, no device label
+  // the sessions migration 0005 made of the slots 0002 filled: never rotated, no device label
   const legacy = await sql`select id, is_active from users where sessions @> '[{"previousHash": null, "device": null}]' and id in (4, 12, 16, 20, 24, 32) order by id`;
   t.equal(legacy.length, 6);
   // the raw legacy tokens: from a copy of the legacy backup

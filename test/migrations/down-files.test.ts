@@ -102,5 +102,6 @@ t.test('a database that ran the first 0002 (timestamptz(3), now() defaults) ends
   t.match(result.stdout, `Applied ${rest.length} migration(s): ${rest.map((m) => m.tag).join(', ')}.`);
   t.equal(await schemaDump(old.url), await schemaDump(fresh.url), 'the schema of a fresh migration, byte for byte');
   t.same(await dataFingerprint(old.sql), await dataFingerprint(fresh.sql), 'and the same content');
-  t.same(await files(), filesBefore, 'no table rewritten');
+  const existed = new Set(filesBefore.map((f) => f.relname));
+  t.same((await files()).filter((f) => existed.has(f.relname)), filesBefore, 'no table rewritten (tables added since aside)');
 });

@@ -1,7 +1,7 @@
 /**
- * Migration 0004_sessions on a database that has run the chain up to 0003 and been in use: every
+ * Migration 0005_sessions on a database that has run the chain before it and been in use: every
  * refresh-token slot (rotated, expired, and the legacy tokens 0002 carried in) becomes a session,
- * the tokens go on working through HTTP, and the down file takes the database back to 0003's schema
+ * the tokens go on working through HTTP, and the down file takes the database back to the schema before it
  * with the newest unexpired session in the slot.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,36 +18,36 @@ import { readSchema } from '../helpers/catalog.js';
 import { dbMigrate } from '../helpers/commands.js';
 import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
 
-const TAG = '0004_sessions';
+const TAG = '0005_sessions';
 /** The drizzle client on `sql` leaves timestamps as the server's text: compare instants. */
 const instant = (value: unknown) => new Date(String(value).replace(' ', 'T').replace(/\+00$/, 'Z')).getTime();
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** The chain up to (not including) 0004, in a folder of its own. */
-const upTo0003 = mkdtempSync(join(tmpdir(), 'bo-chain-'));
-t.teardown(() => rmSync(upTo0003, { recursive: true, force: true }));
-cpSync(MIGRATIONS_FOLDER, upTo0003, { recursive: true });
-const journalPath = join(upTo0003, 'meta/_journal.json');
+/** The chain up to (not including) TAG, in a folder of its own. */
+const beforeTag = mkdtempSync(join(tmpdir(), 'bo-chain-'));
+t.teardown(() => rmSync(beforeTag, { recursive: true, force: true }));
+cpSync(MIGRATIONS_FOLDER, beforeTag, { recursive: true });
+const journalPath = join(beforeTag, 'meta/_journal.json');
 const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
 const at = journal.entries.findIndex((e) => e.tag === TAG);
 journal.entries = journal.entries.slice(0, at);
 writeFileSync(journalPath, JSON.stringify(journal));
 
-async function legacyAt0003(t: { teardown(fn: () => unknown): void }) {
+async function beforeSessions(t: { teardown(fn: () => unknown): void }) {
   const db = await scratchDatabase(await legacyTemplate());
   const sql = connect(db.url);
   t.teardown(async () => {
     await sql.end();
     await db.drop();
   });
-  await migrate(drizzle(sql), { migrationsFolder: upTo0003, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' });
+  await migrate(drizzle(sql), { migrationsFolder: beforeTag, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' });
   return { db, sql };
 }
 
 const raw = { rotated: randomBytes(32).toString('base64url'), replaced: randomBytes(32).toString('base64url'), expired: randomBytes(32).toString('base64url') };
 
 t.test('every slot, legacy tokens included, becomes a session; the tokens keep working', async (t) => {
-  const { db, sql } = await legacyAt0003(t);
+  const { db, sql } = await beforeSessions(t);
   // a database in use: a rotated slot, an expired one, besides the legacy tokens 0002 carried in
   await sql`update users set refresh_token_hash = ${sha256(raw.rotated)}, previous_refresh_token_hash = ${sha256(raw.replaced)},
               refresh_token_expires_at = now() + interval '10 days', refresh_token_rotated_at = now() - interval '1 minute' where id = 2`;
@@ -92,8 +92,8 @@ t.test('every slot, legacy tokens included, becomes a session; the tokens keep w
   t.same(keeper!.sessions, [], 'user 2 holds no session any more');
 });
 
-t.test('a migration from the legacy backup and from 0003 converge; migrating again changes nothing', async (t) => {
-  const { db, sql } = await legacyAt0003(t);
+t.test('a migration from the legacy backup and from the chain before 0005 converge; migrating again changes nothing', async (t) => {
+  const { db, sql } = await beforeSessions(t);
   t.equal((await dbMigrate({ url: db.url })).code, 0);
   const whole = await scratchDatabase(await legacyTemplate());
   t.teardown(whole.drop);
@@ -105,8 +105,8 @@ t.test('a migration from the legacy backup and from 0003 converge; migrating aga
   t.match(again.stdout, /Nothing to apply/);
 });
 
-t.test(`drizzle/down/${TAG}.sql reverts exactly 0004: 0003's schema, the newest unexpired session in the slot`, async (t) => {
-  const { db, sql } = await legacyAt0003(t);
+t.test(`drizzle/down/${TAG}.sql reverts exactly 0005: the schema before it, the newest unexpired session in the slot`, async (t) => {
+  const { db, sql } = await beforeSessions(t);
   const reference = await readSchema(sql);
   t.equal((await dbMigrate({ url: db.url })).code, 0);
   const now = Date.now();
@@ -134,14 +134,14 @@ t.test(`drizzle/down/${TAG}.sql reverts exactly 0004: 0003's schema, the newest 
   });
   const schema = await readSchema(sql);
   const withoutPositions = (columns: Record<string, unknown>[]) => columns.map(({ position, ...c }) => c);
-  t.same(withoutPositions(schema.columns), withoutPositions(reference.columns), 'columns as at 0003, in the same order');
-  t.same({ ...schema, columns: [] }, { ...reference, columns: [] }, 'tables, constraints, indexes, triggers as at 0003');
+  t.same(withoutPositions(schema.columns), withoutPositions(reference.columns), 'columns as before 0005, in the same order');
+  t.same({ ...schema, columns: [] }, { ...reference, columns: [] }, 'tables, constraints, indexes, triggers as before 0005');
   const [slot] = await sql`select refresh_token_hash as hash, previous_refresh_token_hash as previous, refresh_token_rotated_at as rotated from users where id = 2`;
   t.same({ ...slot, rotated: instant(slot!.rotated) }, { hash: sha256('old phone'), previous: sha256('before old phone'), rotated: instant(sessions[0]!.rotatedAt) });
 });
 
 t.test('the refresh look-ups by token hash (current and previous) can use users_sessions_idx', async (t) => {
-  const { db, sql } = await legacyAt0003(t);
+  const { db, sql } = await beforeSessions(t);
   t.equal((await dbMigrate({ url: db.url })).code, 0);
   await sql.begin(async (tx) => {
     // 35 users: the planner would rightly scan the table; forbid that to see what the index serves
