@@ -20,7 +20,6 @@ const bad: [string, Record<string, string>][] = [
   ['REFRESH_REUSE_GRACE', { REFRESH_REUSE_GRACE: '-1' }],
   ['LOGIN_RATE_LIMIT', { LOGIN_RATE_LIMIT: 'many' }],
   ['LOGIN_RATE_LIMIT_PER_CLIENT', { LOGIN_RATE_LIMIT_PER_CLIENT: '0' }],
-  ['MAX_SESSIONS_PER_USER', { MAX_SESSIONS_PER_USER: '0' }],
   ['TRUST_PROXY', { TRUST_PROXY: 'the ingress' }],
   ['SHUTDOWN_TIMEOUT', { SHUTDOWN_TIMEOUT: '0' }],
   ['ADMIN_EMAIL', { ADMIN_EMAIL: 'not-an-email' }],
@@ -57,6 +56,19 @@ t.test('every problem is reported at once', async (t) => {
     'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent',
     'JWT_SECRET: must not have fewer than 32 characters (at least 32 characters)',
   ]);
+});
+
+t.test('MAX_SESSIONS_PER_USER: 5 by default, 1 to 100', async (t) => {
+  t.equal(loadConfig({}).maxSessionsPerUser, 5);
+  t.equal(loadConfig({ MAX_SESSIONS_PER_USER: '12' }).maxSessionsPerUser, 12);
+  const problems = (() => {
+    try {
+      loadConfig({ MAX_SESSIONS_PER_USER: '0' });
+    } catch (e) {
+      return (e as { problems?: string[] }).problems;
+    }
+  })();
+  t.match(problems, [/^MAX_SESSIONS_PER_USER="0": .*\(refresh-token sessions/], 'a clear message naming it');
 });
 
 const refusal = (env: Record<string, string>) =>

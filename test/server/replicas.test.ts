@@ -36,7 +36,9 @@ interface Answer {
   status: number;
   body: any;
 }
-const newClient = () => `203.0.113.${1 + (randomBytes(1)[0]! % 250)}, 198.51.100.${randomBytes(1)[0]}`;
+let clients = 0;
+/** A client address no other request of this file uses (the proxy's own address after it). */
+const newClient = () => `198.18.${Math.floor(++clients / 250)}.${(clients % 250) + 1}, 10.0.0.1`;
 async function call(server: ServerProcess, method: string, path: string, options: { token?: string; body?: unknown; client?: string } = {}): Promise<Answer> {
   const headers: Record<string, string> = { 'x-forwarded-for': options.client ?? newClient() };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
