@@ -47,7 +47,8 @@ try {
   const run = await runMigrations(config.database, countDatabase, (client) =>
     ensureFirstAdmin(client, config.firstAdmin, config.nodeEnv === 'production'),
   );
-  console.log(`Database: ${where}.\n${formatReport(run).text}`);
+  const report = formatReport(run).text;
+  console.log(run.applied.length ? `Database: ${where}.\n${report}` : `Database: ${where}. ${report}`);
   firstAdmin = run.afterwards;
 } catch (error) {
   console.error(`${describeFailure(error, config.database)}\nThe service does not start.`);
