@@ -13,6 +13,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
+import metricsPlugin from './plugins/metrics.js';
 import unicodePlugin from './plugins/unicode.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
@@ -40,7 +41,9 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient'
 > &
-  Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string };
+  Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string } &
+  /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
+  Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
 /** One log line per request, when it completes: what was asked, the answer, how long it took. */
 class OneLinePerRequest extends LogController {
@@ -80,6 +83,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
   await app.register(errorsPlugin);
   await app.register(unicodePlugin);
   await app.register(dbPlugin, { target: config.database });
+  await app.register(metricsPlugin, { port: config.metricsPort, host: config.host });
   await app.register(docsPlugin);
   await app.register(rateLimit, {
     global: false,

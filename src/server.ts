@@ -69,7 +69,11 @@ try {
 }
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
-console.log(`backoffice-api listening on http://${config.host}:${port} (docs: http://localhost:${port}/docs), database: ${where}`);
+const metrics = app.metrics.address();
+console.log(
+  `backoffice-api listening on http://${config.host}:${port} (docs: http://localhost:${port}/docs), database: ${where}` +
+    (metrics ? `, metrics: http://${config.host}:${metrics.port}/metrics` : ''),
+);
 if (firstAdmin.created) {
   console.log(
     firstAdmin.generatedPassword

@@ -45,7 +45,7 @@ export async function startNode(script: string, env: NodeJS.ProcessEnv, nodeArgs
   const spawnedAt = performance.now();
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: PROJECT_ROOT,
-    env: { ...env, HOST: '127.0.0.1', PORT: String(port) },
+    env: { METRICS_PORT: '0', ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -10,8 +10,20 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction on Db: what `db.transaction(async (tx) => …)` hands its callback. */
 export type Tx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 
-/** Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. */
-export type DatabaseTarget = { url: string } | { dataDir: string };
+/**
+ * Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. `directUrl`:
+ * PostgreSQL itself, for the migrator's session lock, when `url` goes through a transaction-mode
+ * pooler (`transactionPooler`: PgBouncer 1.18 carries neither named prepared statements nor
+ * a query pipelined behind a parameterless one, which then waits forever).
+ */
+export type DatabaseTarget = { url: string; directUrl?: string; transactionPooler?: boolean } | { dataDir: string };
+
+/** How busy the pool is, as seen from this process. */
+export interface PoolUsage {
+  max: number;
+  /** Queries and transactions sent to the pool and not yet settled. */
+  inFlight: number;
+}
 
 export interface DatabaseClient {
   db: Db;
@@ -19,6 +31,8 @@ export interface DatabaseClient {
   /** Plain SQL for tooling (reports, probes); rows come back as plain objects. */
   query<T = Record<string, unknown>>(text: string): Promise<T[]>;
   close(): Promise<void>;
+  /** PostgreSQL only (PGlite is one in-process connection). */
+  pool?: PoolUsage;
 }
 
 export interface ClientOptions {
@@ -29,18 +43,22 @@ export interface ClientOptions {
 
 export async function openDatabase(target: DatabaseTarget, options: ClientOptions = {}): Promise<DatabaseClient> {
   if ('url' in target) {
+    const max = options.max ?? 10;
     const sql = postgres(target.url, {
-      max: options.max ?? 10,
+      max,
+      ...(target.transactionPooler ? { prepare: false } : {}),
       // a database that does not answer fails a request (503) and the readiness probe in
       // seconds, not after the driver's default 30
       connect_timeout: 5,
       onnotice: (notice) => options.onNotice?.(String(notice.message)),
       connection: { application_name: 'backoffice-api' },
     });
+    const pool: PoolUsage = { max, inFlight: 0 };
     return {
-      db: drizzlePostgres(sql, { schema, casing: 'snake_case' }) as unknown as Db,
+      db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }) as unknown as Db,
       kind: 'postgres',
-      query: async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
+      pool,
+      query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
       close: () => sql.end({ timeout: 5 }),
     };
   }
@@ -51,4 +69,61 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     query: async <T>(text: string) => (await pg.query<T>(text)).rows,
     close: () => pg.close(),
   };
+}
+
+/**
+ * Plain SQL on a connection of its own. postgres.js pipelines a parameterless query (simple
+ * protocol) and anything sent after it on one connection; through PgBouncer in transaction mode
+ * the later ones never answer. Parameterised queries with `prepare: false` are described first and
+ * never share a connection, so these (probes, reports) are the ones to keep apart.
+ */
+function alone(sql: postgres.Sql) {
+  return async <T>(text: string): Promise<T[]> => {
+    const connection = await sql.reserve();
+    try {
+      return [...(await connection.unsafe(text))] as T[];
+    } finally {
+      connection.release();
+    }
+  };
+}
+
+/**
+ * postgres.js reports nothing about its pool, so count at its door what drizzle sends through it:
+ * each query (`unsafe`) from when it is awaited until it settles, each transaction (`begin`) for
+ * its whole life (its own queries go to its reserved connection, not through here).
+ */
+function counted(sql: postgres.Sql, pool: PoolUsage): postgres.Sql {
+  const settled = () => void pool.inFlight--;
+  return new Proxy(sql, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (key === 'unsafe') {
+        return (...args: Parameters<postgres.Sql['unsafe']>) => {
+          // a postgres.js query runs when first awaited; `.values()` and the like must come first
+          const query = target.unsafe(...args);
+          const then = query.then;
+          let counting = false;
+          query.then = function (this: typeof query, ...handlers: Parameters<typeof then>) {
+            if (!counting) {
+              counting = true;
+              pool.inFlight++;
+              then.call(this, settled, settled);
+            }
+            return then.apply(this, handlers);
+          } as typeof then;
+          return query;
+        };
+      }
+      if (key === 'begin') {
+        return (...args: unknown[]) => {
+          pool.inFlight++;
+          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args);
+          transaction.then(settled, settled);
+          return transaction;
+        };
+      }
+      return value;
+    },
+  });
 }

@@ -92,7 +92,9 @@ export async function withMigrationLock<T>(
   fn: (client: DatabaseClient, notices: string[]) => Promise<T>,
 ): Promise<T> {
   const notices: string[] = [];
-  const client = await openDatabase(target, { max: 1, onNotice: (message) => notices.push(message) });
+  // the session lock needs PostgreSQL itself, not a transaction-mode pooler in front of it
+  const direct = 'url' in target && target.directUrl ? { url: target.directUrl } : target;
+  const client = await openDatabase(direct, { max: 1, onNotice: (message) => notices.push(message) });
   try {
     if (client.kind === 'postgres') await client.query(`select pg_advisory_lock(${MIGRATION_LOCK})`);
     try {

@@ -163,7 +163,10 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
           ),
         )
         .returning({ id: users.id });
-      if (replayed) request.log.warn({ userId: replayed.id }, 'rotated refresh token replayed: session revoked');
+      if (replayed) {
+        request.log.warn({ userId: replayed.id }, 'rotated refresh token replayed: session revoked');
+        app.metrics.refreshTokenReuse();
+      }
       throw invalidRefreshToken();
     },
   );
