@@ -83,6 +83,21 @@ t.test('the container port is the app default PORT, and the image sets the same'
   t.ok(exposed.includes(String(defaultPort)), 'Dockerfile EXPOSE');
 });
 
+t.test('metrics: a port of their own, the app default METRICS_PORT, exposed and annotated for scraping', async (t) => {
+  const config = loadConfig({ ...plainEnv, ...SECRETS });
+  const metricsPort: Manifest | undefined = container.ports?.find((p: Manifest) => p.name === 'metrics');
+  t.equal(metricsPort?.containerPort, config.metricsPort, 'containerPort "metrics" = METRICS_PORT as the app reads it');
+  t.not(config.metricsPort, config.port, 'not the API port');
+  t.equal(Number(dockerEnv.METRICS_PORT ?? loadConfig({}).metricsPort), config.metricsPort, 'the image agrees');
+  t.ok(exposed.includes(String(config.metricsPort)), 'Dockerfile EXPOSE');
+  t.same(deployment.spec.template.metadata.annotations, {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': String(config.metricsPort),
+    'prometheus.io/path': '/metrics',
+  }, 'pods annotated for scraping that port and path');
+  t.notOk(one('Service').spec.ports.some((p: Manifest) => p.targetPort === 'metrics'), 'the Service routes no client to it');
+});
+
 t.test('probes: /livez for liveness, /readyz for readiness and startup, on the http port', async (t) => {
   // test/server/lifecycle.test.ts starts the real server and checks these two routes
   // (/livez 200 without the database, /readyz 200 when ready and 503 while draining).

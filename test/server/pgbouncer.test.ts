@@ -11,8 +11,8 @@ import { startServer, type ServerProcess } from '../helpers/server.js';
 t.ok(PGBOUNCER, 'pgbouncer is installed (apt-get install -y pgbouncer; bash .ci/run installs it)');
 
 const json = { 'content-type': 'application/json' };
-/** A request that has not answered in 5 s counts as failed (status 0), not as a hung test. */
-const timeout = () => AbortSignal.timeout(5_000);
+/** A request that has not answered in 30 s counts as failed (status 0), not as a hung test. */
+const timeout = () => AbortSignal.timeout(30_000);
 const post = (server: ServerProcess, path: string, body: object) =>
   fetch(server.url(path), { method: 'POST', headers: json, body: JSON.stringify(body), signal: timeout() });
 
