@@ -20,7 +20,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:26-bookworm-slim
-ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464
+# NODE_COMPILE_CACHE: Node keeps the compiled code of dist/ and node_modules in /tmp (an emptyDir in
+# Kubernetes, kept across container restarts), so a restart compiles nothing again.
+ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464 NODE_COMPILE_CACHE=/tmp/node-compile-cache
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -1,5 +1,3 @@
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -62,6 +60,8 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       close: () => sql.end({ timeout: 5 }),
     };
   }
+  // loaded only when used: on PostgreSQL, PGlite's module would be a tenth of the start
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
   const pg = await PGlite.create(target.dataDir);
   return {
     db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,

@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
@@ -60,7 +59,10 @@ export async function pendingMigrations(client: DatabaseClient): Promise<ChainEn
 async function applyLocked(client: DatabaseClient): Promise<void> {
   const [before] = await client.query<{ exists: boolean }>("select to_regnamespace('drizzle') is not null as exists");
   try {
-    if (client.kind === 'pglite') await migratePglite(client.db as unknown as PgliteDatabase, LEDGER);
+    if (client.kind === 'pglite') {
+      const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
+      await migratePglite(client.db as unknown as PgliteDatabase, LEDGER);
+    }
     else await migratePostgres(client.db as unknown as PostgresJsDatabase, LEDGER);
   } catch (error) {
     if (!before?.exists) {
