@@ -155,7 +155,8 @@ const viaBouncer = { DATABASE_URL: bouncer.urlFor(DATABASE), DIRECT_DATABASE_URL
 const pooledService = await startService([], { ...viaBouncer, DATABASE_TRANSACTION_POOLER: 'true' });
 const pooledBaseline = await startBaseline({ prepare: false }, [], viaBouncer);
 try {
-  const list = endpoints(f, await accessToken(pooledService, f));
+  const fresh = await fixtures(CONNECTIONS); // new sessions: the first pass rotated every refresh token
+  const list = endpoints(fresh, await accessToken(pooledService, fresh));
   for (const endpoint of list) {
     for (const server of [pooledService, pooledBaseline]) await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP);
     say(`${endpoint.name} via PgBouncer: ${SECONDS} s per server …`);
