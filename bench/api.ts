@@ -227,7 +227,7 @@ writeSection(new URL('./RESULTS.md', import.meta.url), 'api', [
   ...table,
   '',
   'Each process: from its spawn until `GET /readyz` answered 200 (the service first migrates: here it finds',
-  'nothing to do, but counts the rows of every table for its report); its RSS (VmRSS) after start (ready, no',
+  'nothing to do, and counts no rows; the benchmark runs four servers at once, on a shared machine); its RSS (VmRSS) after start (ready, no',
   'request yet), idle 2 s after the warm-up (median of 10 samples), and the highest of the samples taken',
   'every 100 ms through all the loads above.',
   '',
