@@ -49,7 +49,7 @@ export type AppConfig = Pick<
 class OneLinePerRequest extends LogController {
   override incomingRequest() {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
-    if (!(request.log as Logger).isLevelEnabled('info')) return;
+    if (!(request.log as Logger).isLevelEnabled?.('info')) return; // without a logger (logLevel unset) there is none
     const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip };
     if (error) request.log.error({ ...line, err: error }, 'request errored');
     else request.log.info(line, 'request');
