@@ -1,28 +1,40 @@
 # backoffice-api: `docker build -t backoffice-api .`
-# No build step: tsx runs src/ at runtime and the migrator reads drizzle/ at startup.
+# The image runs the compiled JavaScript in dist/ (`npm run build`, tsc): no TypeScript compiler,
+# tsx or esbuild at run time. The migrator reads drizzle/ at startup.
+
+# build: every dependency (TypeScript is a dev dependency), then tsc to dist/.
+FROM node:26-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
 
 # deps: production dependencies only, exactly as the lock file says. Installed here, on the
 # image's own platform (linux, glibc), so that the native prebuilt packages (@node-rs/argon2,
-# @node-rs/bcrypt, esbuild for tsx) are the right ones; the host's node_modules never enters.
-FROM node:20-bookworm-slim AS deps
+# @node-rs/bcrypt) are the right ones; the host's node_modules never enters.
+FROM node:26-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production PORT=3000
+FROM node:26-bookworm-slim
+# NODE_COMPILE_CACHE: Node keeps the compiled code of dist/ and node_modules in /tmp (an emptyDir in
+# Kubernetes, kept across container restarts), so a restart compiles nothing again.
+ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464 NODE_COMPILE_CACHE=/tmp/node-compile-cache
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY drizzle ./drizzle
-COPY src ./src
-COPY package.json tsconfig.json ./
+COPY package.json ./
 
 # the image's own unprivileged user (uid 1000); files stay root-owned, so the app cannot
-# rewrite its own code. tsx keeps its compile cache in /tmp (an emptyDir in Kubernetes).
+# rewrite its own code.
 USER node
-EXPOSE 3000
+EXPOSE 3000 9464
 
-# The same command as `npm start`, in exec form: node is PID 1 and receives SIGTERM itself,
-# drains in-flight requests and exits. Not `npm start`: npm does not reliably forward SIGTERM
-# to its child, so the container would be killed after the grace period instead of draining.
-CMD ["node", "--import", "tsx", "src/server.ts"]
+# The same command as `npm start` (whose `exec` makes node the process npm signals), in exec
+# form: node is PID 1 and receives SIGTERM itself, drains in-flight requests and exits.
+# `npm run db:migrate` is `node dist/db/migrate-cli.js` here.
+CMD ["node", "dist/server.js"]

@@ -1,7 +1,7 @@
 /**
  * The API under load: `npx tsx bench/api.ts [--seconds 10] [--warmup 2] [--rounds 2] [--connections 10]`.
  *
- * The service as production runs it (`node --import tsx src/server.ts`, NODE_ENV=production) and
+ * The service as production runs it (`node dist/server.js`, NODE_ENV=production) and
  * the floor (bench/baseline-server.ts: node:http, a postgres.js pool of the same size, the same
  * SQL, the same JSON), each its own process, on a migrated copy of the 1,000,000-order legacy
  * database (kept as bo_bench_api_1000000). Each endpoint is loaded by autocannon from this process
@@ -17,6 +17,8 @@ import { closedLoop, figures, httpLoad, type Figures, type HttpLoad, type Run } 
 import { withDatabase, type Sql } from './lib/pg.js';
 import { cpuSeconds, rss, watchPeakRss, type Server } from './lib/processes.js';
 import { bytes, count, machine, seconds, writeSection } from './lib/results.js';
+import { startPgBouncer } from '../test/helpers/pgbouncer.js';
+import { urlFor } from './lib/pg.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -144,6 +146,31 @@ try {
   await Promise.all([service.stop(), baseline.stop()]);
 }
 
+// The same endpoints through PgBouncer in transaction mode (a pool of 10 server connections, the
+// service's pool size): the service with DATABASE_TRANSACTION_POOLER=true, the baseline with
+// prepare: false, each against the other.
+say('through PgBouncer (transaction mode) …');
+const bouncer = await startPgBouncer({ poolMode: 'transaction', poolSize: 10 });
+const viaBouncer = { DATABASE_URL: bouncer.urlFor(DATABASE), DIRECT_DATABASE_URL: urlFor(DATABASE) };
+const pooledService = await startService([], { ...viaBouncer, DATABASE_TRANSACTION_POOLER: 'true' });
+const pooledBaseline = await startBaseline({ prepare: false }, [], viaBouncer);
+try {
+  const fresh = await fixtures(CONNECTIONS); // new sessions: the first pass rotated every refresh token
+  const list = endpoints(fresh, await accessToken(pooledService, fresh));
+  for (const endpoint of list) {
+    for (const server of [pooledService, pooledBaseline]) await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP);
+    say(`${endpoint.name} via PgBouncer: ${SECONDS} s per server …`);
+    const [s, b] = await interleaved([sideOf(pooledService, endpoint.load), sideOf(pooledBaseline, endpoint.load)], SECONDS);
+    comparisons.push({ endpoint: `${endpoint.name}, via PgBouncer`, service: s!, against: [{ name: 'baseline server, via PgBouncer', figures: b! }] });
+  }
+} catch (error) {
+  console.error(`service output:\n${pooledService.output()}\nbaseline output:\n${pooledBaseline.output()}\npgbouncer:\n${bouncer.output()}`);
+  throw error;
+} finally {
+  await Promise.all([pooledService.stop(), pooledBaseline.stop()]);
+  await bouncer.stop();
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const ms = (x: number | undefined) => (x === undefined ? '' : x < 10 ? x.toFixed(2) : x.toFixed(1));
@@ -172,7 +199,7 @@ writeSection(new URL('./RESULTS.md', import.meta.url), 'api', [
   '',
   ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon', '@node-rs/argon2'])),
   '',
-  'The service, started as production starts it (`node --import tsx src/server.ts`, NODE_ENV=production,',
+  'The service, started as production starts it (`node dist/server.js`, NODE_ENV=production,',
   `LOG_LEVEL=warn, LOGIN_RATE_LIMIT=${LOGIN_RATE_LIMIT}: the highest its configuration accepts), and the baseline`,
   '(bench/baseline-server.ts: a bare `node:http` server, a postgres.js pool of the same size (10), the same SQL,',
   'the same JSON, and nothing else: no validation, no token check, no ETag, no log line), each in its own',
@@ -183,6 +210,10 @@ writeSection(new URL('./RESULTS.md', import.meta.url), 'api', [
   'per second. "CPU ms/req": CPU time of the server process (all its threads, /proc/<pid>/stat) per request.',
   '"Same SQL": the statements the two servers\' connections ran in the warm-up (pg_stat_activity) are identical;',
   '"same body": one answer of each, compared byte for byte (refresh: its keys).',
+  '',
+  '- "via PgBouncer": the same endpoints through PgBouncer 1.18 in transaction mode (`default_pool_size` 10, the',
+  '  service\'s pool size), the service with `DATABASE_TRANSACTION_POOLER=true` (no named prepared statements),',
+  '  the baseline with postgres.js `prepare: false`; non-2xx counts every answer that was not 2xx, and errors.',
   '',
   '- The list requests carry an access token of the service; the deep cursor is the (created_at, id) of the row',
   '  90 % of the way down the status-5 list, encoded as the service encodes its cursors.',
@@ -196,7 +227,7 @@ writeSection(new URL('./RESULTS.md', import.meta.url), 'api', [
   ...table,
   '',
   'Each process: from its spawn until `GET /readyz` answered 200 (the service first migrates: here it finds',
-  'nothing to do, but counts the rows of every table for its report); its RSS (VmRSS) after start (ready, no',
+  'nothing to do, and counts no rows; the benchmark runs four servers at once, on a shared machine); its RSS (VmRSS) after start (ready, no',
   'request yet), idle 2 s after the warm-up (median of 10 samples), and the highest of the samples taken',
   'every 100 ms through all the loads above.',
   '',

@@ -1,7 +1,7 @@
 /**
  * The embedded default: `npx tsx bench/pglite-start.ts [--repeat 3]`.
  *
- * `npm start`'s command (`node --import tsx src/server.ts`) with no DATABASE_URL and PGLITE_DATA_DIR
+ * `npm start`'s command (`node dist/server.js`, built first) with no DATABASE_URL and PGLITE_DATA_DIR
  * a new temporary directory: the first start (creates the database, migrates it, creates the first
  * admin), then, once it has stopped (SIGTERM), a second start on the same directory. Each time from
  * the spawn until `GET /readyz` answers 200, polled every 50 ms. Against it, in the same turns, the
@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startNode } from './lib/processes.js';
+import { execFileSync } from 'node:child_process';
+import { PROJECT_ROOT, startNode } from './lib/processes.js';
 import { machine, seconds, writeSection } from './lib/results.js';
 
 const { values: options } = parseArgs({ options: { repeat: { type: 'string', default: '3' } } });
@@ -21,7 +22,7 @@ const REPEAT = Number(options.repeat);
 const COMMAND = ['npx tsx bench/pglite-start.ts', ...process.argv.slice(2)].join(' ');
 
 const { DATABASE_URL: _, ...env } = process.env;
-const service = (dataDir: string) => ['src/server.ts', { ...env, PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' }] as const;
+const service = (dataDir: string) => ['dist/server.js', { ...env, PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' }] as const;
 const floor = ['bench/baseline-server.ts', { ...env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', JWT_SECRET: 'x' }] as const;
 
 async function startToReady([script, environment]: readonly [string, NodeJS.ProcessEnv]): Promise<number> {
@@ -34,6 +35,7 @@ async function startToReady([script, environment]: readonly [string, NodeJS.Proc
   }
 }
 
+execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
 const times = { first: [] as number[], second: [] as number[], floor: [] as number[] };
 for (let i = 0; i < REPEAT; i++) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-pglite-'));
@@ -59,7 +61,7 @@ writeSection(new URL('./RESULTS.md', import.meta.url), 'pglite', [
   '',
   ...(await machine(['@electric-sql/pglite', 'drizzle-orm', 'tsx'], { postgres: false })),
   '',
-  "`npm start`'s command, `node --import tsx src/server.ts`, with no `DATABASE_URL` and `PGLITE_DATA_DIR` a new",
+  "`npm start`'s command, `node dist/server.js`, with no `DATABASE_URL` and `PGLITE_DATA_DIR` a new",
   'temporary directory; from the spawn until `GET /readyz` answers 200 (polled every 50 ms). The first start',
   'creates the database, applies the migrations and creates the first admin (an argon2id hash); the second,',
   `after the first has stopped on SIGTERM, opens the same directory. ${REPEAT} directories, each started twice.`,

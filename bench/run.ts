@@ -6,14 +6,15 @@
 import { spawnSync } from 'node:child_process';
 import { PROJECT_ROOT } from './lib/processes.js';
 
-/** Name -> script; the first three run by default. */
+/** Name -> script; DEFAULT run when none is named. */
 const SCRIPTS: Record<string, string> = {
   migration: 'bench/migration.ts',
   api: 'bench/api.ts',
   pglite: 'bench/pglite-start.ts',
+  start: 'bench/start.ts',
   'api-profile': 'bench/api-profile.ts',
 };
-const DEFAULT = ['migration', 'api', 'pglite'];
+const DEFAULT = ['migration', 'api', 'pglite', 'start'];
 
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in SCRIPTS));

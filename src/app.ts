@@ -14,6 +14,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import errorsPlugin from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
+import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
 import unicodePlugin from './plugins/unicode.js';
 import authRoutes from './routes/auth.js';
@@ -43,13 +44,15 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string };
+  Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string } &
+  /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
+  Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
 /** One log line per request, when it completes: what was asked, the answer, how long it took. */
 class OneLinePerRequest extends LogController {
   override incomingRequest() {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
-    if (!(request.log as Logger).isLevelEnabled('info')) return;
+    if (!(request.log as Logger).isLevelEnabled?.('info')) return; // without a logger (logLevel unset) there is none
     const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip };
     if (error) request.log.error({ ...line, err: error }, 'request errored');
     else request.log.info(line, 'request');
@@ -83,6 +86,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
   await app.register(errorsPlugin);
   await app.register(unicodePlugin);
   await app.register(dbPlugin, { target: config.database });
+  await app.register(metricsPlugin, { port: config.metricsPort, host: config.host });
   await app.register(docsPlugin);
   await app.register(rateLimit, {
     global: false,

@@ -15,9 +15,17 @@ const EnvSchema = Type.Object({
     default: 'development',
   }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:5432/db' })),
+  DIRECT_DATABASE_URL: Type.Optional(
+    Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL itself, for the migrator, when DATABASE_URL goes through PgBouncer' }),
+  ),
+  DATABASE_TRANSACTION_POOLER: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    default: 'false',
+    description: 'true when DATABASE_URL goes through PgBouncer in transaction mode: no named prepared statements, no pipelining',
+  }),
   PGLITE_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   HOST: Type.Optional(Type.String({ minLength: 1, description: 'default 127.0.0.1, and 0.0.0.0 when NODE_ENV=production' })),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: 'Prometheus metrics, never on PORT' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
     { default: 'info' },
@@ -56,6 +64,7 @@ export interface Config {
   database: DatabaseTarget;
   host: string;
   port: number;
+  metricsPort: number;
   logLevel: string;
   /** JWT_SECRET; unset, the embedded database's installation secret is used (auth/installation-secret.ts). */
   jwtSecret?: string;
@@ -130,12 +139,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // every process on one database must sign with the same secret (docs/decisions.md)
     problems.push('JWT_SECRET: required with DATABASE_URL (at least 32 characters, e.g. `openssl rand -base64 48`)');
   }
+  if (values.METRICS_PORT === values.PORT && values.PORT !== 0) {
+    problems.push(`METRICS_PORT: must differ from PORT (${values.PORT}): metrics are never served on the API port`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     nodeEnv: values.NODE_ENV,
     database: databaseTarget(env),
     host: values.HOST ?? (values.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1'),
     port: values.PORT,
+    metricsPort: values.METRICS_PORT,
     logLevel: values.LOG_LEVEL,
     jwtSecret: values.JWT_SECRET,
     accessTokenTtl: values.ACCESS_TOKEN_TTL,
@@ -155,8 +168,18 @@ function parseTrustProxy(value: string): boolean | string[] {
   return value === 'true' || value === 'false' ? value === 'true' : value.split(',');
 }
 
-/** DATABASE_URL when set; otherwise the embedded PGlite database in PGLITE_DATA_DIR (default ./data). */
+/**
+ * DATABASE_URL when set (with DIRECT_DATABASE_URL for the migrator, and the pool fit for PgBouncer
+ * in transaction mode when DATABASE_TRANSACTION_POOLER=true); otherwise the embedded PGlite database in
+ * PGLITE_DATA_DIR (default ./data).
+ */
 export function databaseTarget(env: NodeJS.ProcessEnv): DatabaseTarget {
   const url = env.DATABASE_URL?.trim();
-  return url ? { url } : { dataDir: env.PGLITE_DATA_DIR?.trim() || './data' };
+  if (!url) return { dataDir: env.PGLITE_DATA_DIR?.trim() || './data' };
+  const directUrl = env.DIRECT_DATABASE_URL?.trim();
+  return {
+    url,
+    ...(directUrl ? { directUrl } : {}),
+    ...(env.DATABASE_TRANSACTION_POOLER?.trim() === 'true' ? { transactionPooler: true } : {}),
+  };
 }

@@ -47,7 +47,8 @@ try {
   const run = await runMigrations(config.database, countDatabase, (client) =>
     ensureFirstAdmin(client, config.firstAdmin, config.nodeEnv === 'production'),
   );
-  console.log(`Database: ${where}.\n${formatReport(run).text}`);
+  const report = formatReport(run).text;
+  console.log(run.applied.length ? `Database: ${where}.\n${report}` : `Database: ${where}. ${report}`);
   firstAdmin = run.afterwards;
 } catch (error) {
   console.error(`${describeFailure(error, config.database)}\nThe service does not start.`);
@@ -68,7 +69,11 @@ try {
 }
 const address = app.server.address();
 const port = typeof address === 'object' && address ? address.port : config.port;
-console.log(`backoffice-api listening on http://${config.host}:${port} (docs: http://localhost:${port}/docs), database: ${where}`);
+const metrics = app.metrics.address();
+console.log(
+  `backoffice-api listening on http://${config.host}:${port} (docs: http://localhost:${port}/docs), database: ${where}` +
+    (metrics ? `, metrics: http://${config.host}:${metrics.port}/metrics` : ''),
+);
 if (firstAdmin.created) {
   console.log(
     firstAdmin.generatedPassword

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 /**
  * What bench/api.ts and bench/api-profile.ts load: the migrated 1,000,000-order database, bench
  * users, the two servers, and the requests of each endpoint.
@@ -10,7 +11,7 @@ import { ensureLegacy } from './legacy.js';
 import type { HttpLoad } from './load.js';
 import { runMigration } from './migrate.js';
 import { copyDatabase, databaseExists, dropDatabase, renameDatabase, urlFor, withDatabase, type Sql } from './pg.js';
-import { startNode, type Server } from './processes.js';
+import { PROJECT_ROOT, startNode, type Server } from './processes.js';
 import { count } from './results.js';
 
 export const ORDERS = 1_000_000;
@@ -102,22 +103,27 @@ export async function fixtures(loginUsers: number): Promise<Fixtures> {
 
 const serverEnv = (extra: NodeJS.ProcessEnv) => ({ ...process.env, DATABASE_URL: urlFor(DATABASE), JWT_SECRET, ACCESS_TOKEN_TTL: '3600', ...extra });
 
-/** The service as production starts it (`npm start`'s command, NODE_ENV=production), ready. */
-export async function startService(nodeArgs: string[] = []): Promise<Server> {
+/**
+ * The service as production starts it (`node dist/server.js`, NODE_ENV=production; `npm run build`
+ * first), ready. `extra`: more environment (e.g. DATABASE_URL through PgBouncer).
+ */
+export async function startService(nodeArgs: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<Server> {
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
   const env = serverEnv({
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     LOGIN_RATE_LIMIT: String(LOGIN_RATE_LIMIT),
     LOGIN_RATE_LIMIT_PER_CLIENT: String(LOGIN_RATE_LIMIT),
+    ...extra,
   });
-  const server = await startNode('src/server.ts', env, nodeArgs);
+  const server = await startNode('dist/server.js', env, nodeArgs);
   await server.ready();
   return server;
 }
 
 /** bench/baseline-server.ts, ready; `prepare: false` sends its statements as drizzle does. */
-export async function startBaseline({ prepare = true } = {}, nodeArgs: string[] = []): Promise<Server> {
-  const server = await startNode('bench/baseline-server.ts', serverEnv({ BASELINE_PREPARE: String(prepare) }), nodeArgs);
+export async function startBaseline({ prepare = true } = {}, nodeArgs: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<Server> {
+  const server = await startNode('bench/baseline-server.ts', serverEnv({ BASELINE_PREPARE: String(prepare), ...extra }), nodeArgs);
   await server.ready();
   return server;
 }

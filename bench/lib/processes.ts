@@ -37,15 +37,17 @@ export interface Server {
 }
 
 /**
- * `node [nodeArgs] --import tsx <script>` in the project root, as `npm start` runs src/server.ts,
- * listening on 127.0.0.1 and a free port. `env` is the whole environment of the child.
+ * `node [nodeArgs] [--import tsx] <script>` in the project root (tsx for a .ts script), listening
+ * on 127.0.0.1 and a free port. `env` is the whole environment of the child.
  */
 export async function startNode(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort();
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+  // JavaScript (dist/, the floors) runs as production runs it, with no loader
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, script], {
     cwd: PROJECT_ROOT,
-    env: { ...env, HOST: '127.0.0.1', PORT: String(port) },
+    env: { METRICS_PORT: '0', ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

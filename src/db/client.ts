@@ -1,5 +1,3 @@
-import { PGlite } from '@electric-sql/pglite';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
@@ -10,8 +8,20 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction on Db: what `db.transaction(async (tx) => …)` hands its callback. */
 export type Tx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 
-/** Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. */
-export type DatabaseTarget = { url: string } | { dataDir: string };
+/**
+ * Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. `directUrl`:
+ * PostgreSQL itself, for the migrator's session lock, when `url` goes through a transaction-mode
+ * pooler (`transactionPooler`: PgBouncer 1.18 carries neither named prepared statements nor
+ * a query pipelined behind a parameterless one, which then waits forever).
+ */
+export type DatabaseTarget = { url: string; directUrl?: string; transactionPooler?: boolean } | { dataDir: string };
+
+/** How busy the pool is, as seen from this process. */
+export interface PoolUsage {
+  max: number;
+  /** Queries and transactions sent to the pool and not yet settled. */
+  inFlight: number;
+}
 
 export interface DatabaseClient {
   db: Db;
@@ -25,6 +35,8 @@ export interface DatabaseClient {
    */
   listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<Listener>;
   close(): Promise<void>;
+  /** PostgreSQL only (PGlite is one in-process connection). */
+  pool?: PoolUsage;
 }
 
 export interface Listener {
@@ -41,22 +53,27 @@ export interface ClientOptions {
 
 export async function openDatabase(target: DatabaseTarget, options: ClientOptions = {}): Promise<DatabaseClient> {
   if ('url' in target) {
+    const max = options.max ?? 10;
     const settings = {
+      ...(target.transactionPooler ? { prepare: false } : {}),
       // a database that does not answer fails a request (503) and the readiness probe in
       // seconds, not after the driver's default 30
       connect_timeout: 5,
       onnotice: (notice: postgres.Notice) => options.onNotice?.(String(notice.message)),
       connection: { application_name: 'backoffice-api' },
     };
-    const sql = postgres(target.url, { max: options.max ?? 10, ...settings });
+    const sql = postgres(target.url, { max, ...settings });
+    const pool: PoolUsage = { max, inFlight: 0 };
     return {
-      db: drizzlePostgres(sql, { schema, casing: 'snake_case' }) as unknown as Db,
+      db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }) as unknown as Db,
       kind: 'postgres',
-      query: async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
+      pool,
+      query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
       listen: async (channel, onNotify, onListen) => {
         // a client per listener: a failed first LISTEN is not retried by postgres.js, so a
-        // caller retries with a new one; named apart from the pool, whose statements it does not share
-        const listener = postgres(target.url, { ...settings, max: 1, connection: { application_name: 'backoffice-api-listen' } });
+        // caller retries with a new one; named apart from the pool, whose statements it does not share.
+        // LISTEN needs a session of its own: through a transaction-mode pooler, PostgreSQL directly
+        const listener = postgres(target.directUrl ?? target.url, { ...settings, max: 1, connection: { application_name: 'backoffice-api-listen' } });
         try {
           const { unlisten } = await listener.listen(channel, onNotify, onListen);
           return {
@@ -74,6 +91,8 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       close: () => sql.end({ timeout: 5 }),
     };
   }
+  // loaded only when used: on PostgreSQL, PGlite's module would be a tenth of the start
+  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
   const pg = await PGlite.create(target.dataDir);
   return {
     db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,
@@ -89,4 +108,61 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     },
     close: () => pg.close(),
   };
+}
+
+/**
+ * Plain SQL on a connection of its own. postgres.js pipelines a parameterless query (simple
+ * protocol) and anything sent after it on one connection; through PgBouncer in transaction mode
+ * the later ones never answer. Parameterised queries with `prepare: false` are described first and
+ * never share a connection, so these (probes, reports) are the ones to keep apart.
+ */
+function alone(sql: postgres.Sql) {
+  return async <T>(text: string): Promise<T[]> => {
+    const connection = await sql.reserve();
+    try {
+      return [...(await connection.unsafe(text))] as T[];
+    } finally {
+      connection.release();
+    }
+  };
+}
+
+/**
+ * postgres.js reports nothing about its pool, so count at its door what drizzle sends through it:
+ * each query (`unsafe`) from when it is awaited until it settles, each transaction (`begin`) for
+ * its whole life (its own queries go to its reserved connection, not through here).
+ */
+function counted(sql: postgres.Sql, pool: PoolUsage): postgres.Sql {
+  const settled = () => void pool.inFlight--;
+  return new Proxy(sql, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver) as unknown;
+      if (key === 'unsafe') {
+        return (...args: Parameters<postgres.Sql['unsafe']>) => {
+          // a postgres.js query runs when first awaited; `.values()` and the like must come first
+          const query = target.unsafe(...args);
+          const then = query.then;
+          let counting = false;
+          query.then = function (this: typeof query, ...handlers: Parameters<typeof then>) {
+            if (!counting) {
+              counting = true;
+              pool.inFlight++;
+              then.call(this, settled, settled);
+            }
+            return then.apply(this, handlers);
+          } as typeof then;
+          return query;
+        };
+      }
+      if (key === 'begin') {
+        return (...args: unknown[]) => {
+          pool.inFlight++;
+          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args);
+          transaction.then(settled, settled);
+          return transaction;
+        };
+      }
+      return value;
+    },
+  });
 }

@@ -96,21 +96,15 @@ export interface Report {
   ok: boolean;
 }
 
+/** One line when nothing was applied; otherwise what was applied and the rows of every table. */
 export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report {
   const { before, after, applied } = run;
   const down = run.direction === 'down';
+  if (!applied.length || !before || !after) return { text: down ? 'Nothing to roll back.' : 'Nothing to apply: the database is up to date.', ok: true };
   const lines: string[] = [];
   let ok = true;
   const tags = applied.map((m) => m.tag).join(', ');
-  lines.push(
-    down
-      ? applied.length
-        ? `Rolled back ${applied.length} migration(s): ${tags}.`
-        : 'Nothing to roll back.'
-      : applied.length
-        ? `Applied ${applied.length} migration(s): ${tags}.`
-        : 'Nothing to apply: the database is up to date.',
-  );
+  lines.push(down ? `Rolled back ${applied.length} migration(s): ${tags}.` : `Applied ${applied.length} migration(s): ${tags}.`);
   const width = 44;
   lines.push('', `${'table'.padEnd(width)}${'rows before'.padStart(12)}${'rows after'.padStart(12)}`);
   const row = (label: string, b: number | undefined, a: number | undefined, note = '') =>

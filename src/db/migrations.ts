@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
@@ -60,7 +59,10 @@ export async function pendingMigrations(client: DatabaseClient): Promise<ChainEn
 async function applyLocked(client: DatabaseClient): Promise<void> {
   const [before] = await client.query<{ exists: boolean }>("select to_regnamespace('drizzle') is not null as exists");
   try {
-    if (client.kind === 'pglite') await migratePglite(client.db as unknown as PgliteDatabase, LEDGER);
+    if (client.kind === 'pglite') {
+      const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
+      await migratePglite(client.db as unknown as PgliteDatabase, LEDGER);
+    }
     else await migratePostgres(client.db as unknown as PostgresJsDatabase, LEDGER);
   } catch (error) {
     if (!before?.exists) {
@@ -75,8 +77,9 @@ export interface MigrationRun<T, R = undefined> {
   /** 'up': `applied` were applied, oldest first; 'down': they were rolled back, newest first. */
   direction?: 'up' | 'down';
   applied: ChainEntry[];
-  before: T;
-  after: T;
+  /** What `measure` found before and after; absent when nothing was pending (not measured). */
+  before?: T;
+  after?: T;
   notices: string[];
   /** What `afterwards` returned. */
   afterwards: R;
@@ -91,7 +94,9 @@ export async function withMigrationLock<T>(
   fn: (client: DatabaseClient, notices: string[]) => Promise<T>,
 ): Promise<T> {
   const notices: string[] = [];
-  const client = await openDatabase(target, { max: 1, onNotice: (message) => notices.push(message) });
+  // the session lock needs PostgreSQL itself, not a transaction-mode pooler in front of it
+  const direct = 'url' in target && target.directUrl ? { url: target.directUrl } : target;
+  const client = await openDatabase(direct, { max: 1, onNotice: (message) => notices.push(message) });
   try {
     if (client.kind === 'postgres') await client.query(`select pg_advisory_lock(${MIGRATION_LOCK})`);
     try {
@@ -106,8 +111,8 @@ export async function withMigrationLock<T>(
 }
 
 /**
- * Takes the lock, measures (`measure`, e.g. row counts) before and after, applies what is pending,
- * and runs `afterwards` (e.g. seeding) still under the lock.
+ * Takes the lock and, when something is pending, measures (`measure`, e.g. row counts) before and
+ * after applying it; runs `afterwards` (e.g. seeding) still under the lock.
  */
 export function runMigrations<T, R = undefined>(
   target: DatabaseTarget,
@@ -116,9 +121,11 @@ export function runMigrations<T, R = undefined>(
 ): Promise<MigrationRun<T, R>> {
   return withMigrationLock(target, async (client, notices) => {
     const pending = await pendingMigrations(client);
+    // nothing pending, nothing measured: counting every table's rows (1M orders) would be most of the start
+    if (!pending.length) return { direction: 'up', applied: pending, notices, afterwards: (await afterwards?.(client)) as R };
     const before = await measure(client);
-    if (pending.length) await applyLocked(client);
-    const after = pending.length ? await measure(client) : before;
+    await applyLocked(client);
+    const after = await measure(client);
     return { direction: 'up', applied: pending, before, after, notices, afterwards: (await afterwards?.(client)) as R };
   });
 }

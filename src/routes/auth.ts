@@ -207,7 +207,10 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       });
       if (rotated) return tokenResponse(refreshToken, rotated);
       const [replayed] = await revokeReplayed.execute({ presented });
-      if (replayed) request.log.warn({ userId: replayed.id }, 'rotated refresh token replayed: session revoked');
+      if (replayed) {
+        request.log.warn({ userId: replayed.id }, 'rotated refresh token replayed: session revoked');
+        app.metrics.refreshTokenReuse();
+      }
       throw invalidRefreshToken();
     },
   );

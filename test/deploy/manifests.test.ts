@@ -3,7 +3,7 @@
  * the port, the probe paths, the start command, the shutdown budget, the labels. No cluster, no
  * Docker and no database needed: the files are read as text and YAML.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
@@ -44,7 +44,7 @@ const httpPort: Manifest | undefined = container.ports?.find((p: Manifest) => p.
 const plainEnv: Record<string, string> = Object.fromEntries(
   (container.env ?? []).filter((e: Manifest) => 'value' in e).map((e: Manifest) => [e.name, String(e.value)]),
 );
-const pkg = JSON.parse(read('package.json')) as { scripts?: Record<string, string>; dependencies?: Record<string, string> };
+const pkg = JSON.parse(read('package.json')) as { scripts?: Record<string, string>; dependencies?: Record<string, string>; engines?: { node?: string } };
 
 /** Dockerfile instructions by stage: [{ from, lines: ['RUN …', 'COPY …'] }]. */
 const stages = read('Dockerfile')
@@ -60,6 +60,7 @@ const stages = read('Dockerfile')
 const finalStage = stages.at(-1)!;
 const instructions = (stage: { lines: string[] }, name: string) =>
   stage.lines.filter((l) => l.toUpperCase().startsWith(`${name} `)).map((l) => l.slice(name.length).trim());
+const exposed = instructions(finalStage, 'EXPOSE').flatMap((args) => args.split(/\s+/));
 const dockerEnv: Record<string, string> = Object.fromEntries(
   instructions(finalStage, 'ENV').flatMap((args) => args.split(/\s+/).map((pair) => pair.split('=', 2) as [string, string])),
 );
@@ -79,7 +80,22 @@ t.test('the container port is the app default PORT, and the image sets the same'
   t.equal(httpPort?.containerPort, defaultPort, 'containerPort = default PORT in src/config.ts');
   t.notOk('PORT' in plainEnv && Number(plainEnv.PORT) !== defaultPort, 'the Deployment does not move PORT elsewhere');
   t.equal(Number(dockerEnv.PORT), defaultPort, 'Dockerfile ENV PORT');
-  t.ok(instructions(finalStage, 'EXPOSE').includes(String(defaultPort)), 'Dockerfile EXPOSE');
+  t.ok(exposed.includes(String(defaultPort)), 'Dockerfile EXPOSE');
+});
+
+t.test('metrics: a port of their own, the app default METRICS_PORT, exposed and annotated for scraping', async (t) => {
+  const config = loadConfig({ ...plainEnv, ...SECRETS });
+  const metricsPort: Manifest | undefined = container.ports?.find((p: Manifest) => p.name === 'metrics');
+  t.equal(metricsPort?.containerPort, config.metricsPort, 'containerPort "metrics" = METRICS_PORT as the app reads it');
+  t.not(config.metricsPort, config.port, 'not the API port');
+  t.equal(Number(dockerEnv.METRICS_PORT ?? loadConfig({}).metricsPort), config.metricsPort, 'the image agrees');
+  t.ok(exposed.includes(String(config.metricsPort)), 'Dockerfile EXPOSE');
+  t.same(deployment.spec.template.metadata.annotations, {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': String(config.metricsPort),
+    'prometheus.io/path': '/metrics',
+  }, 'pods annotated for scraping that port and path');
+  t.notOk(one('Service').spec.ports.some((p: Manifest) => p.targetPort === 'metrics'), 'the Service routes no client to it');
 });
 
 t.test('probes: /livez for liveness, /readyz for readiness and startup, on the http port', async (t) => {
@@ -168,25 +184,33 @@ t.test('the Dockerfile runs `npm start` as node, in production, with production 
   t.ok(start, 'package.json has scripts.start (the command the image runs)');
   const cmd = instructions(finalStage, 'CMD').at(-1);
   t.ok(cmd?.startsWith('['), 'CMD in exec form (node is PID 1 and receives SIGTERM)');
-  t.equal((JSON.parse(cmd ?? '[]') as string[]).join(' '), start, 'CMD = npm start');
-  t.ok(pkg.dependencies?.tsx, 'tsx is a runtime dependency (CMD imports it, dev dependencies are omitted)');
+  t.equal((JSON.parse(cmd ?? '[]') as string[]).join(' '), start?.replace(/^exec /, ''), 'CMD = npm start (less the shell\'s exec)');
+  t.notOk(pkg.dependencies?.tsx, 'tsx is no runtime dependency: the image runs compiled JavaScript');
+  t.notMatch(start, /tsx|\.ts\b/, 'npm start runs no TypeScript');
   t.equal(dockerEnv.NODE_ENV, 'production', 'ENV NODE_ENV=production');
   t.equal(instructions(finalStage, 'USER').at(-1), 'node', 'USER node');
-  t.match(finalStage.from, /^FROM node:20-bookworm-slim\b/i, 'final stage on node:20-bookworm-slim');
+  const nodeMajor = Number(/^>=(\d+)/.exec(pkg.engines?.node ?? '')?.[1]);
+  t.ok(nodeMajor >= 22, `engines.node starts at a maintained LTS (${pkg.engines?.node})`);
+  for (const stage of stages) t.match(stage.from, /^FROM node:26-bookworm-slim\b/i, `${stage.from}: on Node 26, the Active LTS`);
 
-  const deps = stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm ci\b.*--omit=dev/.test(r)));
+  const stageOf = (pattern: RegExp) => stages.find((s) => instructions(s, 'RUN').some((r) => pattern.test(r)));
+  const nameOf = (stage: { from: string } | undefined) => stage?.from.match(/\sAS\s+(\S+)/i)?.[1];
+  const deps = stageOf(/\bnpm ci\b.*--omit=dev/);
+  const build = stageOf(/\bnpm run build\b/);
   t.ok(deps, 'a stage runs npm ci --omit=dev');
-  const depsName = deps?.from.match(/\sAS\s+(\S+)/i)?.[1];
+  t.ok(build, 'a stage runs npm run build');
   const copies = instructions(finalStage, 'COPY');
-  t.ok(copies.some((c) => c.includes(`--from=${depsName}`) && c.includes('node_modules')), 'the final stage takes node_modules from it');
-  for (const path of ['drizzle', 'src', 'package.json', 'tsconfig.json']) {
+  t.ok(copies.some((c) => c.includes(`--from=${nameOf(deps)}`) && c.includes('node_modules')), 'the final stage takes node_modules from the deps stage');
+  t.ok(copies.some((c) => c.includes(`--from=${nameOf(build)}`) && c.includes('dist')), 'and dist/ from the build stage');
+  for (const path of ['drizzle', 'package.json']) {
     t.ok(copies.some((c) => c.split(/\s+/).slice(0, -1).some((a) => a.replace(/\/$/, '') === path)), `copies ${path}`);
   }
+  t.ok(start?.includes('dist/server.js') && existsSync(join(root, 'tsconfig.build.json')), 'npm start runs what tsconfig.build.json compiles');
 });
 
 t.test('.dockerignore keeps what the image needs', async (t) => {
   const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  for (const path of ['drizzle', 'src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+  for (const path of ['drizzle', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
     t.notOk(ignored.includes(path) || ignored.includes(`${path}/`), `${path} is not ignored`);
   }
   for (const path of ['node_modules', '.git', 'data', '.env']) t.ok(ignored.includes(path), `${path} is ignored`);

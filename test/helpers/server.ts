@@ -28,7 +28,7 @@ export function startServer(
 ): Promise<ServerProcess> {
   const child = spawn(command!, args, {
     cwd,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env },
+    env: { ...process.env, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { APPLIED_WHOLE_CHAIN, CHAIN } from '../helpers/commands.js';
-import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
+import { connect, legacyTemplate, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
 import { startServer, type ServerProcess } from '../helpers/server.js';
 
 const getJson = async (server: ServerProcess, path: string, init?: RequestInit) => {
@@ -63,7 +63,8 @@ t.test('npm start on PGlite in an empty directory, then SIGTERM with a slow requ
 
   const again = await startServer({ DATABASE_URL: '', PGLITE_DATA_DIR: dataDir, NODE_ENV: 'development' });
   t.teardown(() => again.child.kill('SIGKILL'));
-  t.match(again.output(), /Nothing to apply/, 'the second start finds its database ready');
+  t.match(again.output(), /^Database: PGlite in \S+\. Nothing to apply: the database is up to date\.$/m, 'the second start says in one line that its database is ready');
+  t.notMatch(again.output(), /rows before/, 'and prints no table of rows');
   t.notMatch(again.output(), /First admin created/, 'and never touches an existing user');
   t.equal((await login(again, generated![1]!, generated![2]!)).status, 200);
   again.child.kill('SIGINT');
@@ -77,6 +78,7 @@ t.test('three servers started at once on one legacy PostgreSQL database', async 
   t.teardown(() => servers.forEach((s) => s.child.kill('SIGKILL')));
   t.equal(servers.filter((s) => APPLIED_WHOLE_CHAIN.test(s.output())).length, 1, 'one applies the chain');
   t.equal(servers.filter((s) => /Nothing to apply/.test(s.output())).length, 2, 'the others find it applied');
+  t.equal(servers.filter((s) => /rows before/.test(s.output())).length, 1, 'only the one that applied prints the rows table');
   for (const server of servers) {
     t.equal((await getJson(server, '/readyz')).status, 200, `:${server.port} is ready`);
     t.equal((await login(server, 'keeper@nk-food.shop', 'keeper-Passw0rd!')).status, 200, `:${server.port} serves the legacy users`);
@@ -88,6 +90,26 @@ t.test('three servers started at once on one legacy PostgreSQL database', async 
   t.same(await sql`select count(*)::int as n from orders`, [{ n: 800 }]);
   for (const server of servers) server.child.kill('SIGTERM');
   t.same(await Promise.all(servers.map((s) => s.exited)), [0, 0, 0], 'all stop cleanly');
+});
+
+t.test('a start that finds nothing to migrate reads no table of the data', async (t) => {
+  const db = await scratchDatabase(await migratedTemplate());
+  t.teardown(db.drop);
+  const sql = connect(db.url);
+  t.teardown(() => sql.end());
+  // the migrator's session has ended once the server listens, and a session flushes its statistics as it ends
+  const scans = async () =>
+    sql`select relname, seq_scan, coalesce(idx_scan, 0) as idx_scan from pg_stat_user_tables
+         where relname in ('orders', 'order_history', 'products') order by relname`;
+  const before = await scans();
+  t.equal(before.length, 3);
+  const server = await startServer({ DATABASE_URL: db.url, NODE_ENV: 'production' });
+  t.teardown(() => server.child.kill('SIGKILL'));
+  t.match(server.output(), /^Database: PostgreSQL \(\S+\)\. Nothing to apply: the database is up to date\.$/m, 'one line');
+  t.equal((await getJson(server, '/readyz')).status, 200);
+  server.child.kill('SIGTERM');
+  t.equal(await server.exited, 0);
+  t.same(await scans(), before, 'no scan of orders, order_history or products: their rows were not counted');
 });
 
 t.test('production without an admin password: the empty database gets no admin, and the log says how', async (t) => {
