@@ -62,7 +62,7 @@ export interface StoredSession {
 }
 
 /**
- * Login attempts, counted where every replica sees them (the rate-limit store, plugins/rate-limit.ts).
+ * Login attempts, counted where every replica sees them (the rate-limit store, db/rate-limit-store.ts).
  * UNLOGGED (written by hand into its migration: drizzle-kit has no word for it): counters are
  * not worth a WAL write, and a crash that empties them only forgives a minute of attempts.
  */
