@@ -6,6 +6,20 @@ import { products } from '../db/schema.js';
 import { registerCrud } from './crud.js';
 import { containing, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
 
+/** A product as Dilovod sends it: the create example, and the read example's fields. */
+const NEW_PRODUCT = {
+  sku: '02001',
+  name: 'Вареники з вишнею',
+  costPerItem: '128.50',
+  currency: 'UAH',
+  categoryId: 2,
+  categoryName: 'Другі страви',
+  additionalPrices: [{ priceType: 'Оптова', priceValue: 112 }],
+  stockBalanceByStock: { '1': 40, '2': 12 },
+  dilovodId: '1100300000201',
+  weight: 500,
+};
+
 const Product = Type.Object(
   {
     id: Type.Integer(),
@@ -31,18 +45,9 @@ const Product = Type.Object(
     examples: [
       {
         id: 121,
-        sku: '02001',
-        name: 'Вареники з вишнею',
-        costPerItem: '128.50',
-        currency: 'UAH',
-        categoryId: 2,
-        categoryName: 'Другі страви',
+        ...NEW_PRODUCT,
         set: null,
-        additionalPrices: [{ priceType: 'Оптова', priceValue: 112 }],
-        stockBalanceByStock: { '1': 40, '2': 12 },
-        dilovodId: '1100300000201',
         parent: null,
-        weight: 500,
         lastSyncAt: '2026-11-30T03:00:01.000Z',
         createdAt: '2026-11-30T03:00:01.000Z',
         updatedAt: '2026-11-30T03:00:01.000Z',
@@ -84,20 +89,7 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     createBody: Strict(
       { sku: Sku, name, ...optional(rest) },
       {
-        examples: [
-          {
-            sku: '02001',
-            name: 'Вареники з вишнею',
-            costPerItem: '128.50',
-            currency: 'UAH',
-            categoryId: 2,
-            categoryName: 'Другі страви',
-            additionalPrices: [{ priceType: 'Оптова', priceValue: 112 }],
-            stockBalanceByStock: { '1': 40, '2': 12 },
-            dilovodId: '1100300000201',
-            weight: 500,
-          },
-        ],
+        examples: [NEW_PRODUCT],
       },
     ),
     // a new price from Dilovod, and what is left in stock 1 after the morning's orders

@@ -11,13 +11,15 @@ export interface CommandResult {
   stderr: string;
 }
 
-export function run(command: string, args: string[], env: Record<string, string | undefined> = {}, cwd = PROJECT_ROOT) {
+/** Runs a command to its end; `input` is piped to its stdin (none: an empty stdin). */
+export function run(command: string, args: string[], env: Record<string, string | undefined> = {}, cwd = PROJECT_ROOT, input?: string) {
   return new Promise<CommandResult>((resolve, reject) => {
     const child = spawn(command, args, {
       cwd,
       env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

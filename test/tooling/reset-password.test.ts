@@ -2,7 +2,6 @@
  * `npm run user:reset-password -- <email>`: the way back from a lost password, on PostgreSQL and
  * on PGlite. A new password (generated and shown once, or from stdin) and the user's sessions ended.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,24 +10,11 @@ import { buildApp, type App } from '../../src/app.js';
 import { ensureFirstAdmin } from '../../src/db/first-admin.js';
 import { runMigrations } from '../../src/db/migrations.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
-import { PROJECT_ROOT, type CommandResult } from '../helpers/commands.js';
+import { PROJECT_ROOT, run } from '../helpers/commands.js';
 
 /** The command as an operator types it; `input` is what they pipe to it. */
 function resetPassword(args: string[], env: Record<string, string>, input = '') {
-  return new Promise<CommandResult>((resolve, reject) => {
-    const child = spawn('npm', ['run', '-s', 'user:reset-password', '--', ...args], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return run('npm', ['run', '-s', 'user:reset-password', '--', ...args], env, PROJECT_ROOT, input);
 }
 
 const login = (app: App, email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
