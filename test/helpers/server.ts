@@ -53,3 +53,14 @@ export function startServer(
     });
   });
 }
+
+/**
+ * The server's output once it says `pattern`, or after `timeoutMs` as it is (for the caller's
+ * assertion to show): lines after the listening line may arrive later, and stderr apart from stdout.
+ */
+export async function outputOnceItSays(server: ServerProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  for (const started = Date.now(); !pattern.test(server.output()) && Date.now() - started < timeoutMs; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return server.output();
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { APPLIED_WHOLE_CHAIN, CHAIN } from '../helpers/commands.js';
 import { connect, legacyTemplate, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
-import { startServer, type ServerProcess } from '../helpers/server.js';
+import { outputOnceItSays, startServer, type ServerProcess } from '../helpers/server.js';
 
 const getJson = async (server: ServerProcess, path: string, init?: RequestInit) => {
   const res = await fetch(server.url(path), init);
@@ -117,12 +117,13 @@ t.test('production without an admin password: the empty database gets no admin, 
   t.teardown(db.drop);
   const server = await startServer({ DATABASE_URL: db.url, NODE_ENV: 'production' });
   t.teardown(() => server.child.kill('SIGKILL'));
-  t.match(server.output(), /set ADMIN_EMAIL and ADMIN_PASSWORD/);
+  t.match(await outputOnceItSays(server, /set ADMIN_EMAIL and ADMIN_PASSWORD/), /set ADMIN_EMAIL and ADMIN_PASSWORD/);
   server.child.kill('SIGTERM');
   await server.exited;
   const withAdmin = await startServer({ DATABASE_URL: db.url, NODE_ENV: 'production', ADMIN_EMAIL: 'Owner@NK-food.shop', ADMIN_PASSWORD: 'owner-Passw0rd!' });
   t.teardown(() => withAdmin.child.kill('SIGKILL'));
-  t.match(withAdmin.output(), /First admin created: owner@nk-food.shop \(password from ADMIN_PASSWORD\)/);
+  const firstAdmin = /First admin created: owner@nk-food.shop \(password from ADMIN_PASSWORD\)/;
+  t.match(await outputOnceItSays(withAdmin, firstAdmin), firstAdmin);
   t.notMatch(withAdmin.output(), /owner-Passw0rd!/, 'a given password is never printed');
   t.equal((await login(withAdmin, 'owner@nk-food.shop', 'owner-Passw0rd!')).status, 200);
   withAdmin.child.kill('SIGTERM');
