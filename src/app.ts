@@ -12,7 +12,7 @@ import { databaseStore } from './db/rate-limit-store.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
-import errorsPlugin from './plugins/errors.js';
+import errorsPlugin, { HttpError } from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
@@ -59,6 +59,15 @@ class OneLinePerRequest extends LogController {
   }
 }
 
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+async function refuseBody(request: FastifyRequest) {
+  const { body } = request;
+  if (body === undefined || body === null) return;
+  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+  throw new HttpError(400, 'FST_ERR_VALIDATION', 'body must be empty: this route takes none');
+}
+
 export interface BuildOptions {
   /** No logs when unset. */
   logLevel?: string;
@@ -78,9 +87,14 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   app.addSchema(ErrorResponse);
-  // a route that takes no query parameters refuses unknown ones too
+  // a route that takes no query parameters refuses unknown ones too, and one that takes no body
+  // refuses a body with fields (an empty object or none is fine)
   app.addHook('onRoute', (route) => {
-    if (route.schema && !route.schema.hide && !route.schema.querystring) route.schema.querystring = Strict({});
+    if (!route.schema || route.schema.hide) return;
+    if (!route.schema.querystring) route.schema.querystring = Strict({});
+    if (!route.schema.body && [route.method].flat().some((method) => BODY_METHODS.has(method))) {
+      route.preValidation = [refuseBody, ...[route.preValidation ?? []].flat()];
+    }
   });
 
   await app.register(errorsPlugin);

@@ -145,6 +145,10 @@ for (const c of cases) {
       const res = await send({ payload: payload as InjectOptions['payload'], headers });
       t.equal(res.statusCode, status, `${what}: ${res.statusCode} ${res.statusCode === status ? '' : res.body.slice(0, 100)}`);
     }
+    if (!c.body && c.method !== 'GET') {
+      const res = await send({ payload: { isAdmin: true }, headers });
+      t.equal(res.statusCode, 400, `a body on a route that takes none: ${res.statusCode}`);
+    }
     if (c.method === 'PATCH') {
       const res = await send({ payload: {}, headers });
       t.equal(res.statusCode, 400, 'an empty change: 400');
