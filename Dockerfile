@@ -1,13 +1,14 @@
 # backoffice-api: `docker build -t backoffice-api .`
-# The image runs the compiled JavaScript in dist/ (`npm run build`, tsc): no TypeScript compiler,
-# tsx or esbuild at run time. The migrator reads drizzle/ at startup.
+# The image runs the JavaScript bundled into dist/ by `npm run build` (esbuild, in the build stage):
+# no TypeScript compiler, tsx or esbuild at run time. The migrator reads drizzle/ at startup.
 
-# build: every dependency (TypeScript is a dev dependency), then tsc to dist/.
+# build: every dependency (esbuild is a dev dependency), then the bundle in dist/.
 FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json ./
+COPY scripts/build.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 
@@ -20,7 +21,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:26-bookworm-slim
-# NODE_COMPILE_CACHE: Node keeps the compiled code of dist/ and node_modules in /tmp (an emptyDir in
+# NODE_COMPILE_CACHE: Node keeps the compiled code of dist/ in /tmp (an emptyDir in
 # Kubernetes, kept across container restarts), so a restart compiles nothing again.
 ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464 NODE_COMPILE_CACHE=/tmp/node-compile-cache
 WORKDIR /app

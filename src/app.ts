@@ -4,9 +4,10 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import { deferredCompilers } from './compilers.js';
 import type { Config } from './config.js';
 import { databaseStore } from './db/rate-limit-store.js';
 import authPlugin from './plugins/auth.js';
@@ -76,6 +77,7 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: AppConfig, { logLevel, logStream }: BuildOptions = {}) {
+  const compilers = deferredCompilers();
   const app = Fastify({
     logger: logLevel ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) } : false,
     requestIdHeader: 'x-request-id',
@@ -83,9 +85,19 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
     logController: new OneLinePerRequest(),
     trustProxy: config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    schemaController: { compilersFactory: { buildSerializer: compilers.buildSerializer } },
     // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(compilers.validatorCompiler);
+  // what the first requests did not compile yet, compiled once the server listens
+  app.decorate('compileSchemas', compilers.compileRemaining);
+  let warmUp: NodeJS.Timeout | undefined;
+  app.addHook('onListen', () => {
+    warmUp = setTimeout(() => {
+      app.compileSchemas().catch((err: unknown) => app.log.error({ err }, 'a route schema does not compile'));
+    }, 1000);
+  });
+  app.addHook('onClose', () => clearTimeout(warmUp));
   app.addSchema(ErrorResponse);
   // a route that takes no query parameters refuses unknown ones too, and one that takes no body
   // refuses a body with fields (an empty object or none is fine)

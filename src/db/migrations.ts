@@ -3,7 +3,8 @@
  * `drizzle-kit migrate` (drizzle-orm's, same ledger drizzle.__drizzle_migrations), serialised by a
  * session advisory lock so that any number of replicas starting at once apply the chain once.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
@@ -11,7 +12,15 @@ import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { openDatabase, type DatabaseClient, type DatabaseTarget } from './client.js';
 
-export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
+/** The package's own directory, the nearest holding package.json: src/db/ in development, dist/ or its chunks once built. */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
+
+export const MIGRATIONS_FOLDER = join(packageRoot(dirname(fileURLToPath(import.meta.url))), 'drizzle');
 const LEDGER = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' };
 /** Any constant both the migrator and its concurrent copies agree on. */
 const MIGRATION_LOCK = "hashtext('backoffice-api:migrations')";

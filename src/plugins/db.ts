@@ -14,6 +14,12 @@ export default fp<{ target: DatabaseTarget }>(
     const database = await openDatabase(target);
     app.decorate('database', database);
     app.decorate('db', database.db);
+    // the pool's first connection opens while the other plugins register, not on the first request
+    const connected = database.query('select 1').then(
+      () => {},
+      () => {},
+    );
+    app.addHook('onReady', () => connected);
     app.addHook('onClose', () => database.close());
   },
   { name: 'db' },

@@ -138,7 +138,9 @@ export default fp(
       else listener.notify(heartbeat).catch(() => {});
     }, HEARTBEAT_MS);
     timer.unref();
-    await subscribe();
+    // listening begins while the other plugins register; the server listens once it has
+    const subscribed = subscribe();
+    app.addHook('onReady', () => subscribed);
     app.addHook('onClose', async () => {
       clearInterval(timer);
       await subscribing;

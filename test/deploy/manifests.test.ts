@@ -3,7 +3,7 @@
  * the port, the probe paths, the start command, the shutdown budget, the labels. No cluster, no
  * Docker and no database needed: the files are read as text and YAML.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
@@ -205,13 +205,16 @@ t.test('the Dockerfile runs `npm start` as node, in production, with production 
   for (const path of ['drizzle', 'package.json']) {
     t.ok(copies.some((c) => c.split(/\s+/).slice(0, -1).some((a) => a.replace(/\/$/, '') === path)), `copies ${path}`);
   }
-  t.ok(start?.includes('dist/server.js') && existsSync(join(root, 'tsconfig.build.json')), 'npm start runs what tsconfig.build.json compiles');
+  const buildCopied = instructions(build ?? finalStage, 'COPY').some((c) => c.includes('scripts/build.mjs'));
+  t.ok(start?.includes('dist/server.js') && pkg.scripts?.build?.includes('scripts/build.mjs') && buildCopied, 'npm start runs what scripts/build.mjs bundles, which the build stage runs');
 });
 
 t.test('.dockerignore keeps what the image needs', async (t) => {
   const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-  for (const path of ['drizzle', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json']) {
+  for (const path of ['drizzle', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs']) {
     t.notOk(ignored.includes(path) || ignored.includes(`${path}/`), `${path} is not ignored`);
   }
+  const scriptsIgnored = ['scripts', 'scripts/', 'scripts/*'].some((p) => ignored.includes(p));
+  t.ok(!scriptsIgnored || ignored.includes('!scripts/build.mjs'), 'scripts/build.mjs reaches the build stage');
   for (const path of ['node_modules', '.git', 'data', '.env']) t.ok(ignored.includes(path), `${path} is ignored`);
 });

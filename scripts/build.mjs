@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`: bundles each command of the service into dist/ with esbuild: one ES module per
+ * entry point plus the chunks they share, as plain JavaScript (no TypeScript compiler, tsx or
+ * esbuild at run time). Node then loads a dozen files instead of about 900 (drizzle-orm alone
+ * ships 448), which was most of the start-up. Types are checked by `npm run typecheck`, part of
+ * `npm test`.
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { build } from 'esbuild';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const ENTRY_POINTS = ['src/server.ts', 'src/db/migrate-cli.ts', 'src/db/rollback-cli.ts', 'src/auth/reset-password-cli.ts'];
+/** Loaded from node_modules as they ship: native binaries, and PGlite's WebAssembly and data files. */
+const EXTERNAL = ['@node-rs/argon2', '@node-rs/bcrypt', '@electric-sql/pglite', '@electric-sql/pglite/*'];
+/** Bundled, but their files (the Swagger UI pages) are read from where the package is installed. */
+const WITH_OWN_FILES = ['@fastify/swagger-ui'];
+
+if (process.argv.includes('--help')) {
+  console.log(`usage: npm run build\nbundles ${ENTRY_POINTS.join(', ')} into dist/`);
+  process.exit(0);
+}
+
+const BANNER = [
+  "import { createRequire as __createRequire } from 'node:module';",
+  "import { dirname as __dirnameOf, join as __joinPath } from 'node:path';",
+  // the bundled CommonJS packages (fastify, pino, …) call require() for Node's own modules
+  'const require = __createRequire(import.meta.url);',
+  "const __packageDir = (name, sub) => __joinPath(__dirnameOf(require.resolve(name + '/package.json')), sub);",
+].join(' ');
+
+/** In the files of WITH_OWN_FILES, `__dirname` is the file's directory in the installed package. */
+const ownFiles = {
+  name: 'own-files',
+  setup(builder) {
+    for (const name of WITH_OWN_FILES) {
+      const packageDir = join(ROOT, 'node_modules', name);
+      const filter = new RegExp(`^${packageDir.replaceAll(/[.*+?^${}()|[\]\\/]/g, '\\$&')}${sep === '/' ? '/' : '\\\\'}.*\\.js$`);
+      builder.onLoad({ filter }, async ({ path }) => {
+        const sub = relative(packageDir, dirname(path));
+        const source = await readFile(path, 'utf8');
+        return { contents: source.replaceAll('__dirname', `__packageDir(${JSON.stringify(name)}, ${JSON.stringify(sub)})`), loader: 'js' };
+      });
+    }
+  },
+};
+
+const DIST = join(ROOT, 'dist');
+let outputs;
+try {
+  ({ outputFiles: outputs } = await build({
+    write: false,
+    absWorkingDir: ROOT,
+    entryPoints: ENTRY_POINTS,
+    outdir: 'dist',
+    outbase: 'src',
+    bundle: true,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    format: 'esm',
+    platform: 'node',
+    target: 'node22.12',
+    external: EXTERNAL,
+    plugins: [ownFiles],
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    logLevel: 'warning',
+    banner: { js: BANNER },
+  }));
+} catch {
+  // esbuild has printed what failed, with file and line
+  process.exit(1);
+}
+
+// Other processes may be running dist/ while it is built (the tests build before each command):
+// a file that changed is replaced whole (rename), one that did not is left as it is, and only
+// files no longer built are removed.
+const built = new Set();
+for (const { path, contents } of outputs) {
+  built.add(path);
+  const current = await readFile(path).catch(() => undefined);
+  if (current && Buffer.compare(current, contents) === 0) continue;
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, contents);
+  await rename(temporary, path);
+}
+for (const entry of await readdir(DIST, { recursive: true, withFileTypes: true })) {
+  const path = join(entry.parentPath, entry.name);
+  // a .tmp file is another build's, about to be renamed
+  if (entry.isFile() && !built.has(path) && !path.endsWith('.tmp')) await rm(path, { force: true });
+}
