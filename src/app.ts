@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import type { DestinationStream, Logger } from 'pino';
 import { deferredCompilers } from './compilers.js';
 import type { Config } from './config.js';
+import type { DatabaseClient } from './db/client.js';
 import { databaseStore } from './db/rate-limit-store.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
@@ -74,9 +75,11 @@ export interface BuildOptions {
   logLevel?: string;
   /** Where log lines go (default: stdout). */
   logStream?: DestinationStream;
+  /** The database, already open (closed with the app); otherwise the app opens config.database. */
+  database?: DatabaseClient;
 }
 
-export async function buildApp(config: AppConfig, { logLevel, logStream }: BuildOptions = {}) {
+export async function buildApp(config: AppConfig, { logLevel, logStream, database }: BuildOptions = {}) {
   const compilers = deferredCompilers();
   const app = Fastify({
     logger: logLevel ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) } : false,
@@ -111,7 +114,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream }: Build
 
   await app.register(errorsPlugin);
   await app.register(unicodePlugin);
-  await app.register(dbPlugin, { target: config.database });
+  await app.register(dbPlugin, { target: config.database, client: database });
   await app.register(metricsPlugin, { port: config.metricsPort, host: config.host });
   await app.register(docsPlugin);
   await app.register(rateLimit, {

@@ -8,6 +8,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp, type App } from './app.js';
 import { installationSecret } from './auth/installation-secret.js';
 import { ConfigError, loadConfig, readEnvFile, type Config } from './config.js';
+import { openDatabase, type DatabaseClient } from './db/client.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
 import { runMigrations } from './db/migrations.js';
@@ -42,9 +43,13 @@ closeWithGrace({ delay: (config.shutdownDelay + config.shutdownTimeout) * 1000 }
   app.log.info('shut down');
 });
 
+// PGlite is a database inside this process: the migrator and the app share one instance (opening
+// its directory a second time was about half of a start on PGlite)
+let embedded: DatabaseClient | undefined;
 let firstAdmin: FirstAdminResult;
 try {
-  const run = await runMigrations(config.database, countDatabase, (client) =>
+  if ('dataDir' in config.database) embedded = await openDatabase(config.database);
+  const run = await runMigrations(embedded ?? config.database, countDatabase, (client) =>
     ensureFirstAdmin(client, config.firstAdmin, config.nodeEnv === 'production'),
   );
   const report = formatReport(run).text;
@@ -57,7 +62,7 @@ try {
 
 // without JWT_SECRET (allowed only on PGlite: config.ts), the installation's own secret in its data directory
 const jwtSecret = config.jwtSecret ?? ('dataDir' in config.database ? installationSecret(config.database.dataDir) : '');
-app = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel });
+app = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel, database: embedded });
 
 try {
   await app.listen({ host: config.host, port: config.port });

@@ -97,12 +97,18 @@ export interface MigrationRun<T, R = undefined> {
 /**
  * Opens its own one-connection client and runs `fn` holding the migration lock (waiting while
  * another migrator or rollback holds it). `notices` collects what the database says meanwhile.
+ * Given an open PGlite client instead (one process holds its directory: no lock to take), runs
+ * `fn` on it and leaves it open.
  */
 export async function withMigrationLock<T>(
-  target: DatabaseTarget,
+  target: DatabaseTarget | DatabaseClient,
   fn: (client: DatabaseClient, notices: string[]) => Promise<T>,
 ): Promise<T> {
   const notices: string[] = [];
+  if ('kind' in target) {
+    if (target.kind !== 'pglite') throw new Error('withMigrationLock: an open client must be PGlite (PostgreSQL needs a session of its own for the lock)');
+    return fn(target, notices);
+  }
   // the session lock needs PostgreSQL itself, not a transaction-mode pooler in front of it
   const direct = 'url' in target && target.directUrl ? { url: target.directUrl } : target;
   const client = await openDatabase(direct, { max: 1, onNotice: (message) => notices.push(message) });
@@ -124,7 +130,7 @@ export async function withMigrationLock<T>(
  * after applying it; runs `afterwards` (e.g. seeding) still under the lock.
  */
 export function runMigrations<T, R = undefined>(
-  target: DatabaseTarget,
+  target: DatabaseTarget | DatabaseClient,
   measure: (client: DatabaseClient) => Promise<T>,
   afterwards?: (client: DatabaseClient) => Promise<R>,
 ): Promise<MigrationRun<T, R>> {

@@ -9,9 +9,10 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ target: DatabaseTarget }>(
-  async (app, { target }) => {
-    const database = await openDatabase(target);
+/** `client`: one already open, which the app then owns (the server hands over PGlite's, opened once). */
+export default fp<{ target: DatabaseTarget; client?: DatabaseClient }>(
+  async (app, { target, client }) => {
+    const database = client ?? (await openDatabase(target));
     app.decorate('database', database);
     app.decorate('db', database.db);
     // the pool's first connection opens while the other plugins register, not on the first request
