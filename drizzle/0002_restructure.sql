@@ -10,12 +10,16 @@
 --     that an object depending on a dropped table stops the migration instead of vanishing;
 --   * checks on orders added by the ALTER TABLE that rewrites it, NOT VALID where a legacy row
 --     breaks them; the other checks added NOT VALID (old rows kept, new bad
---     rows refused) and validated at the end wherever every existing row passes.
+--     rows refused) and validated at the end wherever every existing row passes;
+--   * the pre-flight check of the legacy rows folded into the statements that read them anyway
+--     (see "Pre-flight" below).
 --
 -- Legacy TIMESTAMP(3) values hold UTC: with the session in UTC, timestamp -> timestamptz reads
 -- them as UTC and rewrites nothing (PostgreSQL skips the rewrite for a plain timestamptz, not for
 -- timestamptz(3)). Only orders and products are rewritten, for their money columns; the defaults
--- keep writing milliseconds, as the legacy columns held them.
+-- keep writing milliseconds, as the legacy columns held them. The timestamps of orders change in
+-- an ALTER TABLE of their own, before the rewrite: in the same one, the rewrite would convert every
+-- one of them (0.7 to 0.9 s at a million orders) to the same value.
 -- (Installations that ran the first version of this file, with timestamptz(3), are brought to the
 -- same schema by 0004_plain_timestamptz.)
 SET LOCAL TimeZone = 'UTC';--> statement-breakpoint
@@ -82,22 +86,123 @@ ALTER TABLE "users" RENAME COLUMN "createdAt" TO "created_at";--> statement-brea
 ALTER TABLE "users" RENAME COLUMN "updatedAt" TO "updated_at";--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "lastUpdated" TO "last_updated";--> statement-breakpoint
 ALTER TABLE "wordpress_sku_cache" RENAME COLUMN "totalCount" TO "total_count";--> statement-breakpoint
+-- Pre-flight: rows that the new schema could only take by altering them stop the restructuring
+-- before anything is committed, with one line per row (table, id, column, value), under their
+-- legacy names. Money becomes numeric(12,2): a double that is not a whole number of kopecks, or
+-- that does not fit, would be rounded or refused; neither happens silently. Newly indexed text
+-- must fit a btree index entry; e-mail becomes unique regardless of letter case.
+-- No statement reads the rows for this alone: the rewrites of orders and products test each
+-- value as they convert it (cannot_carry() stops them at the first such row), and the new e-mail
+-- index stops at a duplicate. Only then, the whole list is made (legacy_problems(), one more read
+-- of the three tables) and the restructuring stops with it.
+CREATE FUNCTION pg_temp.money_problem(amount double precision) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT CASE WHEN amount IN ('NaN', 'Infinity', '-Infinity') THEN 'not a number'
+              WHEN abs(amount) >= 1e10 THEN 'too large for numeric(12,2)'
+              WHEN scale(trim_scale(amount::numeric)) > 2 THEN 'not a whole number of kopecks' END
+$$;
+--> statement-breakpoint
+CREATE FUNCTION pg_temp.cannot_carry() RETURNS numeric LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'a legacy row cannot be carried over unchanged' USING ERRCODE = 'BO001';
+END
+$$;
+--> statement-breakpoint
+CREATE FUNCTION pg_temp.legacy_problems() RETURNS void LANGUAGE plpgsql AS $preflight$
+DECLARE
+  problems text[];
+  shown int := 50;
+BEGIN
+  SELECT array_agg(line ORDER BY line) INTO problems FROM (
+    -- orders is read once: money, and newly indexed text that must fit a btree index entry
+    SELECT found.line
+      FROM (SELECT id, total_price, customer_phone, status,
+                   pg_temp.money_problem(total_price) AS money,
+                   octet_length(customer_phone) > 2000 AS long_phone,
+                   octet_length(status) + octet_length(id) > 2000 AS long_status
+              FROM orders) AS o
+     CROSS JOIN LATERAL (VALUES
+             (CASE WHEN money IS NOT NULL THEN format('"Order" id=%s "totalPrice"=%s: %s', quote_literal(id), total_price, money) END),
+             (CASE WHEN long_phone THEN format('"Order" id=%s "customerPhone" (%s bytes, starts %s): too long to index',
+                quote_literal(left(id, 40)), octet_length(customer_phone), quote_literal(left(customer_phone, 40))) END),
+             (CASE WHEN long_status THEN format('"Order" id=%s "status" (%s bytes, starts %s): too long to index',
+                quote_literal(left(id, 40)), octet_length(status), quote_literal(left(status, 40))) END)
+           ) AS found(line)
+     WHERE (money IS NOT NULL OR long_phone OR long_status) AND found.line IS NOT NULL
+    UNION ALL
+    SELECT format('"Product" id=%s "costPerItem"=%s: %s', id, cost_per_item, pg_temp.money_problem(cost_per_item))
+      FROM products WHERE pg_temp.money_problem(cost_per_item) IS NOT NULL
+    UNION ALL
+    SELECT format('"Product" id=%s "categoryName" (%s bytes, starts %s): too long to index',
+             id, octet_length(category_name), quote_literal(left(category_name, 40)))
+      FROM products WHERE octet_length(category_name) > 2000
+    UNION ALL
+    SELECT format('"User" id=%s "email"=%s: the same address as user id %s, ignoring letter case',
+             u.id, quote_literal(u.email), string_agg(other.id::text, ', ' ORDER BY other.id))
+      FROM users u JOIN users other ON lower(other.email) = lower(u.email) AND other.id <> u.id
+     GROUP BY u.id, u.email
+  ) AS found;
+
+  IF problems IS NOT NULL THEN
+    RAISE EXCEPTION 'Restructuring stopped before changing anything: % legacy row(s) cannot be carried over unchanged:%',
+      cardinality(problems),
+      E'\n  ' || array_to_string(problems[1:shown], E'\n  ')
+        || CASE WHEN cardinality(problems) > shown THEN format(E'\n  … and %s more', cardinality(problems) - shown) ELSE '' END
+      USING HINT = 'Correct these rows in the legacy tables (see README, "When the restructuring stops"), then migrate again.';
+  END IF;
+END
+$preflight$;
+--> statement-breakpoint
+-- The cheap ones first, so that a duplicate e-mail or a product stops the restructuring at once.
+DO $users$
+BEGIN
+  CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree (lower("email"));
+EXCEPTION WHEN unique_violation THEN
+  PERFORM pg_temp.legacy_problems();
+  RAISE;
+END
+$users$;
+--> statement-breakpoint
+DO $products$
+BEGIN
+  ALTER TABLE "products"
+    ALTER COLUMN "cost_per_item" SET DATA TYPE numeric(12, 2)
+      USING CASE WHEN pg_temp.money_problem("cost_per_item") IS NOT NULL OR octet_length("category_name") > 2000
+                 THEN pg_temp.cannot_carry() ELSE "cost_per_item"::numeric(12, 2) END,
+    ALTER COLUMN "last_sync_at" SET DATA TYPE timestamp with time zone,
+    ALTER COLUMN "last_sync_at" SET DEFAULT date_trunc('milliseconds', now()),
+    ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
+    ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
+    ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
+    ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now());
+EXCEPTION WHEN SQLSTATE 'BO001' THEN
+  PERFORM pg_temp.legacy_problems();
+  RAISE;
+END
+$products$;
+--> statement-breakpoint
+-- Catalogue only (no rewrite, no scan): see the note on timestamps at the top.
+ALTER TABLE "orders"
+  ALTER COLUMN "order_date" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "last_synced" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "last_synced" SET DEFAULT date_trunc('milliseconds', now()),
+  ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
+  ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
+  ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now());
+--> statement-breakpoint
 -- orders gets its new checks in the same ALTER TABLE that rewrites it, so PostgreSQL checks the
 -- rows while it copies them instead of scanning the table again to validate. When a legacy row
 -- breaks a check, that rewrite stops (and is undone); one scan then tells which checks every legacy
 -- row passes, and the others are added NOT VALID (old rows kept, new bad rows refused).
+-- The rewrite is also the pre-flight of orders (see above); its three indexes are rebuilt by it.
 DO $orders$
 DECLARE
   rewrite constant text := $alter$
     ALTER TABLE "orders"
-      ALTER COLUMN "total_price" SET DATA TYPE numeric(12, 2) USING "total_price"::numeric(12, 2),
-      ALTER COLUMN "order_date" SET DATA TYPE timestamp with time zone,
-      ALTER COLUMN "last_synced" SET DATA TYPE timestamp with time zone,
-      ALTER COLUMN "last_synced" SET DEFAULT date_trunc('milliseconds', now()),
-      ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
-      ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
-      ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
-      ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now()),
+      ALTER COLUMN "total_price" SET DATA TYPE numeric(12, 2)
+        USING CASE WHEN pg_temp.money_problem("total_price") IS NOT NULL
+                     OR octet_length("customer_phone") > 2000 OR octet_length("status") + octet_length("id") > 2000
+                   THEN pg_temp.cannot_carry() ELSE "total_price"::numeric(12, 2) END,
       ADD CONSTRAINT "orders_quantity_check" CHECK ("orders"."quantity" >= 0) %s,
       ADD CONSTRAINT "orders_total_price_check" CHECK ("orders"."total_price" >= 0) %s,
       ADD CONSTRAINT "orders_items_check" CHECK (jsonb_typeof("orders"."items") = 'array') %s,
@@ -106,22 +211,30 @@ DECLARE
   holds record;
 BEGIN
   BEGIN
-    EXECUTE format(rewrite, '', '', '', '');
-  EXCEPTION WHEN check_violation THEN
-    SELECT bool_and("quantity" >= 0) IS NOT FALSE AS quantity,
-           bool_and("total_price" >= 0) IS NOT FALSE AS total_price,
-           bool_and(jsonb_typeof("items") = 'array') IS NOT FALSE AS items,
-           bool_and("sync_status" IN ('pending', 'success', 'error')) IS NOT FALSE AS sync_status
-      INTO holds FROM "orders";
-    EXECUTE format(rewrite,
-      CASE WHEN holds.quantity THEN '' ELSE 'NOT VALID' END,
-      CASE WHEN holds.total_price THEN '' ELSE 'NOT VALID' END,
-      CASE WHEN holds.items THEN '' ELSE 'NOT VALID' END,
-      CASE WHEN holds.sync_status THEN '' ELSE 'NOT VALID' END);
+    BEGIN
+      EXECUTE format(rewrite, '', '', '', '');
+    EXCEPTION WHEN check_violation THEN
+      SELECT bool_and("quantity" >= 0) IS NOT FALSE AS quantity,
+             bool_and("total_price" >= 0) IS NOT FALSE AS total_price,
+             bool_and(jsonb_typeof("items") = 'array') IS NOT FALSE AS items,
+             bool_and("sync_status" IN ('pending', 'success', 'error')) IS NOT FALSE AS sync_status
+        INTO holds FROM "orders";
+      EXECUTE format(rewrite,
+        CASE WHEN holds.quantity THEN '' ELSE 'NOT VALID' END,
+        CASE WHEN holds.total_price THEN '' ELSE 'NOT VALID' END,
+        CASE WHEN holds.items THEN '' ELSE 'NOT VALID' END,
+        CASE WHEN holds.sync_status THEN '' ELSE 'NOT VALID' END);
+    END;
+  EXCEPTION WHEN SQLSTATE 'BO001' THEN
+    PERFORM pg_temp.legacy_problems();
+    RAISE;
   END;
 END
 $orders$;
 --> statement-breakpoint
+DROP FUNCTION pg_temp.legacy_problems();--> statement-breakpoint
+DROP FUNCTION pg_temp.cannot_carry();--> statement-breakpoint
+DROP FUNCTION pg_temp.money_problem(double precision);--> statement-breakpoint
 -- order_history is not rewritten: its check is added NOT VALID and validated with the others at
 -- the end, one scan.
 ALTER TABLE "order_history"
@@ -130,14 +243,6 @@ ALTER TABLE "order_history"
   ALTER COLUMN "changed_at" SET DEFAULT date_trunc('milliseconds', now()),
   ADD CONSTRAINT "order_history_source_check" CHECK ("order_history"."source" IN ('webhook', 'manual', 'salesdrive')) NOT VALID;
 --> statement-breakpoint
-ALTER TABLE "products"
-  ALTER COLUMN "cost_per_item" SET DATA TYPE numeric(12, 2) USING "cost_per_item"::numeric(12, 2),
-  ALTER COLUMN "last_sync_at" SET DATA TYPE timestamp with time zone,
-  ALTER COLUMN "last_sync_at" SET DEFAULT date_trunc('milliseconds', now()),
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
-  ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp with time zone,
-  ALTER COLUMN "updated_at" SET DEFAULT date_trunc('milliseconds', now());--> statement-breakpoint
 ALTER TABLE "box_settings"
   ALTER COLUMN "created_at" SET DATA TYPE timestamp with time zone,
   ALTER COLUMN "created_at" SET DEFAULT date_trunc('milliseconds', now()),
@@ -179,7 +284,6 @@ CREATE INDEX "order_history_order_id_changed_at_idx" ON "order_history" USING bt
 CREATE INDEX "order_history_changed_at_idx" ON "order_history" USING btree ("changed_at","id");--> statement-breakpoint
 CREATE INDEX "products_category_name_idx" ON "products" USING btree ("category_name");--> statement-breakpoint
 CREATE INDEX "products_last_sync_at_idx" ON "products" USING btree ("last_sync_at","id");--> statement-breakpoint
-CREATE UNIQUE INDEX "users_email_key" ON "users" USING btree (lower("email"));--> statement-breakpoint
 CREATE UNIQUE INDEX "users_refresh_token_hash_key" ON "users" USING btree ("refresh_token_hash");--> statement-breakpoint
 CREATE INDEX "users_previous_refresh_token_hash_idx" ON "users" USING btree ("previous_refresh_token_hash");--> statement-breakpoint
 ALTER TABLE "box_settings" ADD CONSTRAINT "box_settings_portions_check" CHECK ("box_settings"."qnt_from" >= 0 AND "box_settings"."qnt_from" <= "box_settings"."qnt_to" AND "box_settings"."overflow" >= 0) NOT VALID;--> statement-breakpoint

@@ -5,11 +5,14 @@
 -- legacy refresh_tokens table needs the token itself, so it comes back empty and the users of the
 -- old back office log in again (`npm run db:rollback` reports how many sessions end).
 --
--- Pre-flight: a value the legacy columns cannot hold stops the rollback here, before anything has
--- changed, with one line per row. Money numeric(12,2) -> double precision keeps every cent (twelve
+-- Pre-flight: a value the legacy columns cannot hold stops the rollback before anything is
+-- committed, with one line per row. No statement reads the rows for this alone: the rewrites
+-- test each timestamp as they convert it (cannot_carry_back() stops them at the first such row);
+-- only then is the whole list made (rollback_problems()). A separate read cost 1.85 s at a
+-- million orders. Money numeric(12,2) -> double precision keeps every cent (twelve
 -- digits fit a double exactly); a timestamp finer than a millisecond would be rounded by TIMESTAMP(3).
 SET LOCAL TimeZone = 'UTC';--> statement-breakpoint
-DO $preflight$
+CREATE FUNCTION pg_temp.rollback_problems() RETURNS void LANGUAGE plpgsql AS $preflight$
 DECLARE
   t record;
   found text[];
@@ -44,6 +47,12 @@ BEGIN
 END
 $preflight$;
 --> statement-breakpoint
+CREATE FUNCTION pg_temp.cannot_carry_back() RETURNS timestamp LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'a value cannot be carried back unchanged' USING ERRCODE = 'BO002';
+END
+$$;
+--> statement-breakpoint
 -- Indexes and checks of the new schema go first, so that the rewrites below do not rebuild them.
 DROP INDEX "orders_status_created_at_idx";--> statement-breakpoint
 DROP INDEX "orders_created_at_idx";--> statement-breakpoint
@@ -64,58 +73,123 @@ ALTER TABLE "order_history" RENAME CONSTRAINT "order_history_order_id_fkey" TO "
 ALTER TABLE "order_history" RENAME CONSTRAINT "order_history_user_id_fkey" TO "OrderHistory_userId_fkey";--> statement-breakpoint
 -- One ALTER TABLE per table, each table rewritten once: TIMESTAMP(3) holding UTC, money as
 -- DOUBLE PRECISION, the legacy defaults.
-ALTER TABLE "orders"
-  DROP CONSTRAINT "orders_quantity_check",
-  DROP CONSTRAINT "orders_total_price_check",
-  DROP CONSTRAINT "orders_items_check",
-  DROP CONSTRAINT "orders_sync_status_check",
-  ALTER COLUMN "total_price" SET DATA TYPE double precision USING "total_price"::double precision,
-  ALTER COLUMN "order_date" SET DATA TYPE timestamp(3) USING "order_date" AT TIME ZONE 'UTC',
-  ALTER COLUMN "last_synced" SET DATA TYPE timestamp(3) USING "last_synced" AT TIME ZONE 'UTC',
-  ALTER COLUMN "last_synced" SET DEFAULT CURRENT_TIMESTAMP,
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp(3) USING "created_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
-  ALTER COLUMN "updated_at" DROP DEFAULT,
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3) USING "updated_at" AT TIME ZONE 'UTC';--> statement-breakpoint
-ALTER TABLE "order_history"
-  DROP CONSTRAINT "order_history_source_check",
-  ALTER COLUMN "id" DROP DEFAULT,
-  ALTER COLUMN "changed_at" SET DATA TYPE timestamp(3) USING "changed_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "changed_at" SET DEFAULT CURRENT_TIMESTAMP;--> statement-breakpoint
-ALTER TABLE "products"
-  DROP CONSTRAINT "products_cost_per_item_check",
-  DROP CONSTRAINT "products_currency_check",
-  ALTER COLUMN "cost_per_item" SET DATA TYPE double precision USING "cost_per_item"::double precision,
-  ALTER COLUMN "last_sync_at" SET DATA TYPE timestamp(3) USING "last_sync_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "last_sync_at" SET DEFAULT CURRENT_TIMESTAMP,
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp(3) USING "created_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
-  ALTER COLUMN "updated_at" DROP DEFAULT,
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3) USING "updated_at" AT TIME ZONE 'UTC';--> statement-breakpoint
-ALTER TABLE "box_settings"
-  DROP CONSTRAINT "box_settings_portions_check",
-  DROP CONSTRAINT "box_settings_size_check",
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp(3) USING "created_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
-  ALTER COLUMN "updated_at" DROP DEFAULT,
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3) USING "updated_at" AT TIME ZONE 'UTC';--> statement-breakpoint
-ALTER TABLE "wordpress_sku_cache"
-  DROP CONSTRAINT "wordpress_sku_cache_skus_check",
-  ALTER COLUMN "last_updated" SET DATA TYPE timestamp(3) USING "last_updated" AT TIME ZONE 'UTC',
-  ALTER COLUMN "last_updated" SET DEFAULT CURRENT_TIMESTAMP;--> statement-breakpoint
-ALTER TABLE "users"
-  DROP CONSTRAINT "users_role_check",
-  DROP CONSTRAINT "users_email_check",
-  DROP COLUMN "refresh_token_hash",
-  DROP COLUMN "refresh_token_expires_at",
-  DROP COLUMN "previous_refresh_token_hash",
-  DROP COLUMN "refresh_token_rotated_at",
-  ALTER COLUMN "last_activity_at" SET DATA TYPE timestamp(3) USING "last_activity_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "last_login_at" SET DATA TYPE timestamp(3) USING "last_login_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "created_at" SET DATA TYPE timestamp(3) USING "created_at" AT TIME ZONE 'UTC',
-  ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
-  ALTER COLUMN "updated_at" DROP DEFAULT,
-  ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3) USING "updated_at" AT TIME ZONE 'UTC';--> statement-breakpoint
+DO $orders$
+BEGIN
+  ALTER TABLE "orders"
+    DROP CONSTRAINT "orders_quantity_check",
+    DROP CONSTRAINT "orders_total_price_check",
+    DROP CONSTRAINT "orders_items_check",
+    DROP CONSTRAINT "orders_sync_status_check",
+    ALTER COLUMN "total_price" SET DATA TYPE double precision USING "total_price"::double precision,
+    ALTER COLUMN "order_date" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("order_date" AT TIME ZONE 'UTC')::timestamp(3) <> "order_date" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "order_date" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "last_synced" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("last_synced" AT TIME ZONE 'UTC')::timestamp(3) <> "last_synced" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "last_synced" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "last_synced" SET DEFAULT CURRENT_TIMESTAMP,
+    ALTER COLUMN "created_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("created_at" AT TIME ZONE 'UTC')::timestamp(3) <> "created_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "created_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
+    ALTER COLUMN "updated_at" DROP DEFAULT,
+    ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("updated_at" AT TIME ZONE 'UTC')::timestamp(3) <> "updated_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "updated_at" AT TIME ZONE 'UTC' END;
+EXCEPTION WHEN SQLSTATE 'BO002' THEN
+  PERFORM pg_temp.rollback_problems();
+  RAISE;
+END
+$orders$;
+--> statement-breakpoint
+DO $order_history$
+BEGIN
+  ALTER TABLE "order_history"
+    DROP CONSTRAINT "order_history_source_check",
+    ALTER COLUMN "id" DROP DEFAULT,
+    ALTER COLUMN "changed_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("changed_at" AT TIME ZONE 'UTC')::timestamp(3) <> "changed_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "changed_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "changed_at" SET DEFAULT CURRENT_TIMESTAMP;
+EXCEPTION WHEN SQLSTATE 'BO002' THEN
+  PERFORM pg_temp.rollback_problems();
+  RAISE;
+END
+$order_history$;
+--> statement-breakpoint
+DO $products$
+BEGIN
+  ALTER TABLE "products"
+    DROP CONSTRAINT "products_cost_per_item_check",
+    DROP CONSTRAINT "products_currency_check",
+    ALTER COLUMN "cost_per_item" SET DATA TYPE double precision USING "cost_per_item"::double precision,
+    ALTER COLUMN "last_sync_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("last_sync_at" AT TIME ZONE 'UTC')::timestamp(3) <> "last_sync_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "last_sync_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "last_sync_at" SET DEFAULT CURRENT_TIMESTAMP,
+    ALTER COLUMN "created_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("created_at" AT TIME ZONE 'UTC')::timestamp(3) <> "created_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "created_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
+    ALTER COLUMN "updated_at" DROP DEFAULT,
+    ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("updated_at" AT TIME ZONE 'UTC')::timestamp(3) <> "updated_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "updated_at" AT TIME ZONE 'UTC' END;
+EXCEPTION WHEN SQLSTATE 'BO002' THEN
+  PERFORM pg_temp.rollback_problems();
+  RAISE;
+END
+$products$;
+--> statement-breakpoint
+DO $box_settings$
+BEGIN
+  ALTER TABLE "box_settings"
+    DROP CONSTRAINT "box_settings_portions_check",
+    DROP CONSTRAINT "box_settings_size_check",
+    ALTER COLUMN "created_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("created_at" AT TIME ZONE 'UTC')::timestamp(3) <> "created_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "created_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
+    ALTER COLUMN "updated_at" DROP DEFAULT,
+    ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("updated_at" AT TIME ZONE 'UTC')::timestamp(3) <> "updated_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "updated_at" AT TIME ZONE 'UTC' END;
+EXCEPTION WHEN SQLSTATE 'BO002' THEN
+  PERFORM pg_temp.rollback_problems();
+  RAISE;
+END
+$box_settings$;
+--> statement-breakpoint
+DO $wordpress_sku_cache$
+BEGIN
+  ALTER TABLE "wordpress_sku_cache"
+    DROP CONSTRAINT "wordpress_sku_cache_skus_check",
+    ALTER COLUMN "last_updated" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("last_updated" AT TIME ZONE 'UTC')::timestamp(3) <> "last_updated" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "last_updated" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "last_updated" SET DEFAULT CURRENT_TIMESTAMP;
+EXCEPTION WHEN SQLSTATE 'BO002' THEN
+  PERFORM pg_temp.rollback_problems();
+  RAISE;
+END
+$wordpress_sku_cache$;
+--> statement-breakpoint
+DO $users$
+BEGIN
+  ALTER TABLE "users"
+    DROP CONSTRAINT "users_role_check",
+    DROP CONSTRAINT "users_email_check",
+    DROP COLUMN "refresh_token_hash",
+    DROP COLUMN "refresh_token_expires_at",
+    DROP COLUMN "previous_refresh_token_hash",
+    DROP COLUMN "refresh_token_rotated_at",
+    ALTER COLUMN "last_activity_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("last_activity_at" AT TIME ZONE 'UTC')::timestamp(3) <> "last_activity_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "last_activity_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "last_login_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("last_login_at" AT TIME ZONE 'UTC')::timestamp(3) <> "last_login_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "last_login_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "created_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("created_at" AT TIME ZONE 'UTC')::timestamp(3) <> "created_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "created_at" AT TIME ZONE 'UTC' END,
+    ALTER COLUMN "created_at" SET DEFAULT CURRENT_TIMESTAMP,
+    ALTER COLUMN "updated_at" DROP DEFAULT,
+    ALTER COLUMN "updated_at" SET DATA TYPE timestamp(3)
+      USING CASE WHEN ("updated_at" AT TIME ZONE 'UTC')::timestamp(3) <> "updated_at" AT TIME ZONE 'UTC' THEN pg_temp.cannot_carry_back() ELSE "updated_at" AT TIME ZONE 'UTC' END;
+EXCEPTION WHEN SQLSTATE 'BO002' THEN
+  PERFORM pg_temp.rollback_problems();
+  RAISE;
+END
+$users$;
+--> statement-breakpoint
+DROP FUNCTION pg_temp.cannot_carry_back();--> statement-breakpoint
+DROP FUNCTION pg_temp.rollback_problems();--> statement-breakpoint
 ALTER TABLE "box_settings" RENAME COLUMN "qnt_from" TO "qntFrom";--> statement-breakpoint
 ALTER TABLE "box_settings" RENAME COLUMN "qnt_to" TO "qntTo";--> statement-breakpoint
 ALTER TABLE "box_settings" RENAME COLUMN "is_active" TO "isActive";--> statement-breakpoint

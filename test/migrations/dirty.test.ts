@@ -38,6 +38,58 @@ t.test('rows that cannot be carried over unchanged stop the migration, which nam
   t.same(await wholeState(sql), before, 'the database is exactly as it was: tables, data, no ledger');
 });
 
+// The pre-flight rides on the statements that read the rows anyway (drizzle/0002_restructure.sql):
+// whichever of them meets the first such row, the whole list is named and nothing is changed.
+t.test('each statement that meets a row first stops the migration with the whole list', async (t) => {
+  const cases: { what: string; dirty: string[]; count?: number; lines: string[] }[] = [
+    {
+      what: 'the rewrite of orders (money)',
+      dirty: [`update "Order" set "totalPrice" = 0.005 where id = '100004'`],
+      lines: [`"Order" id='100004' "totalPrice"=0.005: not a whole number of kopecks`],
+    },
+    {
+      what: 'the rewrite of orders (a status too long to index)',
+      dirty: [`update "Order" set status = repeat('x', 2001) where id = '100005'`],
+      lines: [`"Order" id='100005' "status" (2001 bytes, starts 'xxxx`],
+    },
+    {
+      what: 'the rewrite of orders, after a row that breaks a new check',
+      dirty: [
+        `update "Order" set quantity = -1 where id = (select min(id) from "Order")`,
+        `update "Order" set "totalPrice" = -1e10 where id = (select max(id) from "Order")`,
+      ],
+      lines: [`"totalPrice"=-10000000000: too large for numeric(12,2)`],
+    },
+    {
+      what: 'the rewrite of products',
+      dirty: [`update "Product" set "categoryName" = repeat('к', 1001) where id = 5`],
+      lines: [`"Product" id=5 "categoryName" (2002 bytes, starts 'кккк`],
+    },
+    {
+      what: 'the e-mail index, with an order too',
+      dirty: [
+        `insert into "User" (id, email, role, password, "updatedAt") values (37, 'BOSS@nk-food.shop', 'boss', 'x', now())`,
+        `update "Order" set "totalPrice" = '-Infinity' where id = '100006'`,
+      ],
+      count: 3, // both users, and the order
+      lines: [`"User" id=37 "email"='BOSS@nk-food.shop': the same address as user id`, `"Order" id='100006' "totalPrice"=-Infinity: not a number`],
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.what, async (t) => {
+      const { sql, ...db } = await scratchWithClient(t, template);
+      for (const statement of c.dirty) await sql.unsafe(statement);
+      const before = await wholeState(sql);
+      const result = await dbMigrate({ url: db.url });
+      t.equal(result.code, 1, 'exits 1');
+      t.match(result.stderr, new RegExp(`Restructuring stopped before changing anything: ${c.count ?? c.lines.length} legacy row\\(s\\)`));
+      for (const line of c.lines) t.ok(result.stderr.includes(line), `names ${line.slice(0, 60)}…`);
+      t.notMatch(result.stderr, /cannot be carried over unchanged$|BO001/m, 'not the internal signal');
+      t.same(await wholeState(sql), before, 'the database is exactly as it was');
+    });
+  }
+});
+
 t.test('a database holding only part of the legacy schema is refused, unchanged', async (t) => {
   const { sql, ...db } = await scratchWithClient(t, template);
   await sql`drop table "WordPressSkuCache"`;

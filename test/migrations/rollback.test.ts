@@ -156,6 +156,29 @@ t.test('a value the legacy schema cannot hold stops the rollback before it chang
   t.same(await sql`select * from drizzle.__drizzle_migrations order by id`, ledger, 'and the ledger');
 });
 
+// The check rides on the rewrites (drizzle/down/0002_restructure.sql): a value met by a later one,
+// after orders has been rewritten, stops the rollback just the same.
+t.test('a value met by a later rewrite stops the rollback too, naming the rows', async (t) => {
+  for (const [table, column, value, id] of [
+    ['order_history', 'changed_at', '2026-11-30 10:00:00.0001+00', undefined],
+    ['users', 'created_at', '2026-11-30 10:00:00.9999+00', '2'],
+  ] as const) {
+    await t.test(table, async (t) => {
+      const { url, sql } = await scratchWithClient(t, await migratedTemplate());
+      const [row] = id ? [{ id }] : await sql`select id::text from ${sql(table)} order by id limit 1`;
+      const updated = await sql.unsafe(`update "${table}" set "${column}" = '${value}' where id::text = '${row!.id}'`);
+      t.equal(updated.count, 1, 'the value is in place');
+      const state = await wholeState(sql);
+      const result = await dbRollback({ url });
+      t.equal(result.code, 1, result.stdout + result.stderr);
+      t.match(result.stderr, /1 row\(s\) hold a value the legacy schema cannot hold unchanged/);
+      t.match(result.stderr, `${table} id='${row!.id}' ${column}=${value}: finer than a millisecond`);
+      t.notMatch(result.stderr, /BO002|cannot be carried back unchanged/, 'not the internal signal');
+      t.same(await wholeState(sql), state, 'schema and data as they were');
+    });
+  }
+});
+
 t.test('PGlite: migrate the legacy backup, roll back, and the legacy schema is back', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bo-pglite-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
