@@ -6,7 +6,7 @@
  * ships 448), which was most of the start-up. Types are checked by `npm run typecheck`, part of
  * `npm test`.
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
 
@@ -47,6 +47,32 @@ const ownFiles = {
 };
 
 const DIST = join(ROOT, 'dist');
+/** What the bundle is made of; unchanged since the last build (and its outputs all there), nothing to do. */
+const INPUTS = ['src', 'scripts/build.mjs', 'package-lock.json', 'tsconfig.json'];
+const STAMP = join(DIST, '.inputs.json');
+
+async function describeInputs() {
+  const files = [];
+  for (const input of INPUTS) {
+    const path = join(ROOT, input);
+    const entries = (await stat(path)).isDirectory()
+      ? (await readdir(path, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+      : [path];
+    for (const file of entries.sort()) {
+      const { size, mtimeMs } = await stat(file);
+      files.push([relative(ROOT, file), size, mtimeMs]);
+    }
+  }
+  return files;
+}
+
+const inputs = await describeInputs();
+const previous = JSON.parse(await readFile(STAMP, 'utf8').catch(() => '{}'));
+if (JSON.stringify(previous.inputs) === JSON.stringify(inputs)) {
+  const present = await Promise.all((previous.outputs ?? []).map((file) => stat(join(ROOT, file)).then(() => true, () => false)));
+  if (present.length && present.every(Boolean)) process.exit(0);
+}
+
 let outputs;
 try {
   ({ outputFiles: outputs } = await build({
@@ -89,5 +115,8 @@ for (const { path, contents } of outputs) {
 for (const entry of await readdir(DIST, { recursive: true, withFileTypes: true })) {
   const path = join(entry.parentPath, entry.name);
   // a .tmp file is another build's, about to be renamed
-  if (entry.isFile() && !built.has(path) && !path.endsWith('.tmp')) await rm(path, { force: true });
+  if (entry.isFile() && !built.has(path) && !path.endsWith('.tmp') && path !== STAMP) await rm(path, { force: true });
 }
+const temporaryStamp = `${STAMP}.${process.pid}.tmp`;
+await writeFile(temporaryStamp, JSON.stringify({ inputs, outputs: [...built].map((path) => relative(ROOT, path)) }));
+await rename(temporaryStamp, STAMP);
