@@ -139,16 +139,18 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       // CPU-starved host while requests still answer, and shed those (CI saw 503s on Node 22).
       // On PostgreSQL only: PGlite runs the database's own work on this event loop, so a long
       // query or its opening read as lag, and the requests after it were refused (CI saw 503s)
-      if ('url' in config.database) await api.register(underPressure, {
-        maxEventLoopDelay: 1000,
-        retryAfter: 5,
-        pressureHandler: (_request, reply, type, value) => {
-          reply
-            .code(503)
-            .header('retry-after', '5')
-            .send({ statusCode: 503, code: 'OVERLOADED', error: 'Service Unavailable', message: `The service is overloaded (${type} ${value}); try again shortly` });
-        },
-      });
+      if ('url' in config.database) {
+        await api.register(underPressure, {
+          maxEventLoopDelay: 1000,
+          retryAfter: 5,
+          pressureHandler: (_request, reply, type, value) => {
+            reply
+              .code(503)
+              .header('retry-after', '5')
+              .send({ statusCode: 503, code: 'OVERLOADED', error: 'Service Unavailable', message: `The service is overloaded (${type} ${value}); try again shortly` });
+          },
+        });
+      }
       await api.register(authRoutes, config);
       await api.register(usersRoutes);
       await api.register(ordersRoutes);

@@ -7,7 +7,7 @@ import { testApp } from '../helpers/app.js';
 
 const { app, headersFor } = await testApp(t);
 
-t.test('a request compiles only what it uses, and answers as before', async (t) => {
+t.test('routes answer on schemas compiled at their first request: errors, and a bad query', async (t) => {
   const headers = await headersFor('admin');
   const missing = await app.inject({ method: 'GET', url: '/api/v1/orders/999999999', headers });
   t.equal(missing.statusCode, 404);
