@@ -46,23 +46,30 @@ closeWithGrace({ delay: (config.shutdownDelay + config.shutdownTimeout) * 1000 }
 // PGlite is a database inside this process: the migrator and the app share one instance (opening
 // its directory a second time was about half of a start on PGlite)
 let embedded: DatabaseClient | undefined;
-let firstAdmin: FirstAdminResult;
-try {
-  if ('dataDir' in config.database) embedded = await openDatabase(config.database);
-  const run = await runMigrations(embedded ?? config.database, countDatabase, (client) =>
-    ensureFirstAdmin(client, config.firstAdmin, config.nodeEnv === 'production'),
-  );
-  const report = formatReport(run).text;
-  console.log(run.applied.length ? `Database: ${where}.\n${report}` : `Database: ${where}. ${report}`);
-  firstAdmin = run.afterwards;
-} catch (error) {
-  console.error(`${describeFailure(error, config.database)}\nThe service does not start.`);
-  process.exit(1);
+async function migrate(): Promise<FirstAdminResult> {
+  try {
+    if ('dataDir' in config.database) embedded = await openDatabase(config.database);
+    const run = await runMigrations(embedded ?? config.database, countDatabase, (client) =>
+      ensureFirstAdmin(client, config.firstAdmin, config.nodeEnv === 'production'),
+    );
+    const report = formatReport(run).text;
+    console.log(run.applied.length ? `Database: ${where}.\n${report}` : `Database: ${where}. ${report}`);
+    return run.afterwards;
+  } catch (error) {
+    console.error(`${describeFailure(error, config.database)}\nThe service does not start.`);
+    process.exit(1);
+  }
 }
 
+// On PostgreSQL the app is built while the migrator, on a connection of its own, waits for the
+// database; nothing serves before both are done. PGlite has one session: one after the other.
+const migration = migrate();
+if ('dataDir' in config.database) await migration;
 // without JWT_SECRET (allowed only on PGlite: config.ts), the installation's own secret in its data directory
 const jwtSecret = config.jwtSecret ?? ('dataDir' in config.database ? installationSecret(config.database.dataDir) : '');
-app = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel, database: embedded });
+const built = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel, database: embedded });
+const firstAdmin = await migration;
+app = built;
 
 try {
   await app.listen({ host: config.host, port: config.port });
