@@ -7,6 +7,7 @@ import underPressure from '@fastify/under-pressure';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import { prepareDummyHash } from './auth/passwords.js';
 import { deferredCompilers } from './compilers.js';
 import type { Config } from './config.js';
 import type { DatabaseClient } from './db/client.js';
@@ -92,11 +93,13 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
     // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(compilers.validatorCompiler);
-  // what the first requests did not compile yet, compiled once the server listens
+  // what the first requests did not need yet, prepared in the idle time after the server listens:
+  // the schemas they did not compile, and the hash unknown e-mails are checked against
   app.decorate('compileSchemas', compilers.compileRemaining);
   let warmUp: NodeJS.Timeout | undefined;
   app.addHook('onListen', () => {
     warmUp = setTimeout(() => {
+      void prepareDummyHash();
       app.compileSchemas().catch((err: unknown) => app.log.error({ err }, 'a route schema does not compile'));
     }, 1000);
   });

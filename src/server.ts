@@ -11,7 +11,7 @@ import { ConfigError, loadConfig, readEnvFile, type Config } from './config.js';
 import { openDatabase, type DatabaseClient } from './db/client.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
-import { runMigrations } from './db/migrations.js';
+import { pendingMigrations, runMigrations } from './db/migrations.js';
 
 function configOrExit(): Config {
   try {
@@ -43,31 +43,46 @@ closeWithGrace({ delay: (config.shutdownDelay + config.shutdownTimeout) * 1000 }
   app.log.info('shut down');
 });
 
-// PGlite is a database inside this process: the migrator and the app share one instance (opening
-// its directory a second time was about half of a start on PGlite)
-let embedded: DatabaseClient | undefined;
-async function migrate(): Promise<FirstAdminResult> {
+function cannotStart(error: unknown): never {
+  console.error(`${describeFailure(error, config.database)}\nThe service does not start.`);
+  process.exit(1);
+}
+
+/** Every migration of the chain applied and a user there: asked without the migrator's lock, which neither needs (the chain only grows; no user, and the locked path creates the first admin). */
+async function nothingToDo(client: DatabaseClient): Promise<boolean> {
+  if ((await pendingMigrations(client)).length) return false;
+  const [users] = await client.query<{ any: boolean }>('select exists (select from users) as any');
+  return users?.any === true;
+}
+
+async function migrate(database: DatabaseClient): Promise<FirstAdminResult> {
   try {
-    if ('dataDir' in config.database) embedded = await openDatabase(config.database);
-    const run = await runMigrations(embedded ?? config.database, countDatabase, (client) =>
+    // the usual start on PostgreSQL: nothing to do, asked on the app's own pool
+    if (database.kind === 'postgres' && (await nothingToDo(database))) {
+      console.log(`Database: ${where}. ${formatReport({ applied: [], notices: [], afterwards: undefined }).text}`);
+      return { created: false, reason: 'users exist' };
+    }
+    const run = await runMigrations(database.kind === 'pglite' ? database : config.database, countDatabase, (client) =>
       ensureFirstAdmin(client, config.firstAdmin, config.nodeEnv === 'production'),
     );
     const report = formatReport(run).text;
     console.log(run.applied.length ? `Database: ${where}.\n${report}` : `Database: ${where}. ${report}`);
     return run.afterwards;
   } catch (error) {
-    console.error(`${describeFailure(error, config.database)}\nThe service does not start.`);
-    process.exit(1);
+    cannotStart(error);
   }
 }
 
-// On PostgreSQL the app is built while the migrator, on a connection of its own, waits for the
-// database; nothing serves before both are done. PGlite has one session: one after the other.
-const migration = migrate();
-if ('dataDir' in config.database) await migration;
+// The app's database, opened here: on PGlite the migrator and the app share the one instance
+// (opening its directory a second time was about half of a start on PGlite).
+const database = await openDatabase(config.database).catch(cannotStart);
+// On PostgreSQL the app is built while the migrator waits for the database; nothing serves before
+// both are done. PGlite has one session and runs on this thread: one after the other.
+const migration = migrate(database);
+if (database.kind === 'pglite') await migration;
 // without JWT_SECRET (allowed only on PGlite: config.ts), the installation's own secret in its data directory
 const jwtSecret = config.jwtSecret ?? ('dataDir' in config.database ? installationSecret(config.database.dataDir) : '');
-const built = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel, database: embedded });
+const built = await buildApp({ ...config, jwtSecret }, { logLevel: config.logLevel, database });
 const firstAdmin = await migration;
 app = built;
 

@@ -70,4 +70,18 @@ t.test('/openapi.json describes every route with its schemas; /docs serves the U
   const ui = await app.inject({ url: '/docs/' });
   t.equal(ui.statusCode, 200);
   t.match(ui.headers['content-type'], /text\/html/);
+  t.match(ui.body, /swagger-ui/i, 'the Swagger UI page');
+  const script = await app.inject({ url: '/docs/static/swagger-ui-bundle.js' });
+  t.equal(script.statusCode, 200, 'its static files');
+  t.match(script.headers['content-type'], /javascript/);
+  t.equal(Number(script.headers['content-length']), script.rawPayload.length, 'whole, with their length');
+  t.ok(script.headers.etag, 'and a validator');
+  const again = await app.inject({ url: '/docs/static/swagger-ui-bundle.js', headers: { 'if-none-match': String(script.headers.etag) } });
+  t.equal(again.statusCode, 304, 'a cached copy is not sent again');
+  t.equal((await app.inject({ method: 'HEAD', url: '/docs/static/swagger-ui-bundle.js' })).statusCode, 200, 'HEAD');
+  const spec = await app.inject({ url: '/docs/json' });
+  t.same(spec.json(), doc, "the UI's description is the app's");
+  const missing = await app.inject({ url: '/docs/no-such-file' });
+  t.equal(missing.statusCode, 404);
+  t.same(missing.json(), { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Route GET /docs/no-such-file not found' }, 'an unknown path under /docs answers like any other');
 });
