@@ -1,6 +1,8 @@
 # backoffice-api: `docker build -t backoffice-api .`
 # The image runs the JavaScript bundled into dist/ by `npm run build` (esbuild, in the build stage):
 # no TypeScript compiler, tsx or esbuild at run time. The migrator reads drizzle/ at startup.
+# The build also writes the service's V8 code cache (dist/server.bundle.cjs.v8cache, src/launcher.ts)
+# with this stage's Node.js, the final stage's: no pod compiles the bundle's functions at its start.
 
 # build: every dependency (esbuild is a dev dependency), then the bundle in dist/.
 FROM node:26-bookworm-slim AS build
@@ -21,8 +23,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM node:26-bookworm-slim
-# NODE_COMPILE_CACHE: Node keeps the compiled code of dist/ in /tmp (an emptyDir in
-# Kubernetes, kept across container restarts), so a restart compiles nothing again.
+# NODE_COMPILE_CACHE: Node keeps the compiled code of the launcher and of the commands
+# (npm run db:migrate, …) in /tmp (an emptyDir in Kubernetes, kept across container restarts).
 ENV NODE_ENV=production PORT=3000 METRICS_PORT=9464 NODE_COMPILE_CACHE=/tmp/node-compile-cache
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules

@@ -6,13 +6,21 @@
  * ships 448), which was most of the start-up. Types are checked by `npm run typecheck`, part of
  * `npm test`.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { build } from 'esbuild';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const ENTRY_POINTS = ['src/server.ts', 'src/db/migrate-cli.ts', 'src/db/rollback-cli.ts', 'src/auth/reset-password-cli.ts'];
+/** The commands, as ES modules sharing chunks; dist/server.js is the launcher of the service's own bundle. */
+const ENTRY_POINTS = [{ in: 'src/launcher.ts', out: 'server' }, 'src/db/migrate-cli.ts', 'src/db/rollback-cli.ts', 'src/auth/reset-password-cli.ts'];
+/**
+ * The service itself: one CommonJS file, which src/launcher.ts runs with a V8 code cache of its
+ * own (vm.Script takes a cache made after the code ran; Node's loader only one made before).
+ */
+const SERVICE = { entry: 'src/service.ts', outfile: 'dist/server.bundle.cjs' };
 /** Loaded from node_modules as they ship: native binaries, and PGlite's WebAssembly and data files. */
 const EXTERNAL = ['@node-rs/argon2', '@node-rs/bcrypt', '@electric-sql/pglite', '@electric-sql/pglite/*'];
 /** Bundled, but their files (the Swagger UI pages) are read from where the package is installed. */
@@ -29,6 +37,11 @@ const BANNER = [
   // the bundled CommonJS packages (fastify, pino, …) call require() for Node's own modules
   'const require = __createRequire(import.meta.url);',
   "const __packageDir = (name, sub) => __joinPath(__dirnameOf(require.resolve(name + '/package.json')), sub);",
+].join(' ');
+/** The same for the CommonJS bundle, which has require() and __filename of its own. */
+const CJS_BANNER = [
+  "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
+  "const __packageDir = (name, sub) => require('node:path').join(require('node:path').dirname(require.resolve(name + '/package.json')), sub);",
 ].join(' ');
 
 /** In the files of WITH_OWN_FILES, `__dirname` is the file's directory in the installed package. */
@@ -68,6 +81,8 @@ const DIST = join(ROOT, 'dist');
 /** What the bundle is made of; unchanged since the last build (and its outputs all there), nothing to do. */
 const INPUTS = ['src', 'scripts/build.mjs', 'package-lock.json', 'tsconfig.json'];
 const STAMP = join(DIST, '.inputs.json');
+/** The launcher's code cache (src/launcher.ts), made for the Node.js that builds: part of the inputs. */
+const CODE_CACHE = join(DIST, 'server.bundle.cjs.v8cache');
 
 async function describeInputs() {
   const files = [];
@@ -84,34 +99,51 @@ async function describeInputs() {
   return files;
 }
 
-const inputs = await describeInputs();
+const inputs = [process.version, ...(await describeInputs())];
 const previous = JSON.parse(await readFile(STAMP, 'utf8').catch(() => '{}'));
 if (JSON.stringify(previous.inputs) === JSON.stringify(inputs)) {
   const present = await Promise.all((previous.outputs ?? []).map((file) => stat(join(ROOT, file)).then(() => true, () => false)));
-  if (present.length && present.every(Boolean)) process.exit(0);
+  if (present.length && present.every(Boolean) && existsSync(CODE_CACHE)) process.exit(0);
 }
 
 let outputs;
+const common = {
+  write: false,
+  absWorkingDir: ROOT,
+  bundle: true,
+  platform: 'node',
+  target: 'node22.12',
+  external: EXTERNAL,
+  sourcemap: 'linked',
+  legalComments: 'linked',
+  logLevel: 'warning',
+};
 try {
-  ({ outputFiles: outputs } = await build({
-    write: false,
-    absWorkingDir: ROOT,
-    entryPoints: ENTRY_POINTS,
-    outdir: 'dist',
-    outbase: 'src',
-    bundle: true,
-    splitting: true,
-    chunkNames: 'chunks/[name]-[hash]',
-    format: 'esm',
-    platform: 'node',
-    target: 'node22.12',
-    external: EXTERNAL,
-    plugins: [builtinsWithoutFacade, ownFiles],
-    sourcemap: 'linked',
-    legalComments: 'linked',
-    logLevel: 'warning',
-    banner: { js: BANNER },
-  }));
+  const [commands, service] = await Promise.all([
+    build({
+      ...common,
+      entryPoints: ENTRY_POINTS,
+      outdir: 'dist',
+      outbase: 'src',
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      format: 'esm',
+      plugins: [builtinsWithoutFacade, ownFiles],
+      banner: { js: BANNER },
+    }),
+    build({
+      ...common,
+      entryPoints: [SERVICE.entry],
+      outfile: SERVICE.outfile,
+      format: 'cjs',
+      // no import(): vm.Script runs the bundle without a module loader (externals are require()d; PGlite has a CommonJS build)
+      supported: { 'dynamic-import': false },
+      define: { 'import.meta.url': '__importMetaUrl' },
+      plugins: [ownFiles],
+      banner: { js: CJS_BANNER },
+    }),
+  ]);
+  outputs = [...commands.outputFiles, ...service.outputFiles];
 } catch {
   // esbuild has printed what failed, with file and line
   process.exit(1);
@@ -132,8 +164,17 @@ for (const { path, contents } of outputs) {
 }
 for (const entry of await readdir(DIST, { recursive: true, withFileTypes: true })) {
   const path = join(entry.parentPath, entry.name);
-  // a .tmp file is another build's, about to be renamed
-  if (entry.isFile() && !built.has(path) && !path.endsWith('.tmp') && path !== STAMP) await rm(path, { force: true });
+  // a .tmp file is another build's, about to be renamed; a .v8cache file is the launcher's code
+  // cache (src/launcher.ts), which says itself which bundle it was made for
+  if (entry.isFile() && !built.has(path) && !/\.(tmp|v8cache)$/.test(path) && path !== STAMP) await rm(path, { force: true });
+}
+// a start of the new bundle without a database (src/warm-up.ts), whose compiled code the
+// launcher keeps: every start after it begins with the bundle's functions compiled
+try {
+  execFileSync(process.execPath, [join(DIST, 'server.js'), '--write-code-cache'], { cwd: ROOT, stdio: 'inherit' });
+} catch {
+  console.error('npm run build: the bundle did not start (node dist/server.js --write-code-cache)');
+  process.exit(1);
 }
 const temporaryStamp = `${STAMP}.${process.pid}.tmp`;
 await writeFile(temporaryStamp, JSON.stringify({ inputs, outputs: [...built].map((path) => relative(ROOT, path)) }));

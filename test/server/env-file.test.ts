@@ -12,7 +12,7 @@ t.test('the service reads .env in its working directory (npm start: the project)
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
   writeFileSync(join(cwd, '.env'), 'PGLITE_DATA_DIR=./from-dotenv\nPORT=1\nADMIN_EMAIL=owner@nk-food.shop\n');
   const server = await startServer({ DATABASE_URL: '', JWT_SECRET: '', PORT: '0' }, 120_000, {
-    command: [process.execPath, '--import', import.meta.resolve('tsx'), join(PROJECT_ROOT, 'src/server.ts')],
+    command: [process.execPath, join(PROJECT_ROOT, 'dist/server.js')],
     cwd,
   });
   t.teardown(() => server.child.kill('SIGKILL'));
