@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { PROJECT_ROOT } from '../helpers/commands.js';
-import { startServer } from '../helpers/server.js';
+import { outputOnceItSays, startServer } from '../helpers/server.js';
 
 t.test('the service reads .env in its working directory (npm start: the project); the environment wins', async (t) => {
   // the project's own .env cannot be used: the other test files start servers in the project at the same time
@@ -17,7 +17,8 @@ t.test('the service reads .env in its working directory (npm start: the project)
   });
   t.teardown(() => server.child.kill('SIGKILL'));
   t.match(server.output(), /database: PGlite in \.\/from-dotenv/, 'PGLITE_DATA_DIR from .env');
-  t.match(server.output(), /First admin created: owner@nk-food\.shop/, 'ADMIN_EMAIL from .env');
+  // printed after the line the helper waits for, perhaps in a later chunk of output
+  t.match(await outputOnceItSays(server, /First admin created/), /First admin created: owner@nk-food\.shop/, 'ADMIN_EMAIL from .env');
   t.not(server.port, 1, 'PORT from the environment, not from .env');
   server.child.kill('SIGTERM');
   t.equal(await server.exited, 0);

@@ -26,7 +26,7 @@ t.test('npm start on PGlite in an empty directory, then SIGTERM with a slow requ
   t.match(server.output(), new RegExp(`database: PGlite in ${dataDir}`), 'says which database it uses');
   t.equal((await getJson(server, '/livez')).status, 200);
   t.same(await getJson(server, '/readyz'), { status: 200, body: { status: 'ok' } });
-  const generated = server.output().match(/First admin created: (\S+) with password (\S+)/);
+  const generated = (await outputOnceItSays(server, /First admin created/)).match(/First admin created: (\S+) with password (\S+)/);
   t.ok(generated, 'a first admin with a generated password, printed once');
   const session = await login(server, generated![1]!, generated![2]!);
   t.equal(session.status, 200, 'the first admin logs in');
