@@ -139,6 +139,9 @@ try {
       // no import(): vm.Script runs the bundle without a module loader (externals are require()d; PGlite has a CommonJS build)
       supported: { 'dynamic-import': false },
       define: { 'import.meta.url': '__importMetaUrl' },
+      // without comments and indentation it is all ASCII and a third smaller: a one-byte string for V8,
+      // 12 MB less at start (names stay; dist/server.bundle.cjs.map maps the rest)
+      minifyWhitespace: true,
       plugins: [ownFiles],
       banner: { js: CJS_BANNER },
     }),
