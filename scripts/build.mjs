@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
- * `npm run build`: bundles each command of the service into dist/ with esbuild: one ES module per
- * entry point plus the chunks they share, as plain JavaScript (no TypeScript compiler, tsx or
- * esbuild at run time). Node then loads a dozen files instead of about 900 (drizzle-orm alone
- * ships 448), which was most of the start-up. Types are checked by `npm run typecheck`, part of
- * `npm test`.
+ * `npm run build`: bundles each command of the service into dist/ with esbuild, as plain
+ * JavaScript (no TypeScript compiler, tsx or esbuild at run time): the service as one CommonJS
+ * file with its launcher, dist/server.js, and V8's code cache for it (src/launcher.ts); the other
+ * commands as ES modules and the chunks they share. Node then loads a dozen files instead of about
+ * 900 (drizzle-orm alone ships 448), which was most of the start-up. Types are checked by
+ * `npm run typecheck`, part of `npm test`.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -35,13 +35,14 @@ function readCache(): Buffer | undefined {
   }
 }
 
+/** Whole or not at all: a start beside the build reads the old file or the new one. */
 function writeCache(data: Buffer): void {
   const temporary = `${CODE_CACHE}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, Buffer.concat([Buffer.from(key), data]));
-    renameSync(temporary, CODE_CACHE); // whole or not at all, for the replicas and builds beside it
-  } catch {
-    rmSync(temporary, { force: true }); // not writable: the next start compiles again
+    renameSync(temporary, CODE_CACHE);
+  } finally {
+    rmSync(temporary, { force: true });
   }
 }
 
