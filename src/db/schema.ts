@@ -129,6 +129,8 @@ export const orders = pgTable(
     syncStatus: text().notNull().default('pending'),
     syncError: text(),
     lastSynced: timestamptz().notNull().default(nowMs),
+    /** SalesDrive's `updateAt` of the newest webhook delivery applied (UTC): an older delivery changes nothing. */
+    salesdriveUpdatedAt: timestamptz(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
