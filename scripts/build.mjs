@@ -23,7 +23,8 @@ const ENTRY_POINTS = [{ in: 'src/launcher.ts', out: 'server' }, 'src/db/migrate-
  */
 const SERVICE = { entry: 'src/service.ts', outfile: 'dist/server.bundle.cjs' };
 /** Loaded from node_modules as they ship: native binaries, and PGlite's WebAssembly and data files. */
-const EXTERNAL = ['@node-rs/argon2', '@node-rs/bcrypt', '@electric-sql/pglite', '@electric-sql/pglite/*'];
+// pg-boss (and pg under it) only with SALESDRIVE_URL: loaded from node_modules when used, not parsed at every start
+const EXTERNAL = ['@node-rs/argon2', '@node-rs/bcrypt', '@electric-sql/pglite', '@electric-sql/pglite/*', 'pg-boss'];
 /** Bundled, but their files (the Swagger UI pages) are read from where the package is installed. */
 const WITH_OWN_FILES = ['@fastify/swagger-ui'];
 

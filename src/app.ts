@@ -19,12 +19,14 @@ import errorsPlugin, { HttpError } from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
+import salesdrivePushPlugin from './plugins/salesdrive-push.js';
 import unicodePlugin from './plugins/unicode.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
 import ordersRoutes from './routes/orders.js';
 import productsRoutes from './routes/products.js';
+import salesdriveWebhookRoutes from './routes/salesdrive-webhook.js';
 import { ErrorResponse, Strict } from './routes/shared.js';
 import usersRoutes from './routes/users.js';
 import wordpressSkuCacheRoutes from './routes/wordpress-sku-cache.js';
@@ -33,6 +35,7 @@ import wordpressSkuCacheRoutes from './routes/wordpress-sku-cache.js';
 export const REDACTED_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
+  'req.headers["x-webhook-secret"]',
   '*.password',
   '*.currentPassword',
   '*.passwordHash',
@@ -47,16 +50,19 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string } &
+  Partial<Pick<Config, 'trustProxy' | 'salesdrive'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
   Partial<Pick<Config, 'metricsPort' | 'host'>>;
+
+/** A secret in a query string (the SalesDrive webhook's ?token=) is not logged. */
+const withoutSecrets = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 
 /** One log line per request, when it completes: what was asked, the answer, how long it took. */
 class OneLinePerRequest extends LogController {
   override incomingRequest() {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
     if (!(request.log as Logger).isLevelEnabled?.('info')) return; // without a logger (logLevel unset) there is none
-    const line = { method: request.method, url: request.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip };
+    const line = { method: request.method, url: withoutSecrets(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip };
     if (error) request.log.error({ ...line, err: error }, 'request errored');
     else request.log.info(line, 'request');
   }
@@ -134,6 +140,8 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   await app.register(revocationPlugin);
   await app.register(authPlugin, { secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
   await app.register(healthPlugin);
+  const salesdrive = config.salesdrive ?? { webhookRateLimit: 600 };
+  await app.register(salesdrivePushPlugin, { push: salesdrive.push, target: config.database });
 
   await app.register(
     async (api) => {
@@ -161,6 +169,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       await api.register(productsRoutes);
       await api.register(boxSettingsRoutes);
       await api.register(wordpressSkuCacheRoutes);
+      await api.register(salesdriveWebhookRoutes, salesdrive);
     },
     { prefix: '/api/v1' },
   );

@@ -54,6 +54,15 @@ const EnvSchema = Type.Object({
   }),
   SHUTDOWN_DELAY: seconds('seconds /readyz answers 503 before the server stops taking connections', 0, 0),
   SHUTDOWN_TIMEOUT: seconds('seconds in-flight requests get to finish on shutdown', 10),
+  SALESDRIVE_WEBHOOK_SECRET: Type.Optional(
+    Type.String({ minLength: 24, maxLength: 200, description: 'the shared secret SalesDrive sends with its webhook, at least 24 characters; unset, the webhook refuses every call' }),
+  ),
+  SALESDRIVE_WEBHOOK_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600, description: 'webhook calls per minute per client address' }),
+  SALESDRIVE_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: "SalesDrive's address, e.g. https://shop.salesdrive.me; unset, status changes are not pushed" })),
+  SALESDRIVE_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "SalesDrive's API key (X-Api-Key)" })),
+  SALESDRIVE_FORM_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "the form key of SalesDrive's order API" })),
+  SALESDRIVE_TIMEOUT: seconds('seconds a push to SalesDrive may take before it counts as failed and is retried', 10),
+  SALESDRIVE_RETRY_DELAY: seconds('seconds before the first retry of a failed push; each next one waits about twice as long, at most 10 minutes', 10),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'e-mail of the first admin' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'password of the first admin, 8 to 200 characters' })),
 });
@@ -82,6 +91,25 @@ export interface Config {
   shutdownTimeout: number;
   /** Who the first admin is, when the database has no users. */
   firstAdmin: { email: string; password?: string };
+  salesdrive: SalesDriveConfig;
+}
+
+export interface SalesDriveConfig {
+  /** Unset: the webhook refuses every call. */
+  webhookSecret?: string;
+  /** Webhook calls per minute per client address. */
+  webhookRateLimit: number;
+  /** Unset: status changes are not pushed to SalesDrive. */
+  push?: SalesDrivePush;
+}
+
+export interface SalesDrivePush {
+  url: string;
+  apiKey: string;
+  formKey: string;
+  /** Seconds. */
+  timeout: number;
+  retryDelay: number;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +170,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (values.METRICS_PORT === values.PORT && values.PORT !== 0) {
     problems.push(`METRICS_PORT: must differ from PORT (${values.PORT}): metrics are never served on the API port`);
   }
+  if (values.SALESDRIVE_URL) {
+    for (const name of ['SALESDRIVE_API_KEY', 'SALESDRIVE_FORM_KEY'] as const) {
+      if (!values[name]) problems.push(`${name}: required with SALESDRIVE_URL (status changes are pushed to SalesDrive's API)`);
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     nodeEnv: values.NODE_ENV,
@@ -161,6 +194,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownDelay: values.SHUTDOWN_DELAY,
     shutdownTimeout: values.SHUTDOWN_TIMEOUT,
     firstAdmin: { email: (values.ADMIN_EMAIL ?? 'admin@backoffice.local').toLowerCase(), password: values.ADMIN_PASSWORD },
+    salesdrive: {
+      webhookSecret: values.SALESDRIVE_WEBHOOK_SECRET,
+      webhookRateLimit: values.SALESDRIVE_WEBHOOK_RATE_LIMIT,
+      ...(values.SALESDRIVE_URL && values.SALESDRIVE_API_KEY && values.SALESDRIVE_FORM_KEY
+        ? {
+            push: {
+              url: values.SALESDRIVE_URL.replace(/\/+$/, ''),
+              apiKey: values.SALESDRIVE_API_KEY,
+              formKey: values.SALESDRIVE_FORM_KEY,
+              timeout: values.SALESDRIVE_TIMEOUT,
+              retryDelay: values.SALESDRIVE_RETRY_DELAY,
+            },
+          }
+        : {}),
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import * as schema from './schema.js';
 
@@ -37,6 +38,8 @@ export interface DatabaseClient {
   close(): Promise<void>;
   /** PostgreSQL only (PGlite is one in-process connection). */
   pool?: PoolUsage;
+  /** PGlite only: the instance, for what takes it as such (the job queue). */
+  pglite?: PGlite;
 }
 
 export interface Listener {
@@ -97,6 +100,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
   return {
     db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,
     kind: 'pglite',
+    pglite: pg,
     query: async <T>(text: string) => (await pg.query<T>(text)).rows,
     listen: async (channel, onNotify, onListen) => {
       const unlisten = await pg.listen(channel, onNotify);

@@ -10,11 +10,19 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { pendingMigrations, readChain } from '../db/migrations.js';
 
 export type LoginOutcome = 'success' | 'failure' | 'rate_limited';
+/** What a SalesDrive webhook delivery did (routes/salesdrive-webhook.ts). */
+export const DELIVERY_RESULTS = ['created', 'updated', 'unchanged', 'stale', 'ignored', 'refused', 'invalid'] as const;
+export type DeliveryResult = (typeof DELIVERY_RESULTS)[number];
+/** What a push of a status change to SalesDrive did (plugins/salesdrive-push.ts). */
+export const PUSH_OUTCOMES = ['delivered', 'failed', 'refused'] as const;
+export type PushOutcome = (typeof PUSH_OUTCOMES)[number];
 
 export interface Metrics {
   registry: Registry;
   /** A rotated refresh token presented again after the grace window: the session was ended. */
   refreshTokenReuse(): void;
+  salesdriveDelivery(result: DeliveryResult): void;
+  salesdrivePush(outcome: PushOutcome): void;
   /** Where the metrics server listens, once the app is ready (undefined without a port). */
   address(): AddressInfo | undefined;
 }
@@ -55,6 +63,25 @@ export default fp<{ port?: number; host?: string }>(
       help: 'Rotated refresh tokens presented again after the grace window (the session is ended)',
       registers: [registry],
     });
+
+    const deliveries = new Counter({
+      name: 'backoffice_salesdrive_webhook_deliveries_total',
+      help:
+        'SalesDrive webhook deliveries by result: created, updated, unchanged (a repeat), stale (older than the order), ' +
+        'ignored (another event), refused (no or wrong secret, webhook disabled), invalid (a payload that cannot be stored)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    for (const result of DELIVERY_RESULTS) deliveries.inc({ result }, 0);
+    const pushes = new Counter({
+      name: 'backoffice_salesdrive_pushes_total',
+      help:
+        'Pushes of status changes to SalesDrive by outcome: delivered, failed (SalesDrive unreachable, slow or 5xx: retried), ' +
+        'refused (SalesDrive answered that it will not take it: not retried, the order shows sync_status error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    for (const outcome of PUSH_OUTCOMES) pushes.inc({ outcome }, 0);
 
     const { pool } = app.database;
     if (pool) {
@@ -104,6 +131,8 @@ export default fp<{ port?: number; host?: string }>(
     app.decorate('metrics', {
       registry,
       refreshTokenReuse: () => reuse.inc(),
+      salesdriveDelivery: (result) => deliveries.inc({ result }),
+      salesdrivePush: (outcome) => pushes.inc({ outcome }),
       address: () => (server?.address() as AddressInfo | null) ?? undefined,
     } satisfies Metrics);
 

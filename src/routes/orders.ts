@@ -78,6 +78,7 @@ const Order = Type.Object(
     syncStatus: Type.String(),
     syncError: Nullable(Type.String()),
     lastSynced: Timestamp,
+    salesdriveUpdatedAt: Nullable(Type.String({ format: 'date-time', description: "SalesDrive's updateAt of the newest webhook delivery applied" })),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -90,6 +91,7 @@ const Order = Type.Object(
         statusText: 'Новий',
         syncError: null,
         lastSynced: '2026-11-30T09:15:02.000Z',
+        salesdriveUpdatedAt: '2026-11-30T09:15:00.000Z',
         createdAt: '2026-11-30T09:15:02.000Z',
         updatedAt: '2026-11-30T09:15:02.000Z',
       },
@@ -171,8 +173,14 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
-    toUpdate: (body) => (body.status === undefined ? body : { ...body, statusText: statusTextOf(body.status, body.statusText) }),
-    // a status change is recorded in the order's history, in the same transaction
+    toUpdate: (body, before) => {
+      if (body.status === undefined) return body;
+      const statusText = statusTextOf(body.status, body.statusText);
+      // a status change here is on its way to SalesDrive until its push is delivered
+      const pushed = app.statusPush && body.status !== before.status ? { syncStatus: 'pending' as const, syncError: null } : {};
+      return { ...body, statusText, ...pushed };
+    },
+    // a status change is recorded in the order's history and its push to SalesDrive written, in the same transaction
     afterUpdate: async (before, after, { tx, request }) => {
       if (after.status === before.status) return;
       await tx.insert(orderHistory).values({
@@ -182,6 +190,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         source: 'manual',
         userId: request.user.id,
       });
+      await app.statusPush?.enqueue(tx, after.id, after.status);
     },
   });
 

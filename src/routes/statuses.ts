@@ -11,9 +11,10 @@ export const STATUS_TEXT: Record<string, string> = {
   '6': 'Відмова',
   '7': 'Повернення',
   '8': 'Видалений',
+  '9': 'На утриманні',
 };
 
-export const OrderStatus = Type.String({ pattern: '^[0-9]{1,3}$', description: 'SalesDrive status id: 1 new … 8 deleted' });
+export const OrderStatus = Type.String({ pattern: '^[0-9]{1,3}$', description: "SalesDrive status id: 1 new … 8 deleted, 9 on hold, and the shop's own" });
 
 /** The label the caller gave, or the known label of the status; an unknown status needs a label. */
 export function statusTextOf(status: unknown, given: unknown): string {
