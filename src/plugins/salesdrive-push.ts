@@ -80,8 +80,26 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
     // drizzle's execute() is typed `unknown` here (the driver is chosen at run time); pg-boss reads
     // both drivers' results (an array on postgres.js, { rows } on PGlite)
     const inTransaction = (tx: Tx) => fromDrizzle(tx as unknown as Parameters<typeof fromDrizzle>[0], sql);
-    const setSync = (orderId: string, values: Partial<typeof orders.$inferInsert>) =>
-      app.db.update(orders).set(values).where(eq(orders.id, orderId));
+
+    /**
+     * orders.sync_status follows the order's oldest push not delivered yet: pending, error (with
+     * sync_error) while it fails, success once none is left. Under the order's row lock, so that a
+     * change committing meanwhile is counted.
+     */
+    async function recordPush(orderId: string, error?: string) {
+      await app.db.transaction(async (tx) => {
+        await tx.select({ id: orders.id }).from(orders).where(eq(orders.id, orderId)).for('update');
+        if (error !== undefined) {
+          await tx.update(orders).set({ syncStatus: 'error', syncError: error }).where(eq(orders.id, orderId));
+          return;
+        }
+        const next = await boss.findJobs(PUSH_QUEUE, { key: orderId, queued: true, db: inTransaction(tx) });
+        await tx
+          .update(orders)
+          .set({ syncStatus: next.length ? 'pending' : 'success', syncError: null, lastSynced: new Date() })
+          .where(eq(orders.id, orderId));
+      });
+    }
 
     async function deliver({ orderId, status }: PushJob): Promise<void> {
       const id = /^[0-9]{1,15}$/.test(orderId) ? Number(orderId) : orderId;
@@ -108,7 +126,9 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
       }
     }
 
-    await boss.work<PushJob>(PUSH_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {
+    // NOTIFY wakes a worker for a new job; a retry that falls due, or the next job of an order
+    // whose push just finished, is found by the poll (pg-boss's backstop default is 30 s)
+    await boss.work<PushJob>(PUSH_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 }, async ([job]) => {
       const { orderId, status } = job!.data;
       try {
         await deliver(job!.data);
@@ -117,12 +137,12 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
         const refused = error instanceof Refused;
         app.metrics.salesdrivePush(refused ? 'refused' : 'failed');
         app.log.warn({ orderId, status, attempt: job!.retryCount + 1, retried: !refused }, `push to SalesDrive failed: ${message}`);
-        await setSync(orderId, { syncStatus: 'error', syncError: message });
+        await recordPush(orderId, message);
         if (refused) return; // done with: the order shows the error, the next change is not held back
         throw error;
       }
       app.metrics.salesdrivePush('delivered');
-      await setSync(orderId, { syncStatus: 'success', syncError: null, lastSynced: new Date() });
+      await recordPush(orderId);
     });
     app.addHook('onClose', () => boss.stop({ graceful: true, timeout: (push.timeout + 1) * 1000 }));
 

@@ -173,12 +173,13 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
-    toUpdate: (body, before) => {
+    toUpdate: async (body, before, { tx }) => {
       if (body.status === undefined) return body;
       const statusText = statusTextOf(body.status, body.statusText);
-      // a status change here is on its way to SalesDrive until its push is delivered
-      const pushed = app.statusPush && body.status !== before.status ? { syncStatus: 'pending' as const, syncError: null } : {};
-      return { ...body, statusText, ...pushed };
+      // a status change here is pending until its push reaches SalesDrive; behind an earlier push
+      // still on its way, sync_status goes on telling of that one (plugins/salesdrive-push.ts)
+      const pushing = app.statusPush && body.status !== before.status && !(await app.statusPush.undelivered(tx, before.id));
+      return { ...body, statusText, ...(pushing ? { syncStatus: 'pending' as const, syncError: null } : {}) };
     },
     // a status change is recorded in the order's history and its push to SalesDrive written, in the same transaction
     afterUpdate: async (before, after, { tx, request }) => {

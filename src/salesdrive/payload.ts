@@ -59,7 +59,40 @@ export const SalesDrivePayload = Type.Object(
       }),
     ),
   },
-  { description: "SalesDrive's webhook payload, as SalesDrive sends it; fields not listed here are kept in raw_data" },
+  {
+    description: "SalesDrive's webhook payload, as SalesDrive sends it; fields not listed here are kept in raw_data",
+    // a new order, two lines, to go to a Nova Poshta branch (test/fixtures/salesdrive has the whole payload)
+    examples: [
+      {
+        info: { webhookEvent: 'new_order', account: 'nkfood' },
+        data: {
+          id: 123460,
+          statusId: 1,
+          orderTime: '2026-11-30 11:15:00',
+          updateAt: '2026-11-30 11:15:02',
+          externalId: '',
+          sajt: 31,
+          kilTPorcij: 5,
+          paymentAmount: 488.93,
+          shipping_address: 'Відділення №2: вул. Городоцька, 120',
+          contacts: [{ fName: 'Оксана', lName: 'Шевчук', mName: '', phone: ['+380670104729'] }],
+          products: [
+            { name: 'Вареники з картоплею', sku: '01001', amount: 3, price: 121.77 },
+            { name: 'Сирники №98', sku: '01098', amount: 2, price: 61.81 },
+          ],
+          ord_novaposhta: { EN: '', cityTemplateName: 'Львів' },
+          ord_ukrposhta: null,
+        },
+        meta: {
+          fields: {
+            statusId: { options: [{ text: 'Новий' }] },
+            shipping_method: { options: [{ text: 'Нова Пошта' }] },
+            payment_method: { options: [{ text: 'Накладений платіж' }] },
+          },
+        },
+      },
+    ],
+  },
 );
 export type SalesDrivePayload = Static<typeof SalesDrivePayload>;
 export type OrderData = Static<typeof OrderData>;

@@ -25,6 +25,11 @@ interface RouteCase {
   /** Public routes answer without a token. */
   public?: true;
   extraBad?: InjectOptions[];
+  /**
+   * Takes a body as its sender shapes it (unknown fields kept): its own file checks its input
+   * (test/api/salesdrive-webhook.test.ts); here, on an app without its secret, it refuses everything.
+   */
+  webhook?: true;
 }
 
 const order = { id: '910001', externalId: 'X-910001', orderNumber: '910001', quantity: 1, status: '1', items: [{ productName: 'Борщ', quantity: 1, price: 10, sku: '01010' }] };
@@ -73,6 +78,7 @@ const cases: RouteCase[] = [
   { method: 'POST', route: '/api/v1/wordpress-sku-cache', url: '/api/v1/wordpress-sku-cache', body: skus, forbidden: 'storekeeper', table: 'wordpress_sku_cache' },
   { method: 'PATCH', route: '/api/v1/wordpress-sku-cache/{id}', url: '/api/v1/wordpress-sku-cache/1', body: skus, forbidden: 'ads-manager', missing: '/api/v1/wordpress-sku-cache/9999', table: 'wordpress_sku_cache' },
   { method: 'DELETE', route: '/api/v1/wordpress-sku-cache/{id}', url: '/api/v1/wordpress-sku-cache/1', forbidden: 'shop-manager', missing: '/api/v1/wordpress-sku-cache/9999', table: 'wordpress_sku_cache' },
+  { method: 'POST', route: '/api/v1/webhooks/salesdrive', url: '/api/v1/webhooks/salesdrive', body: { info: { webhookEvent: 'new_order' }, data: { id: 910002 } }, public: true, table: 'orders', webhook: true },
 ];
 
 /** The data of every business table: a bad request must leave all of it as it was. */
@@ -131,6 +137,14 @@ for (const c of cases) {
       t.equal(forged.statusCode, 401, 'an unsigned token: 401');
     }
     const before = await snapshot();
+    if (c.webhook) {
+      for (const payload of [c.body, ...badBodies(c.body!).map(([, body]) => body)]) {
+        const res = await send({ payload: payload as InjectOptions['payload'], query: { token: 'x' } });
+        t.equal(res.statusCode, 403, `refused without SALESDRIVE_WEBHOOK_SECRET: ${res.statusCode}`);
+      }
+      t.same(await snapshot(), before, 'nothing changed');
+      return;
+    }
     if (c.forbidden) {
       const res = await send({ payload: c.body, headers: headersFor(c.forbidden) });
       t.equal(res.statusCode, 403, `${c.forbidden}: 403`);

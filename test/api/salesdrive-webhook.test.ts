@@ -135,7 +135,7 @@ t.test('lenient where SalesDrive is loose', async (t) => {
 
   const sdSite = delivery(123462, { externalId: null, sajt: '38' }, 'new_order');
   t.equal((await send(sdSite)).statusCode, 200);
-  t.equal((await order(123462)).external_id, 'SD123462', "SalesDrive's own sites without an external id get SD<id>");
+  t.equal((await order(123462))!.external_id, 'SD123462', "SalesDrive's own sites without an external id get SD<id>");
 });
 
 t.test('strict where it matters: a 400 that names the field, and nothing stored', async (t) => {
@@ -177,7 +177,7 @@ t.test('concurrent deliveries of one order never answer 500 and end on the newes
   const shuffled = [...versions, ...versions].sort(() => Math.random() - 0.5);
   const responses = await Promise.all(shuffled.map((payload) => send(payload)));
   t.same([...new Set(responses.map((r) => r.statusCode))], [200], 'every delivery is answered 200');
-  const row = await order(id);
+  const row = (await order(id))!;
   t.equal(row.status, '1', 'the newest delivery (10:00:07, status 1) is what the order holds');
   t.equal(row.salesdrive_updated_at.toISOString(), '2026-12-01T08:00:07.000Z');
   t.equal((await sql`select count(*)::int as n from orders where id = ${String(id)}`)[0]!.n, 1);
@@ -201,7 +201,7 @@ t.test("a clerk's change is not undone by a delivery older than it; a newer one 
   t.match(await order(123490), { status: '3', delivery_address: 'Відділення №5' }, "the clerk's status stays, the address is SalesDrive's newest");
   const newer = await send(delivery(123490, { statusId: 4, updateAt: kyiv(new Date(Date.now() + 60_000)) }));
   t.equal(newer.json().statusKept, false);
-  t.equal((await order(123490)).status, '4');
+  t.equal((await order(123490))!.status, '4');
   t.same((await history(123490)).map((h) => [h.status, h.source]), [['2', 'webhook'], ['3', 'manual'], ['4', 'webhook']]);
 });
 
