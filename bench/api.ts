@@ -12,7 +12,7 @@
  */
 import { verify as argon2Verify } from '@node-rs/argon2';
 import { parseArgs } from 'node:util';
-import { accessToken, DATABASE, endpoints, ensureApiDatabase, fixtures, LOGIN_RATE_LIMIT, loginLoad, ORDERS, REFRESH_USERS, startBaseline, startService, type Endpoint, type Fixtures } from './lib/api-setup.js';
+import { accessToken, DATABASE, endpoints, WEBHOOK_ORDER_IDS_FROM, ensureApiDatabase, fixtures, LOGIN_RATE_LIMIT, loginLoad, ORDERS, REFRESH_USERS, startBaseline, startService, type Endpoint, type Fixtures } from './lib/api-setup.js';
 import { closedLoop, figures, httpLoad, type Figures, type HttpLoad, type Run } from './lib/load.js';
 import { withDatabase, type Sql } from './lib/pg.js';
 import { cpuSeconds, rss, watchPeakRss, type Server } from './lib/processes.js';
@@ -63,7 +63,7 @@ async function statementsSince(sql: Sql, application: string, since: Date): Prom
 async function sameBody(service: Server, baseline: Server, endpoint: Endpoint, f: Fixtures): Promise<boolean> {
   const { path, init, keysOnly } = endpoint.sample!;
   const get = async (server: Server) => {
-    const body = keysOnly ? JSON.stringify({ refreshToken: f.spareTokens.pop() }) : undefined;
+    const body = keysOnly ? JSON.stringify({ refreshToken: f.spareTokens.pop() }) : init?.body;
     const response = await fetch(server.url + path, { ...init, body });
     if (response.status !== 200) throw new Error(`${endpoint.name}: ${server.url} answered ${response.status}: ${await response.text()}`);
     const text = await response.text();
@@ -168,6 +168,8 @@ try {
   throw error;
 } finally {
   await Promise.all([pooledService.stop(), pooledBaseline.stop()]);
+  // the bench database is kept for the next run: without the orders this run's webhook load made
+  await withDatabase(DATABASE, (sql) => sql`delete from orders where length(id) = 15 and id >= ${String(WEBHOOK_ORDER_IDS_FROM)}`);
   await bouncer.stop();
 }
 
@@ -220,6 +222,9 @@ writeSection(new URL('./RESULTS.md', import.meta.url), 'api', [
   `- Refresh: ${count(REFRESH_USERS)} bench users, each given a session in SQL beforehand (the SHA-256 of a random token`,
   '  in the slot, as a login leaves it). Their tokens wait in one queue; each request presents the oldest, and the',
   '  token it gets back joins the queue: every token is valid and presented once (tokens rotate).',
+  '- Webhook: SalesDrive\'s deliveries shaped like test/fixtures/salesdrive/new-order.json, each new: a new order,',
+  '  then its status change (a history row each), then the next; the service also counts each call in its',
+  '  database-backed rate limit, which the baseline does not have. The orders they create are deleted afterwards.',
   `- Login: ${CONNECTIONS} bench users with an argon2id hash (library defaults, as the service stores them), in turn;`,
   '  against it, `@node-rs/argon2` verify of the same hash in the benchmark\'s process (CPU: that process), at the',
   '  same concurrency and one at a time, alternated with the logins.',

@@ -10,9 +10,11 @@
  * bind and execute: two round trips), as drizzle-orm's postgres-js driver does for every query that
  * is not `.prepare()`d; by default postgres.js prepares named statements once per connection.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import postgres from 'postgres';
+// the service's own mapping of a delivery to columns: the baseline does the same work, not less
+import { externalIdOf, kyivTime, ORDER_EVENTS, orderFieldsOf, type SalesDrivePayload } from '../src/salesdrive/payload.js';
 
 const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
 const sql = postgres(env('DATABASE_URL'), {
@@ -28,7 +30,7 @@ const REFRESH_TOKEN_TTL = 30 * 24 * 3600;
 
 // src/routes/orders.ts through crud.ts listPage and registerCrud, as drizzle renders them
 const ORDER_COLUMNS =
-  '"id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "created_at", "updated_at"';
+  '"id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "salesdrive_updated_at", "created_at", "updated_at"';
 const listOrdersSql = (statuses: number, cursor: boolean) => {
   const $ = (i: number) => `$${i}`;
   const status = `"orders"."status" in (${Array.from({ length: statuses }, (_, i) => $(i + 1)).join(', ')})`;
@@ -39,6 +41,22 @@ const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = 
 // src/routes/auth.ts, POST /auth/refresh: the compare-and-swap on one session of users.sessions
 const REFRESH =
   `update "users" set "last_activity_at" = date_trunc('milliseconds', now()), "sessions" = (SELECT jsonb_agg(CASE WHEN (e.s->>'hash') = $1::text THEN e.s || jsonb_build_object('hash', $2::text, 'previousHash', $3::text, 'rotatedAt', $4::text, 'expiresAt', $5::text) ELSE e.s END ORDER BY e.i) FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i)), "updated_at" = date_trunc('milliseconds', now()) where ("users"."sessions" @> jsonb_build_array(jsonb_build_object('hash', $6::text)) and EXISTS (SELECT 1 FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i) WHERE (e.s->>'hash') = $7::text AND (e.s->>'expiresAt')::timestamptz > now()) and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at", "token_version", (SELECT e.s->>'id' FROM jsonb_array_elements("sessions") AS e(s) WHERE e.s->>'hash' = $9::text) as "session_id"`;
+
+// src/routes/salesdrive-webhook.ts, a delivery of SalesDrive's webhook, as drizzle renders it (for the
+// bench's deliveries, which carry every field it reads)
+const WEBHOOK_LOCK = 'select pg_advisory_xact_lock(hashtextextended($1, 0))';
+const WEBHOOK_READ = 'select "status", "salesdrive_updated_at", "raw_data" = $1::jsonb from "orders" where "orders"."id" = $2 for update';
+const WEBHOOK_INSERT =
+  'insert into "orders" ("id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "salesdrive_updated_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, default, default) returning "status", "status_text"';
+const WEBHOOK_FIRST_HISTORY =
+  'insert into "order_history" ("id", "order_id", "status", "status_text", "changed_at", "source", "user_id", "notes") values (default, $1, $2, $3, default, $4, default, $5)';
+const WEBHOOK_LAST_MANUAL =
+  'select "changed_at" from "order_history" where ("order_history"."order_id" = $1 and "order_history"."source" = $2) order by "order_history"."changed_at" desc limit $3';
+const WEBHOOK_UPDATE =
+  'update "orders" set "ttn" = $1, "quantity" = $2, "status" = $3, "status_text" = $4, "items" = $5, "raw_data" = $6, "customer_name" = $7, "customer_phone" = $8, "delivery_address" = $9, "city_name" = $10, "payment_method" = $11, "shipping_method" = $12, "provider" = $13, "total_price" = $14, "order_date" = $15, "sync_status" = $16, "sync_error" = $17, "last_synced" = $18, "salesdrive_updated_at" = $19, "updated_at" = $20 where "orders"."id" = $21';
+const WEBHOOK_HISTORY =
+  'insert into "order_history" ("id", "order_id", "status", "status_text", "changed_at", "source", "user_id", "notes") values (default, $1, $2, $3, default, $4, default, default)';
+const webhookSecret = createHash('sha256').update(env('SALESDRIVE_WEBHOOK_SECRET')).digest();
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
@@ -82,6 +100,42 @@ async function refresh(request: IncomingMessage) {
   return { accessToken: token, refreshToken, tokenType: 'Bearer', expiresIn: ACCESS_TOKEN_TTL, user };
 }
 
+/** The same work as the service's webhook: the secret, the payload's fields, one transaction; nothing else. */
+async function webhook(request: IncomingMessage, token: string | null) {
+  if (!timingSafeEqual(createHash('sha256').update(token ?? '').digest(), webhookSecret)) return undefined;
+  let text = '';
+  for await (const chunk of request) text += chunk;
+  const payload = JSON.parse(text) as SalesDrivePayload;
+  if (!payload.data || !ORDER_EVENTS.has(payload.info?.webhookEvent ?? '')) return { result: 'ignored', orderId: null, statusKept: false };
+  const data = payload.data;
+  const id = String(data.id);
+  const f = orderFieldsOf({ ...payload, data });
+  const updateAt = data.updateAt ? kyivTime(data.updateAt, 'data.updateAt') : null;
+  return sql.begin(async (tx) => {
+    await tx.unsafe(WEBHOOK_LOCK, [`salesdrive-order:${id}`]);
+    const [before] = await tx.unsafe<Row[]>(WEBHOOK_READ, [payload, id] as never[]); // postgres.js writes jsonb parameters as JSON
+    const received = [payload, f.customerName, f.customerPhone, f.deliveryAddress, f.cityName, f.paymentMethod, f.shippingMethod, f.provider, f.totalPrice, f.orderDate];
+    if (!before) {
+      const externalId = externalIdOf(data);
+      const [created] = await tx.unsafe<Row[]>(WEBHOOK_INSERT, [
+        id, externalId, externalId, f.ttn ?? '', f.quantity, f.status, f.statusText, f.items, ...received, 'success', null, new Date(), updateAt,
+      ] as never[]);
+      await tx.unsafe(WEBHOOK_FIRST_HISTORY, [id, created!.status, created!.statusText, 'webhook', 'new order from SalesDrive'] as never[]);
+      return { result: 'created', orderId: id, statusKept: false };
+    }
+    const [, storedUpdateAt, same] = Object.values(before) as [string, Date | null, boolean];
+    if (same) return { result: 'unchanged', orderId: id, statusKept: false };
+    if (updateAt && storedUpdateAt && updateAt < storedUpdateAt) return { result: 'stale', orderId: id, statusKept: false };
+    const [manual] = f.status !== before.status ? await tx.unsafe<Row[]>(WEBHOOK_LAST_MANUAL, [id, 'manual', 1]) : [];
+    if (manual && (!updateAt || updateAt < (manual.changedAt as Date))) throw new Error('the bench load makes no status change of its own');
+    await tx.unsafe(WEBHOOK_UPDATE, [
+      f.ttn, f.quantity, f.status, f.statusText, f.items, ...received, 'success', null, new Date(), updateAt ?? storedUpdateAt, new Date(), id,
+    ] as never[]);
+    if (f.status !== before.status) await tx.unsafe(WEBHOOK_HISTORY, [id, f.status, f.statusText, 'webhook'] as never[]);
+    return { result: 'updated', orderId: id, statusKept: false };
+  });
+}
+
 async function route(request: IncomingMessage): Promise<[number, unknown]> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   if (request.method === 'GET' && url.pathname === '/readyz') return [200, { status: 'ok' }];
@@ -89,6 +143,10 @@ async function route(request: IncomingMessage): Promise<[number, unknown]> {
   if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/')) {
     const [order] = await sql.unsafe<Row[]>(READ_ORDER, [decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length))]);
     return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];
+  }
+  if (request.method === 'POST' && url.pathname === '/api/v1/webhooks/salesdrive') {
+    const outcome = await webhook(request, url.searchParams.get('token'));
+    return outcome ? [200, outcome] : [401, { statusCode: 401, code: 'WEBHOOK_UNAUTHORIZED', error: 'Unauthorized', message: 'A valid webhook secret is required' }];
   }
   if (request.method === 'POST' && url.pathname === '/api/v1/auth/refresh') {
     const tokens = await refresh(request);

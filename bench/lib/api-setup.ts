@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 /**
  * What bench/api.ts and bench/api-profile.ts load: the migrated 1,000,000-order database, bench
  * users, the two servers, and the requests of each endpoint.
@@ -18,6 +19,7 @@ export const ORDERS = 1_000_000;
 /** Named after the chain's last migration: checkouts of different chains on one server keep their own. */
 export const DATABASE = `bo_bench_api_${ORDERS}_${readChain().at(-1)!.tag}`;
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret!';
+export const WEBHOOK_SECRET = 'bench-webhook-secret-bench-webhook-secret';
 const PASSWORD = 'bench-Passw0rd!';
 /** Users whose refresh tokens the refresh load rotates. */
 export const REFRESH_USERS = 1000;
@@ -101,7 +103,15 @@ export async function fixtures(loginUsers: number): Promise<Fixtures> {
   });
 }
 
-const serverEnv = (extra: NodeJS.ProcessEnv) => ({ ...process.env, DATABASE_URL: urlFor(DATABASE), JWT_SECRET, ACCESS_TOKEN_TTL: '3600', ...extra });
+const serverEnv = (extra: NodeJS.ProcessEnv) => ({
+  ...process.env,
+  DATABASE_URL: urlFor(DATABASE),
+  JWT_SECRET,
+  ACCESS_TOKEN_TTL: '3600',
+  SALESDRIVE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+  SALESDRIVE_WEBHOOK_RATE_LIMIT: '1000000',
+  ...extra,
+});
 
 /**
  * The service as production starts it (`node dist/server.js`, NODE_ENV=production; `npm run build`
@@ -143,11 +153,35 @@ export async function accessToken(service: Server, f: Fixtures): Promise<string>
 
 export interface Endpoint {
   /** Short name, for command lines. */
-  key: 'list' | 'deep' | 'read' | 'refresh';
+  key: 'list' | 'deep' | 'read' | 'refresh' | 'webhook';
   name: string;
   load: Omit<HttpLoad, 'url'>;
   /** A request whose answers the two servers should agree on (GETs: byte for byte; refresh: the keys). */
   sample?: { path: string; init?: RequestInit; keysOnly?: boolean };
+}
+
+const newOrderDelivery = JSON.parse(readFileSync(new URL('../../test/fixtures/salesdrive/new-order.json', import.meta.url), 'utf8'));
+/** Orders the webhook load creates get ids from here up: the seconds of this run, so that runs never meet. */
+export const WEBHOOK_ORDER_IDS_FROM = Math.floor(Date.now() / 1000) * 100_000;
+let deliveries = 0;
+/**
+ * SalesDrive's deliveries, each new: a new order, then its status change (new TTN, later updateAt),
+ * then the next order. Concurrent requests may bring a status change before its order: the
+ * order then arrives stale, as it would from SalesDrive.
+ */
+function nextDelivery(): string {
+  const n = deliveries++;
+  const payload = structuredClone(newOrderDelivery);
+  const change = n % 2 === 1;
+  payload.info.webhookEvent = change ? 'status_change' : 'new_order';
+  payload.data.id = WEBHOOK_ORDER_IDS_FROM + Math.floor(n / 2);
+  payload.data.updateAt = change ? '2026-11-30 14:40:11' : '2026-11-30 11:15:02';
+  if (change) {
+    payload.data.statusId = 3;
+    payload.data.ord_novaposhta.EN = `2045${String(n).padStart(10, '0')}`;
+    payload.meta.fields.statusId.options = [{ value: 3, text: 'На відправку' }];
+  }
+  return JSON.stringify(payload);
 }
 
 /** The endpoints both servers answer. */
@@ -188,6 +222,13 @@ export function endpoints(f: Fixtures, token: string): Endpoint[] {
         },
       },
       sample: { path: '/api/v1/auth/refresh', keysOnly: true, init: { method: 'POST', headers: json } },
+    },
+    {
+      key: 'webhook',
+      name: 'POST /api/v1/webhooks/salesdrive (a new order, then its status change)',
+      load: { method: 'POST', path: `/api/v1/webhooks/salesdrive?token=${WEBHOOK_SECRET}`, headers: json, body: nextDelivery },
+      // both answer an event that carries no order alike (a new order would be created by the first only)
+      sample: { path: `/api/v1/webhooks/salesdrive?token=${WEBHOOK_SECRET}`, init: { method: 'POST', headers: json, body: '{"info":{"webhookEvent":"ping"}}' } },
     },
   ];
 }
