@@ -205,6 +205,14 @@ t.test("a clerk's change is not undone by a delivery older than it; a newer one 
   t.same((await history(123490)).map((h) => [h.status, h.source]), [['2', 'webhook'], ['3', 'manual'], ['4', 'webhook']]);
 });
 
+t.test('an external id that another order holds is a 409 naming the key, and nothing is stored', async (t) => {
+  const taken = (await order(123461))!.external_id as string;
+  const response = await send(delivery(123499, { externalId: taken }, 'new_order'));
+  t.equal(response.statusCode, 409);
+  t.match(response.json().message, /orders_external_id_key/);
+  t.notOk(await order(123499));
+});
+
 t.test('a body over the limit is 413 and changes nothing', async (t) => {
   const big = delivery(123495, { comment: 'x'.repeat(600 * 1024) }, 'new_order');
   const response = await send(big);

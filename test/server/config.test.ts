@@ -99,6 +99,27 @@ t.test('a database that cannot be reached is named by DATABASE_URL, its password
   t.notMatch(unreachable.message, 'Db-Passw0rd');
 });
 
+t.test('SalesDrive: the webhook secret is long enough, the push needs its keys, neither is ever shown', async (t) => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (e) {
+      return (e as { problems: string[] }).problems;
+    }
+  };
+  const short = problemsOf({ SALESDRIVE_WEBHOOK_SECRET: 'sd-secret-too-short' });
+  t.match(short, [/^SALESDRIVE_WEBHOOK_SECRET: .*24 characters/]);
+  t.notMatch(short.join(), 'sd-secret-too-short');
+  t.same(problemsOf({ SALESDRIVE_URL: 'https://shop.salesdrive.me', SALESDRIVE_API_KEY: 'sd-api-key-value' }), [
+    "SALESDRIVE_FORM_KEY: required with SALESDRIVE_URL (status changes are pushed to SalesDrive's API)",
+  ]);
+  t.match(problemsOf({ SALESDRIVE_URL: 'shop.salesdrive.me' }), [/^SALESDRIVE_URL: /]);
+  const push = loadConfig({ SALESDRIVE_URL: 'https://shop.salesdrive.me/', SALESDRIVE_API_KEY: 'k', SALESDRIVE_FORM_KEY: 'f' }).salesdrive;
+  t.same(push, { webhookSecret: undefined, webhookRateLimit: 600, push: { url: 'https://shop.salesdrive.me', apiKey: 'k', formKey: 'f', timeout: 10, retryDelay: 10 } });
+  t.same(loadConfig({}).salesdrive, { webhookSecret: undefined, webhookRateLimit: 600 }, 'unset: nothing pushed, the webhook refuses');
+});
+
 t.test('defaults, and empty variables count as unset', async (t) => {
   const config = loadConfig({ DATABASE_URL: '', PORT: '', HOST: '' });
   t.same(config.database, { dataDir: './data' });
