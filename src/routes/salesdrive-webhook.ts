@@ -112,16 +112,16 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
     // any while the change is still on its way to SalesDrive
     let statusKept = false;
     const { status, statusText, ...rest } = fields;
+    const pushPending = (await app.statusPush?.undelivered(tx, id)) ?? false;
     if (status !== undefined && status !== before.status) {
       const [manual] = await lastManualChange(tx, id);
-      const pushPending = (await app.statusPush?.undelivered(tx, id)) ?? false;
       statusKept = pushPending || (manual !== undefined && (!updateAt || updateAt < manual.at));
     }
     const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusText ?? status } : undefined;
     // while a clerk's change is on its way, its push owns sync_status and sync_error
     await tx
       .update(orders)
-      .set({ ...rest, ...statusChange, ...received, ...(statusKept ? {} : inSync) })
+      .set({ ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) })
       .where(eq(orders.id, id));
     if (statusChange) await tx.insert(orderHistory).values({ orderId: id, ...statusChange, source: 'webhook' });
     return { result: 'updated', orderId: id, statusKept };

@@ -154,7 +154,7 @@ t.test('SalesDrive down, then slow, then up, a replica restarted in between: eve
   echo.info.webhookEvent = 'status_change';
   const stale = await call(b, 'POST', `/api/v1/webhooks/salesdrive?token=${WEBHOOK_SECRET}`, echo);
   t.equal(stale.body.statusKept, true);
-  t.equal((await syncOf('223002')).status, '4');
+  t.match(await syncOf('223002'), { status: '4', sync_status: 'error' }, 'its status and sync_status still tell of the failing push');
 
   // one replica stops (as a rollout does) while the changes wait; another takes its place
   a.child.kill('SIGTERM');
