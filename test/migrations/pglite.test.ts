@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { openPglite } from '../../src/db/client.js';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
@@ -19,7 +19,7 @@ t.teardown(async () => {
 });
 
 async function withPglite<T>(dataDir: string, fn: (query: Query) => Promise<T>): Promise<T> {
-  const pg = await PGlite.create(dataDir);
+  const pg = await openPglite(dataDir);
   try {
     return await fn(async (text) => (await pg.query<Record<string, unknown>>(text)).rows);
   } finally {
@@ -44,7 +44,7 @@ t.test('an empty PGlite database reaches the final schema', async (t) => {
 
 t.test('a PGlite database holding the legacy backup is restructured without losing a row', async (t) => {
   const dataDir = tempDir(t);
-  const pg = await PGlite.create(dataDir);
+  const pg = await openPglite(dataDir);
   await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
   await pg.close();
 
@@ -63,7 +63,7 @@ t.test('a PGlite database holding the legacy backup is restructured without losi
 
 t.test('the service on PGlite: login limits counted in its database; a logout refuses the access token at once', async (t) => {
   const dataDir = tempDir(t);
-  const pg = await PGlite.create(dataDir);
+  const pg = await openPglite(dataDir);
   await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
   await pg.close();
   t.equal((await dbMigrate({ dataDir })).code, 0);
