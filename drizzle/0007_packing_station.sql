@@ -8,12 +8,12 @@ CREATE TABLE "shop_settings" (
 	"id" integer PRIMARY KEY DEFAULT 1 NOT NULL,
 	"weight_tolerance_percent" numeric(5, 2) DEFAULT '5.00' NOT NULL,
 	"weight_tolerance_grams" integer DEFAULT 50 NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT date_trunc('milliseconds', now()) NOT NULL,
+	"updated_at" timestamp with time zone,
 	CONSTRAINT "shop_settings_one_row_check" CHECK ("shop_settings"."id" = 1),
 	CONSTRAINT "shop_settings_weight_tolerance_check" CHECK ("shop_settings"."weight_tolerance_percent" >= 0 AND "shop_settings"."weight_tolerance_percent" <= 100 AND "shop_settings"."weight_tolerance_grams" >= 0)
 );
 --> statement-breakpoint
--- the one row, with the defaults: 5 % or 50 g, whichever is larger
+-- the one row, with the defaults: 5 % or 50 g, whichever is larger (updated_at null: never changed)
 INSERT INTO "shop_settings" ("id") VALUES (1);
 --> statement-breakpoint
 -- reads every order once (about 20 s at 1M orders; writes to orders wait meanwhile)

@@ -282,7 +282,8 @@ export const shopSettings = pgTable(
     weightTolerancePercent: numeric({ precision: 5, scale: 2 }).notNull().default('5.00'),
     /** Grams. */
     weightToleranceGrams: integer().notNull().default(50),
-    updatedAt: updatedAt(),
+    /** When an admin last changed them; null: never, the defaults. */
+    updatedAt: timestamptz().$onUpdate(() => new Date()),
   },
   (t) => [
     check('shop_settings_one_row_check', sql`${t.id} = 1`),

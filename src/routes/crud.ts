@@ -154,7 +154,8 @@ export function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc
     return order === 'desc' ? or(inNulls, isNotNull(column)) : inNulls;
   }
   const inValues = sql`(${column}, ${id}) ${past} (${sql.param(v, column)}, ${sql.param(cid, id)})`;
-  return order === 'desc' ? inValues : or(inValues, isNull(column));
+  // a NOT NULL column has no NULLs to come after: without the OR, the index range starts at the cursor
+  return order === 'desc' || column.notNull ? inValues : or(inValues, isNull(column));
 }
 
 export function publicColumns(table: PgTable, item: TObject) {

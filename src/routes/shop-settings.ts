@@ -8,13 +8,13 @@ import { Type, type Static } from 'typebox';
 import type { Db } from '../db/client.js';
 import { shopSettings } from '../db/schema.js';
 import { assertIfMatch, withEtag } from './crud.js';
-import { errorResponses, IfMatchHeaders, Strict, Timestamp } from './shared.js';
+import { errorResponses, IfMatchHeaders, Nullable, Strict, Timestamp } from './shared.js';
 
 const ShopSettings = Type.Object(
   {
     weightTolerancePercent: Type.String({ description: 'a parcel may differ from its expected weight by this share of it, %, decimal string' }),
     weightToleranceGrams: Type.Integer({ description: '… or by this many grams, whichever is larger' }),
-    updatedAt: Timestamp,
+    updatedAt: Nullable(Timestamp),
   },
   {
     $id: 'ShopSettings',

@@ -63,11 +63,11 @@ t.test('counts by status, with the list filters (status aside), in one query', a
   t.same(res.json(), { total: rows.reduce((s, r) => s + r.n, 0), byStatus: expected });
 
   const filtered = (await get('/api/v1/orders/counts?syncStatus=error&from=2025-06-01T00:00:00Z')).json();
-  const [{ n }] = await sql`select count(*)::int as n from orders where sync_status = 'error' and created_at >= '2025-06-01T00:00:00Z'`;
-  t.equal(filtered.total, n, 'syncStatus and from, as the list takes them');
+  const [filteredCount] = await sql`select count(*)::int as n from orders where sync_status = 'error' and created_at >= '2025-06-01T00:00:00Z'`;
+  t.equal(filtered.total, filteredCount!.n, 'syncStatus and from, as the list takes them');
   const searched = (await get('/api/v1/orders/counts?q=%D1%88%D0%B5%D0%B2%D1%87%D1%83%D0%BA')).json(); // шевчук
-  const [{ m }] = await sql`select count(*)::int as m from orders where customer_name ilike '%шевчук%'`;
-  t.equal(searched.total, m, 'and q');
+  const [searchedCount] = await sql`select count(*)::int as n from orders where customer_name ilike '%шевчук%'`;
+  t.equal(searched.total, searchedCount!.n, 'and q');
   t.equal((await get('/api/v1/orders/counts?status=1')).statusCode, 400, 'status is not a counts filter');
 });
 
