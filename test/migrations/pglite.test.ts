@@ -74,6 +74,13 @@ t.test('the service on PGlite: login limits counted in its database; a logout re
   const session = (await login(LOGINS.boss.password)).json();
   const auth = { authorization: `Bearer ${session.accessToken}` };
   t.equal((await app.inject({ url: '/api/v1/auth/me', headers: auth })).statusCode, 200);
+  // the orders search runs on PGlite's pg_trgm too (loaded by openPglite), ignoring case
+  const [{ n: named } = { n: 0 }] = await app.database.query<{ n: number }>(`select count(*)::int as n from orders where customer_name ilike '%шевчук%'`);
+  const searched = await app.inject({ url: `/api/v1/orders/counts?q=${encodeURIComponent('ШЕВЧУК')}`, headers: auth });
+  t.equal(searched.statusCode, 200, searched.body);
+  t.ok(named > 0 && searched.json().total === named, `q finds the ${named} orders of that name`);
+  const [{ used } = { used: false }] = await app.database.query<{ used: boolean }>(`select count(*) = 1 as used from pg_extension where extname = 'pg_trgm'`);
+  t.ok(used, 'pg_trgm is installed in PGlite');
   t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode, 204);
   t.equal((await app.inject({ url: '/api/v1/auth/me', headers: auth })).statusCode, 401, 'the logged-out token is refused');
   const codes = [];
