@@ -43,7 +43,7 @@ const COUNTS = 'select "status", count(*) from "orders" group by "orders"."statu
 const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || chr(10) || coalesce("orders"."customer_name", '') || chr(10) || coalesce("orders"."customer_phone", ''))`;
 const SEARCH = `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ilike $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
 const HISTORY =
-  'select "order_history"."id", "order_history"."order_id", "order_history"."status", "order_history"."status_text", "order_history"."changed_at", "order_history"."source", "order_history"."user_id", "order_history"."notes", coalesce("users"."name", "users"."email") from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = $1 order by "order_history"."changed_at" desc, "order_history"."id" desc limit $2';
+  'select "order_history"."id", "order_history"."order_id", "order_history"."status", "order_history"."status_text", "order_history"."changed_at", "order_history"."source", "order_history"."user_id", "order_history"."notes", "users"."name" from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = $1 order by "order_history"."changed_at" desc, "order_history"."id" desc limit $2';
 const NEXT = 'select "id" from "orders" where ("orders"."created_at", "orders"."id") < ($1, $2) order by "orders"."created_at" desc, "orders"."id" desc limit $3';
 const PREVIOUS = 'select "id" from "orders" where ("orders"."created_at", "orders"."id") > ($1, $2) order by "orders"."created_at" asc, "orders"."id" asc limit $3';
 const STATUSES = ['1', '2', '3', '4', '5', '6', '7', '8'];
@@ -120,7 +120,7 @@ async function view(id: string) {
     sql.unsafe<Row[]>(NEXT, [createdAt, id, 1]),
     sql.unsafe<Row[]>(PREVIOUS, [createdAt, id, 1]),
   ]);
-  const entries = history.map(({ coalesce, ...entry }) => ({ ...entry, userName: coalesce }));
+  const entries = history.map(({ name, ...entry }) => ({ ...entry, userName: name }));
   return { ...order, history: entries, previousId: previous?.id ?? null, nextId: next?.id ?? null };
 }
 

@@ -183,7 +183,7 @@ const Counts = Type.Object(
 
 const HistoryEntry = Type.Object({
   ...HistoryItem.properties,
-  userName: Nullable(Type.String({ description: 'the name (else the e-mail) of the user who made the change; null for a webhook or a deleted user' })),
+  userName: Nullable(Type.String({ description: 'the name of the user who made the change; null for a webhook, a deleted user or one without a name' })),
 });
 
 const OrderView = Type.Object(
@@ -354,7 +354,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   // read like every resource's read: prepared once (building the SQL was a third of a read's CPU)
   const readOrder = app.db.select(columns).from(orders).where(eq(orders.id, sql.placeholder('id'))).prepare('orders_read_view');
   const readHistory = app.db
-    .select({ ...historyColumns, userName: sql<string | null>`coalesce(${users.name}, ${users.email})` })
+    .select({ ...historyColumns, userName: users.name })
     .from(orderHistory)
     .leftJoin(users, eq(users.id, orderHistory.userId))
     .where(eq(orderHistory.orderId, sql.placeholder('id')))
