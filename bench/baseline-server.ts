@@ -38,6 +38,15 @@ const listOrdersSql = (statuses: number, cursor: boolean) => {
   return `select ${ORDER_COLUMNS} from "orders" where ${where} order by "orders"."created_at" desc, "orders"."id" desc limit ${$(statuses + (cursor ? 3 : 1))}`;
 };
 const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = $1`;
+// GET /orders/counts, GET /orders?q= and GET /orders/:id?include=history (issue 19)
+const COUNTS = 'select "status", count(*) from "orders" group by "orders"."status"';
+const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || chr(10) || coalesce("orders"."customer_name", '') || chr(10) || coalesce("orders"."customer_phone", ''))`;
+const SEARCH = `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ilike $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
+const HISTORY =
+  'select "order_history"."id", "order_history"."order_id", "order_history"."status", "order_history"."status_text", "order_history"."changed_at", "order_history"."source", "order_history"."user_id", "order_history"."notes", "users"."name" from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = $1 order by "order_history"."changed_at" desc, "order_history"."id" desc limit $2';
+const NEXT = 'select "id" from "orders" where ("orders"."created_at", "orders"."id") < ($1, $2) order by "orders"."created_at" desc, "orders"."id" desc limit $3';
+const PREVIOUS = 'select "id" from "orders" where ("orders"."created_at", "orders"."id") > ($1, $2) order by "orders"."created_at" asc, "orders"."id" asc limit $3';
+const STATUSES = ['1', '2', '3', '4', '5', '6', '7', '8', '9']; // src/routes/statuses.ts STATUS_TEXT
 // src/routes/auth.ts, POST /auth/refresh: the compare-and-swap on one session of users.sessions
 const REFRESH =
   `update "users" set "last_activity_at" = date_trunc('milliseconds', now()), "sessions" = (SELECT jsonb_agg(CASE WHEN (e.s->>'hash') = $1::text THEN e.s || jsonb_build_object('hash', $2::text, 'previousHash', $3::text, 'rotatedAt', $4::text, 'expiresAt', $5::text) ELSE e.s END ORDER BY e.i) FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i)), "updated_at" = date_trunc('milliseconds', now()) where ("users"."sessions" @> jsonb_build_array(jsonb_build_object('hash', $6::text)) and EXISTS (SELECT 1 FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i) WHERE (e.s->>'hash') = $7::text AND (e.s->>'expiresAt')::timestamptz > now()) and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at", "token_version", (SELECT e.s->>'id' FROM jsonb_array_elements("sessions") AS e(s) WHERE e.s->>'hash' = $9::text) as "session_id"`;
@@ -83,6 +92,36 @@ async function listOrders(query: URLSearchParams) {
       ? base64url(JSON.stringify({ s: 'createdAt', o: 'desc', v: (last.createdAt as Date).toISOString(), id: last.id }))
       : null;
   return { items, nextCursor };
+}
+
+async function counts() {
+  const rows = await sql.unsafe<{ status: string; count: string }[]>(COUNTS);
+  const byStatus: Record<string, number> = Object.fromEntries(STATUSES.map((status) => [status, 0]));
+  for (const row of rows) byStatus[row.status] = Number(row.count);
+  return { total: rows.reduce((sum, row) => sum + Number(row.count), 0), byStatus };
+}
+
+async function search(query: URLSearchParams) {
+  const pattern = `%${query.get('q')!.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = await sql.unsafe<Row[]>(SEARCH, [pattern, 51]);
+  const items = rows.slice(0, 50);
+  const last = items.at(-1);
+  const nextCursor =
+    rows.length > 50 && last ? base64url(JSON.stringify({ s: 'createdAt', o: 'desc', v: (last.createdAt as Date).toISOString(), id: last.id })) : null;
+  return { items, nextCursor };
+}
+
+async function view(id: string) {
+  const [order] = await sql.unsafe<Row[]>(READ_ORDER, [id]);
+  if (!order) return undefined;
+  const createdAt = (order.createdAt as Date).toISOString();
+  const [history, [next], [previous]] = await Promise.all([
+    sql.unsafe<Row[]>(HISTORY, [id, 20]),
+    sql.unsafe<Row[]>(NEXT, [createdAt, id, 1]),
+    sql.unsafe<Row[]>(PREVIOUS, [createdAt, id, 1]),
+  ]);
+  const entries = history.map(({ name, ...entry }) => ({ ...entry, userName: name }));
+  return { ...order, history: entries, previousId: previous?.id ?? null, nextId: next?.id ?? null };
 }
 
 async function refresh(request: IncomingMessage) {
@@ -139,7 +178,13 @@ async function webhook(request: IncomingMessage, token: string | null) {
 async function route(request: IncomingMessage): Promise<[number, unknown]> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   if (request.method === 'GET' && url.pathname === '/readyz') return [200, { status: 'ok' }];
+  if (request.method === 'GET' && url.pathname === '/api/v1/orders' && url.searchParams.has('q')) return [200, await search(url.searchParams)];
   if (request.method === 'GET' && url.pathname === '/api/v1/orders') return [200, await listOrders(url.searchParams)];
+  if (request.method === 'GET' && url.pathname === '/api/v1/orders/counts') return [200, await counts()];
+  if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/') && url.searchParams.get('include') === 'history') {
+    const order = await view(decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length)));
+    return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];
+  }
   if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/')) {
     const [order] = await sql.unsafe<Row[]>(READ_ORDER, [decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length))]);
     return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];

@@ -27,6 +27,7 @@ import orderHistoryRoutes from './routes/order-history.js';
 import ordersRoutes from './routes/orders.js';
 import productsRoutes from './routes/products.js';
 import salesdriveWebhookRoutes from './routes/salesdrive-webhook.js';
+import shopSettingsRoutes from './routes/shop-settings.js';
 import { ErrorResponse, Strict } from './routes/shared.js';
 import usersRoutes from './routes/users.js';
 import wordpressSkuCacheRoutes from './routes/wordpress-sku-cache.js';
@@ -170,6 +171,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       await api.register(boxSettingsRoutes);
       await api.register(wordpressSkuCacheRoutes);
       await api.register(salesdriveWebhookRoutes, salesdrive);
+      await api.register(shopSettingsRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -55,6 +55,8 @@ export interface Fixtures {
   /** Two more sessions, for the one refresh whose answer each server's is compared with. */
   spareTokens: string[];
   orderIds: string[];
+  /** The last five digits of TTNs, as a storekeeper reads them off labels (GET /orders?q=). */
+  searchTerms: string[];
   deepCursor: string;
   deepPosition: number;
   status5: number;
@@ -82,6 +84,7 @@ export async function fixtures(loginUsers: number): Promise<Fixtures> {
     await sql`vacuum analyze users`;
 
     const orderIds = (await sql<{ id: string }[]>`select id from orders tablesample bernoulli (0.1) repeatable (42)`).map((r) => r.id);
+    const searchTerms = (await sql<{ term: string }[]>`select right(ttn, 5) as term from orders where id = any(${orderIds}) and ttn <> '' order by id limit 100`).map((r) => r.term);
     // 90 % of the way down the status-5 list, newest first: as deep as its keyset goes
     const [{ n: status5 }] = (await sql`select count(*)::int as n from orders where status = '5'`) as unknown as [{ n: number }];
     const deepPosition = Math.floor(status5 * 0.9);
@@ -96,6 +99,7 @@ export async function fixtures(loginUsers: number): Promise<Fixtures> {
       refreshTokens: refreshTokens.slice(2),
       spareTokens: refreshTokens.slice(0, 2),
       orderIds,
+      searchTerms,
       deepCursor: Buffer.from(JSON.stringify(cursor)).toString('base64url'),
       deepPosition,
       status5,
@@ -153,7 +157,7 @@ export async function accessToken(service: Server, f: Fixtures): Promise<string>
 
 export interface Endpoint {
   /** Short name, for command lines. */
-  key: 'list' | 'deep' | 'read' | 'refresh' | 'webhook';
+  key: 'list' | 'deep' | 'read' | 'refresh' | 'webhook' | 'counts' | 'search' | 'view';
   name: string;
   load: Omit<HttpLoad, 'url'>;
   /** A request whose answers the two servers should agree on (GETs: byte for byte; refresh: the keys). */
@@ -191,6 +195,10 @@ export function endpoints(f: Fixtures, token: string): Endpoint[] {
   const deep = `${firstPage}&cursor=${f.deepCursor}`;
   let i = 0;
   const orderPath = () => `/api/v1/orders/${encodeURIComponent(f.orderIds[i++ % f.orderIds.length]!)}`;
+  let v = 0;
+  const viewPath = () => `/api/v1/orders/${encodeURIComponent(f.orderIds[v++ % f.orderIds.length]!)}?include=history`;
+  let s = 0;
+  const searchPath = () => `/api/v1/orders?q=${f.searchTerms[s++ % f.searchTerms.length]}`;
   // one queue of valid refresh tokens, shared by the servers: each presented once, its successor queued
   const tokens = [...f.refreshTokens];
   let failures = 0;
@@ -207,6 +215,24 @@ export function endpoints(f: Fixtures, token: string): Endpoint[] {
       name: `GET /api/v1/orders/:id (${count(f.orderIds.length)} ids in turn)`,
       load: { path: orderPath, headers: auth },
       sample: { path: `/api/v1/orders/${encodeURIComponent(f.orderIds[0]!)}`, init: { headers: auth } },
+    },
+    {
+      key: 'counts',
+      name: 'GET /api/v1/orders/counts',
+      load: { path: '/api/v1/orders/counts', headers: auth },
+      sample: { path: '/api/v1/orders/counts', init: { headers: auth } },
+    },
+    {
+      key: 'search',
+      name: `GET /api/v1/orders?q=<5 last digits of a TTN> (${count(f.searchTerms.length)} in turn)`,
+      load: { path: searchPath, headers: auth },
+      sample: { path: `/api/v1/orders?q=${f.searchTerms[0]}`, init: { headers: auth } },
+    },
+    {
+      key: 'view',
+      name: `GET /api/v1/orders/:id?include=history (${count(f.orderIds.length)} ids in turn)`,
+      load: { path: viewPath, headers: auth },
+      sample: { path: `/api/v1/orders/${encodeURIComponent(f.orderIds[0]!)}?include=history`, init: { headers: auth } },
     },
     {
       key: 'refresh',

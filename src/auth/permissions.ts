@@ -5,7 +5,7 @@
  */
 import type { Role } from '../db/schema.js';
 
-export type Resource = 'users' | 'orders' | 'orderHistory' | 'products' | 'boxSettings' | 'wordpressSkuCache';
+export type Resource = 'users' | 'orders' | 'orderHistory' | 'products' | 'boxSettings' | 'wordpressSkuCache' | 'shopSettings';
 export type Action = 'read' | 'create' | 'update' | 'delete';
 
 type Grants = Record<Resource, Action[]>;
@@ -14,14 +14,16 @@ const READ: Action[] = ['read'];
 const WRITE: Action[] = ['read', 'create', 'update'];
 /** order_history is append-only: no route updates or deletes it. */
 const APPEND: Action[] = ['read', 'create'];
+/** The shop's settings are one row: read and changed, never created or deleted. */
+const SETTINGS: Action[] = ['read', 'update'];
 
 export const PERMISSIONS: Record<Role, Grants> = {
-  admin: { users: ALL, orders: ALL, orderHistory: APPEND, products: ALL, boxSettings: ALL, wordpressSkuCache: ALL },
-  boss: { users: [], orders: ALL, orderHistory: APPEND, products: ALL, boxSettings: ALL, wordpressSkuCache: ALL },
-  'shop-manager': { users: [], orders: WRITE, orderHistory: APPEND, products: WRITE, boxSettings: READ, wordpressSkuCache: WRITE },
-  'ads-manager': { users: [], orders: READ, orderHistory: READ, products: READ, boxSettings: READ, wordpressSkuCache: READ },
-  storekeeper: { users: [], orders: ['read', 'update'], orderHistory: APPEND, products: READ, boxSettings: ['read', 'update'], wordpressSkuCache: READ },
-  user: { users: [], orders: READ, orderHistory: READ, products: READ, boxSettings: READ, wordpressSkuCache: READ },
+  admin: { users: ALL, orders: ALL, orderHistory: APPEND, products: ALL, boxSettings: ALL, wordpressSkuCache: ALL, shopSettings: SETTINGS },
+  boss: { users: [], orders: ALL, orderHistory: APPEND, products: ALL, boxSettings: ALL, wordpressSkuCache: ALL, shopSettings: READ },
+  'shop-manager': { users: [], orders: WRITE, orderHistory: APPEND, products: WRITE, boxSettings: READ, wordpressSkuCache: WRITE, shopSettings: READ },
+  'ads-manager': { users: [], orders: READ, orderHistory: READ, products: READ, boxSettings: READ, wordpressSkuCache: READ, shopSettings: READ },
+  storekeeper: { users: [], orders: ['read', 'update'], orderHistory: APPEND, products: READ, boxSettings: ['read', 'update'], wordpressSkuCache: READ, shopSettings: READ },
+  user: { users: [], orders: READ, orderHistory: READ, products: READ, boxSettings: READ, wordpressSkuCache: READ, shopSettings: READ },
 };
 
 export function may(role: string, resource: Resource, action: Action): boolean {

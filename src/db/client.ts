@@ -94,9 +94,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       close: () => sql.end({ timeout: 5 }),
     };
   }
-  // loaded only when used: on PostgreSQL, PGlite's module would be a tenth of the start
-  const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([import('@electric-sql/pglite'), import('drizzle-orm/pglite')]);
-  const pg = await PGlite.create(target.dataDir);
+  const [pg, { drizzle: drizzlePglite }] = await Promise.all([openPglite(target.dataDir), import('drizzle-orm/pglite')]);
   return {
     db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,
     kind: 'pglite',
@@ -112,6 +110,17 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     },
     close: () => pg.close(),
   };
+}
+
+/**
+ * The embedded database in a directory, with the extensions the schema uses (pg_trgm: the orders
+ * search index), which PGlite loads only when they are given here. Everything that opens a PGlite
+ * directory opens it this way. Loaded only when used: on PostgreSQL, PGlite's module would be a
+ * tenth of the start.
+ */
+export async function openPglite(dataDir: string) {
+  const [{ PGlite }, { pg_trgm }] = await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite/contrib/pg_trgm')]);
+  return PGlite.create(dataDir, { extensions: { pg_trgm } });
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   boolean,
   check,
   foreignKey,
@@ -103,6 +104,14 @@ export const users = pgTable(
   ],
 );
 
+/**
+ * What GET /orders?q= searches, as one text: order number, TTN, customer name and phone, a line
+ * break between them (which q may not hold, so that no match straddles two fields). The trigram
+ * index below is on this very expression, so the query must use it as it is.
+ */
+export const orderSearchText = (t: { orderNumber: AnyPgColumn; ttn: AnyPgColumn; customerName: AnyPgColumn; customerPhone: AnyPgColumn }) =>
+  sql`(${t.orderNumber} || chr(10) || ${t.ttn} || chr(10) || coalesce(${t.customerName}, '') || chr(10) || coalesce(${t.customerPhone}, ''))`;
+
 export const orders = pgTable(
   'orders',
   {
@@ -149,6 +158,8 @@ export const orders = pgTable(
     index('orders_sync_status_idx').on(t.syncStatus),
     // search by customer phone
     index('orders_customer_phone_idx').on(t.customerPhone),
+    // q: order number, TTN, customer name or phone contains the text, ignoring case (ILIKE '%…%'); pg_trgm
+    index('orders_search_idx').using('gin', sql`${orderSearchText(t)} gin_trgm_ops`),
     check('orders_quantity_check', sql`${t.quantity} >= 0`),
     check('orders_total_price_check', sql`${t.totalPrice} >= 0`),
     check('orders_items_check', sql`jsonb_typeof(${t.items}) = 'array'`),
@@ -257,4 +268,25 @@ export const wordpressSkuCache = pgTable(
     totalCount: integer().notNull().default(0),
   },
   (t) => [check('wordpress_sku_cache_skus_check', sql`jsonb_typeof(${t.skus}) = 'array' AND ${t.totalCount} >= 0`)],
+);
+
+/**
+ * The shop's settings that an admin changes through the API (GET/PATCH /api/v1/shop-settings): one
+ * row, id 1. The weight check's tolerance: a parcel may differ from its expected weight by the
+ * larger of the percentage and the absolute amount.
+ */
+export const shopSettings = pgTable(
+  'shop_settings',
+  {
+    id: integer().primaryKey().default(1),
+    weightTolerancePercent: numeric({ precision: 5, scale: 2 }).notNull().default('5.00'),
+    /** Grams. */
+    weightToleranceGrams: integer().notNull().default(50),
+    /** When an admin last changed them; null: never, the defaults. */
+    updatedAt: timestamptz().$onUpdate(() => new Date()),
+  },
+  (t) => [
+    check('shop_settings_one_row_check', sql`${t.id} = 1`),
+    check('shop_settings_weight_tolerance_check', sql`${t.weightTolerancePercent} >= 0 AND ${t.weightTolerancePercent} <= 100 AND ${t.weightToleranceGrams} >= 0`),
+  ],
 );

@@ -3,8 +3,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { boxSettings } from '../db/schema.js';
+import { MAX_PORTIONS, PACKING_MODES, packingPlan, type PackingMode } from '../packing/plan.js';
+import { HttpError } from '../plugins/errors.js';
+import type { Db } from '../db/client.js';
 import { publicColumns, registerCrud } from './crud.js';
-import { errorResponses, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
 
 const exampleBox = {
   name: 'Коробка XXL',
@@ -47,13 +50,15 @@ const Box = Type.Object(
 );
 
 const Portions = Type.Integer({ minimum: 0, maximum: 10_000 });
+// a box that holds no portion is no box: no plan could use it
+const MostPortions = Type.Integer({ minimum: 1, maximum: 10_000 });
 const Centimetres = Type.Integer({ minimum: 1, maximum: 10_000 });
 const Kilograms = Type.String({ pattern: '^\\d{1,8}(\\.\\d{1,2})?$', description: 'kg, decimal string' });
 const editable = {
   name: Name(200),
   marking: Name(50),
   qntFrom: Portions,
-  qntTo: Portions,
+  qntTo: MostPortions,
   width: Centimetres,
   height: Centimetres,
   length: Centimetres,
@@ -64,6 +69,60 @@ const editable = {
   isActive: Type.Boolean(),
 };
 const { overflow, description, isActive, ...required } = editable;
+
+export const PackingModeQuery = OneOf(PACKING_MODES);
+
+export const PlannedBoxes = Type.Object({
+  id: Type.Integer(),
+  marking: Type.String(),
+  count: Type.Integer({ description: 'how many boxes of this kind' }),
+  portions: Type.Array(Type.Integer(), { description: 'the portions each of these boxes gets, most first' }),
+});
+
+const PackingPlan = Type.Object(
+  {
+    mode: PackingModeQuery,
+    portions: Type.Integer({ description: 'the portions to pack' }),
+    boxes: Type.Array(PlannedBoxes, { description: 'the boxes to use, largest first' }),
+    capacity: Type.Integer({ description: 'the most portions these boxes take in this mode: their qntTo, plus their overflow when economical' }),
+    weight: Type.String({ description: "the boxes' own weight (selfWeight), kg, decimal string" }),
+    overflow: Type.Integer({ description: 'portions packed beyond the boxes’ qntTo (economical only)' }),
+    items: Type.Array(Box, { description: 'the single active boxes that take N portions (qntFrom ≤ N ≤ qntTo + overflow), smallest first, as before plans' }),
+  },
+  {
+    title: 'PackingPlan',
+    examples: [
+      {
+        mode: 'spacious',
+        portions: 40,
+        boxes: [
+          { id: 12, marking: 'XL1', count: 1, portions: [36] },
+          { id: 8, marking: 'S3', count: 1, portions: [4] },
+        ],
+        capacity: 41,
+        weight: '1.45',
+        overflow: 0,
+        items: [],
+      },
+    ],
+  },
+);
+
+/** The active boxes as a plan needs them, by id. */
+export async function activeBoxes(db: Db) {
+  return db
+    .select({ id: boxSettings.id, marking: boxSettings.marking, qntFrom: boxSettings.qntFrom, qntTo: boxSettings.qntTo, overflow: boxSettings.overflow, selfWeight: boxSettings.selfWeight })
+    .from(boxSettings)
+    .where(eq(boxSettings.isActive, true))
+    .orderBy(asc(boxSettings.id));
+}
+
+/** The plan for N portions from the active boxes; 409 when no active box holds a portion. */
+export async function planFor(db: Db, portions: number, mode: PackingMode) {
+  const plan = packingPlan(await activeBoxes(db), portions, mode);
+  if (!plan) throw new HttpError(409, 'NO_ACTIVE_BOX', 'No active box holds a portion: activate or create one (box-settings)');
+  return plan;
+}
 
 const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerCrud(app, {
@@ -95,20 +154,31 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['box-settings'],
-        summary: 'The active boxes that take N portions, smallest first',
-        querystring: Strict({ portions: Type.Integer({ minimum: 1, maximum: 10_000 }) }),
-        response: { ...errorResponses, 200: Type.Object({ items: Type.Array(Box) }) },
+        summary: 'A packing plan for N portions, and the single boxes that take them',
+        description:
+          `The boxes to pack N portions in (1 to ${MAX_PORTIONS}), from the active boxes. spacious (the default): no box gets more than ` +
+          'its qntTo; the fewest boxes, then the fewest filled below qntFrom, then the lightest. economical: a box may take its ' +
+          'overflow beyond qntTo; the fewest boxes, then the fewest overflowed, then the fewest below qntFrom, then the lightest. ' +
+          'An economical plan never has more boxes than the spacious one. 409 when no active box holds a portion.',
+        querystring: Strict({
+          portions: Type.Integer({ minimum: 1, maximum: MAX_PORTIONS }),
+          mode: Type.Optional(Type.Union(PACKING_MODES.map((m) => Type.Literal(m)), { default: 'spacious' })),
+        }),
+        response: { ...errorResponses, 200: PackingPlan },
       },
       config: { access: { resource: 'boxSettings', action: 'read' } },
     },
     async (request) => {
       const n = request.query.portions;
-      const items = await app.db
-        .select(columns)
-        .from(boxSettings)
-        .where(and(eq(boxSettings.isActive, true), lte(boxSettings.qntFrom, n), gte(sql`${boxSettings.qntTo} + ${boxSettings.overflow}`, n)))
-        .orderBy(asc(boxSettings.qntTo), asc(boxSettings.weight), asc(boxSettings.id));
-      return { items };
+      const [plan, items] = await Promise.all([
+        planFor(app.db, n, request.query.mode ?? 'spacious'),
+        app.db
+          .select(columns)
+          .from(boxSettings)
+          .where(and(eq(boxSettings.isActive, true), lte(boxSettings.qntFrom, n), gte(sql`${boxSettings.qntTo} + ${boxSettings.overflow}`, n)))
+          .orderBy(asc(boxSettings.qntTo), asc(boxSettings.weight), asc(boxSettings.id)),
+      ]);
+      return { ...plan, items };
     },
   );
 };

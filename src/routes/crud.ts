@@ -98,7 +98,7 @@ export interface CrudOptions<
 export const etagOf = (row: object) => `"${createHash('sha256').update(JSON.stringify(row)).digest('base64url').slice(0, 27)}"`;
 
 /** If-Match: "*" or a list of tags, any of which may match; weak tags never match a write. */
-function assertIfMatch(request: FastifyRequest, row: object) {
+export function assertIfMatch(request: FastifyRequest, row: object) {
   const header = request.headers['if-match'];
   if (!header) return;
   const current = etagOf(row);
@@ -144,7 +144,7 @@ function cursorValue(column: PgColumn, value: unknown) {
  * Rows after the cursor in (sort column, id) order. Descending puts NULLs first and ascending
  * last, as a btree on (column, id) returns them, so the index serves every page.
  */
-function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc', cursor: Cursor): SQL | undefined {
+export function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc', cursor: Pick<Cursor, 'v' | 'id'>): SQL | undefined {
   const v = cursorValue(column, cursor.v);
   const cid = cursorValue(id, cursor.id);
   const past = order === 'desc' ? sql`<` : sql`>`;
@@ -154,7 +154,8 @@ function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc', curs
     return order === 'desc' ? or(inNulls, isNotNull(column)) : inNulls;
   }
   const inValues = sql`(${column}, ${id}) ${past} (${sql.param(v, column)}, ${sql.param(cid, id)})`;
-  return order === 'desc' ? inValues : or(inValues, isNull(column));
+  // a NOT NULL column has no NULLs to come after: without the OR, the index range starts at the cursor
+  return order === 'desc' || column.notNull ? inValues : or(inValues, isNull(column));
 }
 
 export function publicColumns(table: PgTable, item: TObject) {

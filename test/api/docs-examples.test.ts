@@ -25,8 +25,8 @@ t.test('every request body has an example that its schema accepts', async (t) =>
   }
 });
 
-t.test('the main responses (each resource as read) have a valid example', async (t) => {
-  for (const route of ['GET /api/v1/orders/{id}', 'GET /api/v1/products/{id}', 'GET /api/v1/box-settings/{id}', 'GET /api/v1/users/{id}', 'GET /api/v1/order-history/{id}', 'GET /api/v1/wordpress-sku-cache/{id}']) {
+t.test('the main responses (each resource as read, and the packing station routes) have a valid example', async (t) => {
+  for (const route of ['GET /api/v1/orders/{id}', 'GET /api/v1/orders/counts', 'GET /api/v1/orders/{id}/expected-weight', 'GET /api/v1/box-settings/recommend', 'GET /api/v1/shop-settings', 'GET /api/v1/products/{id}', 'GET /api/v1/box-settings/{id}', 'GET /api/v1/users/{id}', 'GET /api/v1/order-history/{id}', 'GET /api/v1/wordpress-sku-cache/{id}']) {
     const media = operations.find((o) => o.route === route)!.operation.responses['200']!.content!['application/json']!;
     t.not(media.example, undefined, `${route}: has an example`);
     t.ok(Value.Check(media.schema, media.example), `${route}: its example is valid`);

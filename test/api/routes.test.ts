@@ -56,6 +56,10 @@ const cases: RouteCase[] = [
   { method: 'POST', route: '/api/v1/orders', url: '/api/v1/orders', body: order, forbidden: 'storekeeper', table: 'orders' },
   { method: 'PATCH', route: '/api/v1/orders/{id}', url: '/api/v1/orders/100001', body: { ttn: '1' }, forbidden: 'ads-manager', missing: '/api/v1/orders/nope', table: 'orders' },
   { method: 'DELETE', route: '/api/v1/orders/{id}', url: '/api/v1/orders/100002', forbidden: 'shop-manager', missing: '/api/v1/orders/nope', table: 'orders' },
+  { method: 'GET', route: '/api/v1/orders/counts', url: '/api/v1/orders/counts?syncStatus=success' },
+  { method: 'GET', route: '/api/v1/orders/{id}/expected-weight', url: '/api/v1/orders/100001/expected-weight', missing: '/api/v1/orders/nope/expected-weight' },
+  { method: 'GET', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings' },
+  { method: 'PATCH', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings', body: { weightToleranceGrams: 80 }, forbidden: 'boss', table: 'shop_settings' },
   { method: 'GET', route: '/api/v1/orders/by-external-id/{externalId}', url: '/api/v1/orders/by-external-id/50001', missing: '/api/v1/orders/by-external-id/nope' },
   { method: 'GET', route: '/api/v1/orders/{id}/history', url: '/api/v1/orders/100002/history', missing: '/api/v1/orders/nope/history' },
   { method: 'GET', route: '/api/v1/order-history', url: '/api/v1/order-history' },
@@ -89,7 +93,8 @@ async function snapshot() {
     union all select 'order_history', md5(string_agg(h::text, '' order by id)) from order_history h
     union all select 'products', md5(string_agg(p::text, '' order by id)) from products p
     union all select 'box_settings', md5(string_agg(b::text, '' order by id)) from box_settings b
-    union all select 'wordpress_sku_cache', md5(string_agg(w::text, '' order by id)) from wordpress_sku_cache w`;
+    union all select 'wordpress_sku_cache', md5(string_agg(w::text, '' order by id)) from wordpress_sku_cache w
+    union all select 'shop_settings', md5(string_agg(s::text, '' order by id)) from shop_settings s`;
   return rows;
 }
 

@@ -58,7 +58,7 @@ t.test('/openapi.json describes every route with its schemas; /docs serves the U
   const operations = Object.entries(doc.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: { in: string }[] }>>)
     .filter(([path]) => path.startsWith('/api/v1'))
     .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
-  t.equal(operations.length, 39, 'all 39 operations of /api/v1');
+  t.equal(operations.length, 43, 'all 43 operations of /api/v1');
   for (const { path, method, op } of operations) {
     const success = op.responses['200'] ?? op.responses['201'] ?? op.responses['204'];
     t.ok(success, `${method} ${path}: a success response`);

@@ -84,7 +84,7 @@ t.test('each user with an unexpired legacy token holds a session with the SHA-25
 
 t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger is kept', async (t) => {
   const tables = (await migrated`select relname from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1`).map((r) => r.relname);
-  t.same(tables, ['_prisma_migrations', 'box_settings', 'order_history', 'orders', 'products', 'rate_limits', 'users', 'wordpress_sku_cache']);
+  t.same(tables, ['_prisma_migrations', 'box_settings', 'order_history', 'orders', 'products', 'rate_limits', 'shop_settings', 'users', 'wordpress_sku_cache']);
   const indexes = (await migrated`select indexname from pg_indexes where schemaname = 'public' order by 1`).map((r) => r.indexname);
   t.same(indexes, [
     '_prisma_migrations_pkey',
@@ -99,6 +99,7 @@ t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger i
     'orders_last_synced_idx',
     'orders_order_date_idx',
     'orders_pkey',
+    'orders_search_idx',
     'orders_status_created_at_idx',
     'orders_sync_status_idx',
     'products_category_name_idx',
@@ -106,6 +107,7 @@ t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger i
     'products_pkey',
     'products_sku_key',
     'rate_limits_pkey',
+    'shop_settings_pkey',
     'users_email_key',
     'users_pkey',
     'users_sessions_idx',

@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { openPglite } from '../../src/db/client.js';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
@@ -19,7 +19,7 @@ t.teardown(async () => {
 });
 
 async function withPglite<T>(dataDir: string, fn: (query: Query) => Promise<T>): Promise<T> {
-  const pg = await PGlite.create(dataDir);
+  const pg = await openPglite(dataDir);
   try {
     return await fn(async (text) => (await pg.query<Record<string, unknown>>(text)).rows);
   } finally {
@@ -44,7 +44,7 @@ t.test('an empty PGlite database reaches the final schema', async (t) => {
 
 t.test('a PGlite database holding the legacy backup is restructured without losing a row', async (t) => {
   const dataDir = tempDir(t);
-  const pg = await PGlite.create(dataDir);
+  const pg = await openPglite(dataDir);
   await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
   await pg.close();
 
@@ -63,7 +63,7 @@ t.test('a PGlite database holding the legacy backup is restructured without losi
 
 t.test('the service on PGlite: login limits counted in its database; a logout refuses the access token at once', async (t) => {
   const dataDir = tempDir(t);
-  const pg = await PGlite.create(dataDir);
+  const pg = await openPglite(dataDir);
   await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
   await pg.close();
   t.equal((await dbMigrate({ dataDir })).code, 0);
@@ -74,6 +74,13 @@ t.test('the service on PGlite: login limits counted in its database; a logout re
   const session = (await login(LOGINS.boss.password)).json();
   const auth = { authorization: `Bearer ${session.accessToken}` };
   t.equal((await app.inject({ url: '/api/v1/auth/me', headers: auth })).statusCode, 200);
+  // the orders search runs on PGlite's pg_trgm too (loaded by openPglite), ignoring case
+  const [{ n: named } = { n: 0 }] = await app.database.query<{ n: number }>(`select count(*)::int as n from orders where customer_name ilike '%шевчук%'`);
+  const searched = await app.inject({ url: `/api/v1/orders/counts?q=${encodeURIComponent('ШЕВЧУК')}`, headers: auth });
+  t.equal(searched.statusCode, 200, searched.body);
+  t.ok(named > 0 && searched.json().total === named, `q finds the ${named} orders of that name`);
+  const [{ used } = { used: false }] = await app.database.query<{ used: boolean }>(`select count(*) = 1 as used from pg_extension where extname = 'pg_trgm'`);
+  t.ok(used, 'pg_trgm is installed in PGlite');
   t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: auth })).statusCode, 204);
   t.equal((await app.inject({ url: '/api/v1/auth/me', headers: auth })).statusCode, 401, 'the logged-out token is refused');
   const codes = [];

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { openPglite } from '../../src/db/client.js';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { APPLIED_WHOLE_CHAIN, CHAIN, dbMigrate, dbRollback } from '../helpers/commands.js';
@@ -182,8 +182,8 @@ t.test('a value met by a later rewrite stops the rollback too, naming the rows',
 t.test('PGlite: migrate the legacy backup, roll back, and the legacy schema is back', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bo-pglite-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const withPglite = async <T>(fn: (pg: PGlite, query: Query) => Promise<T>) => {
-    const pg = await PGlite.create(dir);
+  const withPglite = async <T>(fn: (pg: Awaited<ReturnType<typeof openPglite>>, query: Query) => Promise<T>) => {
+    const pg = await openPglite(dir);
     try {
       return await fn(pg, async (text) => (await pg.query<Record<string, unknown>>(text)).rows);
     } finally {
