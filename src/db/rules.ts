@@ -140,3 +140,27 @@ export const RULES: Rule[] = [
 
 export const rulesOf = (table: string) => RULES.filter((rule) => rule.table === table);
 export const ruleNamed = (name: string) => RULES.find((rule) => rule.name === name);
+
+/** A field of a row that breaks a rule, as the API names it. */
+export interface BrokenField {
+  field: string;
+  value: unknown;
+  rule: string;
+  requires: string;
+}
+
+/** Every field of `row` (camelCase, as the service reads it) of `table` that breaks one of its rules. */
+export function brokenFields(table: string, row: RowValues): BrokenField[] {
+  return rulesOf(table).flatMap((rule) =>
+    rule.broken(row).map((field) => ({ field, value: row[field] ?? null, rule: rule.name, requires: rule.requires })),
+  );
+}
+
+/** `quantity is -1, email is " a@b "`: for messages (long values cut). */
+export const describeBrokenFields = (fields: BrokenField[]) =>
+  fields
+    .map((f) => {
+      const text = JSON.stringify(f.value) ?? 'null';
+      return `${f.field} is ${text.length > 80 ? `${text.slice(0, 80)}…` : text} (${f.rule}: ${f.requires})`;
+    })
+    .join('; ');
