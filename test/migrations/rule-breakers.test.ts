@@ -8,6 +8,7 @@
 import t from 'tap';
 import { APPLIED_WHOLE_CHAIN, dbMigrate, dbRollback, run } from '../helpers/commands.js';
 import { describeFailure } from '../../src/db/migration-report.js';
+import { RULES } from '../../src/db/rules.js';
 import { legacyTemplate, scratchWithClient } from '../helpers/databases.js';
 
 const template = await legacyTemplate();
@@ -106,4 +107,12 @@ t.test('npm run db:check lists each row with the SQL that fixes it; fixed, --val
   t.match(again.stdout, /Validated \(no row breaks them any more\): .*users\.users_role_check/);
   t.same(await sql`select count(*)::int as n from pg_constraint where contype = 'c' and not convalidated and connamespace = 'public'::regnamespace`, [{ n: 0 }]);
   t.same(await sql`select items, sync_status, quantity from orders where id = '100001'`, [{ items: [{ not: 'an array' }], sync_status: 'pending', quantity: 0 }]);
+});
+
+t.test('src/db/rules.ts describes every check of the schema', async (t) => {
+  const { sql, ...db } = await scratchWithClient(t, template);
+  t.equal((await dbMigrate({ url: db.url })).code, 0);
+  const checks = await sql`select conrelid::regclass::text as table, conname as name from pg_constraint
+                            where contype = 'c' and connamespace = 'public'::regnamespace order by 2`;
+  t.same(checks, [...RULES].sort((a, b) => a.name.localeCompare(b.name)).map((r) => ({ table: r.table, name: r.name })));
 });
