@@ -17,6 +17,22 @@ DROP INDEX "users_refresh_token_hash_key";--> statement-breakpoint
 DROP INDEX "users_previous_refresh_token_hash_idx";--> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN "sessions" jsonb DEFAULT '[]'::jsonb NOT NULL;--> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN "token_version" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+-- PostgreSQL checks a NOT VALID check again on every UPDATE of a row, so a legacy user that breaks
+-- one (an unknown role, a spaced e-mail: 0002 carries them as they are) would stop the move below.
+-- The move changes neither role nor e-mail: the NOT VALID checks of users are set aside for it and
+-- added back, NOT VALID again, with their own definitions (pg_get_constraintdef), in this
+-- transaction: nothing else sees users without them.
+CREATE TEMPORARY TABLE "set_aside_checks" ON COMMIT DROP AS
+  SELECT conname AS name, pg_get_constraintdef(oid) AS definition
+    FROM pg_constraint WHERE conrelid = '"users"'::regclass AND contype = 'c' AND NOT convalidated;--> statement-breakpoint
+DO $set_aside$
+DECLARE c record;
+BEGIN
+  FOR c IN SELECT name FROM set_aside_checks LOOP
+    EXECUTE format('ALTER TABLE "users" DROP CONSTRAINT %I', c.name);
+  END LOOP;
+END
+$set_aside$;--> statement-breakpoint
 -- A slot's creation time was not recorded: its last rotation, else the last login, stands in.
 -- Its id is made from the user's (one slot each), so that the same data migrates alike.
 UPDATE "users"
@@ -39,6 +55,15 @@ BEGIN
   END IF;
 END
 $carried$;--> statement-breakpoint
+DO $restore$
+DECLARE c record;
+BEGIN
+  FOR c IN SELECT name, definition FROM set_aside_checks ORDER BY name LOOP
+    EXECUTE format('ALTER TABLE "users" ADD CONSTRAINT %I %s', c.name, c.definition); -- the definition ends NOT VALID
+  END LOOP;
+END
+$restore$;--> statement-breakpoint
+DROP TABLE "set_aside_checks";--> statement-breakpoint
 CREATE INDEX "users_sessions_idx" ON "users" USING gin ("sessions" jsonb_path_ops);--> statement-breakpoint
 ALTER TABLE "users" DROP COLUMN "refresh_token_hash";--> statement-breakpoint
 ALTER TABLE "users" DROP COLUMN "refresh_token_expires_at";--> statement-breakpoint

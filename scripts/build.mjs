@@ -16,7 +16,7 @@ import { build } from 'esbuild';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 /** The commands, as ES modules sharing chunks; dist/server.js is the launcher of the service's own bundle. */
-const ENTRY_POINTS = [{ in: 'src/launcher.ts', out: 'server' }, 'src/db/migrate-cli.ts', 'src/db/rollback-cli.ts', 'src/auth/reset-password-cli.ts'];
+const ENTRY_POINTS = [{ in: 'src/launcher.ts', out: 'server' }, 'src/db/migrate-cli.ts', 'src/db/rollback-cli.ts', 'src/db/check-cli.ts', 'src/auth/reset-password-cli.ts'];
 /**
  * The service itself: one CommonJS file, which src/launcher.ts runs with a V8 code cache of its
  * own (vm.Script takes a cache made after the code ran; Node's loader only one made before).

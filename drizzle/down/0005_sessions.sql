@@ -12,6 +12,19 @@ ALTER TABLE "users" ADD COLUMN "refresh_token_hash" text;--> statement-breakpoin
 ALTER TABLE "users" ADD COLUMN "refresh_token_expires_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN "previous_refresh_token_hash" text;--> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN "refresh_token_rotated_at" timestamp with time zone;--> statement-breakpoint
+-- As in 0005: the NOT VALID checks of users are set aside for the move (PostgreSQL would check a
+-- legacy row that breaks one again on its UPDATE) and added back as they were.
+CREATE TEMPORARY TABLE "set_aside_checks" ON COMMIT DROP AS
+  SELECT conname AS name, pg_get_constraintdef(oid) AS definition
+    FROM pg_constraint WHERE conrelid = '"users"'::regclass AND contype = 'c' AND NOT convalidated;--> statement-breakpoint
+DO $set_aside$
+DECLARE c record;
+BEGIN
+  FOR c IN SELECT name FROM set_aside_checks LOOP
+    EXECUTE format('ALTER TABLE "users" DROP CONSTRAINT %I', c.name);
+  END LOOP;
+END
+$set_aside$;--> statement-breakpoint
 UPDATE "users" AS u
    SET "refresh_token_hash" = s."hash",
        "refresh_token_expires_at" = s."expiresAt",
@@ -23,6 +36,15 @@ UPDATE "users" AS u
          WHERE (e.s->>'expiresAt')::timestamptz > now()
          ORDER BY u2."id", coalesce((e.s->>'rotatedAt')::timestamptz, (e.s->>'createdAt')::timestamptz) DESC, e.s->>'id') AS s
  WHERE u."id" = s."id";--> statement-breakpoint
+DO $restore$
+DECLARE c record;
+BEGIN
+  FOR c IN SELECT name, definition FROM set_aside_checks ORDER BY name LOOP
+    EXECUTE format('ALTER TABLE "users" ADD CONSTRAINT %I %s', c.name, c.definition);
+  END LOOP;
+END
+$restore$;--> statement-breakpoint
+DROP TABLE "set_aside_checks";--> statement-breakpoint
 DROP INDEX "users_sessions_idx";--> statement-breakpoint
 ALTER TABLE "users" DROP COLUMN "sessions";--> statement-breakpoint
 ALTER TABLE "users" DROP COLUMN "token_version";--> statement-breakpoint

@@ -5,21 +5,27 @@
  */
 import { existsSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
-import { eq, sql } from 'drizzle-orm';
+import { eq, or, sql } from 'drizzle-orm';
 import { databaseTarget, readEnvFile } from '../config.js';
 import { openDatabase, type DatabaseClient } from '../db/client.js';
 import { databaseProblem, describeTarget } from '../db/migration-report.js';
-import { users } from '../db/schema.js';
+import { brokenFields, describeBrokenFields } from '../db/rules.js';
+import { ROLES, users, type Role } from '../db/schema.js';
 import { normalizeEmail } from '../routes/shared.js';
 import { generatePassword, hashPassword } from './passwords.js';
 import { endSessions } from './sessions.js';
 
-const USAGE = `Usage: npm run user:reset-password -- <email> [--password-stdin]
+const USAGE = `Usage: npm run user:reset-password -- <email> [--password-stdin] [--role <role>]
 
 Sets a new password for the user with this e-mail and ends their sessions. Without
 --password-stdin the password is generated and printed once; with it, the first line of
-stdin is the password (8 to 200 characters). Uses DATABASE_URL, or PGlite in PGLITE_DATA_DIR
-(stop the service first: one process at a time opens a PGlite directory).`;
+stdin is the password (8 to 200 characters). An account from the old back office whose e-mail
+has spaces around it is found without them, and its e-mail is stored without them; one whose
+role is not one of ${ROLES.join(', ')} needs --role to be given one. Uses DATABASE_URL, or PGlite
+in PGLITE_DATA_DIR (stop the service first: one process at a time opens a PGlite directory).`;
+
+/** A refusal that names what to do; the transaction is rolled back. */
+class Refused extends Error {}
 
 function fail(message: string): never {
   console.error(message);
@@ -32,7 +38,10 @@ if (args.includes('--help') || args.includes('-h')) {
   process.exit(0);
 }
 const fromStdin = args.includes('--password-stdin');
-const [email, ...extra] = args.filter((arg) => arg !== '--password-stdin');
+const roleAt = args.indexOf('--role');
+const role = roleAt >= 0 ? args[roleAt + 1] : undefined;
+if (roleAt >= 0 && !ROLES.includes(role as Role)) fail(`--role takes one of ${ROLES.join(', ')}; nothing was changed.`);
+const [email, ...extra] = args.filter((arg, i) => arg !== '--password-stdin' && (roleAt < 0 || (i !== roleAt && i !== roleAt + 1)));
 if (!email || email.startsWith('-') || extra.length) fail(USAGE);
 
 const password = fromStdin ? (await text(process.stdin)).split(/\r?\n/)[0]! : generatePassword();
@@ -48,17 +57,37 @@ let client: DatabaseClient | undefined;
 try {
   client = await openDatabase(target, { max: 1 });
   const passwordHash = await hashPassword(password);
+  const wanted = normalizeEmail(email);
   const user = await client.db.transaction(async (tx) => {
+    // a legacy e-mail may have spaces around it: found without them
     const [found] = await tx
+      .select({ id: users.id, email: users.email, role: users.role, isActive: users.isActive })
+      .from(users)
+      .where(or(eq(sql`lower(${users.email})`, wanted), eq(sql`lower(btrim(${users.email}))`, wanted)))
+      .orderBy(sql`lower(${users.email}) = ${wanted} DESC`)
+      .limit(1)
+      .for('update');
+    if (!found) return undefined;
+    // the update must leave the row within every rule (PostgreSQL checks them on each update)
+    const corrected = { ...found, email: found.email.trim(), ...(role ? { role } : {}) };
+    const broken = brokenFields('users', corrected);
+    if (broken.length) {
+      throw new Refused(
+        `${found.email.trim()} cannot be given a password until its account is corrected: ${describeBrokenFields(broken)}. ` +
+          (broken.some((f) => f.field === 'role') ? `Give it a role with --role <${ROLES.join('|')}>. ` : '') +
+          'Nothing was changed.',
+      );
+    }
+    const [updated] = await tx
       .update(users)
-      .set({ passwordHash })
-      .where(eq(sql`lower(${users.email})`, normalizeEmail(email)))
-      .returning({ id: users.id, email: users.email, isActive: users.isActive });
-    if (found) await endSessions(tx, found.id);
-    return found;
+      .set({ passwordHash, ...(corrected.email !== found.email ? { email: corrected.email } : {}), ...(role ? { role: role as Role } : {}) })
+      .where(eq(users.id, found.id))
+      .returning({ id: users.id, email: users.email, role: users.role, isActive: users.isActive });
+    await endSessions(tx, found.id);
+    return { ...updated!, was: found };
   });
   if (!user) {
-    console.error(`No user has the e-mail ${normalizeEmail(email)} in ${where}; nothing was changed.`);
+    console.error(`No user has the e-mail ${wanted} in ${where}; nothing was changed.`);
     process.exitCode = 1;
   } else {
     console.log(
@@ -66,14 +95,18 @@ try {
         ? `Password of ${user.email} set; their sessions are ended.`
         : `New password of ${user.email}: ${password} (shown once); their sessions are ended.`,
     );
+    if (user.email !== user.was.email) console.log(`Its e-mail had spaces around it (${JSON.stringify(user.was.email)}), which the schema does not allow: it is now ${user.email}.`);
+    if (user.role !== user.was.role) console.log(`Its role was ${JSON.stringify(user.was.role)}, it is now ${user.role}.`);
     if (!user.isActive) console.log(`${user.email} is deactivated: an admin can reactivate the account (PATCH /api/v1/users/${user.id} {"isActive": true}).`);
   }
 } catch (error) {
   const code = ((error as { cause?: { code?: string } }).cause ?? (error as { code?: string })).code;
   console.error(
-    code === '42P01'
-      ? `${where} has no users table: run npm run db:migrate first; nothing was changed.`
-      : `The password was not changed (${where}): ${databaseProblem(error, target)}`,
+    error instanceof Refused
+      ? error.message
+      : code === '42P01'
+        ? `${where} has no users table: run npm run db:migrate first; nothing was changed.`
+        : `The password was not changed (${where}): ${databaseProblem(error, target)}`,
   );
   process.exitCode = 1;
 } finally {

@@ -6,6 +6,7 @@
 import type { DatabaseClient, DatabaseTarget } from './client.js';
 import type { MigrationRun } from './migrations.js';
 import { maskedUrl } from '../config.js';
+import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
 
 /** Each business table under its legacy and its current name. */
 const TABLES = [
@@ -35,7 +36,12 @@ export interface DatabaseCounts {
   usersWithRefreshToken?: number;
   /** "table.constraint" of checks that stay NOT VALID. */
   notValid: string[];
+  /** The rows that break them. */
+  breakers?: RuleBreakers;
 }
+
+/** Rows that break a rule named in the report; `npm run db:check` lists them all. */
+const SHOWN_BREAKERS = 100;
 
 const quoted = (table: string) => `"public"."${table}"`;
 
@@ -80,12 +86,8 @@ export async function countDatabase(client: DatabaseClient): Promise<DatabaseCou
       );
       counts.usersWithRefreshToken = users?.n;
     }
-    const notValid = await client.query<{ name: string }>(
-      `select conrelid::regclass::text || '.' || conname as name from pg_constraint
-        where contype = 'c' and not convalidated and connamespace = 'public'::regnamespace
-        order by 1`,
-    );
-    counts.notValid = notValid.map((c) => c.name);
+    counts.breakers = await findRuleBreakers(client, SHOWN_BREAKERS + 1);
+    counts.notValid = counts.breakers.notValid;
   }
   return counts;
 }
@@ -155,16 +157,30 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     if (table in before.rows || table in after.rows) row(table, before.rows[table], after.rows[table], 'kept as it was');
   }
   lines.push('');
-  if (after.notValid.length) {
-    lines.push(
-      `Checks that legacy rows break (kept NOT VALID: enforced for new rows; fix the rows, then VALIDATE CONSTRAINT):`,
-      ...after.notValid.map((c) => `  ${c}`),
-    );
-  } else if ('users' in after.rows) {
-    lines.push('Every check is validated against every row.');
-  }
+  if (after.notValid.length) lines.push(...describeRuleBreakers(after.breakers), '');
+  else if ('users' in after.rows) lines.push('Every check is validated against every row.');
   lines.push(ok ? 'Every row is accounted for.' : 'ROW COUNTS DO NOT MATCH: restore the backup and report this.');
   return { text: lines.join('\n'), ok };
+}
+
+/** The rows that break a check kept NOT VALID, one line each, and what that means. */
+export function describeRuleBreakers(breakers: RuleBreakers | undefined): string[] {
+  if (!breakers?.notValid.length) return [];
+  const total = Object.values(breakers.counts).reduce((a, b) => a + b, 0);
+  const lines = [
+    `Rows that break a rule of the new schema (${total}, a line per row and rule). They were kept exactly as they were, and each rule stays NOT VALID:`,
+    'it holds for every new row and every changed one, so a change to such a row must also correct it',
+    '(the API names the fields to correct). The rows, and the rule each breaks:',
+    ...breakers.rows.slice(0, SHOWN_BREAKERS).map((b) => `  ${describeBreaker(b)}`),
+  ];
+  if (total > Math.min(breakers.rows.length, SHOWN_BREAKERS)) lines.push(`  … and ${total - Math.min(breakers.rows.length, SHOWN_BREAKERS)} more`);
+  const clean = breakers.notValid.filter((name) => !breakers.counts[name]);
+  if (clean.length) lines.push(`Kept NOT VALID, though no row breaks them now (VALIDATE CONSTRAINT them): ${clean.join(', ')}`);
+  lines.push(
+    '`npm run db:check` lists them at any time, with the SQL that fixes each; once a rule has no such row left,',
+    'it validates it (`npm run db:check -- --validate`).',
+  );
+  return lines;
 }
 
 /** Which database, in words that name no password. */
@@ -177,7 +193,7 @@ const CONNECTION_FAILURES = new Set([
   '28P01', '28000', '3D000', // invalid password, authorization (no such role), no such database
 ]);
 
-type DriverError = { message?: string; detail?: string; hint?: string; code?: string };
+type DriverError = { message?: string; detail?: string; hint?: string; code?: string; constraint_name?: string; table_name?: string; constraint?: string; table?: string };
 /** drizzle wraps the driver's error; it is on `cause`. */
 const driverError = (error: unknown) => ((error as { cause?: unknown }).cause ?? error) as DriverError;
 
@@ -188,13 +204,27 @@ export function databaseProblem(error: unknown, target: DatabaseTarget): string 
   return unreachable ? `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}` : (db.message ?? String(error));
 }
 
+/**
+ * The DETAIL of the migrations' own errors (RAISE in drizzle/, SQLSTATE P0001 or BOnnn) says what to
+ * do; PostgreSQL's own DETAIL can print a whole row ("Failing row contains (…)": a password hash,
+ * a token hash), so it is never shown.
+ */
+const ownError = (code: string | undefined) => code === 'P0001' || /^BO/.test(code ?? '');
+
 /** Why a migration (or a rollback) stopped. */
 export function describeFailure(error: unknown, target: DatabaseTarget, what = 'Migration'): string {
   const db = driverError(error);
-  return [
-    `${what} of ${describeTarget(target)} stopped; nothing was changed.`,
-    databaseProblem(error, target),
-    ...(db.detail ? [`DETAIL: ${db.detail}`] : []),
-    ...(db.hint ? [`HINT: ${db.hint}`] : []),
-  ].join('\n');
+  const constraint = db.constraint_name ?? db.constraint;
+  const table = db.table_name ?? db.table;
+  const lines = [`${what} of ${describeTarget(target)} stopped; nothing was changed.`, databaseProblem(error, target)];
+  if (db.detail && ownError(db.code)) lines.push(`DETAIL: ${db.detail}`);
+  else if (db.detail) lines.push("(PostgreSQL's DETAIL, which can show the row's contents, is not shown.)");
+  if (db.hint) lines.push(`HINT: ${db.hint}`);
+  else if (db.code === '23514') {
+    lines.push(
+      `HINT: A row of ${table ?? 'a table'} breaks ${constraint ?? 'a check'} as changed by this step. ` +
+        '`npm run db:check` (on the database before this run) lists the rows that break each rule, with the SQL that fixes each.',
+    );
+  }
+  return lines.join('\n');
 }

@@ -13,6 +13,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** Each field of the row that breaks a rule (legacy data), when that is what stopped the request. */
+    readonly fields?: { field: string; value: unknown; rule: string; requires: string }[],
   ) {
     super(message);
   }
@@ -119,7 +121,7 @@ export default fp(
       reply
         .code(http.statusCode)
         .headers(http.headers)
-        .send({ statusCode: http.statusCode, code: http.code, error: STATUS_CODES[http.statusCode], message: http.message });
+        .send({ statusCode: http.statusCode, code: http.code, error: STATUS_CODES[http.statusCode], message: http.message, ...(http.fields ? { fields: http.fields } : {}) });
     });
 
     app.setNotFoundHandler((request, reply) => {

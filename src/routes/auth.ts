@@ -6,7 +6,7 @@
  * is refused, and after the grace window it ends that session (RFC 9700, 4.14.2).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, or, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
@@ -24,6 +24,7 @@ import {
 } from '../auth/sessions.js';
 import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
+import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { HttpError } from '../plugins/errors.js';
 import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from './shared.js';
 import { User } from './users.js';
@@ -56,6 +57,24 @@ const Session = Type.Object(
   },
   { $id: 'Session', title: 'Session' },
 );
+
+/**
+ * A legacy account whose row breaks a rule of the schema (an unknown role, an e-mail with spaces
+ * around it) cannot be written to until it is corrected, and a login writes to it: say why, and
+ * who can put it right. Shown only once the password is right.
+ */
+function assertAccountUsable(user: Record<string, unknown> & { id: number }) {
+  const fields = brokenFields('users', user);
+  if (!fields.length) return;
+  throw new HttpError(
+    403,
+    'ACCOUNT_NEEDS_CORRECTION',
+    `This account cannot log in until an admin corrects it (it comes from the old back office): ${describeBrokenFields(fields)}. ` +
+      `An admin can correct it (PATCH /api/v1/users/${user.id}), or reset its password with npm run user:reset-password`,
+    {},
+    fields,
+  );
+}
 
 const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password');
 const invalidRefreshToken = () => new HttpError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or already used');
@@ -144,9 +163,14 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       const [user] = await app.db
         .select({ ...userColumns, passwordHash })
         .from(users)
-        .where(eq(sql`lower(${users.email})`, email));
+        // a legacy e-mail may have spaces around it (users_email_check, kept NOT VALID): found too,
+        // in the same query whatever the address, so that an unknown one takes the same time
+        .where(or(eq(sql`lower(${users.email})`, email), eq(sql`lower(btrim(${users.email}))`, email)))
+        .orderBy(sql`lower(${users.email}) = ${email} DESC`)
+        .limit(1);
       const check = await verifyPassword(request.body.password, user?.passwordHash);
       if (!user || !check.ok) throw invalidCredentials();
+      assertAccountUsable(user);
       if (!user.isActive) throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is deactivated; ask an admin');
       const device = request.body.device ?? request.headers['user-agent']?.slice(0, 100) ?? null;
       const session = newSession(options.refreshTokenTtl, device);
@@ -199,12 +223,22 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       const presented = hashRefreshToken(request.body.refreshToken);
       const refreshToken = newRefreshToken();
       const now = new Date();
-      const [rotated] = await rotate.execute({
-        presented,
-        next: hashRefreshToken(refreshToken),
-        now: now.toISOString(),
-        expiresAt: new Date(now.getTime() + options.refreshTokenTtl * 1000).toISOString(),
-      });
+      const [rotated] = await rotate
+        .execute({
+          presented,
+          next: hashRefreshToken(refreshToken),
+          now: now.toISOString(),
+          expiresAt: new Date(now.getTime() + options.refreshTokenTtl * 1000).toISOString(),
+        })
+        .catch(async (error: unknown) => {
+          // a legacy session of an account that breaks a rule: the rotation's update is refused
+          const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+          if (code === '23514') {
+            const [holder] = await app.db.select(userColumns).from(users).where(holdsSession('hash', presented));
+            if (holder) assertAccountUsable(holder);
+          }
+          throw error;
+        });
       if (rotated) return tokenResponse(refreshToken, rotated);
       const [replayed] = await revokeReplayed.execute({ presented });
       if (replayed) {

@@ -11,6 +11,7 @@ import {
   desc,
   eq,
   getTableColumns,
+  getTableName,
   isNotNull,
   isNull,
   or,
@@ -24,6 +25,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static, type TObject, type TSchema } from 'typebox';
 import type { Resource } from '../auth/permissions.js';
 import type { Db, Tx } from '../db/client.js';
+import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { HttpError, notFound } from '../plugins/errors.js';
 import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from './shared.js';
 
@@ -232,6 +234,23 @@ export function registerCrud<
   });
   const responses = (ok: Record<number, TSchema>) => ({ ...errorResponses, ...ok });
   const byId = (id: unknown) => eq(idColumn, id);
+  const tableName = getTableName(table);
+  /**
+   * PostgreSQL checks every rule again on each update of a row, those kept NOT VALID for legacy rows
+   * included: a change that would leave a legacy value breaking one is refused naming every such
+   * field at once (its value, the rule), so that the client can correct them in the same request.
+   */
+  const assertKeepsRules = (before: Row, values: Row) => {
+    const fields = brokenFields(tableName, { ...before, ...values });
+    if (!fields.length) return;
+    throw new HttpError(
+      400,
+      'ROW_BREAKS_RULES',
+      `This ${noun.toLowerCase()} holds values that break rules of the schema (data from before them); send corrected values for them with this change: ${describeBrokenFields(fields)}`,
+      {},
+      fields,
+    );
+  };
   const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
   // reads are built once: building the SQL text was a third of their CPU per request (bench/RESULTS.md)
   const prepareReadBy = (column: PgColumn, name: string) =>
@@ -304,9 +323,12 @@ export function registerCrud<
           if (!before) throw notFound(noun);
           assertIfMatch(request, before);
           const body = request.body as Static<TUpdate>;
+          // before the hook too: it may write to the row itself (ending a user's sessions)
+          assertKeepsRules(before, body as Row);
           const values = toColumnValues(table, options.toUpdate ? await options.toUpdate(body, before, { tx, request }) : body);
           // e.g. a users PATCH with currentPassword alone: nothing for the database to do
           if (Object.keys(values).length === 0) throw new HttpError(400, 'NOTHING_TO_CHANGE', 'The body changes no field');
+          assertKeepsRules(before, values);
           const [after] = (await tx.update(table).set(values).where(byId(id)).returning(columns)) as Item[];
           await options.afterUpdate?.(before, after!, { tx, request });
           return after!;

@@ -46,6 +46,12 @@ export const ErrorResponse = Type.Object(
     code: Type.String(),
     error: Type.String(),
     message: Type.String(),
+    fields: Type.Optional(
+      Type.Array(
+        Type.Object({ field: Type.String(), value: Type.Unknown(), rule: Type.String(), requires: Type.String() }),
+        { description: 'ROW_BREAKS_RULES: each field of the row that breaks a rule of the schema (legacy data), its current value and the rule' },
+      ),
+    ),
   },
   { $id: 'ErrorResponse', title: 'Error' },
 );
