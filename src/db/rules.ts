@@ -136,6 +136,28 @@ export const RULES: Rule[] = [
         ? { set: "skus = (SELECT coalesce(jsonb_agg(k ORDER BY k), '[]') FROM jsonb_object_keys(skus) AS k), total_count = (SELECT count(*) FROM jsonb_object_keys(skus))", note: "skus: the object's keys become the SKU list" }
         : { set: `skus = CASE WHEN jsonb_typeof(skus) = 'array' THEN skus ELSE '[]' END, total_count = CASE WHEN jsonb_typeof(skus) = 'array' THEN jsonb_array_length(skus) ELSE 0 END`, note: 'skus: an empty list where it is not a list; the next WordPress sync fills it' },
   },
+  {
+    name: 'shop_settings_one_row_check', table: 'shop_settings', fields: [{ key: 'id', column: 'id' }],
+    requires: 'id is 1: the shop has one row of settings',
+    broken: (row) => (number(row.id) === null || number(row.id) === 1 ? [] : ['id']),
+    fix: () => ({ set: 'id = 1', note: 'id: refused while the row with id 1 exists; delete this row instead' }),
+  },
+  {
+    name: 'shop_settings_weight_tolerance_check', table: 'shop_settings',
+    fields: [{ key: 'weightTolerancePercent', column: 'weight_tolerance_percent' }, { key: 'weightToleranceGrams', column: 'weight_tolerance_grams' }],
+    requires: 'weight_tolerance_percent is 0 to 100 and weight_tolerance_grams is 0 or more',
+    broken: (row) => {
+      const [percent, grams] = [number(row.weightTolerancePercent), number(row.weightToleranceGrams)];
+      return [
+        ...(percent !== null && (percent < 0 || percent > 100) ? ['weightTolerancePercent'] : []),
+        ...(grams !== null && grams < 0 ? ['weightToleranceGrams'] : []),
+      ];
+    },
+    fix: () => ({
+      set: 'weight_tolerance_percent = least(greatest(weight_tolerance_percent, 0), 100), weight_tolerance_grams = greatest(weight_tolerance_grams, 0)',
+      note: "the shop's real tolerance in place of the nearest allowed values",
+    }),
+  },
 ];
 
 export const rulesOf = (table: string) => RULES.filter((rule) => rule.table === table);
