@@ -19,7 +19,7 @@ import errorsPlugin, { HttpError } from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
-import unicodePlugin from './plugins/unicode.js';
+import jsonBodyPlugin from './plugins/json-body.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
@@ -116,7 +116,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   });
 
   await app.register(errorsPlugin);
-  await app.register(unicodePlugin);
+  await app.register(jsonBodyPlugin);
   await app.register(dbPlugin, { target: config.database, client: database });
   await app.register(metricsPlugin, { port: config.metricsPort, host: config.host });
   await app.register(docsPlugin);
