@@ -47,7 +47,7 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy'>> & { jwtSecret: string } &
+  Partial<Pick<Config, 'trustProxy' | 'statementTimeout'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
   Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
@@ -117,7 +117,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
 
   await app.register(errorsPlugin);
   await app.register(jsonBodyPlugin);
-  await app.register(dbPlugin, { target: config.database, client: database });
+  await app.register(dbPlugin, { target: config.database, client: database, statementTimeout: config.statementTimeout });
   await app.register(metricsPlugin, { port: config.metricsPort, host: config.host });
   await app.register(docsPlugin);
   await app.register(rateLimit, {

@@ -48,6 +48,11 @@ export interface Listener {
 export interface ClientOptions {
   /** Connection pool size for PostgreSQL. */
   max?: number;
+  /**
+   * PostgreSQL's statement_timeout for the pool's sessions, in seconds (0 or unset: none): the
+   * service's pool, so that no request holds a connection longer; the migrator has none.
+   */
+  statementTimeout?: number;
   onNotice?: (message: string) => void;
 }
 
@@ -62,7 +67,8 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       onnotice: (notice: postgres.Notice) => options.onNotice?.(String(notice.message)),
       connection: { application_name: 'backoffice-api' },
     };
-    const sql = postgres(target.url, { max, ...settings });
+    const statementTimeout = options.statementTimeout ? { statement_timeout: options.statementTimeout * 1000 } : {};
+    const sql = postgres(target.url, { max, ...settings, connection: { ...settings.connection, ...statementTimeout } });
     const pool: PoolUsage = { max, inFlight: 0 };
     return {
       db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }) as unknown as Db,

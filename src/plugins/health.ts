@@ -1,6 +1,8 @@
 /**
  * Probes. /livez: the process serves; it never touches the database. /readyz: the database
- * answers and no migration is pending; 503 otherwise, and from the moment shutdown begins.
+ * answers and no migration is pending; 503 otherwise, and from the moment shutdown begins. It never
+ * waits behind a saturated pool: with every connection taken it says "busy" at once (503), and a
+ * database slower than PROBE_TIMEOUT_MS to answer is a 503 too, not a hanging probe.
  */
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
@@ -14,6 +16,10 @@ declare module 'fastify' {
 }
 
 const Status = Type.Object({ status: Type.String(), reason: Type.Optional(Type.String()) });
+/** Under the kubelet's default probe timeout (1 s). */
+const PROBE_TIMEOUT_MS = 800;
+
+const timedOut = (ms: number) => new Promise<'timeout'>((resolve) => setTimeout(resolve, ms, 'timeout').unref());
 
 export default fp(
   async (app) => {
@@ -33,10 +39,15 @@ export default fp(
     };
     app.get('/livez', probe, async () => ({ status: 'ok' }));
     app.get('/readyz', probe, async (_request, reply) => {
-      const notReady = (reason: string) => reply.code(503).header('retry-after', '5').send({ status: 'unavailable', reason });
+      const notReady = (reason: string, status = 'unavailable') => reply.code(503).header('retry-after', '5').send({ status, reason });
       if (shuttingDown) return notReady('shutting down');
+      const { pool } = app.database;
+      if (pool && pool.inFlight >= pool.max) {
+        return notReady(`every database connection is in use (${pool.inFlight} queries for ${pool.max} connections)`, 'busy');
+      }
       try {
-        const pending = await pendingMigrations(app.database);
+        const pending = await Promise.race([pendingMigrations(app.database), timedOut(PROBE_TIMEOUT_MS)]);
+        if (pending === 'timeout') return notReady(`the database did not answer within ${PROBE_TIMEOUT_MS} ms`, 'busy');
         if (pending.length) return notReady(`${pending.length} migration(s) pending`);
       } catch {
         return notReady('database unreachable');
