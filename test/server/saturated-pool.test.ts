@@ -57,7 +57,7 @@ t.test('slow requests take every connection', async (t) => {
   const answers = await Promise.all(slow);
   const elapsed = Date.now() - started;
   release();
-  t.ok(elapsed < 15_000, 'they ended by their statement timeout, not by the lock's release');
+  t.ok(elapsed < 15_000, 'they ended by their statement timeout, not by the release of the lock');
   await holding;
   const timedOut = answers.filter((a) => a.statusCode === 503 && a.json().code === 'STATEMENT_TIMEOUT');
   t.equal(timedOut.length, answers.length, 'every slow request: 503 STATEMENT_TIMEOUT');
