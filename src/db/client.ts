@@ -67,7 +67,9 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       onnotice: (notice: postgres.Notice) => options.onNotice?.(String(notice.message)),
       connection: { application_name: 'backoffice-api' },
     };
-    const statementTimeout = options.statementTimeout ? { statement_timeout: options.statementTimeout * 1000 } : {};
+    // a startup parameter, which PgBouncer refuses ("unsupported startup parameter"): behind a
+    // transaction pooler it is the role's setting (README, "Behind PgBouncer")
+    const statementTimeout = options.statementTimeout && !target.transactionPooler ? { statement_timeout: options.statementTimeout * 1000 } : {};
     const sql = postgres(target.url, { max, ...settings, connection: { ...settings.connection, ...statementTimeout } });
     const pool: PoolUsage = { max, inFlight: 0 };
     return {

@@ -1,8 +1,9 @@
 /**
  * Probes. /livez: the process serves; it never touches the database. /readyz: the database
  * answers and no migration is pending; 503 otherwise, and from the moment shutdown begins. It never
- * waits behind a saturated pool: with every connection taken it says "busy" at once (503), and a
- * database slower than PROBE_TIMEOUT_MS to answer is a 503 too, not a hanging probe.
+ * hangs behind a saturated pool: when its query (which queues like any other) is not answered
+ * within PROBE_TIMEOUT_MS it says "busy" (503). A full pool that moves (a busy, healthy replica)
+ * answers the probe in milliseconds and stays ready.
  */
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
@@ -41,13 +42,13 @@ export default fp(
     app.get('/readyz', probe, async (_request, reply) => {
       const notReady = (reason: string, status = 'unavailable') => reply.code(503).header('retry-after', '5').send({ status, reason });
       if (shuttingDown) return notReady('shutting down');
-      const { pool } = app.database;
-      if (pool && pool.inFlight >= pool.max) {
-        return notReady(`every database connection is in use (${pool.inFlight} queries for ${pool.max} connections)`, 'busy');
-      }
       try {
         const pending = await Promise.race([pendingMigrations(app.database), timedOut(PROBE_TIMEOUT_MS)]);
-        if (pending === 'timeout') return notReady(`the database did not answer within ${PROBE_TIMEOUT_MS} ms`, 'busy');
+        if (pending === 'timeout') {
+          const { pool } = app.database;
+          const load = pool ? ` (${pool.inFlight} queries in flight for ${pool.max} connections)` : '';
+          return notReady(`the database did not answer within ${PROBE_TIMEOUT_MS} ms${load}`, 'busy');
+        }
         if (pending.length) return notReady(`${pending.length} migration(s) pending`);
       } catch {
         return notReady('database unreachable');
