@@ -4,10 +4,13 @@
 # The build also writes the service's V8 code cache (dist/server.bundle.cjs.v8cache, src/launcher.ts)
 # with this stage's Node.js, the final stage's: no pod compiles the bundle's functions at its start.
 
-# build: every dependency (esbuild is a dev dependency), then the bundle in dist/.
+# build: every dependency (esbuild is a dev dependency), then the bundle in dist/. npm ci's
+# postinstall applies patches/ (patch-package: the postgres.js fix, docs/decisions.md) before the
+# driver is bundled.
 FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build.mjs ./scripts/
@@ -16,11 +19,14 @@ RUN npm run build
 
 # deps: production dependencies only, exactly as the lock file says. Installed here, on the
 # image's own platform (linux, glibc), so that the native prebuilt packages (@node-rs/argon2,
-# @node-rs/bcrypt) are the right ones; the host's node_modules never enters.
+# @node-rs/bcrypt) are the right ones; the host's node_modules never enters. No install scripts:
+# the project's postinstall is patch-package, a dev dependency; the patched driver comes from the
+# build stage (the bundle holds it anyway), and no production dependency has a script of its own.
 FROM node:26-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/node_modules/postgres ./node_modules/postgres
 
 FROM node:26-bookworm-slim
 # NODE_COMPILE_CACHE: Node keeps the compiled code of the launcher and of the commands

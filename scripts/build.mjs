@@ -80,8 +80,11 @@ const builtinsWithoutFacade = {
 };
 
 const DIST = join(ROOT, 'dist');
-/** What the bundle is made of; unchanged since the last build (and its outputs all there), nothing to do. */
-const INPUTS = ['src', 'scripts/build.mjs', 'package-lock.json', 'tsconfig.json'];
+/**
+ * What the bundle is made of; unchanged since the last build (and its outputs all there), nothing to
+ * do. patches/: what patch-package changes in the bundled dependencies (npm ci applies it).
+ */
+const INPUTS = ['src', 'scripts/build.mjs', 'package-lock.json', 'tsconfig.json', 'patches'];
 const STAMP = join(DIST, '.inputs.json');
 /** The launcher's code cache (src/launcher.ts), made for the Node.js that builds: part of the inputs. */
 const CODE_CACHE = join(DIST, 'server.bundle.cjs.v8cache');

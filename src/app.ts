@@ -19,8 +19,8 @@ import errorsPlugin, { HttpError } from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
+import jsonBodyPlugin from './plugins/json-body.js';
 import salesdrivePushPlugin from './plugins/salesdrive-push.js';
-import unicodePlugin from './plugins/unicode.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
@@ -51,7 +51,7 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy' | 'salesdrive'>> & { jwtSecret: string } &
+  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'statementTimeout'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
   Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
@@ -123,8 +123,8 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   });
 
   await app.register(errorsPlugin);
-  await app.register(unicodePlugin);
-  await app.register(dbPlugin, { target: config.database, client: database });
+  await app.register(jsonBodyPlugin);
+  await app.register(dbPlugin, { target: config.database, client: database, statementTimeout: config.statementTimeout });
   await app.register(metricsPlugin, { port: config.metricsPort, host: config.host });
   await app.register(docsPlugin);
   await app.register(rateLimit, {

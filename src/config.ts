@@ -52,6 +52,7 @@ const EnvSchema = Type.Object({
     default: 'false',
     description: 'whose X-Forwarded-For to believe: false, true (anyone: spoofable), or proxy addresses/CIDRs separated by commas',
   }),
+  STATEMENT_TIMEOUT: seconds('seconds a database statement of a request may run (PostgreSQL statement_timeout; 0: none); longer is a 503', 10, 0),
   SHUTDOWN_DELAY: seconds('seconds /readyz answers 503 before the server stops taking connections', 0, 0),
   SHUTDOWN_TIMEOUT: seconds('seconds in-flight requests get to finish on shutdown', 10),
   SALESDRIVE_WEBHOOK_SECRET: Type.Optional(
@@ -87,6 +88,8 @@ export interface Config {
   maxSessionsPerUser: number;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For gives the client's address. */
   trustProxy: boolean | string[];
+  /** Seconds a request's database statement may run (0: no limit). */
+  statementTimeout: number;
   shutdownDelay: number;
   shutdownTimeout: number;
   /** Who the first admin is, when the database has no users. */
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     loginRateLimitPerClient: values.LOGIN_RATE_LIMIT_PER_CLIENT,
     maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
+    statementTimeout: values.STATEMENT_TIMEOUT,
     shutdownDelay: values.SHUTDOWN_DELAY,
     shutdownTimeout: values.SHUTDOWN_TIMEOUT,
     firstAdmin: { email: (values.ADMIN_EMAIL ?? 'admin@backoffice.local').toLowerCase(), password: values.ADMIN_PASSWORD },

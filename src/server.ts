@@ -80,7 +80,7 @@ export async function startServer(): Promise<void> {
 
   // The app's database, opened here: on PGlite the migrator and the app share the one instance
   // (opening its directory a second time was about half of a start on PGlite).
-  const database = await openDatabase(config.database).catch(cannotStart);
+  const database = await openDatabase(config.database, { statementTimeout: config.statementTimeout }).catch(cannotStart);
   // On PostgreSQL the app is built while the migrator waits for the database; nothing serves before
   // both are done. PGlite has one session and runs on this thread: one after the other.
   const migration = migrate(database);

@@ -51,6 +51,11 @@ export interface Listener {
 export interface ClientOptions {
   /** Connection pool size for PostgreSQL. */
   max?: number;
+  /**
+   * PostgreSQL's statement_timeout for the pool's sessions, in seconds (0 or unset: none): the
+   * service's pool, so that no request holds a connection longer; the migrator has none.
+   */
+  statementTimeout?: number;
   onNotice?: (message: string) => void;
 }
 
@@ -65,7 +70,10 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       onnotice: (notice: postgres.Notice) => options.onNotice?.(String(notice.message)),
       connection: { application_name: 'backoffice-api' },
     };
-    const sql = postgres(target.url, { max, ...settings });
+    // a startup parameter, which PgBouncer refuses ("unsupported startup parameter"): behind a
+    // transaction pooler it is the role's setting (README, "Behind PgBouncer")
+    const statementTimeout = options.statementTimeout && !target.transactionPooler ? { statement_timeout: options.statementTimeout * 1000 } : {};
+    const sql = postgres(target.url, { max, ...settings, connection: { ...settings.connection, ...statementTimeout } });
     const pool: PoolUsage = { max, inFlight: 0 };
     return {
       db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }) as unknown as Db,

@@ -8,6 +8,8 @@ import jwt from '@fastify/jwt';
 import fp from 'fastify-plugin';
 import { may, type Action, type Resource } from '../auth/permissions.js';
 import type { Role } from '../db/schema.js';
+import { Type } from 'typebox';
+import { Value } from 'typebox/value';
 import { HttpError } from './errors.js';
 
 export type Access =
@@ -40,14 +42,29 @@ declare module '@fastify/jwt' {
   }
 }
 
+/** The caller as formatUser makes it from a token's claims, when they are the ones this service signs. */
+const Claims = Type.Object({
+  id: Type.Integer({ minimum: 1, maximum: 2147483647 }),
+  role: Type.String({ minLength: 1 }),
+  sessionId: Type.String({ minLength: 1 }),
+  version: Type.Integer({ minimum: 0 }),
+});
+
 export default fp<{ secret: string; accessTokenTtl: number }>(
   async (app, { secret, accessTokenTtl }) => {
     await app.register(jwt, {
       secret,
       sign: { expiresIn: accessTokenTtl, algorithm: 'HS256' },
       // verified tokens are cached (fast-jwt's cache keeps each until it expires)
-      verify: { algorithms: ['HS256'], cache: true },
-      formatUser: (payload) => ({ id: Number(payload.sub), role: payload.role, sessionId: payload.sid, version: payload.ver }),
+      // a token without an expiry is refused, even signed with the secret: every token this service issues has one
+      verify: { algorithms: ['HS256'], cache: true, requiredClaims: ['exp'] },
+      // a sub that is not all digits gives NaN, which the check after verification refuses
+      formatUser: (payload) => ({
+        id: typeof payload.sub === 'string' && /^[0-9]{1,10}$/.test(payload.sub) ? Number(payload.sub) : Number.NaN,
+        role: payload.role,
+        sessionId: payload.sid,
+        version: payload.ver,
+      }),
     });
     app.decorate('signAccessToken', (caller: Caller) =>
       app.jwt.sign({ sub: String(caller.id), role: caller.role, sid: caller.sessionId, ver: caller.version }),
@@ -61,6 +78,8 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       if (access === 'public') return;
       try {
         await request.jwtVerify();
+        // signed with the secret but not of the shape this service issues: as invalid as a bad signature
+        if (!Value.Check(Claims, request.user)) throw new Error('claims of another shape');
       } catch (error) {
         const expired = (error as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
         throw new HttpError(401, 'UNAUTHORIZED', expired ? 'The access token has expired' : 'A valid access token is required', {

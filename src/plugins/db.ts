@@ -10,9 +10,9 @@ declare module 'fastify' {
 }
 
 /** `client`: one already open, which the app then owns (the server hands over PGlite's, opened once). */
-export default fp<{ target: DatabaseTarget; client?: DatabaseClient }>(
-  async (app, { target, client }) => {
-    const database = client ?? (await openDatabase(target));
+export default fp<{ target: DatabaseTarget; client?: DatabaseClient; statementTimeout?: number }>(
+  async (app, { target, client, statementTimeout }) => {
+    const database = client ?? (await openDatabase(target, { statementTimeout }));
     app.decorate('database', database);
     app.decorate('db', database.db);
     // the pool's first connection opens while the other plugins register, not on the first request

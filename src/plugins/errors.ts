@@ -70,6 +70,10 @@ function fromDatabase(error: DatabaseError): HttpError | undefined {
       return new HttpError(400, 'NOT_NULL_VIOLATION', `${column ?? 'A field'} must not be null`);
     case error.code.startsWith('22'): // data exception: out of range, invalid value
       return new HttpError(400, 'INVALID_VALUE', 'A value is out of range or malformed');
+    case error.code === '57014': // query_canceled: statement_timeout (STATEMENT_TIMEOUT), nothing committed
+      return new HttpError(503, 'STATEMENT_TIMEOUT', 'The database took too long to answer this request (statement timeout); try again shortly', {
+        'retry-after': '5',
+      });
     case error.code === '40001' || error.code === '40P01':
       return new HttpError(409, 'RETRY', 'Conflicting concurrent change; try again');
     default:

@@ -101,22 +101,32 @@ export default fp<{ port?: number; host?: string }>(
       });
       new Gauge({ name: 'backoffice_db_pool_max', help: 'Database connection pool size', registers: [registry] }).set(pool.max);
     }
-    const migrations = new Gauge({
+    // A scrape never waits on the database (a saturated pool made one take 54 s): it reports what
+    // the last check found and starts the next one, at most one at a time, in the background.
+    let migrationState: { pending: number } | undefined;
+    let checking: Promise<void> | undefined;
+    const checkMigrations = () => {
+      checking ??= pendingMigrations(app.database)
+        .then(
+          (pending) => void (migrationState = { pending: pending.length }),
+          () => void (migrationState = undefined), // database unreachable: no figure rather than a stale one
+        )
+        .finally(() => (checking = undefined));
+    };
+    app.addHook('onReady', () => checkMigrations());
+    new Gauge({
       name: 'backoffice_migrations',
-      help: 'Migrations of the chain shipped with this build, applied to the database or pending',
+      help: 'Migrations of the chain shipped with this build, applied to the database or pending (as of the previous scrape)',
       labelNames: ['state'],
       registers: [registry],
-      async collect() {
-        try {
-          const pending = (await pendingMigrations(app.database)).length;
-          this.set({ state: 'pending' }, pending);
-          this.set({ state: 'applied' }, readChain().length - pending);
-        } catch {
-          this.reset(); // database unreachable: no figure rather than a stale one
-        }
+      collect() {
+        checkMigrations();
+        this.reset();
+        if (!migrationState) return;
+        this.set({ state: 'pending' }, migrationState.pending);
+        this.set({ state: 'applied' }, readChain().length - migrationState.pending);
       },
     });
-    void migrations;
 
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url;

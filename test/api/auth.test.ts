@@ -1,7 +1,7 @@
 /** Login, rotating refresh tokens, logout: the session rules of the README ("Sessions"), through HTTP. */
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { LOGINS, testApp } from '../helpers/app.js';
+import { LOGINS, TEST_CONFIG, testApp, testSessionId } from '../helpers/app.js';
 import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
 
 const { app, sql } = await testApp(t);
@@ -226,4 +226,21 @@ t.test('behind a trusted proxy, the per-client limit counts each client, not the
   const same = [];
   for (let i = 0; i < 3; i++) same.push((await attempt('198.51.100.7, 203.0.113.9')).statusCode);
   t.same(same, [401, 401, 429], 'one client (the address the proxy saw): limited');
+});
+
+t.test('a token signed with the secret but without exp, or with a sub that is not a user id: 401', async (t) => {
+  const { createSigner } = await import('fast-jwt');
+  const sign = createSigner({ key: TEST_CONFIG.jwtSecret, algorithm: 'HS256' });
+  const claims = { sub: '1', role: 'admin', sid: testSessionId(1), ver: 0 };
+  const asAdmin = (token: string) => app.inject({ url: '/api/v1/orders?limit=1', headers: { authorization: `Bearer ${token}` } });
+  t.equal((await asAdmin(sign({ ...claims, exp: Math.floor(Date.now() / 1000) + 60 }))).statusCode, 200, 'the same claims with exp: 200');
+  const noExp = await asAdmin(sign(claims));
+  t.equal(noExp.statusCode, 401, 'without exp: 401');
+  t.equal(noExp.json().code, 'UNAUTHORIZED');
+  for (const sub of ['abc', '1.5', '-1', '', '99999999999']) {
+    const res = await asAdmin(sign({ ...claims, sub, exp: Math.floor(Date.now() / 1000) + 60 }));
+    t.equal(res.statusCode, 401, `sub ${JSON.stringify(sub)}: 401`);
+  }
+  const numeric = await asAdmin(sign({ ...claims, sub: 1, exp: Math.floor(Date.now() / 1000) + 60 }));
+  t.equal(numeric.statusCode, 401, 'sub as a JSON number (we issue strings): 401');
 });

@@ -209,6 +209,21 @@ t.test('the Dockerfile runs `npm start` as node, in production, with production 
   t.ok(start?.includes('dist/server.js') && pkg.scripts?.build?.includes('scripts/build.mjs') && buildCopied, 'npm start runs what scripts/build.mjs bundles, which the build stage runs');
 });
 
+t.test('the driver patch (patches/, patch-package) is applied wherever npm ci runs', async (t) => {
+  t.match(pkg.scripts?.postinstall, /\bpatch-package\b/, 'npm ci applies patches/ (postinstall), so does .ci/run');
+  t.ok(read('.ci/run').includes('npm ci') && !/npm ci[^\n]*--ignore-scripts/.test(read('.ci/run')), '.ci/run runs npm ci with its scripts');
+  const build = stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm run build\b/.test(r)))!;
+  const lines = build.lines;
+  const copied = lines.findIndex((l) => /^COPY\s+patches\b/.test(l));
+  const installed = lines.findIndex((l) => /^RUN\s+npm ci\b/.test(l));
+  t.ok(copied >= 0 && copied < installed, 'the build stage copies patches/ before its npm ci, so the bundle holds the patched driver');
+  const deps = stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm ci\b.*--omit=dev/.test(r)))!;
+  t.ok(instructions(deps, 'RUN').some((r) => /--omit=dev/.test(r) && /--ignore-scripts/.test(r)), 'the deps stage has no patch-package: no scripts');
+  t.ok(instructions(deps, 'COPY').some((c) => /--from=build\b.*node_modules\/postgres/.test(c)), 'and takes the patched driver from the build stage');
+  const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+  t.notOk(ignored.includes('patches') || ignored.includes('patches/'), 'patches/ reaches the build');
+});
+
 t.test('.dockerignore keeps what the image needs', async (t) => {
   const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
   for (const path of ['drizzle', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs']) {

@@ -1,0 +1,93 @@
+/**
+ * JSON bodies are taken exactly as sent, or refused with a 4xx; never altered in silence:
+ * - bytes that are not UTF-8 are a 400 (decoded leniently they became U+FFFD);
+ * - a lone surrogate ("\ud800") is a 400: it parses in JavaScript, but the database driver would
+ *   store it as U+FFFD;
+ * - a number that a JavaScript number cannot hold as written is a 400: `1e400` (Infinity, stored
+ *   as null), `1e-400` (0), 30 significant digits (rounded);
+ * - a body sent compressed (Content-Encoding other than identity) is a 415: it was read as plain JSON.
+ */
+import fp from 'fastify-plugin';
+import { HttpError } from './errors.js';
+
+/** With the u flag, a surrogate pair is one code point: only a lone surrogate matches. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Where the first string or field name holding a lone surrogate is, e.g. "body.items.0.sku". */
+function invalidUnicodeAt(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (LONE_SURROGATE.test(key)) return `a field name in ${path}`;
+    const found = invalidUnicodeAt(child, `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** JSON's strings (skipped whole) and numbers, in the order they come. */
+const TOKENS = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+/** A decimal literal as digits without leading or trailing zeros and a power of ten: "120.50" -> 1205e-1. */
+function decimal(literal: string): { digits: string; exponent: number } {
+  const [mantissa = '', exp = '0'] = literal.replace(/^-/, '').toLowerCase().split('e');
+  const [whole = '', fraction = ''] = mantissa.split('.');
+  let digits = (whole + fraction).replace(/^0+/, '');
+  let exponent = Number(exp) - fraction.length;
+  const trailing = digits.length - digits.replace(/0+$/, '').length;
+  digits = digits.slice(0, digits.length - trailing);
+  exponent += trailing;
+  return digits ? { digits, exponent } : { digits: '0', exponent: 0 };
+}
+
+/**
+ * The first number in the JSON text that parses to another value than it says (JavaScript prints a
+ * number's shortest exact form, which a faithful literal equals).
+ */
+function alteredNumber(json: string): string | undefined {
+  for (const [token] of json.matchAll(TOKENS)) {
+    if (token.startsWith('"')) continue;
+    const value = Number(token);
+    if (!Number.isFinite(value)) return token;
+    const sent = decimal(token);
+    const held = decimal(String(Math.abs(value)));
+    if (sent.digits !== held.digits || sent.exponent !== held.exponent) return token;
+  }
+  return undefined;
+}
+
+export default fp(
+  async (app) => {
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      let text: string;
+      try {
+        text = UTF8.decode(body as Buffer);
+      } catch {
+        return done(new HttpError(400, 'FST_ERR_VALIDATION', 'body is not valid UTF-8'));
+      }
+      parseJson(request, text, (error, value) => {
+        if (error) return done(error);
+        const where = invalidUnicodeAt(value, 'body');
+        if (where) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${where} is not valid Unicode (a lone surrogate)`));
+        const number = alteredNumber(text);
+        if (number !== undefined) {
+          const shown = number.length > 40 ? `${number.slice(0, 40)}…` : number;
+          return done(new HttpError(400, 'FST_ERR_VALIDATION', `body holds the number ${shown}, which cannot be kept exactly (out of range or too many digits)`));
+        }
+        done(null, value);
+      });
+    });
+    // before the body is read: a compressed body would be parsed as if it were plain JSON
+    app.addHook('onRequest', async (request) => {
+      const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+      const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+      if (hasBody && encoding && encoding !== 'identity') {
+        throw new HttpError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', `Content-Encoding ${encoding.slice(0, 40)} is not supported: send the body uncompressed`);
+      }
+    });
+  },
+  { name: 'json-body', dependencies: ['errors'] },
+);
