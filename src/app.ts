@@ -51,7 +51,7 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'statementTimeout'>> & { jwtSecret: string } &
+  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
   Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
@@ -89,6 +89,7 @@ export interface BuildOptions {
 
 export async function buildApp(config: AppConfig, { logLevel, logStream, database }: BuildOptions = {}) {
   const compilers = deferredCompilers();
+  const clients = config.clients ?? { requestTimeout: 30, connectionTimeout: 75, maxConnections: 1000 };
   const app = Fastify({
     logger: logLevel ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) } : false,
     requestIdHeader: 'x-request-id',
@@ -96,9 +97,16 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
     logController: new OneLinePerRequest(),
     trustProxy: config.trustProxy ?? false,
     bodyLimit: 1024 * 1024,
+    // a client that sends slowly, or stops reading what it asked for, is cut off (README, "Under faults")
+    requestTimeout: clients.requestTimeout * 1000,
+    connectionTimeout: clients.connectionTimeout * 1000,
+    keepAliveTimeout: clients.connectionTimeout * 1000,
+    // Node checks the request and header timeouts every 30 s by default: a slow sender then had up to that long more
+    http: { connectionsCheckingInterval: 1000, headersTimeout: Math.min(10, clients.requestTimeout) * 1000 },
     schemaController: { compilersFactory: { buildSerializer: compilers.buildSerializer } },
     // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.maxConnections = clients.maxConnections;
   app.setValidatorCompiler(compilers.validatorCompiler);
   // what the first requests did not need yet, prepared in the idle time after the server listens:
   // the schemas they did not compile, and the hash unknown e-mails are checked against
@@ -126,7 +134,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   await app.register(jsonBodyPlugin);
   await app.register(dbPlugin, { target: config.database, client: database, statementTimeout: config.statementTimeout });
   await app.register(metricsPlugin, { port: config.metricsPort, host: config.host });
-  await app.register(docsPlugin);
+  await app.register(docsPlugin, { ui: config.docsUi ?? true });
   await app.register(rateLimit, {
     global: false,
     // counted in the database, so that every replica sees every attempt

@@ -52,6 +52,13 @@ const EnvSchema = Type.Object({
     default: 'false',
     description: 'whose X-Forwarded-For to believe: false, true (anyone: spoofable), or proxy addresses/CIDRs separated by commas',
   }),
+  REQUEST_TIMEOUT: seconds('seconds a client has to send a whole request, headers and body (a slow sender is cut off: 408)', 30),
+  CONNECTION_TIMEOUT: seconds(
+    'seconds a connection may pass with nothing received or sent (a client that stops reading, an idle keep-alive) before it is closed; above the 60 s after which proxies close idle connections',
+    75,
+  ),
+  MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'open connections this process takes at once; beyond it new ones are closed' }),
+  DOCS_UI: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'true', description: 'false: no Swagger UI at /docs (/openapi.json stays)' }),
   STATEMENT_TIMEOUT: seconds('seconds a database statement of a request may run (PostgreSQL statement_timeout; 0: none); longer is a 503', 10, 0),
   SHUTDOWN_DELAY: seconds('seconds /readyz answers 503 before the server stops taking connections', 0, 0),
   SHUTDOWN_TIMEOUT: seconds('seconds in-flight requests get to finish on shutdown', 10),
@@ -90,11 +97,22 @@ export interface Config {
   trustProxy: boolean | string[];
   /** Seconds a request's database statement may run (0: no limit). */
   statementTimeout: number;
+  /** What a client may hold of this process: seconds to send a request, seconds of silence, connections. */
+  clients: ClientLimits;
+  /** The Swagger UI at /docs. */
+  docsUi: boolean;
   shutdownDelay: number;
   shutdownTimeout: number;
   /** Who the first admin is, when the database has no users. */
   firstAdmin: { email: string; password?: string };
   salesdrive: SalesDriveConfig;
+}
+
+export interface ClientLimits {
+  /** Seconds. */
+  requestTimeout: number;
+  connectionTimeout: number;
+  maxConnections: number;
 }
 
 export interface SalesDriveConfig {
@@ -195,6 +213,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     statementTimeout: values.STATEMENT_TIMEOUT,
+    clients: { requestTimeout: values.REQUEST_TIMEOUT, connectionTimeout: values.CONNECTION_TIMEOUT, maxConnections: values.MAX_CONNECTIONS },
+    docsUi: values.DOCS_UI === 'true',
     shutdownDelay: values.SHUTDOWN_DELAY,
     shutdownTimeout: values.SHUTDOWN_TIMEOUT,
     firstAdmin: { email: (values.ADMIN_EMAIL ?? 'admin@backoffice.local').toLowerCase(), password: values.ADMIN_PASSWORD },

@@ -10,11 +10,12 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fp from 'fastify-plugin';
 
 const PREFIX = '/docs';
-/** Set again by this app's own reply (the UI's answer arrives whole, as a buffer). */
-const NOT_FORWARDED = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
+/** Set again by this app's own reply. */
+const NOT_FORWARDED = new Set(['connection', 'date', 'keep-alive', 'transfer-encoding']);
 
-export default fp(
-  async (app) => {
+/** `ui: false` (DOCS_UI=false): no Swagger UI; /openapi.json stays. */
+export default fp<{ ui: boolean }>(
+  async (app, { ui: withUi }) => {
     await app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -28,6 +29,7 @@ export default fp(
       },
     });
     app.get('/openapi.json', { schema: { hide: true }, config: { access: 'public' } }, async () => app.swagger());
+    if (!withUi) return;
 
     let ui: Promise<FastifyInstance> | undefined;
     const buildUi = async () => {
@@ -48,10 +50,15 @@ export default fp(
         ui = undefined; // the next request tries again
         throw error;
       });
-      const answer = await (await ui).inject({ method: request.method as 'GET' | 'HEAD', url: request.url, headers: request.headers });
-      if (answer.statusCode === 404) return reply.callNotFound(); // answered like any other unknown path
+      // streamed, as the UI reads its files: a client that does not read holds a socket's buffers, not the file
+      const answer = await (await ui).inject({ method: request.method as 'GET' | 'HEAD', url: request.url, headers: request.headers, payloadAsStream: true });
+      const body = answer.stream();
+      if (answer.statusCode === 404) {
+        body.destroy();
+        return reply.callNotFound(); // answered like any other unknown path
+      }
       const headers = Object.fromEntries(Object.entries(answer.headers).filter(([name]) => !NOT_FORWARDED.has(name)));
-      return reply.code(answer.statusCode).headers(headers).send(answer.rawPayload.length ? answer.rawPayload : undefined);
+      return reply.code(answer.statusCode).headers(headers).send(body);
     };
     const route = { schema: { hide: true }, config: { access: 'public' as const } };
     app.get(PREFIX, route, forward);

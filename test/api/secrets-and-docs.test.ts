@@ -85,3 +85,10 @@ t.test('/openapi.json describes every route with its schemas; /docs serves the U
   t.equal(missing.statusCode, 404);
   t.same(missing.json(), { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Route GET /docs/no-such-file not found' }, 'an unknown path under /docs answers like any other');
 });
+
+t.test('DOCS_UI=false: no Swagger UI, the OpenAPI description stays', async (t) => {
+  const { app: withoutUi } = await testApp(t, { docsUi: false });
+  t.equal((await withoutUi.inject({ url: '/docs/' })).statusCode, 404);
+  t.equal((await withoutUi.inject({ url: '/docs/static/swagger-ui-bundle.js' })).statusCode, 404);
+  t.equal((await withoutUi.inject({ url: '/openapi.json' })).statusCode, 200);
+});
