@@ -59,6 +59,33 @@ export interface ClientOptions {
   onNotice?: (message: string) => void;
 }
 
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+]);
+
+/** The database cannot be reached, or dropped the connection (the driver's error may be a `cause`). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    const code = String(e.code ?? '');
+    if (CONNECTION_FAILURES.has(code) || /^(08|57P|53)/.test(code)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+/**
+ * The connection was lost once a transaction's work was done, while its COMMIT was on the way:
+ * whether it committed is not known. (Lost before, the transaction cannot have committed: the
+ * server rolls back a transaction whose session ends, and the patched driver runs none of its
+ * statements on another connection.)
+ */
+export class CommitOutcomeUnknown extends Error {
+  constructor(readonly cause: unknown) {
+    super('the connection was lost during COMMIT');
+  }
+}
+
 export async function openDatabase(target: DatabaseTarget, options: ClientOptions = {}): Promise<DatabaseClient> {
   if ('url' in target) {
     const max = options.max ?? 10;
@@ -178,7 +205,17 @@ function counted(sql: postgres.Sql, pool: PoolUsage): postgres.Sql {
       if (key === 'begin') {
         return (...args: unknown[]) => {
           pool.inFlight++;
-          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args);
+          // the callback is the last argument (options may come first)
+          const work = args.at(-1) as (...a: unknown[]) => Promise<unknown>;
+          let committing = false;
+          const withCommitNoted = async (...a: unknown[]) => {
+            const result = await work(...a);
+            committing = true;
+            return result;
+          };
+          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args.slice(0, -1), withCommitNoted).catch((error: unknown) => {
+            throw committing && isDatabaseUnavailable(error) ? new CommitOutcomeUnknown(error) : error;
+          });
           transaction.then(settled, settled);
           return transaction;
         };

@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import fp from 'fastify-plugin';
+import { CommitOutcomeUnknown, isDatabaseUnavailable } from '../db/client.js';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 
 export class HttpError extends Error {
@@ -40,20 +41,6 @@ function databaseErrorOf(error: unknown): DatabaseError | undefined {
     e = e.cause as typeof e;
   }
   return undefined;
-}
-
-const CONNECTION_FAILURES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE',
-  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
-]);
-
-export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    const code = String(e.code ?? '');
-    if (CONNECTION_FAILURES.has(code) || /^(08|57P|53)/.test(code)) return true;
-    e = e.cause as typeof e;
-  }
-  return false;
 }
 
 function fromDatabase(error: DatabaseError): HttpError | undefined {
@@ -103,7 +90,10 @@ export default fp(
       let http: HttpError | undefined;
       if (error instanceof HttpError) http = error;
       else if (error.validation) http = new HttpError(400, 'FST_ERR_VALIDATION', error.message);
-      else if (isDatabaseUnavailable(error)) {
+      else if (error instanceof CommitOutcomeUnknown) {
+        // not a 503: a client retrying it could make the change twice
+        http = new HttpError(504, 'OUTCOME_UNKNOWN', 'The database connection was lost while the change was being committed: it may or may not have been made; read it before trying again');
+      } else if (isDatabaseUnavailable(error)) {
         http = new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '5' });
       } else {
         const db = databaseErrorOf(error);

@@ -76,6 +76,7 @@ export const errorResponses = {
   412: errorRef,
   429: errorRef,
   503: errorRef,
+  504: errorRef,
 };
 
 export const Page = {
