@@ -14,7 +14,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import postgres from 'postgres';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
-import { externalIdOf, kyivTime, ORDER_EVENTS, orderFieldsOf, type SalesDrivePayload } from '../src/salesdrive/payload.js';
+import { externalIdOf, ORDER_EVENTS, readDelivery, type SalesDrivePayload } from '../src/salesdrive/payload.js';
 
 const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
 const sql = postgres(env('DATABASE_URL'), {
@@ -147,9 +147,8 @@ async function webhook(request: IncomingMessage, token: string | null) {
   const payload = JSON.parse(text) as SalesDrivePayload;
   if (!payload.data || !ORDER_EVENTS.has(payload.info?.webhookEvent ?? '')) return { result: 'ignored', orderId: null, statusKept: false };
   const data = payload.data;
-  const id = String(data.id);
-  const f = orderFieldsOf({ ...payload, data });
-  const updateAt = data.updateAt ? kyivTime(data.updateAt, 'data.updateAt') : null;
+  const { id, fields: f, updateAt: given } = readDelivery({ ...payload, data });
+  const updateAt = given ?? null;
   return sql.begin(async (tx) => {
     await tx.unsafe(WEBHOOK_LOCK, [`salesdrive-order:${id}`]);
     const [before] = await tx.unsafe<Row[]>(WEBHOOK_READ, [payload, id] as never[]); // postgres.js writes jsonb parameters as JSON

@@ -10,18 +10,21 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { SalesDriveConfig } from '../config.js';
 import type { Tx } from '../db/client.js';
 import { orderHistory, orders } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import type { DeliveryResult } from '../plugins/metrics.js';
-import { externalIdOf, kyivTime, ORDER_EVENTS, orderFieldsOf, PayloadError, SalesDrivePayload, type OrderData } from '../salesdrive/payload.js';
-import { errorResponses, Strict } from './shared.js';
+import { externalIdOf, ORDER_EVENTS, PayloadError, readDelivery, SalesDrivePayload, type Delivery } from '../salesdrive/payload.js';
+import { errorResponses, OneOf, Strict } from './shared.js';
+
+/** The delivery results SalesDrive is answered 200 with (the others are refusals). */
+const ANSWERS = ['created', 'updated', 'unchanged', 'stale', 'ignored'] as const satisfies readonly DeliveryResult[];
 
 const Outcome = Type.Object(
   {
-    result: Type.Union(['created', 'updated', 'unchanged', 'stale', 'ignored'].map((r) => Type.Literal(r)), {
+    result: OneOf(ANSWERS, {
       description:
         'created; updated; unchanged: the same delivery again; stale: older than the order (by updateAt), nothing changed; ignored: an event that carries no order',
     }),
@@ -32,7 +35,7 @@ const Outcome = Type.Object(
   },
   { examples: [{ result: 'updated', orderId: '123457', statusKept: false }] },
 );
-type Outcome = { result: Exclude<DeliveryResult, 'refused' | 'invalid'>; orderId: string | null; statusKept: boolean };
+type Outcome = Static<typeof Outcome>;
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -65,10 +68,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
       .orderBy(desc(orderHistory.changedAt))
       .limit(1);
 
-  async function applyDelivery(tx: Tx, payload: SalesDrivePayload & { data: OrderData }): Promise<Outcome> {
-    const id = String(payload.data.id);
-    const fields = orderFieldsOf(payload);
-    const updateAt = payload.data.updateAt ? kyivTime(payload.data.updateAt, 'data.updateAt') : undefined;
+  async function applyDelivery(tx: Tx, { id, payload, fields, updateAt }: Delivery): Promise<Outcome> {
     // one delivery of an order at a time, the first two of a new order included (no row to lock yet)
     await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`salesdrive-order:${id}`}, 0))`);
     const [before] = await tx
@@ -162,14 +162,15 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
         app.metrics.salesdriveDelivery('invalid');
         throw new HttpError(400, 'FST_ERR_VALIDATION', `body.data is required for ${event}: the order, with its id`);
       }
-      let outcome: Outcome;
+      let delivery: Delivery;
       try {
-        outcome = await app.db.transaction((tx) => applyDelivery(tx, { ...payload, data }));
+        delivery = readDelivery({ ...payload, data });
       } catch (error) {
         if (!(error instanceof PayloadError)) throw error;
         app.metrics.salesdriveDelivery('invalid');
         throw new HttpError(400, 'INVALID_PAYLOAD', error.message);
       }
+      const outcome = await app.db.transaction((tx) => applyDelivery(tx, delivery));
       app.metrics.salesdriveDelivery(outcome.result);
       if (outcome.statusKept) request.log.info({ orderId: outcome.orderId }, "SalesDrive's status not applied: a clerk's change is newer or not yet pushed");
       return outcome;

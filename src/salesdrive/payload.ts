@@ -5,10 +5,11 @@
  * Fields this service does not read are allowed and kept, in `raw_data`, as received.
  */
 import { Type, type Static } from 'typebox';
+import { Nullable, Text } from '../routes/shared.js';
 import { STATUS_TEXT } from '../routes/statuses.js';
 
-const Maybe = <T extends Parameters<typeof Type.Optional>[0]>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
-const Text = (maxLength = 1000) => Type.String({ maxLength });
+/** SalesDrive leaves a field out or sends null alike. */
+const Maybe = <T extends Parameters<typeof Nullable>[0]>(schema: T) => Type.Optional(Nullable(schema));
 const Numeric = Type.Union([Type.Number(), Type.String({ pattern: '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$', maxLength: 40 })]);
 /** SalesDrive's times: Kyiv wall-clock time, "2026-11-30 11:15:00". */
 const KyivTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}(:\\d{2})?$', description: 'Kyiv time, YYYY-MM-DD HH:MM:SS' });
@@ -222,4 +223,24 @@ function portionsOrZero(value: number | string | null | undefined, field: string
   if (n === undefined) return 0;
   if (!Number.isFinite(n) || n < 0) throw new PayloadError(`${field} must be a quantity of at least 0: ${JSON.stringify(value)}`);
   return n;
+}
+
+/** A delivery of an order, read before any database work: a value that cannot be stored is a PayloadError here. */
+export interface Delivery {
+  /** The order's id: SalesDrive's `data.id`. */
+  id: string;
+  payload: SalesDrivePayload & { data: OrderData };
+  fields: OrderFields;
+  /** SalesDrive's `updateAt`, in UTC. */
+  updateAt: Date | undefined;
+}
+
+export function readDelivery(payload: SalesDrivePayload & { data: OrderData }): Delivery {
+  const { updateAt } = payload.data;
+  return {
+    id: String(payload.data.id),
+    payload,
+    fields: orderFieldsOf(payload),
+    updateAt: updateAt ? kyivTime(updateAt, 'data.updateAt') : undefined,
+  };
 }
