@@ -139,6 +139,13 @@ export class ConfigError extends Error {
   }
 }
 
+/** A port of the configuration is taken: the message names the variable that chose it. */
+export class PortInUseError extends Error {
+  constructor(variable: 'PORT' | 'METRICS_PORT', port: number, host: string) {
+    super(`Port ${port} on ${host} is already in use: stop what listens there, or set ${variable} to another port.`);
+  }
+}
+
 type PropertySchema = TSchema & { description?: string; type?: string; anyOf?: { const?: unknown }[] };
 
 /** A URL as it may be shown: its password masked; nothing of it when it does not parse. */

@@ -8,7 +8,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp, type App } from './app.js';
 import { installationSecret } from './auth/installation-secret.js';
-import { ConfigError, loadConfig, readEnvFile, type Config } from './config.js';
+import { ConfigError, loadConfig, PortInUseError, readEnvFile, type Config } from './config.js';
 import { openDatabase, type DatabaseClient } from './db/client.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
@@ -94,8 +94,12 @@ export async function startServer(): Promise<void> {
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    console.error(`Port ${config.port} on ${config.host} is already in use: stop what listens there, or set PORT to another port.`);
+    // the metrics server, started as the app gets ready, says so itself; anything else in use is PORT
+    const inUse = error instanceof PortInUseError ? error
+      : (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new PortInUseError('PORT', config.port, config.host)
+      : undefined;
+    if (!inUse) throw error;
+    console.error(inUse.message);
     await app.close();
     process.exit(1);
   }

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PortInUseError } from '../config.js';
 import { pendingMigrations, readChain } from '../db/migrations.js';
 
 export type LoginOutcome = 'success' | 'failure' | 'rate_limited';
@@ -162,7 +163,10 @@ export default fp<{ port?: number; host?: string }>(
     });
     const listening = server;
     app.addHook('onReady', () => new Promise<void>((resolve, reject) => {
-      listening.once('error', reject).listen(port, host, () => resolve());
+      listening
+        .once('error', (error: NodeJS.ErrnoException) =>
+          reject(error.code === 'EADDRINUSE' ? new PortInUseError('METRICS_PORT', port, host ?? '::') : error))
+        .listen(port, host, () => resolve());
     }));
     app.addHook('onClose', () => new Promise<void>((resolve) => {
       if (!listening.listening) return resolve();
