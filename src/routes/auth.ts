@@ -22,6 +22,7 @@ import {
   sessionsWhere,
   time,
 } from '../auth/sessions.js';
+import type { Config } from '../config.js';
 import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
@@ -29,14 +30,11 @@ import { HttpError } from '../plugins/errors.js';
 import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from './shared.js';
 import { User } from './users.js';
 
-export interface AuthOptions {
-  accessTokenTtl: number;
-  refreshTokenTtl: number;
-  refreshReuseGrace: number;
-  loginRateLimit: number;
-  loginRateLimitPerClient: number;
-  maxSessionsPerUser: number;
-}
+/** What the auth routes read of the configuration. */
+export type AuthOptions = Pick<
+  Config,
+  'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
+>;
 
 const Tokens = Type.Object({
   accessToken: Type.String(),
