@@ -60,6 +60,10 @@ async function createFrom(sql: postgres.Sql, name: string, template?: string) {
   }
 }
 
+/** A template of another backup or chain unused this long is dropped by the next build of a template. */
+const STALE_AFTER_MS = 24 * 3600 * 1000;
+const USED_AT = 'backoffice-api test template, last used at ';
+
 async function ensureTemplate(name: string, build: (url: string) => Promise<void>): Promise<string> {
   return withAdmin(async (sql) => {
     await sql`select pg_advisory_lock(hashtext(${name}))`;
@@ -72,21 +76,42 @@ async function ensureTemplate(name: string, build: (url: string) => Promise<void
         await build(urlFor(building));
         await sql.unsafe(`alter database "${building}" rename to "${name}"`);
         await sql.unsafe(`alter database "${name}" with is_template true`);
-        // templates of older backups or chains are not used again (TEST_KEEP_TEMPLATES=1 keeps them,
-        // for checkouts of different chains testing side by side on one server)
-        const prefix = name.replace(/_[0-9a-f]+$/, '_');
-        const stale = await sql<{ datname: string }[]>`
-          select datname from pg_database where starts_with(datname, ${prefix}) and datname <> ${name} and datname not like '%\_building'`;
-        for (const { datname } of process.env.TEST_KEEP_TEMPLATES === '1' ? [] : stale) {
-          await sql.unsafe(`alter database "${datname}" with is_template false`);
-          await sql.unsafe(`drop database if exists "${datname}" with (force)`);
-        }
+        if (process.env.TEST_KEEP_TEMPLATES !== '1') await dropStaleTemplates(sql, name);
       }
+      // under this template's lock, so never two at once (concurrent COMMENTs on one database collide)
+      await sql.unsafe(`comment on database "${name}" is '${USED_AT}${new Date().toISOString()}'`);
       return name;
     } finally {
       await sql`select pg_advisory_unlock(hashtext(${name}))`;
     }
   });
+}
+
+/**
+ * Templates of older backups or chains, once no run has used them for a day: a checkout of another
+ * chain testing on the same server keeps its own. Each is dropped under its own lock and never with
+ * force: one being copied or built right now is left for a later run.
+ */
+async function dropStaleTemplates(sql: postgres.Sql, current: string) {
+  const prefix = current.replace(/_[0-9a-f]+$/, '_');
+  const others = await sql<{ datname: string; comment: string | null }[]>`
+    select datname, shobj_description(oid, 'pg_database') as comment from pg_database
+     where starts_with(datname, ${prefix}) and datname <> ${current} and datname not like '%\_building'`;
+  for (const { datname, comment } of others) {
+    const usedAt = comment?.startsWith(USED_AT) ? Date.parse(comment.slice(USED_AT.length)) : 0;
+    if (Date.now() - usedAt < STALE_AFTER_MS) continue;
+    const [locked] = await sql<{ ok: boolean }[]>`select pg_try_advisory_lock(hashtext(${datname})) as ok`;
+    if (!locked?.ok) continue;
+    try {
+      await sql.unsafe(`alter database "${datname}" with is_template false`);
+      await sql.unsafe(`drop database if exists "${datname}"`);
+    } catch {
+      // in use (being copied): a later run drops it; a template again meanwhile
+      await sql.unsafe(`alter database "${datname}" with is_template true`).catch(() => {});
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${datname}))`;
+    }
+  }
 }
 
 export async function loadLegacyBackup(url: string) {
