@@ -7,8 +7,7 @@
 import jwt from '@fastify/jwt';
 import fp from 'fastify-plugin';
 import { may, type Action, type Resource } from '../auth/permissions.js';
-import type { Role } from '../db/schema.js';
-import { Type } from 'typebox';
+import { fromJwtClaims, toJwtClaims, TokenClaims, type JwtClaims } from '../auth/token-claims.js';
 import { Value } from 'typebox/value';
 import { HttpError } from './errors.js';
 
@@ -17,38 +16,21 @@ export type Access =
   | 'authenticated'
   | { resource: Resource; action: Action; /** a user may also act on their own record (`:id`) */ self?: boolean };
 
-export interface Caller {
-  id: number;
-  role: Role;
-  /** The refresh-token session the access token was issued for. */
-  sessionId: string;
-  /** users.token_version when it was issued. */
-  version: number;
-}
-
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
   }
   interface FastifyInstance {
-    signAccessToken(caller: Caller): string;
+    signAccessToken(claims: TokenClaims): string;
   }
 }
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
-    payload: { sub: string; role: Role; sid: string; ver: number };
-    user: Caller;
+    payload: JwtClaims;
+    user: TokenClaims;
   }
 }
-
-/** The caller as formatUser makes it from a token's claims, when they are the ones this service signs. */
-const Claims = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: 2147483647 }),
-  role: Type.String({ minLength: 1 }),
-  sessionId: Type.String({ minLength: 1 }),
-  version: Type.Integer({ minimum: 0 }),
-});
 
 export default fp<{ secret: string; accessTokenTtl: number }>(
   async (app, { secret, accessTokenTtl }) => {
@@ -58,17 +40,9 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       // verified tokens are cached (fast-jwt's cache keeps each until it expires)
       // a token without an expiry is refused, even signed with the secret: every token this service issues has one
       verify: { algorithms: ['HS256'], cache: true, requiredClaims: ['exp'] },
-      // a sub that is not all digits gives NaN, which the check after verification refuses
-      formatUser: (payload) => ({
-        id: typeof payload.sub === 'string' && /^[0-9]{1,10}$/.test(payload.sub) ? Number(payload.sub) : Number.NaN,
-        role: payload.role,
-        sessionId: payload.sid,
-        version: payload.ver,
-      }),
+      formatUser: fromJwtClaims,
     });
-    app.decorate('signAccessToken', (caller: Caller) =>
-      app.jwt.sign({ sub: String(caller.id), role: caller.role, sid: caller.sessionId, ver: caller.version }),
-    );
+    app.decorate('signAccessToken', (claims: TokenClaims) => app.jwt.sign(toJwtClaims(claims)));
 
     app.addHook('onRequest', async (request) => {
       const url = request.routeOptions.url;
@@ -79,7 +53,7 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       try {
         await request.jwtVerify();
         // signed with the secret but not of the shape this service issues: as invalid as a bad signature
-        if (!Value.Check(Claims, request.user)) throw new Error('claims of another shape');
+        if (!Value.Check(TokenClaims, request.user)) throw new Error('claims of another shape');
       } catch (error) {
         const expired = (error as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
         throw new HttpError(401, 'UNAUTHORIZED', expired ? 'The access token has expired' : 'A valid access token is required', {

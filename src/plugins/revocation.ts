@@ -14,24 +14,11 @@
 import { randomUUID } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
 import fp from 'fastify-plugin';
+import { claimsMatch, userStateSelection, type TokenClaims, type UserState } from '../auth/token-claims.js';
 import type { Listener } from '../db/client.js';
 import { users } from '../db/schema.js';
 
 export const AUTH_CHANNEL = 'auth_changes';
-
-export interface TokenClaims {
-  id: number;
-  role: string;
-  sessionId: string;
-  version: number;
-}
-
-interface UserState {
-  version: number;
-  role: string;
-  active: boolean;
-  sessions: Set<string>;
-}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,13 +41,6 @@ const HEARTBEAT_LOST_MS = 3 * HEARTBEAT_MS;
 const RESUBSCRIBE_AFTER_MS = 5 * HEARTBEAT_MS;
 const MAX_CACHED_USERS = 10_000;
 
-const matches = (state: UserState | undefined, claims: TokenClaims) =>
-  state !== undefined &&
-  state.active &&
-  state.version === claims.version &&
-  state.role === claims.role &&
-  state.sessions.has(claims.sessionId);
-
 export default fp(
   async (app) => {
     const cache = new Map<number, UserState>();
@@ -74,12 +54,7 @@ export default fp(
     };
 
     const read = app.db
-      .select({
-        version: users.tokenVersion,
-        role: users.role,
-        active: users.isActive,
-        sessions: sql<string[]>`jsonb_path_query_array(${users.sessions}, '$[*].id')`,
-      })
+      .select(userStateSelection)
       .from(users)
       .where(eq(users.id, sql.placeholder('id')))
       .prepare('auth_user_state');
@@ -92,7 +67,7 @@ export default fp(
         if (cache.size >= MAX_CACHED_USERS) cache.delete(cache.keys().next().value!);
         cache.set(claims.id, state);
       }
-      return matches(state, claims);
+      return claimsMatch(state, claims);
     }
 
     const heartbeat = `ping:${randomUUID()}`;
@@ -149,7 +124,7 @@ export default fp(
 
     app.decorate('revocation', {
       isCurrent(claims: TokenClaims) {
-        return (live && matches(cache.get(claims.id), claims)) || load(claims);
+        return (live && claimsMatch(cache.get(claims.id), claims)) || load(claims);
       },
       forget,
     });
