@@ -172,6 +172,9 @@ export interface BrokenField {
 }
 
 /** Every field of `row` (camelCase, as the service reads it) of `table` that breaks one of its rules. */
+/** The keys (camelCase) of the fields the rules of `table` read. */
+export const ruleKeysOf = (table: string) => [...new Set(rulesOf(table).flatMap((rule) => rule.fields.map((f) => f.key)))];
+
 export function brokenFields(table: string, row: RowValues): BrokenField[] {
   return rulesOf(table).flatMap((rule) =>
     rule.broken(row).map((field) => ({ field, value: row[field] ?? null, rule: rule.name, requires: rule.requires })),

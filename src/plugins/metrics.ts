@@ -12,7 +12,7 @@ import { pendingMigrations, readChain } from '../db/migrations.js';
 
 export type LoginOutcome = 'success' | 'failure' | 'rate_limited';
 /** What a SalesDrive webhook delivery did (routes/salesdrive-webhook.ts). */
-export const DELIVERY_RESULTS = ['created', 'updated', 'unchanged', 'stale', 'ignored', 'refused', 'invalid'] as const;
+export const DELIVERY_RESULTS = ['created', 'updated', 'unchanged', 'stale', 'ignored', 'refused', 'invalid', 'conflict'] as const;
 export type DeliveryResult = (typeof DELIVERY_RESULTS)[number];
 /** What a push of a status change to SalesDrive did (plugins/salesdrive-push.ts). */
 export const PUSH_OUTCOMES = ['delivered', 'failed', 'refused'] as const;

@@ -7,12 +7,13 @@
  * orders from SalesDrive").
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import type { SalesDriveConfig } from '../config.js';
 import type { Tx } from '../db/client.js';
+import { brokenFields, describeBrokenFields, ruleKeysOf } from '../db/rules.js';
 import { orderHistory, orders } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import type { DeliveryResult } from '../plugins/metrics.js';
@@ -37,6 +38,9 @@ const Outcome = Type.Object(
 );
 type Outcome = Static<typeof Outcome>;
 
+/** The columns the rules of `orders` read (src/db/rules.ts). */
+const ruleFields = Object.fromEntries(Object.entries(getTableColumns(orders)).filter(([key]) => ruleKeysOf('orders').includes(key)));
+
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
 const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, { webhookSecret, webhookRateLimit }) => {
@@ -60,6 +64,25 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
     }
   }
 
+  /**
+   * A legacy order whose values break a rule (kept NOT VALID) cannot be updated unless the update
+   * corrects them, since PostgreSQL checks each rule again on every update of the row: say which,
+   * and how a clerk corrects them, instead of the database's refusal.
+   */
+  function assertCorrectable(id: string, before: Record<string, unknown>, values: Record<string, unknown>) {
+    const fields = brokenFields('orders', { ...before, ...values });
+    if (!fields.length) return;
+    throw new HttpError(
+      409,
+      'ORDER_NEEDS_CORRECTION',
+      `Order ${id} holds values from the old back office that break rules of the schema, and this delivery does not correct them: ` +
+        `${describeBrokenFields(fields)}. Correct them (PATCH /api/v1/orders/${id}, or the SQL npm run db:check prints); ` +
+        "SalesDrive's next delivery of the order is then applied",
+      {},
+      fields,
+    );
+  }
+
   const lastManualChange = (tx: Tx, id: string) =>
     tx
       .select({ at: orderHistory.changedAt })
@@ -75,6 +98,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
       .select({
         status: orders.status,
         salesdriveUpdatedAt: orders.salesdriveUpdatedAt,
+        ...ruleFields,
         sameDelivery: sql<boolean>`${orders.rawData} = ${JSON.stringify(payload)}::jsonb`,
       })
       .from(orders)
@@ -119,10 +143,9 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
     }
     const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusText ?? status } : undefined;
     // while a clerk's change is on its way, its push owns sync_status and sync_error
-    await tx
-      .update(orders)
-      .set({ ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) })
-      .where(eq(orders.id, id));
+    const values = { ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) };
+    assertCorrectable(id, before, values);
+    await tx.update(orders).set(values).where(eq(orders.id, id));
     if (statusChange) await tx.insert(orderHistory).values({ orderId: id, ...statusChange, source: 'webhook' });
     return { result: 'updated', orderId: id, statusKept };
   }
@@ -170,7 +193,14 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
         app.metrics.salesdriveDelivery('invalid');
         throw new HttpError(400, 'INVALID_PAYLOAD', error.message);
       }
-      const outcome = await app.db.transaction((tx) => applyDelivery(tx, delivery));
+      const outcome = await app.db.transaction((tx) => applyDelivery(tx, delivery)).catch((error: unknown) => {
+        // an order that needs correcting first, an external id another order has: nothing stored
+        if (error instanceof HttpError && error.statusCode === 409) {
+          app.metrics.salesdriveDelivery('conflict');
+          request.log.warn({ orderId: delivery.id, code: error.code }, 'SalesDrive delivery not stored');
+        }
+        throw error;
+      });
       app.metrics.salesdriveDelivery(outcome.result);
       if (outcome.statusKept) request.log.info({ orderId: outcome.orderId }, "SalesDrive's status not applied: a clerk's change is newer or not yet pushed");
       return outcome;

@@ -6,23 +6,14 @@
  * an admin or `npm run user:reset-password` puts it right.
  */
 import t from 'tap';
-import { LOGINS, testApp } from '../helpers/app.js';
+import { LOGINS, testApp, writeLegacyValues } from '../helpers/app.js';
 import { run } from '../helpers/commands.js';
 
 const { app, sql, db, headersFor } = await testApp(t);
 const admin = headersFor('admin');
 const keeper = headersFor('storekeeper');
 
-/** Writes values that break rules, as legacy rows hold them: the table's rules set aside, added back NOT VALID. */
-async function legacyValue(table: string, statement: string) {
-  await sql.begin(async (tx) => {
-    const rules = await tx<{ name: string; definition: string }[]>`
-      select conname as name, pg_get_constraintdef(oid) as definition from pg_constraint where conrelid = ${table}::regclass and contype = 'c'`;
-    for (const rule of rules) await tx.unsafe(`alter table ${table} drop constraint ${rule.name}`);
-    await tx.unsafe(statement);
-    for (const rule of rules) await tx.unsafe(`alter table ${table} add constraint ${rule.name} ${rule.definition.replace(/ NOT VALID$/, '')} not valid`);
-  });
-}
+const legacyValue = (table: string, statement: string) => writeLegacyValues(sql, table, statement);
 
 await legacyValue('orders', `update orders set quantity = -1, items = '{"not": "an array"}' where id = '100001'`);
 await legacyValue('users', `update users set email = ' ${LOGINS.user.email} ' where id = ${LOGINS.user.id}`);
@@ -101,4 +92,25 @@ t.test('npm run user:reset-password finds a spaced legacy e-mail, stores it trim
   t.same(await sql`select email, role from users where id = ${LOGINS.boss.id}`, [{ email: LOGINS.boss.email, role: 'boss' }]);
   const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.boss.email, password: 'a-reset-Passw0rd!' } });
   t.equal(login.statusCode, 200, login.body);
+});
+
+t.test('a session of an account that comes to break a rule: refresh is told why, and the session is kept for after the correction', async (t) => {
+  const { email, password, id } = LOGINS['shop-manager'];
+  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+  t.equal(login.statusCode, 200, login.body);
+  const { refreshToken } = login.json();
+  await legacyValue('users', `update users set role = 'manager' where id = ${id}`);
+  const [before] = await sql`select sessions::text, token_version from users where id = ${id}`;
+
+  const refused = await app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken } });
+  t.equal(refused.statusCode, 403, refused.body);
+  t.equal(refused.json().code, 'ACCOUNT_NEEDS_CORRECTION');
+  t.match(refused.json().message, new RegExp(`role is "manager" \\(users_role_check: .*PATCH /api/v1/users/${id}`));
+  t.notMatch(refused.body, /\$2[aby]\$|\$argon2|"hash"/, 'no hash in the answer');
+  t.same(await sql`select sessions::text, token_version from users where id = ${id}`, [before], 'nothing changed');
+
+  const corrected = await app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: admin, payload: { role: 'shop-manager' } });
+  t.equal(corrected.statusCode, 200, corrected.body);
+  const refreshed = await app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken } });
+  t.equal(refreshed.statusCode, 200, `the same refresh token works once the account is corrected: ${refreshed.body}`);
 });

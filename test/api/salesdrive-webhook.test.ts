@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { testApp } from '../helpers/app.js';
+import { testApp, writeLegacyValues } from '../helpers/app.js';
 
 const SECRET = 'a-webhook-secret-of-salesdrive-0123456789';
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/salesdrive/${name}.json`, import.meta.url), 'utf8'));
@@ -211,6 +211,24 @@ t.test('an external id that another order holds is a 409 naming the key, and not
   t.equal(response.statusCode, 409);
   t.match(response.json().message, /orders_external_id_key/);
   t.notOk(await order(123499));
+});
+
+t.test('a legacy order whose values break a rule: a delivery that leaves them is a 409 naming them, one that corrects them applies', async (t) => {
+  t.equal((await send(delivery(123480, {}, 'new_order'))).statusCode, 200);
+  await writeLegacyValues(sql, 'orders', `update orders set quantity = -1, items = '{"legacy": true}' where id = '123480'`);
+  const before = await order(123480);
+  const refused = await send(delivery(123480, { statusId: 3, kilTPorcij: null, products: null, updateAt: kyiv(new Date()) }));
+  t.equal(refused.statusCode, 409, refused.body);
+  t.equal(refused.json().code, 'ORDER_NEEDS_CORRECTION');
+  t.same(refused.json().fields.map((f: { field: string; value: unknown }) => [f.field, f.value]), [['quantity', -1], ['items', { legacy: true }]]);
+  t.match(refused.json().message, /PATCH \/api\/v1\/orders\/123480/);
+  t.same(await order(123480), before, 'nothing changed');
+  t.match(logs.join(''), /"orderId":"123480","code":"ORDER_NEEDS_CORRECTION".*SalesDrive delivery not stored/);
+
+  const corrects = await send(delivery(123480, { statusId: 3, updateAt: kyiv(new Date(Date.now() + 1000)) }));
+  t.equal(corrects.statusCode, 200, corrects.body);
+  t.match(await order(123480), { status: '3', quantity: 5 });
+  t.ok(Array.isArray((await order(123480))!.items), 'the items are the delivery\'s lines');
 });
 
 t.test('a body over the limit is 413 and changes nothing', async (t) => {

@@ -34,6 +34,17 @@ export async function giveTestSessions(sql: ReturnType<typeof connect>) {
       'expiresAt', '2999-01-01T00:00:00.000Z', 'rotatedAt', null, 'createdAt', '2026-01-01T00:00:00.000Z', 'device', 'test'))`;
 }
 
+/** Writes values that break rules, as legacy rows hold them: the table's rules set aside, added back NOT VALID. */
+export async function writeLegacyValues(sql: ReturnType<typeof connect>, table: string, statement: string) {
+  await sql.begin(async (tx) => {
+    const rules = await tx<{ name: string; definition: string }[]>`
+      select conname as name, pg_get_constraintdef(oid) as definition from pg_constraint where conrelid = ${table}::regclass and contype = 'c'`;
+    for (const rule of rules) await tx.unsafe(`alter table ${table} drop constraint ${rule.name}`);
+    await tx.unsafe(statement);
+    for (const rule of rules) await tx.unsafe(`alter table ${table} add constraint ${rule.name} ${rule.definition.replace(/ NOT VALID$/, '')} not valid`);
+  });
+}
+
 interface Teardown {
   teardown(fn: () => unknown): void;
 }
