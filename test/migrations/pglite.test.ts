@@ -6,7 +6,7 @@ import { openPglite } from '../../src/db/client.js';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
-import { APPLIED_WHOLE_CHAIN, dbMigrate } from '../helpers/commands.js';
+import { APPLIED_WHOLE_CHAIN, dbMigrate, run } from '../helpers/commands.js';
 import { connect, LEGACY_BACKUP, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
 import { readSchema, type Query } from '../helpers/catalog.js';
 
@@ -42,10 +42,11 @@ t.test('an empty PGlite database reaches the final schema', async (t) => {
   t.same(await withPglite(dataDir, readSchema), expected, 'the schema PostgreSQL ends with');
 });
 
-t.test('a PGlite database holding the legacy backup is restructured without losing a row', async (t) => {
+t.test('a PGlite database holding the legacy backup is restructured without losing a row; rows that break a rule are named and fixed', async (t) => {
   const dataDir = tempDir(t);
   const pg = await openPglite(dataDir);
   await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
+  await pg.exec(`update "User" set role = '' where id = 8; update "Order" set quantity = -1 where id = '100001'`);
   await pg.close();
 
   const result = await dbMigrate({ dataDir });
@@ -53,8 +54,21 @@ t.test('a PGlite database holding the legacy backup is restructured without losi
   t.match(result.stdout, /"Order" -> orders\s+800\s+800/);
   t.match(result.stdout, /"OrderHistory" -> order_history\s+2588\s+2588/);
   t.match(result.stdout, /refresh_tokens\s+58\s+-\s+dropped: 6 moved into users/);
+  t.match(result.stdout, /users id=8 role='': users_role_check/);
+  t.match(result.stdout, /orders id='100001' quantity=-1: orders_quantity_check/);
   t.match(result.stdout, /Every row is accounted for\./);
-  t.same(await withPglite(dataDir, readSchema), expected, 'the schema PostgreSQL ends with');
+
+  const check = await run('npm', ['run', '-s', 'db:check'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
+  t.equal(check.code, 1, check.stderr);
+  t.match(check.stdout, /users id=8 role=''.*\n {2}UPDATE users SET role = 'user' WHERE id=8;/);
+  t.match(check.stdout, /orders id='100001' quantity=-1.*\n {2}UPDATE orders SET quantity = 0 WHERE id='100001';/);
+  await withPglite(dataDir, async (query) => {
+    for (const fix of check.stdout.split('\n').filter((line) => /^ {2}UPDATE /.test(line))) await query(fix.trim());
+  });
+  const validated = await run('npm', ['run', '-s', 'db:check', '--', '--validate'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
+  t.equal(validated.code, 0, validated.stdout + validated.stderr);
+  t.match(validated.stdout, /Validated \(no row breaks them any more\): .*orders\.orders_quantity_check/);
+  t.same(await withPglite(dataDir, readSchema), expected, 'fixed and validated: the schema PostgreSQL ends with');
 
   const again = await dbMigrate({ dataDir });
   t.equal(again.code, 0, again.stderr);

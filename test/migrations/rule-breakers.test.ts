@@ -109,6 +109,19 @@ t.test('npm run db:check lists each row with the SQL that fixes it; fixed, --val
   t.same(await sql`select items, sync_status, quantity from orders where id = '100001'`, [{ items: [{ not: 'an array' }], sync_status: 'pending', quantity: 0 }]);
 });
 
+t.test('the report names the first 100 breaking rows and counts the rest; db:check lists them all', async (t) => {
+  const { sql, ...db } = await scratchWithClient(t, template);
+  await sql`update "Order" set quantity = -1 where id in (select id from "Order" order by id limit 150)`;
+  const result = await dbMigrate({ url: db.url });
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /Rows that break a rule of the new schema \(150, a line per row and rule\)/);
+  t.equal(result.stdout.split('\n').filter((line) => /^ {2}orders id='[^']+' quantity=-1: orders_quantity_check/.test(line)).length, 100);
+  t.match(result.stdout, /^ {2}… and 50 more$/m);
+  const check = await run('npm', ['run', '-s', 'db:check'], { DATABASE_URL: db.url });
+  t.equal(check.code, 1);
+  t.equal(check.stdout.split('\n').filter((line) => /^orders id='[^']+' quantity=-1: orders_quantity_check/.test(line)).length, 150, 'every one of them');
+});
+
 t.test('src/db/rules.ts describes every check of the schema', async (t) => {
   const { sql, ...db } = await scratchWithClient(t, template);
   t.equal((await dbMigrate({ url: db.url })).code, 0);
