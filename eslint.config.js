@@ -20,6 +20,8 @@ export default defineConfig(
       // Fastify's plugins, hooks and handlers are async by contract (a handler that returns its
       // reply is async), with or without an await inside
       '@typescript-eslint/require-await': 'off',
+      // `const { secret: _, ...rest } = row` leaves a field out on purpose
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // tap's t.test() need not be awaited: tap runs subtests in order and waits for them
       '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafePromises: [{ from: 'package', name: 'PromiseWithSubtest', package: '@tapjs/core' }] }],
     },

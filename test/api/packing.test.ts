@@ -20,7 +20,7 @@ t.test('packing plans from the active boxes, both modes, for any N', async (t) =
   const plan = async (n: number, mode?: string) => {
     const res = await get(`/api/v1/box-settings/recommend?portions=${n}${mode ? `&mode=${mode}` : ''}`);
     t.equal(res.statusCode, 200, res.body);
-    return res.json() as Plan & { items: { marking: string }[] };
+    return res.json<Plan & { items: { marking: string }[] }>();
   };
   const forty = await plan(40);
   t.equal(forty.mode, 'spacious', 'spacious is the default');
@@ -141,7 +141,7 @@ t.test('the weight check: items, boxes, the shop’s tolerance, and what is miss
   t.equal(res.statusCode, 200, res.body);
   const weight = res.json();
   const itemsWeight = await expectedItems(order!.items);
-  const plan = (await get(`/api/v1/box-settings/recommend?portions=${order!.quantity}`)).json() as Plan;
+  const plan = (await get(`/api/v1/box-settings/recommend?portions=${order!.quantity}`)).json<Plan>();
   t.same(weight.boxes, plan.boxes.map(({ id, marking, count }) => ({ id, marking, count })), 'the spacious plan for its quantity');
   t.equal(weight.itemsWeight, itemsWeight, 'Σ quantity × product weight');
   t.equal(weight.boxesWeight, Math.round(Number(plan.weight) * 1000));

@@ -17,7 +17,7 @@ async function crud(t: Test, base: string, created: Record<string, unknown>, cha
   t.equal(patch.statusCode, 200, patch.body);
   t.match(patch.json(), change);
   const list = await app.inject({ url: `${base}?limit=100`, headers });
-  t.ok(list.json().items.some((row: { id: unknown }) => `${base}/${row.id}` === location), 'listed');
+  t.ok(list.json().items.some((row: { id: string | number }) => `${base}/${row.id}` === location), 'listed');
   const del = await app.inject({ method: 'DELETE', url: location, headers });
   t.equal(del.statusCode, 204);
   t.equal((await app.inject({ url: location, headers })).statusCode, 404);

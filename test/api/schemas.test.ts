@@ -8,7 +8,7 @@ import { testApp } from '../helpers/app.js';
 const { app, headersFor } = await testApp(t);
 
 t.test('routes answer on schemas compiled at their first request: errors, and a bad query', async (t) => {
-  const headers = await headersFor('admin');
+  const headers = headersFor('admin');
   const missing = await app.inject({ method: 'GET', url: '/api/v1/orders/999999999', headers });
   t.equal(missing.statusCode, 404);
   t.same(Object.keys(missing.json()).sort(), ['code', 'error', 'message', 'statusCode'], 'the shared error serializer');
@@ -18,7 +18,7 @@ t.test('routes answer on schemas compiled at their first request: errors, and a 
 
 t.test('every route schema compiles (what the server does one second after it listens)', async (t) => {
   await t.resolves(app.compileSchemas());
-  const headers = await headersFor('admin');
+  const headers = headersFor('admin');
   const list = await app.inject({ method: 'GET', url: '/api/v1/box-settings', headers });
   t.equal(list.statusCode, 200, 'and the routes answer after it');
 });

@@ -11,7 +11,8 @@ t.test('secrets stay out of responses and logs', async (t) => {
   const bodies: { url: string; body: string; issuesTokens: boolean }[] = [];
   const call = async (options: InjectOptions) => {
     const res = await app.inject(options);
-    bodies.push({ url: String(options.url), body: res.body, issuesTokens: /auth\/(login|refresh)$/.test(String(options.url)) && res.statusCode === 200 });
+    const url = typeof options.url === 'string' ? options.url : (options.url?.pathname ?? '');
+    bodies.push({ url, body: res.body, issuesTokens: /auth\/(login|refresh)$/.test(url) && res.statusCode === 200 });
     return res;
   };
   const issued: string[] = [];

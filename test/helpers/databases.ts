@@ -20,7 +20,7 @@ export function urlFor(database: string): string {
 }
 
 /** A postgres.js client in UTC, with notices silenced; callers end it. */
-export function connect(url: string, options: postgres.Options<{}> = {}) {
+export function connect(url: string, options: postgres.Options<Record<string, never>> = {}) {
   return postgres(url, { max: 1, onnotice: () => {}, connection: { TimeZone: 'UTC' }, ...options });
 }
 
@@ -136,7 +136,7 @@ export const migratedTemplate = () =>
 export interface ScratchDatabase {
   name: string;
   url: string;
-  drop(): Promise<void>;
+  drop: () => Promise<void>;
 }
 
 /** A new database, empty or copied from a template; `t.teardown(db.drop)` removes it. */

@@ -26,7 +26,7 @@ export interface Bouncer {
   /** postgres://…@127.0.0.1:<port>/<database>, through PgBouncer. */
   urlFor(database: string): string;
   output(): string;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Starts PgBouncer with `pool_mode` (transaction by default) and `pool_size` server connections per database. */

@@ -20,7 +20,7 @@ export interface PrivatePostgres {
   /** pg_ctl restart: `fast` (clients are told), `immediate` (a crash: recovery on start). */
   restart(mode: 'fast' | 'immediate'): Promise<void>;
   /** Stopped and its directory removed. */
-  destroy(): Promise<void>;
+  destroy: () => Promise<void>;
 }
 
 const freePort = () =>

@@ -72,7 +72,8 @@ const start = async () => {
   servers.push(server);
   return server;
 };
-let [a, b] = (await Promise.all([start(), start()])) as [ServerProcess, ServerProcess];
+const [first, b] = await Promise.all([start(), start()]);
+let a = first;
 const sql = connect(db.url);
 t.teardown(async () => {
   if (process.env.DEBUG_PUSH) console.error(servers.map((s) => s.output()).join('\n').split('\n').filter((l) => /push|queue|rror/i.test(l)).join('\n'));
@@ -89,7 +90,7 @@ async function call(server: ServerProcess, method: string, path: string, body?: 
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(server.url(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: response.status, body: (await response.json().catch(() => null)) as any };
+  return { status: response.status, body: await response.json().catch(() => null) };
 }
 const login = async (server: ServerProcess) =>
   (await call(server, 'POST', '/api/v1/auth/login', { email: LOGINS.storekeeper.email, password: LOGINS.storekeeper.password })).body.accessToken as string;
