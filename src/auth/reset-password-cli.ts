@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { eq, or, sql } from 'drizzle-orm';
 import { databaseTarget, readEnvFile } from '../config.js';
-import { openDatabase, type DatabaseClient } from '../db/client.js';
+import { openDatabase, type DatabaseClient, type Db } from '../db/client.js';
 import { databaseProblem, describeTarget } from '../db/migration-report.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { ROLES, users, type Role } from '../db/schema.js';
@@ -58,7 +58,8 @@ try {
   client = await openDatabase(target, { max: 1 });
   const passwordHash = await hashPassword(password);
   const wanted = normalizeEmail(email);
-  const user = await client.db.transaction(async (tx) => {
+  const db: Db = client.db; // either driver's, as one type: a union's builders do not chain
+  const user = await db.transaction(async (tx) => {
     // a legacy e-mail may have spaces around it: found without them
     const [found] = await tx
       .select({ id: users.id, email: users.email, role: users.role, isActive: users.isActive })

@@ -1,13 +1,20 @@
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { PgDatabase, PgQueryResultHKT, PgQueryResultKind, PgTransaction } from 'drizzle-orm/pg-core';
+import type { PgliteDatabase, PgliteQueryResultHKT } from 'drizzle-orm/pglite';
+import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
 import * as schema from './schema.js';
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** What `execute()` answers, the driver being chosen at run time: a row list (an array) on postgres.js, `{ rows }` on PGlite. */
+export interface EitherDriverResult extends PgQueryResultHKT {
+  type: PgQueryResultKind<PostgresJsQueryResultHKT, this['row']> | PgQueryResultKind<PgliteQueryResultHKT, this['row']>;
+}
+/** The database on either driver: what the routes and tools query, whichever it is. */
+export type Db = PgDatabase<EitherDriverResult, typeof schema>;
 /** A transaction on Db: what `db.transaction(async (tx) => …)` hands its callback. */
-export type Tx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
+export type Tx = PgTransaction<EitherDriverResult, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 
 /**
  * Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. `directUrl`:
@@ -24,9 +31,7 @@ export interface PoolUsage {
   inFlight: number;
 }
 
-export interface DatabaseClient {
-  db: Db;
-  kind: 'postgres' | 'pglite';
+interface ClientBase {
   /** Plain SQL for tooling (reports, probes); rows come back as plain objects. */
   query<T = Record<string, unknown>>(text: string): Promise<T[]>;
   /**
@@ -36,11 +41,26 @@ export interface DatabaseClient {
    */
   listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<Listener>;
   close(): Promise<void>;
-  /** PostgreSQL only (PGlite is one in-process connection). */
-  pool?: PoolUsage;
-  /** PGlite only: the instance, for what takes it as such (the job queue). */
-  pglite?: PGlite;
 }
+
+export interface PostgresClient extends ClientBase {
+  kind: 'postgres';
+  db: PostgresJsDatabase<typeof schema>;
+  /** PostgreSQL only (PGlite is one in-process connection). */
+  pool: PoolUsage;
+  pglite?: undefined;
+}
+
+export interface PgliteClient extends ClientBase {
+  kind: 'pglite';
+  db: PgliteDatabase<typeof schema>;
+  pool?: undefined;
+  /** PGlite only: the instance, for what takes it as such (the job queue). */
+  pglite: PGlite;
+}
+
+/** One type per driver: `kind` tells which, and with it the driver's own drizzle database (the migrator takes that). */
+export type DatabaseClient = PostgresClient | PgliteClient;
 
 export interface Listener {
   /** NOTIFY on the listened channel, over the listener's own connection (not the pool's). */
@@ -103,7 +123,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     const sql = postgres(target.url, { max, ...settings, connection: { ...settings.connection, ...statementTimeout } });
     const pool: PoolUsage = { max, inFlight: 0 };
     return {
-      db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }) as unknown as Db,
+      db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }),
       kind: 'postgres',
       pool,
       query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
@@ -131,7 +151,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
   }
   const [pg, { drizzle: drizzlePglite }] = await Promise.all([openPglite(target.dataDir), import('drizzle-orm/pglite')]);
   return {
-    db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,
+    db: drizzlePglite(pg, { schema, casing: 'snake_case' }),
     kind: 'pglite',
     pglite: pg,
     query: async <T>(text: string) => (await pg.query<T>(text)).rows,

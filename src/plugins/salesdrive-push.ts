@@ -77,9 +77,8 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
     await boss.createQueue(PUSH_QUEUE, { policy: 'key_strict_fifo', ...queue });
     await boss.updateQueue(PUSH_QUEUE, queue); // a new release's settings for a queue made by an older one
 
-    // drizzle's execute() is typed `unknown` here (the driver is chosen at run time); pg-boss reads
-    // both drivers' results (an array on postgres.js, { rows } on PGlite)
-    const inTransaction = (tx: Tx) => fromDrizzle(tx as unknown as Parameters<typeof fromDrizzle>[0], sql);
+    // pg-boss reads both drivers' results (an array on postgres.js, { rows } on PGlite)
+    const inTransaction = (tx: Tx) => fromDrizzle(tx, sql);
 
     /**
      * orders.sync_status follows the order's oldest push not delivered yet: pending, error (with
