@@ -8,6 +8,7 @@ import { text } from 'node:stream/consumers';
 import { eq, or, sql } from 'drizzle-orm';
 import { databaseTarget, readEnvFile } from '../config.js';
 import { openDatabase, type DatabaseClient, type Db } from '../db/client.js';
+import { databaseErrorOf } from '../db/driver-errors.js';
 import { databaseProblem, describeTarget } from '../db/migration-report.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { ROLES, users, type Role } from '../db/schema.js';
@@ -101,7 +102,7 @@ try {
     if (!user.isActive) console.log(`${user.email} is deactivated: an admin can reactivate the account (PATCH /api/v1/users/${user.id} {"isActive": true}).`);
   }
 } catch (error) {
-  const code = ((error as { cause?: { code?: string } }).cause ?? (error as { code?: string })).code;
+  const code = databaseErrorOf(error)?.code;
   console.error(
     error instanceof Refused
       ? error.message

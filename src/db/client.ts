@@ -5,6 +5,7 @@ import type { PgliteDatabase, PgliteQueryResultHKT } from 'drizzle-orm/pglite';
 import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { causes, fieldOf } from './driver-errors.js';
 import * as schema from './schema.js';
 
 /** What `execute()` answers, the driver being chosen at run time: a row list (an array) on postgres.js, `{ rows }` on PGlite. */
@@ -86,10 +87,9 @@ const CONNECTION_FAILURES = new Set([
 
 /** The database cannot be reached, or dropped the connection (the driver's error may be a `cause`). */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    const code = String(e.code ?? '');
+  for (const e of causes(error)) {
+    const code = String(fieldOf(e, 'code') ?? '');
     if (CONNECTION_FAILURES.has(code) || /^(08|57P|53)/.test(code)) return true;
-    e = e.cause as typeof e;
   }
   return false;
 }

@@ -22,6 +22,7 @@ import {
   sessionsWhere,
   time,
 } from '../auth/sessions.js';
+import { databaseErrorOf } from '../db/driver-errors.js';
 import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
@@ -232,7 +233,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
         })
         .catch(async (error: unknown) => {
           // a legacy session of an account that breaks a rule: the rotation's update is refused
-          const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+          const code = databaseErrorOf(error)?.code;
           if (code === '23514') {
             const [holder] = await app.db.select(userColumns).from(users).where(holdsSession('hash', presented));
             if (holder) assertAccountUsable(holder);
