@@ -126,7 +126,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
       db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }),
       kind: 'postgres',
       pool,
-      query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
+      query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe<T[]>(text))],
       listen: async (channel, onNotify, onListen) => {
         // a client per listener: a failed first LISTEN is not retried by postgres.js, so a
         // caller retries with a new one; named apart from the pool, whose statements it does not share.
@@ -188,7 +188,7 @@ function alone(sql: postgres.Sql) {
   return async <T>(text: string): Promise<T[]> => {
     const connection = await sql.reserve();
     try {
-      return [...(await connection.unsafe(text))] as T[];
+      return [...(await connection.unsafe<T[]>(text))];
     } finally {
       connection.release();
     }
@@ -202,45 +202,39 @@ function alone(sql: postgres.Sql) {
  */
 function counted(sql: postgres.Sql, pool: PoolUsage): postgres.Sql {
   const settled = () => void pool.inFlight--;
+  function unsafe<T extends unknown[]>(...args: Parameters<postgres.Sql['unsafe']>) {
+    // a postgres.js query runs when first awaited; `.values()` and the like must come first
+    const query = sql.unsafe<T>(...args);
+    const then = query.then.bind(query);
+    let counting = false;
+    query.then = (onFulfilled, onRejected) => {
+      if (!counting) {
+        counting = true;
+        pool.inFlight++;
+        void then(settled, settled);
+      }
+      return then(onFulfilled, onRejected);
+    };
+    return query;
+  }
+  type Work<T> = (tx: postgres.TransactionSql) => T | Promise<T>;
+  // as postgres.js takes it: the callback, with options before it or not
+  function begin<T>(...args: [work: Work<T>] | [options: string, work: Work<T>]) {
+    pool.inFlight++;
+    const [options, work] = args.length === 1 ? [undefined, ...args] : args;
+    let committing = false;
+    const withCommitNoted = async (tx: postgres.TransactionSql) => {
+      const result = await work(tx);
+      committing = true;
+      return result;
+    };
+    const transaction = (options === undefined ? sql.begin(withCommitNoted) : sql.begin(options, withCommitNoted)).catch((error: unknown) => {
+      throw committing && isDatabaseUnavailable(error) ? new CommitOutcomeUnknown(error) : error;
+    });
+    transaction.then(settled, settled);
+    return transaction;
+  }
   return new Proxy(sql, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (key === 'unsafe') {
-        return (...args: Parameters<postgres.Sql['unsafe']>) => {
-          // a postgres.js query runs when first awaited; `.values()` and the like must come first
-          const query = target.unsafe(...args);
-          const then = query.then;
-          let counting = false;
-          query.then = function (this: typeof query, ...handlers: Parameters<typeof then>) {
-            if (!counting) {
-              counting = true;
-              pool.inFlight++;
-              then.call(this, settled, settled);
-            }
-            return then.apply(this, handlers);
-          } as typeof then;
-          return query;
-        };
-      }
-      if (key === 'begin') {
-        return (...args: unknown[]) => {
-          pool.inFlight++;
-          // the callback is the last argument (options may come first)
-          const work = args.at(-1) as (...a: unknown[]) => Promise<unknown>;
-          let committing = false;
-          const withCommitNoted = async (...a: unknown[]) => {
-            const result = await work(...a);
-            committing = true;
-            return result;
-          };
-          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args.slice(0, -1), withCommitNoted).catch((error: unknown) => {
-            throw committing && isDatabaseUnavailable(error) ? new CommitOutcomeUnknown(error) : error;
-          });
-          transaction.then(settled, settled);
-          return transaction;
-        };
-      }
-      return value;
-    },
+    get: (target, key, receiver) => (key === 'unsafe' ? unsafe : key === 'begin' ? begin : Reflect.get(target, key, receiver)),
   });
 }
