@@ -11,7 +11,7 @@ import { openDatabase, type DatabaseClient, type Db } from '../db/client.js';
 import { databaseErrorOf } from '../db/driver-errors.js';
 import { databaseProblem, describeTarget } from '../db/migration-report.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
-import { ROLES, users, type Role } from '../db/schema.js';
+import { isRole, ROLES, users } from '../db/schema.js';
 import { normalizeEmail } from '../routes/shared.js';
 import { generatePassword, hashPassword } from './passwords.js';
 import { endSessions } from './sessions.js';
@@ -40,8 +40,9 @@ if (args.includes('--help') || args.includes('-h')) {
 }
 const fromStdin = args.includes('--password-stdin');
 const roleAt = args.indexOf('--role');
-const role = roleAt >= 0 ? args[roleAt + 1] : undefined;
-if (roleAt >= 0 && !ROLES.includes(role as Role)) fail(`--role takes one of ${ROLES.join(', ')}; nothing was changed.`);
+const roleGiven = roleAt >= 0 ? args[roleAt + 1] : undefined;
+if (roleAt >= 0 && !isRole(roleGiven)) fail(`--role takes one of ${ROLES.join(', ')}; nothing was changed.`);
+const role = isRole(roleGiven) ? roleGiven : undefined;
 const [email, ...extra] = args.filter((arg, i) => arg !== '--password-stdin' && (roleAt < 0 || (i !== roleAt && i !== roleAt + 1)));
 if (!email || email.startsWith('-') || extra.length) fail(USAGE);
 
@@ -82,7 +83,7 @@ try {
     }
     const [updated] = await tx
       .update(users)
-      .set({ passwordHash, ...(corrected.email !== found.email ? { email: corrected.email } : {}), ...(role ? { role: role as Role } : {}) })
+      .set({ passwordHash, ...(corrected.email !== found.email ? { email: corrected.email } : {}), ...(role ? { role } : {}) })
       .where(eq(users.id, found.id))
       .returning({ id: users.id, email: users.email, role: users.role, isActive: users.isActive });
     await endSessions(tx, found.id);

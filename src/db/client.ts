@@ -5,7 +5,8 @@ import type { PgliteDatabase, PgliteQueryResultHKT } from 'drizzle-orm/pglite';
 import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
-import { causes, fieldOf } from './driver-errors.js';
+import { fieldOf } from '../field-of.js';
+import { causes } from './driver-errors.js';
 import * as schema from './schema.js';
 
 /** What `execute()` answers, the driver being chosen at run time: a row list (an array) on postgres.js, `{ rows }` on PGlite. */

@@ -3,6 +3,7 @@
  * drizzle's DrizzleQueryError (whose message lists the query's parameters) holds it as `cause`, and
  * so does this service's CommitOutcomeUnknown. Every reader walks the same chain, with `causes`.
  */
+import { fieldOf } from '../field-of.js';
 
 /** The error, then each `cause` below it, nearest first; five deep at most (a cycle of causes ends there). */
 export function* causes(error: unknown): Generator<unknown, void, undefined> {
@@ -10,11 +11,6 @@ export function* causes(error: unknown): Generator<unknown, void, undefined> {
     yield e;
     e = typeof e === 'object' && 'cause' in e ? e.cause : undefined;
   }
-}
-
-/** A property of an error, whatever was thrown (a string has none). */
-export function fieldOf(error: unknown, key: string): unknown {
-  return typeof error === 'object' && error !== null && key in error ? Reflect.get(error, key) : undefined;
 }
 
 function textOf(error: unknown, key: string): string | undefined {

@@ -4,7 +4,8 @@
  * keep from being validated.
  */
 import type { DatabaseClient, DatabaseTarget } from './client.js';
-import { causes, driverErrorOf, fieldOf } from './driver-errors.js';
+import { fieldOf } from '../field-of.js';
+import { causes, driverErrorOf } from './driver-errors.js';
 import type { MigrationRun } from './migrations.js';
 import { maskedUrl } from '../config.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';

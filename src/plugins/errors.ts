@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import fp from 'fastify-plugin';
 import { CommitOutcomeUnknown, isDatabaseUnavailable } from '../db/client.js';
 import { databaseErrorOf, type DriverError } from '../db/driver-errors.js';
+import { fieldOf } from '../field-of.js';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 
 export class HttpError extends Error {
@@ -53,9 +54,9 @@ function describeValidation(errors: FastifySchemaValidationError[], context: str
   return errors
     .map((e) => {
       const where = `${context}${e.instancePath.replaceAll('/', '.')}`;
-      const params = e.params as { additionalProperties?: string[] };
-      if (e.keyword === 'additionalProperties' && params.additionalProperties?.length) {
-        return `${where} has unknown field(s): ${params.additionalProperties.join(', ')}`;
+      const unknownFields = fieldOf(e.params, 'additionalProperties');
+      if (e.keyword === 'additionalProperties' && Array.isArray(unknownFields) && unknownFields.length) {
+        return `${where} has unknown field(s): ${unknownFields.join(', ')}`;
       }
       return `${where} ${e.message}`;
     })

@@ -29,6 +29,7 @@ import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { HttpError } from '../plugins/errors.js';
 import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from './shared.js';
 import { User } from './users.js';
+import { fieldOf } from '../field-of.js';
 
 export interface AuthOptions {
   accessTokenTtl: number;
@@ -130,7 +131,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
   const perEmail = app.createRateLimit({
     max: options.loginRateLimit,
     timeWindow: '1 minute',
-    keyGenerator: (request) => `login-email:${normalizeEmail((request.body as { email?: string }).email)}`,
+    keyGenerator: (request) => `login-email:${normalizeEmail(fieldOf(request.body, 'email'))}`,
   });
   app.post(
     '/auth/login',
