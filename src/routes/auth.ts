@@ -90,6 +90,8 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     refreshToken: string,
     { sessionId, tokenVersion, ...user }: Record<string, unknown> & { id: number; role: string; sessionId: string; tokenVersion: number },
   ) => ({
+    // cast: users.role is text; users_role_check holds it to ROLES, and a legacy row that breaks it is
+    // refused before a token is signed (assertAccountUsable at login, the rotation's update at refresh)
     accessToken: app.signAccessToken({ id: user.id, role: user.role as Role, sessionId, version: tokenVersion }),
     refreshToken,
     tokenType: 'Bearer' as const,

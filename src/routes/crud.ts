@@ -219,7 +219,7 @@ export function toColumnValues(table: PgTable, body: object): Row {
 }
 
 /**
- * A request's body or query as its route's schema validated it. Fastify types a request from its
+ * Cast: a request's body or query as its route's schema validated it. Fastify types a request from its
  * schemas, but not from schemas given as type parameters (its route types stay unresolved for
  * them, Static<TCreate> included): this is the one place that says what validation guarantees.
  */
@@ -234,7 +234,7 @@ export function registerCrud<
   S extends Record<string, PgColumn>,
 >(app: FastifyInstance, options: CrudOptions<TTable, TItem, TCreate, TUpdate, F, S>) {
   type Item = Selected<TTable, TItem>;
-  // drizzle cannot type a select from a table given as a type parameter (its builders stay unresolved
+  // cast: drizzle cannot type a select from a table given as a type parameter (its builders stay unresolved
   // for it): the SQL is built on PgTable, and its rows, the item's columns (publicColumns), typed here
   const asItems = (rows: Row[]) => rows as Item[];
   const { prefix, resource, noun, tag, idColumn, idParams, item, list } = options;

@@ -18,7 +18,7 @@ export const Strict = <P extends Record<string, TSchema>>(
 export const OneOf = <T extends string>(values: readonly T[], options: { description?: string; default?: T } = {}) =>
   Type.Unsafe<T>(Type.Union(values.map((v) => Type.Literal(v)), options));
 
-/** The same properties, each optional (a PATCH body). */
+/** The same properties, each optional (a PATCH body). Cast: Object.fromEntries loses the keys' types. */
 export const optional = <T extends Record<string, TSchema>>(properties: T) =>
   Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, Type.Optional(s)])) as { [K in keyof T]: TOptional<T[K]> };
 
