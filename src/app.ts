@@ -5,7 +5,7 @@
 import rateLimit from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { prepareDummyHash } from './auth/passwords.js';
 import { deferredCompilers } from './compilers.js';
@@ -59,10 +59,13 @@ export type AppConfig = Pick<
 const withoutSecrets = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 
 /** One log line per request, when it completes: what was asked, the answer, how long it took. */
+/** The request's logger is pino's when logging is on; without a logger (logLevel unset), Fastify's no-op one, which has no levels. */
+const isPino = (log: FastifyBaseLogger): log is Logger => 'isLevelEnabled' in log;
+
 class OneLinePerRequest extends LogController {
   override incomingRequest() {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
-    if (!(request.log as Logger).isLevelEnabled?.('info')) return; // without a logger (logLevel unset) there is none
+    if (!isPino(request.log) || !request.log.isLevelEnabled('info')) return;
     const line = { method: request.method, url: withoutSecrets(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip };
     if (error) request.log.error({ ...line, err: error }, 'request errored');
     else request.log.info(line, 'request');

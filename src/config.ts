@@ -179,12 +179,15 @@ export function readEnvFile(file = '.env') {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // cast: TypeBox types each property exactly; here they are looked up by name, as JSON schemas
   const properties = EnvSchema.properties as Record<string, PropertySchema>;
   // empty variables count as unset, as in most shells' `VAR= command`
   const raw = Object.fromEntries(Object.keys(properties).filter((k) => env[k]?.trim()).map((k) => [k, env[k]!.trim()]));
   const problems = Object.entries(raw)
     .map(([name, value]) => checkVariable(name, value, properties[name]!))
     .filter((p): p is string => p !== undefined);
+  // cast: Value.Default answers unknown; every variable given was checked above, and a bad one is in
+  // `problems`, which stop the load before `values` is used for the Config
   const values = Value.Default(EnvSchema, Value.Convert(EnvSchema, raw)) as Env;
   if (values.NODE_ENV === 'production' && !raw.DATABASE_URL) {
     problems.push('DATABASE_URL: required when NODE_ENV=production (the embedded PGlite is for development)');

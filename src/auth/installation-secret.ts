@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fieldOf } from '../field-of.js';
 
 export const SECRET_FILE = 'backoffice-jwt-secret';
 
@@ -15,7 +16,7 @@ export function installationSecret(dataDir: string): string {
     // 'wx': made once; a file already there is kept
     writeFileSync(file, `${randomBytes(48).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    if (fieldOf(error, 'code') !== 'EEXIST') throw error;
   }
   return readFileSync(file, 'utf8').trim();
 }

@@ -3,7 +3,7 @@
  * route names its resource and action, and one hook (plugins/auth.ts) checks this table.
  * Users may also read and update their own profile (routes/users.ts), whatever this table says.
  */
-import type { Role } from '../db/schema.js';
+import { isRole, type Role } from '../db/schema.js';
 
 export type Resource = 'users' | 'orders' | 'orderHistory' | 'products' | 'boxSettings' | 'wordpressSkuCache' | 'shopSettings';
 export type Action = 'read' | 'create' | 'update' | 'delete';
@@ -27,5 +27,5 @@ export const PERMISSIONS: Record<Role, Grants> = {
 };
 
 export function may(role: string, resource: Resource, action: Action): boolean {
-  return PERMISSIONS[role as Role]?.[resource].includes(action) ?? false;
+  return isRole(role) && PERMISSIONS[role][resource].includes(action);
 }

@@ -7,10 +7,11 @@ import { existsSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { eq, or, sql } from 'drizzle-orm';
 import { databaseTarget, readEnvFile } from '../config.js';
-import { openDatabase, type DatabaseClient } from '../db/client.js';
+import { openDatabase, type DatabaseClient, type Db } from '../db/client.js';
+import { databaseErrorOf } from '../db/driver-errors.js';
 import { databaseProblem, describeTarget } from '../db/migration-report.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
-import { ROLES, users, type Role } from '../db/schema.js';
+import { isRole, ROLES, users } from '../db/schema.js';
 import { normalizeEmail } from '../routes/shared.js';
 import { generatePassword, hashPassword } from './passwords.js';
 import { endSessions } from './sessions.js';
@@ -39,8 +40,9 @@ if (args.includes('--help') || args.includes('-h')) {
 }
 const fromStdin = args.includes('--password-stdin');
 const roleAt = args.indexOf('--role');
-const role = roleAt >= 0 ? args[roleAt + 1] : undefined;
-if (roleAt >= 0 && !ROLES.includes(role as Role)) fail(`--role takes one of ${ROLES.join(', ')}; nothing was changed.`);
+const roleGiven = roleAt >= 0 ? args[roleAt + 1] : undefined;
+if (roleAt >= 0 && !isRole(roleGiven)) fail(`--role takes one of ${ROLES.join(', ')}; nothing was changed.`);
+const role = isRole(roleGiven) ? roleGiven : undefined;
 const [email, ...extra] = args.filter((arg, i) => arg !== '--password-stdin' && (roleAt < 0 || (i !== roleAt && i !== roleAt + 1)));
 if (!email || email.startsWith('-') || extra.length) fail(USAGE);
 
@@ -58,7 +60,8 @@ try {
   client = await openDatabase(target, { max: 1 });
   const passwordHash = await hashPassword(password);
   const wanted = normalizeEmail(email);
-  const user = await client.db.transaction(async (tx) => {
+  const db: Db = client.db; // either driver's, as one type: a union's builders do not chain
+  const user = await db.transaction(async (tx) => {
     // a legacy e-mail may have spaces around it: found without them
     const [found] = await tx
       .select({ id: users.id, email: users.email, role: users.role, isActive: users.isActive })
@@ -80,7 +83,7 @@ try {
     }
     const [updated] = await tx
       .update(users)
-      .set({ passwordHash, ...(corrected.email !== found.email ? { email: corrected.email } : {}), ...(role ? { role: role as Role } : {}) })
+      .set({ passwordHash, ...(corrected.email !== found.email ? { email: corrected.email } : {}), ...(role ? { role } : {}) })
       .where(eq(users.id, found.id))
       .returning({ id: users.id, email: users.email, role: users.role, isActive: users.isActive });
     await endSessions(tx, found.id);
@@ -100,7 +103,7 @@ try {
     if (!user.isActive) console.log(`${user.email} is deactivated: an admin can reactivate the account (PATCH /api/v1/users/${user.id} {"isActive": true}).`);
   }
 } catch (error) {
-  const code = ((error as { cause?: { code?: string } }).cause ?? (error as { code?: string })).code;
+  const code = databaseErrorOf(error)?.code;
   console.error(
     error instanceof Refused
       ? error.message

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { databaseTarget, readEnvFile } from '../config.js';
 import { openDatabase, type DatabaseClient } from './client.js';
+import { databaseErrorOf } from './driver-errors.js';
 import { databaseProblem, describeTarget } from './migration-report.js';
 import { describeBreaker, findRuleBreakers, rowFixes } from './rule-breakers.js';
 
@@ -76,7 +77,7 @@ try {
   console.log(lines.join('\n'));
   process.exitCode = found.rows.length ? 1 : 0;
 } catch (error) {
-  const code = ((error as { cause?: { code?: string } }).cause ?? (error as { code?: string })).code;
+  const code = databaseErrorOf(error)?.code;
   console.error(code === '42P01' ? `${where} is not restructured: run npm run db:migrate first.` : `The check of ${where} stopped: ${databaseProblem(error, target)}`);
   process.exitCode = 2;
 } finally {

@@ -1,13 +1,22 @@
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
-import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import type { PgDatabase, PgQueryResultHKT, PgQueryResultKind, PgTransaction } from 'drizzle-orm/pg-core';
+import type { PgliteDatabase, PgliteQueryResultHKT } from 'drizzle-orm/pglite';
+import type { PostgresJsDatabase, PostgresJsQueryResultHKT } from 'drizzle-orm/postgres-js';
 import type { PGlite } from '@electric-sql/pglite';
 import postgres from 'postgres';
+import { fieldOf } from '../field-of.js';
+import { causes } from './driver-errors.js';
 import * as schema from './schema.js';
 
-export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+/** What `execute()` answers, the driver being chosen at run time: a row list (an array) on postgres.js, `{ rows }` on PGlite. */
+export interface EitherDriverResult extends PgQueryResultHKT {
+  type: PgQueryResultKind<PostgresJsQueryResultHKT, this['row']> | PgQueryResultKind<PgliteQueryResultHKT, this['row']>;
+}
+/** The database on either driver: what the routes and tools query, whichever it is. */
+export type Db = PgDatabase<EitherDriverResult, typeof schema>;
 /** A transaction on Db: what `db.transaction(async (tx) => …)` hands its callback. */
-export type Tx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
+export type Tx = PgTransaction<EitherDriverResult, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 
 /**
  * Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. `directUrl`:
@@ -24,9 +33,7 @@ export interface PoolUsage {
   inFlight: number;
 }
 
-export interface DatabaseClient {
-  db: Db;
-  kind: 'postgres' | 'pglite';
+interface ClientBase {
   /** Plain SQL for tooling (reports, probes); rows come back as plain objects. */
   query<T = Record<string, unknown>>(text: string): Promise<T[]>;
   /**
@@ -36,11 +43,26 @@ export interface DatabaseClient {
    */
   listen(channel: string, onNotify: (payload: string) => void, onListen: () => void): Promise<Listener>;
   close(): Promise<void>;
-  /** PostgreSQL only (PGlite is one in-process connection). */
-  pool?: PoolUsage;
-  /** PGlite only: the instance, for what takes it as such (the job queue). */
-  pglite?: PGlite;
 }
+
+export interface PostgresClient extends ClientBase {
+  kind: 'postgres';
+  db: PostgresJsDatabase<typeof schema>;
+  /** PostgreSQL only (PGlite is one in-process connection). */
+  pool: PoolUsage;
+  pglite?: undefined;
+}
+
+export interface PgliteClient extends ClientBase {
+  kind: 'pglite';
+  db: PgliteDatabase<typeof schema>;
+  pool?: undefined;
+  /** PGlite only: the instance, for what takes it as such (the job queue). */
+  pglite: PGlite;
+}
+
+/** One type per driver: `kind` tells which, and with it the driver's own drizzle database (the migrator takes that). */
+export type DatabaseClient = PostgresClient | PgliteClient;
 
 export interface Listener {
   /** NOTIFY on the listened channel, over the listener's own connection (not the pool's). */
@@ -66,10 +88,9 @@ const CONNECTION_FAILURES = new Set([
 
 /** The database cannot be reached, or dropped the connection (the driver's error may be a `cause`). */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    const code = String(e.code ?? '');
+  for (const e of causes(error)) {
+    const code = String(fieldOf(e, 'code') ?? '');
     if (CONNECTION_FAILURES.has(code) || /^(08|57P|53)/.test(code)) return true;
-    e = e.cause as typeof e;
   }
   return false;
 }
@@ -103,10 +124,10 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     const sql = postgres(target.url, { max, ...settings, connection: { ...settings.connection, ...statementTimeout } });
     const pool: PoolUsage = { max, inFlight: 0 };
     return {
-      db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }) as unknown as Db,
+      db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }),
       kind: 'postgres',
       pool,
-      query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe(text))] as T[],
+      query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe<T[]>(text))],
       listen: async (channel, onNotify, onListen) => {
         // a client per listener: a failed first LISTEN is not retried by postgres.js, so a
         // caller retries with a new one; named apart from the pool, whose statements it does not share.
@@ -131,7 +152,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
   }
   const [pg, { drizzle: drizzlePglite }] = await Promise.all([openPglite(target.dataDir), import('drizzle-orm/pglite')]);
   return {
-    db: drizzlePglite(pg, { schema, casing: 'snake_case' }) as unknown as Db,
+    db: drizzlePglite(pg, { schema, casing: 'snake_case' }),
     kind: 'pglite',
     pglite: pg,
     query: async <T>(text: string) => (await pg.query<T>(text)).rows,
@@ -168,7 +189,7 @@ function alone(sql: postgres.Sql) {
   return async <T>(text: string): Promise<T[]> => {
     const connection = await sql.reserve();
     try {
-      return [...(await connection.unsafe(text))] as T[];
+      return [...(await connection.unsafe<T[]>(text))];
     } finally {
       connection.release();
     }
@@ -182,45 +203,39 @@ function alone(sql: postgres.Sql) {
  */
 function counted(sql: postgres.Sql, pool: PoolUsage): postgres.Sql {
   const settled = () => void pool.inFlight--;
+  function unsafe<T extends unknown[]>(...args: Parameters<postgres.Sql['unsafe']>) {
+    // a postgres.js query runs when first awaited; `.values()` and the like must come first
+    const query = sql.unsafe<T>(...args);
+    const then = query.then.bind(query);
+    let counting = false;
+    query.then = (onFulfilled, onRejected) => {
+      if (!counting) {
+        counting = true;
+        pool.inFlight++;
+        void then(settled, settled);
+      }
+      return then(onFulfilled, onRejected);
+    };
+    return query;
+  }
+  type Work<T> = (tx: postgres.TransactionSql) => T | Promise<T>;
+  // as postgres.js takes it: the callback, with options before it or not
+  function begin<T>(...args: [work: Work<T>] | [options: string, work: Work<T>]) {
+    pool.inFlight++;
+    const [options, work] = args.length === 1 ? [undefined, ...args] : args;
+    let committing = false;
+    const withCommitNoted = async (tx: postgres.TransactionSql) => {
+      const result = await work(tx);
+      committing = true;
+      return result;
+    };
+    const transaction = (options === undefined ? sql.begin(withCommitNoted) : sql.begin(options, withCommitNoted)).catch((error: unknown) => {
+      throw committing && isDatabaseUnavailable(error) ? new CommitOutcomeUnknown(error) : error;
+    });
+    transaction.then(settled, settled);
+    return transaction;
+  }
   return new Proxy(sql, {
-    get(target, key, receiver) {
-      const value = Reflect.get(target, key, receiver) as unknown;
-      if (key === 'unsafe') {
-        return (...args: Parameters<postgres.Sql['unsafe']>) => {
-          // a postgres.js query runs when first awaited; `.values()` and the like must come first
-          const query = target.unsafe(...args);
-          const then = query.then;
-          let counting = false;
-          query.then = function (this: typeof query, ...handlers: Parameters<typeof then>) {
-            if (!counting) {
-              counting = true;
-              pool.inFlight++;
-              then.call(this, settled, settled);
-            }
-            return then.apply(this, handlers);
-          } as typeof then;
-          return query;
-        };
-      }
-      if (key === 'begin') {
-        return (...args: unknown[]) => {
-          pool.inFlight++;
-          // the callback is the last argument (options may come first)
-          const work = args.at(-1) as (...a: unknown[]) => Promise<unknown>;
-          let committing = false;
-          const withCommitNoted = async (...a: unknown[]) => {
-            const result = await work(...a);
-            committing = true;
-            return result;
-          };
-          const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args.slice(0, -1), withCommitNoted).catch((error: unknown) => {
-            throw committing && isDatabaseUnavailable(error) ? new CommitOutcomeUnknown(error) : error;
-          });
-          transaction.then(settled, settled);
-          return transaction;
-        };
-      }
-      return value;
-    },
+    get: (target, key, receiver) => (key === 'unsafe' ? unsafe : key === 'begin' ? begin : Reflect.get(target, key, receiver)),
   });
 }

@@ -5,7 +5,7 @@
  * several replicas starting together exactly one creates it.
  */
 import { generatePassword, hashPassword } from '../auth/passwords.js';
-import type { DatabaseClient } from './client.js';
+import type { DatabaseClient, Db } from './client.js';
 import { users } from './schema.js';
 
 export type FirstAdminResult =
@@ -21,7 +21,8 @@ export async function ensureFirstAdmin(
   if (existing && existing.n > 0) return { created: false, reason: 'users exist' };
   if (!admin.password && production) return { created: false, reason: 'no password in production' };
   const generatedPassword = admin.password ? undefined : generatePassword();
-  const inserted = await client.db
+  const db: Db = client.db; // either driver's, as one type: a union's builders do not chain
+  const inserted = await db
     .insert(users)
     .values({
       email: admin.email,

@@ -4,6 +4,8 @@
  * keep from being validated.
  */
 import type { DatabaseClient, DatabaseTarget } from './client.js';
+import { fieldOf } from '../field-of.js';
+import { causes, driverErrorOf } from './driver-errors.js';
 import type { MigrationRun } from './migrations.js';
 import { maskedUrl } from '../config.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
@@ -193,15 +195,14 @@ const CONNECTION_FAILURES = new Set([
   '28P01', '28000', '3D000', // invalid password, authorization (no such role), no such database
 ]);
 
-type DriverError = { message?: string; detail?: string; hint?: string; code?: string; constraint_name?: string; table_name?: string; constraint?: string; table?: string };
-/** drizzle wraps the driver's error; it is on `cause`. */
-const driverError = (error: unknown) => ((error as { cause?: unknown }).cause ?? error) as DriverError;
-
 /** What went wrong, in the database's own words; a connection that failed names DATABASE_URL. */
 export function databaseProblem(error: unknown, target: DatabaseTarget): string {
-  const db = driverError(error);
-  const unreachable = 'url' in target && db.code !== undefined && CONNECTION_FAILURES.has(db.code);
-  return unreachable ? `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}` : (db.message ?? String(error));
+  const db = driverErrorOf(error);
+  const unreachable = 'url' in target && db !== undefined && CONNECTION_FAILURES.has(db.code);
+  if (unreachable) return `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}`;
+  // not the wrapper's message: drizzle's lists the query's parameters
+  const message = db?.message ?? fieldOf([...causes(error)].at(-1), 'message');
+  return typeof message === 'string' ? message : String(error);
 }
 
 /**
@@ -213,14 +214,14 @@ const ownError = (code: string | undefined) => code === 'P0001' || /^BO/.test(co
 
 /** Why a migration (or a rollback) stopped. */
 export function describeFailure(error: unknown, target: DatabaseTarget, what = 'Migration'): string {
-  const db = driverError(error);
-  const constraint = db.constraint_name ?? db.constraint;
-  const table = db.table_name ?? db.table;
+  const db = driverErrorOf(error);
+  const constraint = db?.constraint;
+  const table = db?.table;
   const lines = [`${what} of ${describeTarget(target)} stopped; nothing was changed.`, databaseProblem(error, target)];
-  if (db.detail && ownError(db.code)) lines.push(`DETAIL: ${db.detail}`);
-  else if (db.detail) lines.push("(PostgreSQL's DETAIL, which can show the row's contents, is not shown.)");
-  if (db.hint) lines.push(`HINT: ${db.hint}`);
-  else if (db.code === '23514') {
+  if (db?.detail && ownError(db.code)) lines.push(`DETAIL: ${db.detail}`);
+  else if (db?.detail) lines.push("(PostgreSQL's DETAIL, which can show the row's contents, is not shown.)");
+  if (db?.hint) lines.push(`HINT: ${db.hint}`);
+  else if (db?.code === '23514') {
     lines.push(
       `HINT: A row of ${table ?? 'a table'} breaks ${constraint ?? 'a check'} as changed by this step. ` +
         '`npm run db:check` (on the database before this run) lists the rows that break each rule, with the SQL that fixes each.',

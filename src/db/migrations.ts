@@ -7,8 +7,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import type { PgliteDatabase } from 'drizzle-orm/pglite';
-import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { openDatabase, type DatabaseClient, type DatabaseTarget } from './client.js';
 
 /** The package's own directory, the nearest holding package.json: src/db/ in development, dist/ or its chunks once built. */
@@ -69,9 +67,9 @@ async function applyLocked(client: DatabaseClient): Promise<void> {
   try {
     if (client.kind === 'pglite') {
       const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
-      await migratePglite(client.db as unknown as PgliteDatabase, LEDGER);
+      await migratePglite(client.db, LEDGER);
     }
-    else await migratePostgres(client.db as unknown as PostgresJsDatabase, LEDGER);
+    else await migratePostgres(client.db, LEDGER);
   } catch (error) {
     if (!before?.exists) {
       const [ledger] = await client.query<{ rows: number }>('select count(*)::int as rows from drizzle.__drizzle_migrations');

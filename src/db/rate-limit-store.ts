@@ -5,14 +5,11 @@
  * deleted at most once a minute by whichever replica counts then.
  */
 import { lt, sql } from 'drizzle-orm';
+import { fieldOf } from '../field-of.js';
 import type { Db } from './client.js';
 import { rateLimits } from './schema.js';
 
 type Callback = (error: Error | null, result?: { current: number; ttl: number }) => void;
-/** What @fastify/rate-limit passes to child(): the route's merged limit options (its types say RouteOptions). */
-interface LimitOptions {
-  routeInfo?: { method?: string; url?: string };
-}
 
 const PURGE_EVERY_MS = 60_000;
 
@@ -51,8 +48,11 @@ export function databaseStore(db: Db) {
 
     /** One store per route (and per createRateLimit): its keys do not meet another's. */
     child(options: object) {
-      const { method, url } = (options as LimitOptions).routeInfo ?? {};
-      return new DatabaseRateLimitStore(undefined, method && url ? `${method} ${url} ` : '');
+      // the route's merged limit options, with its routeInfo (the plugin's types say RouteOptions)
+      const routeInfo = fieldOf(options, 'routeInfo');
+      const method = fieldOf(routeInfo, 'method');
+      const url = fieldOf(routeInfo, 'url');
+      return new DatabaseRateLimitStore(undefined, typeof method === 'string' && method && typeof url === 'string' && url ? `${method} ${url} ` : '');
     }
   };
 }

@@ -24,6 +24,7 @@ import {
 } from 'drizzle-orm/pg-core';
 
 export const ROLES = ['admin', 'boss', 'shop-manager', 'ads-manager', 'storekeeper', 'user'] as const;
+export const isRole = (value: unknown): value is Role => ROLES.some((role) => role === value);
 export type Role = (typeof ROLES)[number];
 
 export const SYNC_STATUSES = ['pending', 'success', 'error'] as const;

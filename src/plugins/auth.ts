@@ -10,6 +10,7 @@ import { may, type Action, type Resource } from '../auth/permissions.js';
 import { fromJwtClaims, toJwtClaims, TokenClaims, type JwtClaims } from '../auth/token-claims.js';
 import { Value } from 'typebox/value';
 import { HttpError } from './errors.js';
+import { fieldOf } from '../field-of.js';
 
 export type Access =
   | 'public'
@@ -55,7 +56,7 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
         // signed with the secret but not of the shape this service issues: as invalid as a bad signature
         if (!Value.Check(TokenClaims, request.user)) throw new Error('claims of another shape');
       } catch (error) {
-        const expired = (error as { code?: string }).code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
+        const expired = fieldOf(error, 'code') === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
         throw new HttpError(401, 'UNAUTHORIZED', expired ? 'The access token has expired' : 'A valid access token is required', {
           'www-authenticate': `Bearer${expired ? ' error="invalid_token"' : ''}`,
         });
@@ -69,7 +70,7 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       if (access === 'authenticated') return;
       const { id, role } = request.user;
       if (may(role, access.resource, access.action)) return;
-      if (access.self && (request.params as { id?: string }).id === String(id)) return;
+      if (access.self && fieldOf(request.params, 'id') === String(id)) return;
       throw new HttpError(403, 'FORBIDDEN', `The role ${role} may not ${access.action} ${access.resource}`);
     });
   },

@@ -13,8 +13,8 @@ declare module 'fastify' {
 export default fp<{ target: DatabaseTarget; client?: DatabaseClient; statementTimeout?: number }>(
   async (app, { target, client, statementTimeout }) => {
     const database = client ?? (await openDatabase(target, { statementTimeout }));
-    app.decorate('database', database);
-    app.decorate('db', database.db);
+    app.decorate<DatabaseClient>('database', database);
+    app.decorate<Db>('db', database.db);
     // the pool's first connection opens while the other plugins register, not on the first request
     const connected = database.query('select 1').then(
       () => {},

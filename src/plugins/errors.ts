@@ -6,6 +6,8 @@
 import { STATUS_CODES } from 'node:http';
 import fp from 'fastify-plugin';
 import { CommitOutcomeUnknown, isDatabaseUnavailable } from '../db/client.js';
+import { databaseErrorOf, type DriverError } from '../db/driver-errors.js';
+import { fieldOf } from '../field-of.js';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
 
 export class HttpError extends Error {
@@ -23,29 +25,9 @@ export class HttpError extends Error {
 
 export const notFound = (what: string) => new HttpError(404, 'NOT_FOUND', `${what} not found`);
 
-interface DatabaseError {
-  code: string;
-  constraint_name?: string; // postgres.js
-  constraint?: string; // PGlite
-  table_name?: string;
-  table?: string;
-  column_name?: string;
-  column?: string;
-  message: string;
-}
-
-/** drizzle wraps driver errors (DrizzleQueryError); the driver's error is on `cause`. */
-function databaseErrorOf(error: unknown): DatabaseError | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e as DatabaseError;
-    e = e.cause as typeof e;
-  }
-  return undefined;
-}
-
-function fromDatabase(error: DatabaseError): HttpError | undefined {
-  const constraint = error.constraint_name ?? error.constraint ?? '';
-  const column = error.column_name ?? error.column;
+function fromDatabase(error: DriverError): HttpError | undefined {
+  const constraint = error.constraint ?? '';
+  const column = error.column;
   switch (true) {
     case error.code === '23505':
       return new HttpError(409, 'CONFLICT', `Conflicts with an existing row (${constraint || 'unique key'})`);
@@ -72,9 +54,9 @@ function describeValidation(errors: FastifySchemaValidationError[], context: str
   return errors
     .map((e) => {
       const where = `${context}${e.instancePath.replaceAll('/', '.')}`;
-      const params = e.params as { additionalProperties?: string[] };
-      if (e.keyword === 'additionalProperties' && params.additionalProperties?.length) {
-        return `${where} has unknown field(s): ${params.additionalProperties.join(', ')}`;
+      const unknownFields = fieldOf(e.params, 'additionalProperties');
+      if (e.keyword === 'additionalProperties' && Array.isArray(unknownFields) && unknownFields.length) {
+        return `${where} has unknown field(s): ${unknownFields.join(', ')}`;
       }
       return `${where} ${e.message}`;
     })
@@ -105,7 +87,7 @@ export default fp(
       if (!http) {
         const db = databaseErrorOf(error);
         request.log.error(
-          db ? { dbCode: db.code, constraint: db.constraint_name ?? db.constraint, table: db.table_name ?? db.table } : { err: error },
+          db ? { dbCode: db.code, constraint: db.constraint, table: db.table } : { err: error },
           'unhandled error',
         );
         http = new HttpError(500, 'INTERNAL_ERROR', 'Internal Server Error');

@@ -64,7 +64,7 @@ export default fp(
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       let text: string;
       try {
-        text = UTF8.decode(body as Buffer);
+        text = typeof body === 'string' ? body : UTF8.decode(body); // a Buffer: parseAs 'buffer'
       } catch {
         return done(new HttpError(400, 'FST_ERR_VALIDATION', 'body is not valid UTF-8'));
       }

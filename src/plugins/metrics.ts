@@ -144,7 +144,10 @@ export default fp<{ port?: number; host?: string }>(
       refreshTokenReuse: () => reuse.inc(),
       salesdriveDelivery: (result) => deliveries.inc({ result }),
       salesdrivePush: (outcome) => pushes.inc({ outcome }),
-      address: () => (server?.address() as AddressInfo | null) ?? undefined,
+      address: () => {
+        const address = server?.address();
+        return typeof address === 'object' && address !== null ? address : undefined; // a port, never a pipe's path
+      },
     } satisfies Metrics);
 
     if (port === undefined) return;

@@ -13,6 +13,7 @@ import type { PgBoss } from 'pg-boss';
 import type { SalesDrivePush } from '../config.js';
 import type { DatabaseTarget, Tx } from '../db/client.js';
 import { orders } from '../db/schema.js';
+import { fieldOf } from '../field-of.js';
 
 export const PUSH_QUEUE = 'salesdrive-status';
 /** Retried for about a day: backoff from SALESDRIVE_RETRY_DELAY up to 10 minutes between tries. */
@@ -77,9 +78,8 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
     await boss.createQueue(PUSH_QUEUE, { policy: 'key_strict_fifo', ...queue });
     await boss.updateQueue(PUSH_QUEUE, queue); // a new release's settings for a queue made by an older one
 
-    // drizzle's execute() is typed `unknown` here (the driver is chosen at run time); pg-boss reads
-    // both drivers' results (an array on postgres.js, { rows } on PGlite)
-    const inTransaction = (tx: Tx) => fromDrizzle(tx as unknown as Parameters<typeof fromDrizzle>[0], sql);
+    // pg-boss reads both drivers' results (an array on postgres.js, { rows } on PGlite)
+    const inTransaction = (tx: Tx) => fromDrizzle(tx, sql);
 
     /**
      * orders.sync_status follows the order's oldest push not delivered yet: pending, error (with
@@ -114,14 +114,15 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
       if (response.status >= 500 || response.status === 408 || response.status === 429) {
         throw new Error(`SalesDrive answered ${response.status}: ${excerpt(text)}`);
       }
-      let answer: { success?: unknown; message?: unknown } | undefined;
+      let answer: unknown;
       try {
-        answer = JSON.parse(text) as typeof answer;
+        answer = JSON.parse(text);
       } catch {
         // judged by the status alone
       }
-      if (!response.ok || answer?.success === false) {
-        const reason = typeof answer?.message === 'string' ? answer.message : text;
+      if (!response.ok || fieldOf(answer, 'success') === false) {
+        const message = fieldOf(answer, 'message');
+        const reason = typeof message === 'string' ? message : text;
         throw new Refused(`SalesDrive refused status ${status}: ${response.status} ${excerpt(reason)}`);
       }
     }
@@ -133,7 +134,7 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
       try {
         await deliver(job!.data);
       } catch (error) {
-        const message = error instanceof Error && error.name === 'TimeoutError' ? `SalesDrive did not answer in ${push.timeout} s` : String((error as Error).message ?? error);
+        const message = error instanceof Error && error.name === 'TimeoutError' ? `SalesDrive did not answer in ${push.timeout} s` : String(fieldOf(error, 'message') ?? error);
         const refused = error instanceof Refused;
         app.metrics.salesdrivePush(refused ? 'refused' : 'failed');
         app.log.warn({ orderId, status, attempt: job!.retryCount + 1, retried: !refused }, `push to SalesDrive failed: ${message}`);

@@ -23,12 +23,14 @@ import {
   time,
 } from '../auth/sessions.js';
 import type { Config } from '../config.js';
+import { databaseErrorOf } from '../db/driver-errors.js';
 import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { HttpError } from '../plugins/errors.js';
 import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from './shared.js';
 import { User } from './users.js';
+import { fieldOf } from '../field-of.js';
 
 /** What the auth routes read of the configuration. */
 export type AuthOptions = Pick<
@@ -86,6 +88,8 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     refreshToken: string,
     { sessionId, tokenVersion, ...user }: Record<string, unknown> & { id: number; role: string; sessionId: string; tokenVersion: number },
   ) => ({
+    // cast: users.role is text; users_role_check holds it to ROLES, and a legacy row that breaks it is
+    // refused before a token is signed (assertAccountUsable at login, the rotation's update at refresh)
     accessToken: app.signAccessToken({ id: user.id, role: user.role as Role, sessionId, version: tokenVersion }),
     refreshToken,
     tokenType: 'Bearer' as const,
@@ -127,7 +131,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
   const perEmail = app.createRateLimit({
     max: options.loginRateLimit,
     timeWindow: '1 minute',
-    keyGenerator: (request) => `login-email:${normalizeEmail((request.body as { email?: string }).email)}`,
+    keyGenerator: (request) => `login-email:${normalizeEmail(fieldOf(request.body, 'email'))}`,
   });
   app.post(
     '/auth/login',
@@ -230,7 +234,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
         })
         .catch(async (error: unknown) => {
           // a legacy session of an account that breaks a rule: the rotation's update is refused
-          const code = (error as { cause?: { code?: string } }).cause?.code ?? (error as { code?: string }).code;
+          const code = databaseErrorOf(error)?.code;
           if (code === '23514') {
             const [holder] = await app.db.select(userColumns).from(users).where(holdsSession('hash', presented));
             if (holder) assertAccountUsable(holder);

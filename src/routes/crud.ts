@@ -22,7 +22,7 @@ import {
 } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static, type TObject, type TSchema } from 'typebox';
+import { Type, type Static, type TInteger, type TObject, type TSchema, type TString } from 'typebox';
 import type { Resource } from '../auth/permissions.js';
 import type { Db, Tx } from '../db/client.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
@@ -44,6 +44,9 @@ export type Selected<TTable extends PgTable, TItem extends TObject> = Pick<
 export type ListQuery<F extends Record<string, TSchema>, S extends Record<string, PgColumn>> = { [K in keyof F]?: Static<F[K]> } & {
   sort: keyof S & string;
 };
+
+/** The :id of a row: a serial (integer) or a text key. */
+type IdParams = TObject<{ id: TInteger | TString }>;
 
 /** What every hook gets: the transaction the operation runs in (read and write through it, never app.db), and the request. */
 export interface HookContext {
@@ -67,7 +70,7 @@ export interface CrudOptions<
   tag: string;
   table: TTable;
   idColumn: PgColumn;
-  idParams: TObject;
+  idParams: IdParams;
   /** The row as clients see it; only these columns are ever selected. */
   item: TItem;
   createBody: TCreate;
@@ -88,8 +91,8 @@ export interface CrudOptions<
     before: Selected<TTable, TItem>,
     context: HookContext,
   ) => Promise<Partial<InsertValues<TTable>>> | Partial<InsertValues<TTable>>;
-  /** Runs in the update's transaction, after the update (e.g. appends order history). */
-  afterUpdate?: (before: Selected<TTable, TItem>, after: Selected<TTable, TItem>, context: HookContext) => Promise<void>;
+  /** Runs in the update's transaction, after the update (e.g. appends order history); `body` is the request's. */
+  afterUpdate?: (before: Selected<TTable, TItem>, after: Selected<TTable, TItem>, context: HookContext & { body: Static<TUpdate> }) => Promise<void>;
   /** Who may call each operation, when it differs from the resource's own grant. */
   self?: Operation[];
   /** Reads by another unique column: GET {prefix}/{path}/:{param}, e.g. /products/by-sku/:sku. */
@@ -119,10 +122,12 @@ interface Cursor {
 
 const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
 
-function decodeCursor(text: string, sort: string, order: string): Cursor {
+function decodeCursor(text: string, sort: string, order: 'asc' | 'desc'): Cursor {
   try {
-    const cursor = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Cursor;
-    if (cursor && cursor.s === sort && cursor.o === order && 'v' in cursor && cursor.id != null) return cursor;
+    const cursor: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (typeof cursor === 'object' && cursor && 's' in cursor && cursor.s === sort && 'o' in cursor && cursor.o === order && 'v' in cursor && 'id' in cursor && cursor.id != null) {
+      return { s: sort, o: order, v: cursor.v, id: cursor.id };
+    }
   } catch {
     // fall through
   }
@@ -162,10 +167,7 @@ export function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc
 
 export function publicColumns(table: PgTable, item: TObject) {
   const columns = getTableColumns(table);
-  return Object.fromEntries(Object.keys(item.properties).filter((k) => k in columns).map((k) => [k, columns[k]!])) as Record<
-    string,
-    PgColumn
-  >;
+  return Object.fromEntries(Object.keys(item.properties).filter((k) => k in columns).map((k) => [k, columns[k]!]));
 }
 
 export interface KeysetPage {
@@ -190,7 +192,7 @@ export async function listPage(
     .where(and(...conditions, cursor && afterCursor(sortColumn, idColumn, order, cursor)))
     .orderBy(...(sortColumn === idColumn ? [direction(idColumn)] : [direction(sortColumn), direction(idColumn)]))
     .limit(limit + 1);
-  const items = rows.slice(0, limit) as Row[];
+  const items: Row[] = rows.slice(0, limit);
   const last = items.at(-1);
   const sortKey = Object.keys(columns).find((k) => columns[k] === sortColumn);
   const idKey = Object.keys(columns).find((k) => columns[k] === idColumn)!;
@@ -216,6 +218,13 @@ export function toColumnValues(table: PgTable, body: object): Row {
   );
 }
 
+/**
+ * Cast: a request's body or query as its route's schema validated it. Fastify types a request from its
+ * schemas, but not from schemas given as type parameters (its route types stay unresolved for
+ * them, Static<TCreate> included): this is the one place that says what validation guarantees.
+ */
+const validated = <T>(value: unknown) => value as T;
+
 export function registerCrud<
   TTable extends PgTable,
   TItem extends TObject,
@@ -225,6 +234,9 @@ export function registerCrud<
   S extends Record<string, PgColumn>,
 >(app: FastifyInstance, options: CrudOptions<TTable, TItem, TCreate, TUpdate, F, S>) {
   type Item = Selected<TTable, TItem>;
+  // cast: drizzle cannot type a select from a table given as a type parameter (its builders stay unresolved
+  // for it): the SQL is built on PgTable, and its rows, the item's columns (publicColumns), typed here
+  const asItems = (rows: Row[]) => rows as Item[];
   const { prefix, resource, noun, tag, idColumn, idParams, item, list } = options;
   const table: PgTable = options.table; // the SQL is the same for every table: built untyped, typed at the hooks
   const operations = new Set(options.operations ?? ['list', 'read', 'create', 'update', 'delete']);
@@ -257,11 +269,11 @@ export function registerCrud<
     app.db.select(columns).from(table).where(eq(column, sql.placeholder('value'))).prepare(`${resource}_read_by_${name}`);
   const readRoute = (path: string, params: TObject, summary: string, column: PgColumn, param: string) => {
     const read = prepareReadBy(column, param);
-    app.get(
+    app.get<{ Params: Row }>(
       path,
       { schema: { tags: [tag], summary, params, response: responses({ 200: item }) }, config: access('read', 'read') },
       async (request, reply) => {
-        const [row] = await read.execute({ value: (request.params as Row)[param] });
+        const [row] = await read.execute({ value: request.params[param] });
         if (!row) throw notFound(noun);
         return withEtag(reply, row);
       },
@@ -282,7 +294,7 @@ export function registerCrud<
       prefix,
       { schema: { tags: [tag], summary: `List ${tag}`, querystring: ListQuery, response: responses({ 200: ListOf(item) }) }, config: access('read', 'list') },
       async (request) => {
-        const query = request.query as Omit<ListQuery<F, S>, 'sort'> & { sort?: keyof S & string } & Parameters<typeof listPage>[2];
+        const query = validated<Omit<ListQuery<F, S>, 'sort'> & { sort?: keyof S & string } & Parameters<typeof listPage>[2]>(request.query);
         const sort = query.sort ?? list.defaultSort;
         return listPage(app.db, { table, idColumn, columns, sort, sortColumn: list.sorts[sort]! }, query, list.where({ ...query, sort }));
       },
@@ -296,11 +308,12 @@ export function registerCrud<
       prefix,
       { schema: { tags: [tag], summary: `Create ${noun.toLowerCase()}`, body: options.createBody, response: responses({ 201: item }) }, config: access('create', 'create') },
       async (request, reply: FastifyReply) => {
-        const body = request.body as Static<TCreate>;
+        const body = validated<Static<TCreate>>(request.body);
         const row = await app.db.transaction(async (tx) => {
           const values = options.toInsert ? await options.toInsert(body, { tx, request }) : body;
           const [inserted] = await tx.insert(table).values(toColumnValues(table, values)).returning(columns);
-          return inserted as Row;
+          if (!inserted) throw new Error(`INSERT into ${tableName} … RETURNING answered no row`); // it answers the row, or fails
+          return inserted;
         });
         const id = row[Object.keys(columns).find((k) => columns[k] === idColumn)!];
         reply.code(201).header('location', `/api/v1${prefix}/${encodeURIComponent(String(id))}`);
@@ -310,27 +323,27 @@ export function registerCrud<
   }
 
   if (operations.has('update')) {
-    app.patch(
+    app.patch<{ Params: Static<IdParams> }>(
       `${prefix}/:id`,
       {
         schema: { tags: [tag], summary: `Change ${noun.toLowerCase()}`, params: idParams, headers: IfMatchHeaders, body: options.updateBody, response: responses({ 200: item }) },
         config: access('update', 'update'),
       },
       async (request, reply) => {
-        const id = (request.params as Row).id;
+        const { id } = request.params;
         const row = await app.db.transaction(async (tx) => {
-          const [before] = (await selectById(tx, id).for('update')) as Item[];
+          const [before] = asItems(await selectById(tx, id).for('update'));
           if (!before) throw notFound(noun);
           assertIfMatch(request, before);
-          const body = request.body as Static<TUpdate>;
+          const body = validated<Static<TUpdate>>(request.body);
           // before the hook too: it may write to the row itself (ending a user's sessions)
-          assertKeepsRules(before, body as Row);
+          assertKeepsRules(before, body);
           const values = toColumnValues(table, options.toUpdate ? await options.toUpdate(body, before, { tx, request }) : body);
           // e.g. a users PATCH with currentPassword alone: nothing for the database to do
           if (Object.keys(values).length === 0) throw new HttpError(400, 'NOTHING_TO_CHANGE', 'The body changes no field');
           assertKeepsRules(before, values);
-          const [after] = (await tx.update(table).set(values).where(byId(id)).returning(columns)) as Item[];
-          await options.afterUpdate?.(before, after!, { tx, request });
+          const [after] = asItems(await tx.update(table).set(values).where(byId(id)).returning(columns));
+          await options.afterUpdate?.(before, after!, { tx, request, body });
           return after!;
         });
         return withEtag(reply, row);
@@ -339,14 +352,14 @@ export function registerCrud<
   }
 
   if (operations.has('delete')) {
-    app.delete(
+    app.delete<{ Params: Static<IdParams> }>(
       `${prefix}/:id`,
       {
         schema: { tags: [tag], summary: `Delete ${noun.toLowerCase()}`, params: idParams, headers: IfMatchHeaders, response: responses({ 204: Type.Null() }) },
         config: access('delete', 'delete'),
       },
       async (request, reply: FastifyReply) => {
-        const id = (request.params as Row).id;
+        const { id } = request.params;
         await app.db.transaction(async (tx) => {
           const [before] = await selectById(tx, id).for('update');
           if (!before) throw notFound(noun);

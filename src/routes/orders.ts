@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
 import { boxSettings, orderHistory, orders, orderSearchText, products, SYNC_STATUSES, users } from '../db/schema.js';
 import { centikilograms, MAX_PORTIONS } from '../packing/plan.js';
+import { fieldOf } from '../field-of.js';
 import { HttpError, notFound } from '../plugins/errors.js';
 import { planFor } from './box-settings.js';
 import { afterCursor, listPage, publicColumns, registerCrud, withEtag, type ListQuery } from './crud.js';
@@ -139,7 +140,8 @@ const UpdateOrder = Strict(optional(editable), { minProperties: 1, examples: [{ 
 
 const sorts = { createdAt: orders.createdAt, orderDate: orders.orderDate, lastSynced: orders.lastSynced };
 type Sort = keyof typeof sorts;
-const SortName = Type.Union(Object.keys(sorts).map((s) => Type.Literal(s)), { default: 'createdAt' });
+// (Object.keys names them as strings)
+const SortName = OneOf(Object.keys(sorts).filter((name): name is Sort => name in sorts), { default: 'createdAt' });
 
 /** The list's filters: the list itself, its counts (status aside) and an order's neighbours take them. */
 const { status: statusFilter, ...filtersButStatus } = {
@@ -276,10 +278,11 @@ interface Line {
 function linesOf(items: unknown): Line[] {
   if (!Array.isArray(items)) return [{ sku: null, quantity: null }];
   return items.map((item: unknown) => {
-    const line = (item ?? {}) as { sku?: unknown; quantity?: unknown };
+    const sku = fieldOf(item, 'sku');
+    const quantity = fieldOf(item, 'quantity');
     return {
-      sku: typeof line.sku === 'string' && line.sku !== '' ? line.sku : null,
-      quantity: Number.isInteger(line.quantity) && (line.quantity as number) >= 0 ? (line.quantity as number) : null,
+      sku: typeof sku === 'string' && sku !== '' ? sku : null,
+      quantity: typeof quantity === 'number' && Number.isInteger(quantity) && quantity >= 0 ? quantity : null,
     };
   });
 }
@@ -398,7 +401,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw notFound('Order');
       withEtag(reply, row);
       if (include !== 'history') return row;
-      const query: Filters = { ...rest, sort: (sort ?? 'createdAt') as Sort };
+      const query: Filters = { ...rest, sort: sort ?? 'createdAt' };
       const listOrder = order ?? 'desc';
       const [history, nextId, previousId] = await Promise.all([
         readHistory.execute({ id, limit: historyLimit ?? 20 }),
@@ -421,7 +424,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'orders', action: 'read' } },
     },
     async (request) => {
-      const query: Filters = { ...request.query, sort: (request.query.sort ?? 'createdAt') as Sort };
+      const query: Filters = { ...request.query, sort: request.query.sort ?? 'createdAt' };
       const rows = await app.db
         .select({ status: orders.status, n: count() })
         .from(orders)
@@ -499,8 +502,8 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
     const counts = new Map<number, number>();
     for (const pair of text.split(',')) {
-      const [id, n] = pair.split(':').map(Number) as [number, number];
-      counts.set(id, (counts.get(id) ?? 0) + n);
+      const [id, n] = pair.split(':').map(Number);
+      if (id !== undefined && n !== undefined) counts.set(id, (counts.get(id) ?? 0) + n); // always both: the pattern requires them
     }
     const ids = [...counts.keys()];
     const rows = await app.db.select({ id: boxSettings.id, marking: boxSettings.marking, selfWeight: boxSettings.selfWeight }).from(boxSettings).where(inArray(boxSettings.id, ids));

@@ -19,6 +19,7 @@ import { HttpError } from '../plugins/errors.js';
 import type { DeliveryResult } from '../plugins/metrics.js';
 import { externalIdOf, ORDER_EVENTS, PayloadError, readDelivery, SalesDrivePayload, type Delivery } from '../salesdrive/payload.js';
 import { errorResponses, OneOf, Strict } from './shared.js';
+import { fieldOf } from '../field-of.js';
 
 /** The delivery results SalesDrive is answered 200 with (the others are refusals). */
 const ANSWERS = ['created', 'updated', 'unchanged', 'stale', 'ignored'] as const satisfies readonly DeliveryResult[];
@@ -58,7 +59,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
       refuse(request, 403, 'WEBHOOK_DISABLED', 'The SalesDrive webhook is disabled: the service has no SALESDRIVE_WEBHOOK_SECRET');
     }
     const header = request.headers['x-webhook-secret'];
-    const given = typeof header === 'string' ? header : (request.query as { token?: unknown }).token;
+    const given = typeof header === 'string' ? header : fieldOf(request.query, 'token');
     if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
       refuse(request, 401, 'WEBHOOK_UNAUTHORIZED', 'A valid webhook secret is required (X-Webhook-Secret, or ?token= in the URL SalesDrive calls)');
     }

@@ -1,5 +1,5 @@
 /** Shapes that several routes share, written once: ids, pages, errors, money, timestamps. */
-import { Type, type Static, type TObject, type TOptional, type TSchema, type TUnsafe } from 'typebox';
+import { Type, type Static, type TObject, type TOptional, type TSchema } from 'typebox';
 import { Format } from 'typebox/format';
 
 /**
@@ -15,10 +15,10 @@ export const Strict = <P extends Record<string, TSchema>>(
  * One of these strings: a union of literals (the docs and error messages list them), typed as the
  * union of the strings (TypeBox types a union built from an array, not a tuple, as never).
  */
-export const OneOf = <T extends string>(values: readonly T[], options: { description?: string } = {}) =>
-  Type.Union(values.map((v) => Type.Literal(v)), options) as unknown as TUnsafe<T>;
+export const OneOf = <T extends string>(values: readonly T[], options: { description?: string; default?: T } = {}) =>
+  Type.Unsafe<T>(Type.Union(values.map((v) => Type.Literal(v)), options));
 
-/** The same properties, each optional (a PATCH body). */
+/** The same properties, each optional (a PATCH body). Cast: Object.fromEntries loses the keys' types. */
 export const optional = <T extends Record<string, TSchema>>(properties: T) =>
   Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, Type.Optional(s)])) as { [K in keyof T]: TOptional<T[K]> };
 

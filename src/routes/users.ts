@@ -124,8 +124,7 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     // after the row's own update: a legacy row that breaks a rule is corrected by it first
     // (PostgreSQL checks every rule on each update of the row, these included)
-    afterUpdate: async (before, _after, { tx, request }) => {
-      const body = request.body as { password?: string; isActive?: boolean; role?: string };
+    afterUpdate: async (before, _after, { tx, body }) => {
       if (body.password !== undefined || body.isActive === false) await endSessions(tx, before.id);
       else if (body.role !== undefined && body.role !== before.role) await staleAccessTokens(tx, before.id);
       // the trigger's NOTIFY reaches every replica at the commit; this one forgets at once

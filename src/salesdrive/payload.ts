@@ -215,7 +215,8 @@ export function orderFieldsOf(payload: SalesDrivePayload & { data: OrderData }):
     ttn: present(nova?.EN) ? String(nova.EN) : undefined,
     quantity: portions(data.kilTPorcij, 'data.kilTPorcij'),
   };
-  return Object.fromEntries(Object.entries(result).filter(([, v]) => v !== undefined)) as OrderFields;
+  for (const [key, value] of Object.entries(result)) if (value === undefined) Reflect.deleteProperty(result, key);
+  return result;
 }
 
 function portionsOrZero(value: number | string | null | undefined, field: string): number {
