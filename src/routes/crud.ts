@@ -93,6 +93,11 @@ export interface CrudOptions<
   ) => Promise<Partial<InsertValues<TTable>>> | Partial<InsertValues<TTable>>;
   /** Runs in the update's transaction, after the update (e.g. appends order history); `body` is the request's. */
   afterUpdate?: (before: Selected<TTable, TItem>, after: Selected<TTable, TItem>, context: HookContext & { body: Static<TUpdate> }) => Promise<void>;
+  /**
+   * Runs once an update or a delete of the row has committed (e.g. forgets what this process
+   * caches of it: forgotten earlier, a concurrent request could cache the state the change replaces).
+   */
+  committed?: (id: Static<IdParams>['id']) => void;
   /** Who may call each operation, when it differs from the resource's own grant. */
   self?: Operation[];
   /** Reads by another unique column: GET {prefix}/{path}/:{param}, e.g. /products/by-sku/:sku. */
@@ -346,6 +351,7 @@ export function registerCrud<
           await options.afterUpdate?.(before, after!, { tx, request, body });
           return after!;
         });
+        options.committed?.(id);
         return withEtag(reply, row);
       },
     );
@@ -366,6 +372,7 @@ export function registerCrud<
           assertIfMatch(request, before);
           await tx.delete(table).where(byId(id));
         });
+        options.committed?.(id);
         return reply.code(204).send();
       },
     );

@@ -127,9 +127,9 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     afterUpdate: async (before, _after, { tx, body }) => {
       if (body.password !== undefined || body.isActive === false) await endSessions(tx, before.id);
       else if (body.role !== undefined && body.role !== before.role) await staleAccessTokens(tx, before.id);
-      // the trigger's NOTIFY reaches every replica at the commit; this one forgets at once
-      app.revocation.forget(before.id);
     },
+    // the trigger's NOTIFY reaches every replica after the commit; this one forgets at once
+    committed: (id) => app.revocation.forget(Number(id)),
   });
 };
 export default usersRoutes;

@@ -58,3 +58,29 @@ t.test('a change to each revoking column, made elsewhere, refuses a token alread
                                sessions = ${saved!.sessions}::text::jsonb where id = ${user!.id}`;
   }
 });
+
+t.test('the replica that deactivates a user refuses its token at once, though a request during the commit read the old state', async (t) => {
+  const { app, sql, headersFor } = await testApp(t);
+  const { id } = LOGINS.storekeeper;
+  // without the NOTIFY (it would make every replica forget, this one too, a moment later), only this
+  // replica's own forgetting, after the commit, can refuse the token; and the commit takes half a
+  // second (a deferred trigger), long after the route's own work is done
+  await sql.unsafe(`
+    alter table users disable trigger users_auth_change;
+    create function slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(0.5); return null; end $$;
+    create constraint trigger slow_commit after update on users deferrable initially deferred for each row execute function slow_commit()`);
+  const keeper = headersFor('storekeeper');
+  const me = () => app.inject({ url: '/api/v1/auth/me', headers: keeper });
+  t.equal((await me()).statusCode, 200);
+  const deactivation = app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: headersFor('admin'), payload: { isActive: false } });
+  const during: number[] = [];
+  let done = false;
+  void deactivation.finally(() => (done = true));
+  while (!done) {
+    during.push((await me()).statusCode);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  t.equal((await deactivation).statusCode, 200);
+  t.ok(during.includes(200), `requests while the change was committing were served as before it (${during.length})`);
+  t.equal((await me()).statusCode, 401, 'the first request after the answer is refused');
+});
