@@ -100,7 +100,7 @@ function upChanges(tag: string): StepChanges {
   if (tag.startsWith('0002_')) {
     return {
       tables: [
-        { name: 'refresh_tokens', becomes: null, note: 'each user\'s refresh token moves into users (users.sessions once migrated)' },
+        { name: 'refresh_tokens', becomes: null, note: 'each user\'s unexpired refresh token moves into users.sessions' },
         { name: 'DilovodData', becomes: null, note: 'test data, unused' },
         { name: 'SalesDriveData', becomes: null, note: 'test data, unused' },
       ],
@@ -382,14 +382,16 @@ export async function findProblems(q: Query, direction: Direction, tags: string[
   for (const d of await dependents(q, tables)) {
     const lost = d.reads.flatMap((r) => {
       const table = unquote(r.table);
-      const change = r.column ? droppedColumns.get(`${table}.${r.column}`) : droppedTables.get(table);
-      return change ? [{ ...r, change }] : droppedTables.has(table) ? [{ ...r, change: droppedTables.get(table)! }] : [];
+      const gone = droppedTables.get(table);
+      if (gone) return [{ label: r.table, change: gone }];
+      const column = r.column ? droppedColumns.get(`${table}.${r.column}`) : undefined;
+      return column ? [{ label: `${r.table}.${ident(r.column!)}`, change: column }] : [];
     });
     const throughView = d.via && cannot.has(d.via);
     if (!lost.length && !throughView) continue;
     cannot.add(d.name);
     const what = lost.length
-      ? [...new Set(lost.map((l) => (l.column ? `${l.table}.${ident(l.column)}` : l.table)))].join(', ')
+      ? [...new Set(lost.map((l) => l.label))].join(', ')
       : `view ${d.via}`;
     const dropWord = d.kind === 'policy' ? `DROP POLICY ${d.name}` : d.kind === 'rule' ? `DROP RULE ${d.name}` : `DROP ${d.kind.toUpperCase()} ${d.name}`;
     problems.push({
@@ -522,13 +524,14 @@ async function captureRelation(q: Query, oid: string): Promise<SetAside> {
            obj_description(c.oid, 'pg_class') as comment, c.relacl is not null as has_acl,
            coalesce((select array_agg(format('%s TO %s%s', a.privilege_type,
                                              case when a.grantee = 0 then 'PUBLIC' else quote_ident(pg_get_userbyid(a.grantee)) end,
-                                             case when a.is_grantable then ' WITH GRANT OPTION' else '' end) order by a.grantee, a.privilege_type)
-                       from aclexplode(c.relacl) a), '{}') as grants,
+                                             case when a.is_grantable then ' WITH GRANT OPTION' else '' end) order by a.n)
+                       from aclexplode(c.relacl) with ordinality as a(grantor, grantee, privilege_type, is_grantable, n)), '{}') as grants,
            coalesce((select json_agg(json_build_object(
                        'name', at.attname, 'comment', col_description(c.oid, at.attnum), 'default', pg_get_expr(ad.adbin, ad.adrelid),
                        'grants', coalesce((select array_agg(format('%s (%I) TO %s%s', a.privilege_type, at.attname,
                                              case when a.grantee = 0 then 'PUBLIC' else quote_ident(pg_get_userbyid(a.grantee)) end,
-                                             case when a.is_grantable then ' WITH GRANT OPTION' else '' end)) from aclexplode(at.attacl) a), '{}')) order by at.attnum)
+                                             case when a.is_grantable then ' WITH GRANT OPTION' else '' end) order by a.n)
+                                             from aclexplode(at.attacl) with ordinality as a(grantor, grantee, privilege_type, is_grantable, n)), '{}')) order by at.attnum)
                        from pg_attribute at left join pg_attrdef ad on ad.adrelid = at.attrelid and ad.adnum = at.attnum
                       where at.attrelid = c.oid and at.attnum > 0 and not at.attisdropped), '[]') as columns,
            coalesce((select json_agg(json_build_object('name', ic.relname, 'def', pg_get_indexdef(i.indexrelid),
