@@ -9,6 +9,7 @@ import { causes, driverErrorOf } from './driver-errors.js';
 import type { MigrationRun } from './migrations.js';
 import { maskedUrl } from '../config.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
+import { DriftStop } from './drift.js';
 
 /** Each business table under its legacy and its current name. */
 const TABLES = [
@@ -159,6 +160,13 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     if (table in before.rows || table in after.rows) row(table, before.rows[table], after.rows[table], 'kept as it was');
   }
   lines.push('');
+  if (run.carried?.length) {
+    lines.push(
+      `Objects the chain does not manage, on its tables, carried ${down ? 'back' : 'over'} (${run.carried.length}):`,
+      ...run.carried.map((line) => `  ${line}`),
+      '',
+    );
+  }
   if (after.notValid.length) lines.push(...describeRuleBreakers(after.breakers), '');
   else if ('users' in after.rows) lines.push('Every check is validated against every row.');
   lines.push(ok ? 'Every row is accounted for.' : 'ROW COUNTS DO NOT MATCH: restore the backup and report this.');
@@ -218,6 +226,13 @@ export function describeFailure(error: unknown, target: DatabaseTarget, what = '
   const constraint = db?.constraint;
   const table = db?.table;
   const lines = [`${what} of ${describeTarget(target)} stopped; nothing was changed.`, databaseProblem(error, target)];
+  if (error instanceof DriftStop) {
+    lines.push(
+      `HINT: Each is the database's own (a DBA's, a report's), not the chain's. Do what each line says, then run npm run db:${what === 'Rollback' ? 'rollback' : 'migrate'} again ` +
+        '(README, "Restructuring a production database", "Objects the chain does not manage").',
+    );
+    return lines.join('\n');
+  }
   if (db?.detail && ownError(db.code)) lines.push(`DETAIL: ${db.detail}`);
   else if (db?.detail) lines.push("(PostgreSQL's DETAIL, which can show the row's contents, is not shown.)");
   if (db?.hint) lines.push(`HINT: ${db.hint}`);

@@ -3,21 +3,15 @@
  * `drizzle-kit migrate` (drizzle-orm's, same ledger drizzle.__drizzle_migrations), serialised by a
  * session advisory lock so that any number of replicas starting at once apply the chain once.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
+import { readFileSync } from 'node:fs';
+import type { SQL } from 'drizzle-orm';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
 import { openDatabase, type DatabaseClient, type DatabaseTarget } from './client.js';
+import { DriftGuard, type Transaction } from './drift.js';
+import { MIGRATIONS_FOLDER } from './migrations-folder.js';
 
-/** The package's own directory, the nearest holding package.json: src/db/ in development, dist/ or its chunks once built. */
-function packageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
-
-export const MIGRATIONS_FOLDER = join(packageRoot(dirname(fileURLToPath(import.meta.url))), 'drizzle');
+export { MIGRATIONS_FOLDER };
 const LEDGER = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' };
 /** Any constant both the migrator and its concurrent copies agree on. */
 const MIGRATION_LOCK = "hashtext('backoffice-api:migrations')";
@@ -58,18 +52,53 @@ export async function pendingMigrations(client: DatabaseClient): Promise<ChainEn
   return readChain().filter((entry) => entry.when > last);
 }
 
+/** drizzle-orm's own: the dialect's migrate and the session it takes (public in JavaScript, @internal in its types). */
+type Migrator = { dialect: PgDialect & { sqlToQuery(query: SQL): { sql: string; params: unknown[] } }; session: PgSession };
+
 /**
- * Applies the pending migrations in one transaction. On failure the database is as it was: the
- * transaction is rolled back, and the ledger schema is removed again if this run created it.
+ * Applies the pending migrations in one transaction: drizzle-orm's own migrator (the same ledger
+ * rows as `drizzle-kit migrate`: hash, created_at), given a session whose transaction also holds
+ * the drift guard (src/db/drift.ts): its inventory runs first in that transaction, each statement
+ * of the chain goes through it, and it finishes before the commit. On failure the database is as
+ * it was: the transaction is rolled back, and the ledger schema is removed again if this run
+ * created it. Returns what the guard carried.
  */
-async function applyLocked(client: DatabaseClient): Promise<void> {
+async function applyLocked(client: DatabaseClient, pending: ChainEntry[]): Promise<string[]> {
   const [before] = await client.query<{ exists: boolean }>("select to_regnamespace('drizzle') is not null as exists");
+  const { dialect, session } = client.db as unknown as Migrator;
+  let carried: string[] = [];
+  const guarded = new Proxy(session, {
+    get(target, property, receiver) {
+      if (property !== 'transaction') return Reflect.get(target, property, receiver);
+      return (work: (tx: unknown) => Promise<unknown>, config?: never) =>
+        target.transaction(async (tx) => {
+          const guard = new DriftGuard(tx as unknown as Transaction, 'up');
+          await guard.begin(pending.map((m) => m.tag));
+          let index = 0;
+          guard.at(pending[0]!.tag);
+          const stepping = new Proxy(tx, {
+            get(inner, name, r) {
+              if (name !== 'execute') return Reflect.get(inner, name, r);
+              return async (query: SQL) => {
+                const { sql: text, params } = dialect.sqlToQuery(query);
+                // the ledger row (hash, created_at) ends each migration; the chain's statements have no parameters
+                if (params.length) {
+                  const result = await inner.execute(query);
+                  guard.at(pending[++index]?.tag ?? '');
+                  return result;
+                }
+                return guard.step(text, (savepoint) => savepoint.execute(query));
+              };
+            },
+          });
+          const result = await work(stepping);
+          carried = (await guard.finish()).lines;
+          return result;
+        }, config);
+    },
+  });
   try {
-    if (client.kind === 'pglite') {
-      const { migrate: migratePglite } = await import('drizzle-orm/pglite/migrator');
-      await migratePglite(client.db, LEDGER);
-    }
-    else await migratePostgres(client.db, LEDGER);
+    await dialect.migrate(readMigrationFiles(LEDGER), guarded, LEDGER);
   } catch (error) {
     if (!before?.exists) {
       const [ledger] = await client.query<{ rows: number }>('select count(*)::int as rows from drizzle.__drizzle_migrations');
@@ -77,6 +106,7 @@ async function applyLocked(client: DatabaseClient): Promise<void> {
     }
     throw error;
   }
+  return carried;
 }
 
 export interface MigrationRun<T, R = undefined> {
@@ -89,6 +119,8 @@ export interface MigrationRun<T, R = undefined> {
   notices: string[];
   /** What `afterwards` returned. */
   afterwards: R;
+  /** Objects on the chain's tables that the chain does not manage, carried through the run (one line each). */
+  carried?: string[];
 }
 
 /**
@@ -136,8 +168,8 @@ export function runMigrations<T, R = undefined>(
     // nothing pending, nothing measured: counting every table's rows (1M orders) would be most of the start
     if (!pending.length) return { direction: 'up', applied: pending, notices, afterwards: (await afterwards?.(client)) as R };
     const before = await measure(client);
-    await applyLocked(client);
+    const carried = await applyLocked(client, pending);
     const after = await measure(client);
-    return { direction: 'up', applied: pending, before, after, notices, afterwards: (await afterwards?.(client)) as R };
+    return { direction: 'up', applied: pending, before, after, notices, carried, afterwards: (await afterwards?.(client)) as R };
   });
 }

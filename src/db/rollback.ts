@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import type { DatabaseClient, DatabaseTarget } from './client.js';
+import { DriftGuard, type Transaction } from './drift.js';
 import { MIGRATIONS_FOLDER, readChain, withMigrationLock, type ChainEntry, type MigrationRun } from './migrations.js';
 
 export const DOWN_FOLDER = `${MIGRATIONS_FOLDER}/down`;
@@ -79,16 +80,22 @@ export function runRollback<T>(
     // every down file is read before anything runs: a missing one stops the rollback untouched
     const steps = reverting.map((m) => ({ entry: m, statements: downStatements(m.tag) }));
     const before = await measure(client);
+    let carried: string[] = [];
     if (steps.length) {
       await client.db.transaction(async (tx) => {
+        // the drift guard (src/db/drift.ts): its inventory first, each statement through it, its end before the commit
+        const guard = new DriftGuard(tx as unknown as Transaction, 'down');
+        await guard.begin(reverting.map((m) => m.tag));
         for (const { entry, statements } of steps) {
-          for (const statement of statements) await tx.execute(sql.raw(statement));
+          guard.at(entry.tag);
+          for (const statement of statements) await guard.step(statement, (savepoint) => savepoint.execute(sql.raw(statement)));
           await tx.execute(sql.raw(`delete from drizzle.__drizzle_migrations where created_at = ${entry.when}`));
         }
         if (reverting.length === applied.length) await tx.execute(sql.raw('drop schema drizzle cascade'));
+        carried = (await guard.finish()).lines;
       });
     }
     const after = steps.length ? await measure(client) : before;
-    return { direction: 'down', applied: reverting, before, after, notices, afterwards: undefined };
+    return { direction: 'down', applied: reverting, before, after, notices, carried, afterwards: undefined };
   });
 }
