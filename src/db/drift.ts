@@ -24,6 +24,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { sql, type SQL } from 'drizzle-orm';
+import { databaseErrorOf, driverErrorOf } from './driver-errors.js';
 import { MIGRATIONS_FOLDER } from './migrations-folder.js';
 
 /** Plain SQL inside the migration's transaction; rows as plain objects. */
@@ -43,6 +44,7 @@ export interface Transaction {
 
 /** Plain SQL in a transaction: rows as plain objects (postgres.js gives an array, PGlite `{ rows }`). */
 export const queryIn = (tx: Pick<Transaction, 'execute'>): Query => async <T>(text: string) => {
+  // the row type is the caller's word for its own SQL; the shape is either driver's
   const result = (await tx.execute(sql.raw(text))) as unknown as T[] | { rows: T[] };
   return Array.isArray(result) ? result : result.rows;
 };
@@ -76,6 +78,7 @@ interface Plan {
 }
 let plan: Plan | undefined;
 /** The renames of the restructuring (0001 and 0002), as drizzle-kit was told them. */
+// a file of this build's own chain, read as the shape it is written in
 const PLAN = () => (plan ??= JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/plans/0001_restructure.json`, 'utf8')) as Plan);
 
 /** A name that a step changes: what it becomes (null: dropped), and on which table for a column. */
@@ -161,6 +164,7 @@ function managedNames(): Managed {
   if (managed) return managed;
   const m: Managed = { columns: new Set(), indexes: new Set(), constraints: new Set(), triggers: new Set(), functions: new Set() };
   for (const file of readdirSync(`${MIGRATIONS_FOLDER}/meta`).filter((f) => f.endsWith('_snapshot.json'))) {
+    // drizzle-kit's snapshot of this build's chain, read as the shape it writes
     const snapshot = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/${file}`, 'utf8')) as {
       tables: Record<string, { name: string; columns: Record<string, { name: string }>; indexes: Record<string, unknown>; foreignKeys: Record<string, unknown>;
         compositePrimaryKeys: Record<string, unknown>; uniqueConstraints: Record<string, unknown>; checkConstraints?: Record<string, unknown> }>;
@@ -196,9 +200,9 @@ function managedNames(): Managed {
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
 const ident = (name: string) => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`);
 const tableList = (names: string[]) => `array[${names.map(literal).join(', ')}]::text[]`;
-const driverCode = (error: unknown) => ((error as { cause?: { code?: string } }).cause ?? (error as { code?: string })).code;
-const refusedForDependents = (error: unknown) => ['0A000', '2BP01'].includes(driverCode(error) ?? '');
-const driverMessage = (error: unknown) => ((error as { cause?: { message?: string } }).cause ?? (error as { message?: string })).message ?? String(error);
+/** ALTER refused for a view or rule that reads the column (0A000), or DROP for a dependent object (2BP01). */
+const refusedForDependents = (error: unknown) => driverErrorOf(error, (code) => code === '0A000' || code === '2BP01') !== undefined;
+const driverMessage = (error: unknown) => databaseErrorOf(error)?.message ?? String(error);
 
 /** The chain's tables present now: oid and name. */
 async function chainTables(q: Query): Promise<{ oid: string; name: string }[]> {

@@ -8,7 +8,7 @@ import type { SQL } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
 import { openDatabase, type DatabaseClient, type DatabaseTarget } from './client.js';
-import { DriftGuard, type Transaction } from './drift.js';
+import { DriftGuard } from './drift.js';
 import { MIGRATIONS_FOLDER } from './migrations-folder.js';
 
 export { MIGRATIONS_FOLDER };
@@ -72,7 +72,7 @@ async function applyLocked(client: DatabaseClient, pending: ChainEntry[]): Promi
       if (property !== 'transaction') return Reflect.get(target, property, receiver);
       return (work: (tx: unknown) => Promise<unknown>, config?: never) =>
         target.transaction(async (tx) => {
-          const guard = new DriftGuard(tx as unknown as Transaction, 'up');
+          const guard = new DriftGuard(tx, 'up');
           await guard.begin(pending.map((m) => m.tag));
           let index = 0;
           guard.at(pending[0]!.tag);
@@ -165,7 +165,8 @@ export function runMigrations<T, R = undefined>(
 ): Promise<MigrationRun<T, R>> {
   return withMigrationLock(target, async (client, notices) => {
     const pending = await pendingMigrations(client);
-    // nothing pending, nothing measured: counting every table's rows (1M orders) would be most of the start
+    // nothing pending, nothing measured: counting every table's rows (1M orders) would be most of the start;
+    // `as R`: without `afterwards`, R is its default, undefined
     if (!pending.length) return { direction: 'up', applied: pending, notices, afterwards: (await afterwards?.(client)) as R };
     const before = await measure(client);
     const carried = await applyLocked(client, pending);

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import type { DatabaseClient, DatabaseTarget } from './client.js';
-import { DriftGuard, type Transaction } from './drift.js';
+import { DriftGuard } from './drift.js';
 import { MIGRATIONS_FOLDER, readChain, withMigrationLock, type ChainEntry, type MigrationRun } from './migrations.js';
 
 export const DOWN_FOLDER = `${MIGRATIONS_FOLDER}/down`;
@@ -84,7 +84,7 @@ export function runRollback<T>(
     if (steps.length) {
       await client.db.transaction(async (tx) => {
         // the drift guard (src/db/drift.ts): its inventory first, each statement through it, its end before the commit
-        const guard = new DriftGuard(tx as unknown as Transaction, 'down');
+        const guard = new DriftGuard(tx, 'down');
         await guard.begin(reverting.map((m) => m.tag));
         for (const { entry, statements } of steps) {
           guard.at(entry.tag);
