@@ -89,7 +89,8 @@ const CONNECTION_FAILURES = new Set([
 /** The database cannot be reached, or dropped the connection (the driver's error may be a `cause`). */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (const e of causes(error)) {
-    const code = String(fieldOf(e, 'code') ?? '');
+    const field = fieldOf(e, 'code');
+    const code = typeof field === 'string' ? field : '';
     if (CONNECTION_FAILURES.has(code) || /^(08|57P|53)/.test(code)) return true;
   }
   return false;
@@ -134,11 +135,11 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
         // LISTEN needs a session of its own: through a transaction-mode pooler, PostgreSQL directly
         const listener = postgres(target.directUrl ?? target.url, { ...settings, max: 1, connection: { application_name: 'backoffice-api-listen' } });
         try {
-          const { unlisten } = await listener.listen(channel, onNotify, onListen);
+          const subscription = await listener.listen(channel, onNotify, onListen);
           return {
             notify: async (payload) => void (await listener.notify(channel, payload)),
             stop: async () => {
-              await unlisten();
+              await subscription.unlisten();
               await listener.end({ timeout: 1 });
             },
           };
@@ -236,6 +237,6 @@ function counted(sql: postgres.Sql, pool: PoolUsage): postgres.Sql {
     return transaction;
   }
   return new Proxy(sql, {
-    get: (target, key, receiver) => (key === 'unsafe' ? unsafe : key === 'begin' ? begin : Reflect.get(target, key, receiver)),
+    get: (target, key, receiver): unknown => (key === 'unsafe' ? unsafe : key === 'begin' ? begin : Reflect.get(target, key, receiver)),
   });
 }

@@ -45,7 +45,7 @@ export interface Transaction {
 /** Plain SQL in a transaction: rows as plain objects (postgres.js gives an array, PGlite `{ rows }`). */
 export const queryIn = (tx: Pick<Transaction, 'execute'>): Query => async <T>(text: string) => {
   // the row type is the caller's word for its own SQL; the shape is either driver's
-  const result = (await tx.execute(sql.raw(text))) as unknown as T[] | { rows: T[] };
+  const result = (await tx.execute(sql.raw(text))) as T[] | { rows: T[] };
   return Array.isArray(result) ? result : result.rows;
 };
 export type Direction = 'up' | 'down';

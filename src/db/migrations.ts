@@ -68,7 +68,7 @@ async function applyLocked(client: DatabaseClient, pending: ChainEntry[]): Promi
   const { dialect, session } = client.db as unknown as Migrator;
   let carried: string[] = [];
   const guarded = new Proxy(session, {
-    get(target, property, receiver) {
+    get(target, property, receiver): unknown {
       if (property !== 'transaction') return Reflect.get(target, property, receiver);
       return (work: (tx: unknown) => Promise<unknown>, config?: never) =>
         target.transaction(async (tx) => {
@@ -77,7 +77,7 @@ async function applyLocked(client: DatabaseClient, pending: ChainEntry[]): Promi
           let index = 0;
           guard.at(pending[0]!.tag);
           const stepping = new Proxy(tx, {
-            get(inner, name, r) {
+            get(inner, name, r): unknown {
               if (name !== 'execute') return Reflect.get(inner, name, r);
               return async (query: SQL) => {
                 const { sql: text, params } = dialect.sqlToQuery(query);

@@ -37,7 +37,10 @@ function oneOf(name: string, table: string, key: string, column: string, values:
   return {
     name, table, fields: [{ key, column }],
     requires: `${column} is one of ${values.join(', ')}`,
-    broken: (row) => (row[key] === null || row[key] === undefined || values.includes(String(row[key])) ? [] : [key]),
+    broken: (row) => {
+      const value = row[key];
+      return value === null || value === undefined || (typeof value === 'string' && values.includes(value)) ? [] : [key];
+    },
     fix: () => ({ set: `${column} = '${fallback}'`, note: `${column}: '${fallback}', ${why}; or another of ${list(values)}` }),
   };
 }

@@ -68,7 +68,7 @@ export default fp(
       } catch {
         return done(new HttpError(400, 'FST_ERR_VALIDATION', 'body is not valid UTF-8'));
       }
-      parseJson(request, text, (error, value) => {
+      void parseJson(request, text, (error, value) => {
         if (error) return done(error);
         const where = invalidUnicodeAt(value, 'body');
         if (where) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${where} is not valid Unicode (a lone surrogate)`));

@@ -3,7 +3,7 @@
  * requests by route and status, the database pool, migrations, logins, refresh-token reuse, and
  * prom-client's process defaults (CPU, memory, event-loop delay, GC). One registry per app.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -138,7 +138,7 @@ export default fp<{ port?: number; host?: string }>(
       if (outcome) logins.inc({ outcome });
     });
 
-    let server: Server | undefined;
+    const server = port === undefined ? undefined : createServer(serveMetrics);
     app.decorate('metrics', {
       registry,
       refreshTokenReuse: () => reuse.inc(),
@@ -150,8 +150,7 @@ export default fp<{ port?: number; host?: string }>(
       },
     } satisfies Metrics);
 
-    if (port === undefined) return;
-    server = createServer((request, response) => {
+    function serveMetrics(request: IncomingMessage, response: ServerResponse) {
       if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: GET /metrics\n');
         return;
@@ -163,7 +162,8 @@ export default fp<{ port?: number; host?: string }>(
           response.writeHead(500, { 'content-type': 'text/plain' }).end('metrics collection failed\n');
         },
       );
-    });
+    }
+    if (server === undefined || port === undefined) return;
     const listening = server;
     app.addHook('onReady', () => new Promise<void>((resolve, reject) => {
       listening

@@ -143,7 +143,7 @@ function decodeCursor(text: string, sort: string, order: 'asc' | 'desc'): Cursor
 function cursorValue(column: PgColumn, value: unknown) {
   if (value === null) return null;
   if (column.dataType === 'date') {
-    const date = new Date(String(value));
+    const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(Number.NaN);
     if (Number.isNaN(date.getTime())) throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
     return date;
   }

@@ -117,7 +117,7 @@ const kyivParts = new Intl.DateTimeFormat('en-US', {
 /** Kyiv's offset from UTC at an instant, in milliseconds (+2 h in winter, +3 h in summer). */
 function kyivOffset(instant: number): number {
   const part = Object.fromEntries(kyivParts.formatToParts(instant).map((p) => [p.type, Number(p.value)]));
-  return Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!, part.second!) - instant;
+  return Date.UTC(part.year!, part.month! - 1, part.day, part.hour, part.minute, part.second) - instant;
 }
 
 /** A Kyiv wall-clock time as the instant it names (in the hour a clock goes back, the second of the two). */
