@@ -132,30 +132,18 @@ t.test('defaults, and empty variables count as unset', async (t) => {
   t.equal(loadConfig({ HOST: '0.0.0.0' }).host, '0.0.0.0', 'HOST wins');
 });
 
-t.test('a port already taken: one line naming it and PORT, exit 1', async (t) => {
-  const taken = createServer();
-  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => taken.close());
-  const port = (taken.address() as AddressInfo).port;
-  const db = await scratchDatabase(await migratedTemplate());
-  t.teardown(db.drop);
-  const refused = await refusal({ DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'info' });
-  t.match(refused.message, /exited with 1 before listening/);
-  const lines = refused.message.split('\n').filter((line) => line.includes(String(port)));
-  t.same(lines, [`Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT to another port.`]);
-  t.notMatch(refused.message, /EADDRINUSE| {4}at |"level"|shut down/, 'no stack, no JSON log, no shut-down line');
-});
-
-t.test('the metrics port already taken (a second instance on one host): the line names METRICS_PORT, not PORT', async (t) => {
-  const taken = createServer();
-  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => taken.close());
-  const port = (taken.address() as AddressInfo).port;
-  const db = await scratchDatabase(await migratedTemplate());
-  t.teardown(db.drop);
-  const refused = await refusal({ DATABASE_URL: db.url, PORT: '0', METRICS_PORT: String(port), LOG_LEVEL: 'info' });
-  t.match(refused.message, /exited with 1 before listening/);
-  const lines = refused.message.split('\n').filter((line) => line.includes('already in use'));
-  t.same(lines, [`Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set METRICS_PORT to another port.`]);
-  t.notMatch(refused.message, /EADDRINUSE| {4}at |"level"|shut down/, 'no stack, no JSON log, no shut-down line');
-});
+for (const variable of ['PORT', 'METRICS_PORT'] as const) {
+  t.test(`${variable} already taken (a second instance on one host): one line naming it and ${variable}, exit 1`, async (t) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    t.teardown(() => taken.close());
+    const port = (taken.address() as AddressInfo).port;
+    const db = await scratchDatabase(await migratedTemplate());
+    t.teardown(db.drop);
+    const refused = await refusal({ DATABASE_URL: db.url, PORT: '0', [variable]: String(port), LOG_LEVEL: 'info' });
+    t.match(refused.message, /exited with 1 before listening/);
+    const lines = refused.message.split('\n').filter((line) => line.includes('already in use'));
+    t.same(lines, [`Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set ${variable} to another port.`]);
+    t.notMatch(refused.message, /EADDRINUSE| {4}at |"level"|shut down/, 'no stack, no JSON log, no shut-down line');
+  });
+}
