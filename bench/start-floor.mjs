@@ -1,11 +1,9 @@
 /**
  * The floor of a start (bench/start.ts): plain JavaScript, node:http, and the database driver the
  * service uses: postgres.js on DATABASE_URL, or PGlite on PGLITE_DATA_DIR. /readyz answers 200 once
- * the database answered a query; nothing else. node:http is imported as any module would import it,
- * which makes Node build its ES module facade (and load undici for its lazy getters); with
- * FLOOR_HTTP=builtin it is taken as the service's bundle takes it, process.getBuiltinModule.
+ * the database answered a query; nothing else.
  */
-const { createServer } = process.env.FLOOR_HTTP === 'builtin' ? process.getBuiltinModule('node:http') : await import('node:http');
+import { createServer } from 'node:http';
 
 const query = process.env.DATABASE_URL
   ? await (async () => {

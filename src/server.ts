@@ -1,5 +1,5 @@
 /**
- * `npm start` (dist/server.js, src/launcher.ts, calls startServer): validate the configuration,
+ * `npm start` (dist/server.js, src/main.ts, calls startServer): validate the configuration,
  * migrate (the locked migrator of `npm run db:migrate`, which also creates the first admin of an
  * empty database), then serve. On SIGTERM or SIGINT:
  * /readyz turns 503, requests in flight finish, the server and the database close, exit 0 within

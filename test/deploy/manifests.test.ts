@@ -210,6 +210,25 @@ t.test('the Dockerfile runs `npm start` as node, in production, with production 
   t.ok(start?.includes('dist/server.js') && pkg.scripts?.build?.includes('scripts/build.mjs') && buildCopied, 'npm start runs what scripts/build.mjs bundles, which the build stage runs');
 });
 
+t.test('the image holds what the bundle leaves out, and a compile cache its user can read', async (t) => {
+  // scripts/build.mjs's EXTERNAL: loaded from node_modules at run time, so installed by npm ci --omit=dev
+  const external = /const EXTERNAL = \[([^\]]*)\]/.exec(read('scripts/build.mjs'))?.[1];
+  const names = [...new Set([...(external ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!.replace(/\/\*$/, '')))];
+  t.ok(names.includes('@fastify/swagger-ui'), `the bundle leaves out ${names.join(', ')}`);
+  const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> };
+  for (const name of names) {
+    t.ok(pkg.dependencies?.[name], `${name} is a production dependency`);
+    t.notOk(lock.packages[`node_modules/${name}`]?.dev, `${name} is in the lock file, not as a dev package`);
+  }
+  const cache = dockerEnv.NODE_COMPILE_CACHE;
+  t.ok(cache?.startsWith('/app/'), `NODE_COMPILE_CACHE is in the image (${cache}), not under /tmp, the emptyDir`);
+  // Node names the cache's directory after the uid: filled by the user that runs the service
+  const lines = finalStage.lines;
+  const warm = lines.findIndex((l) => /^RUN\s+node dist\/server\.js --warm-compile-cache$/.test(l));
+  t.ok(warm > 0, 'the final stage fills it: node dist/server.js --warm-compile-cache');
+  t.equal(lines.slice(0, warm).filter((l) => /^USER\s/i.test(l)).at(-1), 'USER node', 'as node');
+});
+
 t.test('the driver patch (patches/, patch-package) is applied wherever npm ci runs', async (t) => {
   t.match(pkg.scripts?.postinstall, /\bpatch-package\b/, 'npm ci applies patches/ (postinstall), so does .ci/run');
   t.ok(read('.ci/run').includes('npm ci') && !/npm ci[^\n]*--ignore-scripts/.test(read('.ci/run')), '.ci/run runs npm ci with its scripts');
