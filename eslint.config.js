@@ -20,6 +20,8 @@ export default defineConfig(
       // Fastify's plugins, hooks and handlers are async by contract (a handler that returns its
       // reply is async), with or without an await inside
       '@typescript-eslint/require-await': 'off',
+      // a variable a closure reads before its one assignment (the app, in the signal handler) stays let
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // `const { secret: _, ...rest } = row` leaves a field out on purpose
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // tap's t.test() need not be awaited: tap runs subtests in order and waits for them

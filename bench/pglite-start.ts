@@ -27,12 +27,15 @@ const floor = ['bench/baseline-server.ts', { ...env, DATABASE_URL: 'postgres://n
 
 async function startToReady([script, environment]: readonly [string, NodeJS.ProcessEnv]): Promise<number> {
   const server = await startNode(script, environment);
+  let ready: number;
+  let code: number | null;
   try {
-    return await server.ready('/readyz', 50);
+    ready = await server.ready('/readyz', 50);
   } finally {
-    const code = await server.stop();
-    if (code !== 0) throw new Error(`${script} exited with ${code} on SIGTERM:\n${server.output()}`);
+    code = await server.stop();
   }
+  if (code !== 0) throw new Error(`${script} exited with ${code} on SIGTERM:\n${server.output()}`);
+  return ready;
 }
 
 execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });

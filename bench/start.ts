@@ -33,13 +33,16 @@ interface Sample {
 
 async function start(script: string, env: NodeJS.ProcessEnv): Promise<Sample> {
   const server = await startNode(script, env);
+  let measured: { ready: number; rss: number; cpu: number };
+  let code: number | null;
   try {
     const ready = await server.ready('/readyz', 5);
-    return { ready, rss: rss(server.pid), cpu: cpuSeconds(server.pid) };
+    measured = { ready, rss: rss(server.pid), cpu: cpuSeconds(server.pid) };
   } finally {
-    const code = await server.stop();
-    if (code !== 0 && code !== null) throw new Error(`${script} exited with ${code} on SIGTERM:\n${server.output()}`);
+    code = await server.stop();
   }
+  if (code !== 0 && code !== null) throw new Error(`${script} exited with ${code} on SIGTERM:\n${server.output()}`);
+  return measured;
 }
 
 say('npm run build …');

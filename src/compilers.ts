@@ -20,7 +20,7 @@ export interface DeferredCompilers {
   validatorCompiler: typeof TypeBoxValidatorCompiler;
   buildSerializer: ReturnType<typeof SerializerSelector>;
   /** Compiles what is still deferred, one schema per turn of the event loop, so requests go first. */
-  compileRemaining(): Promise<void>;
+  compileRemaining: () => Promise<void>;
 }
 
 /** One set per Fastify instance. */

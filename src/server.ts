@@ -13,6 +13,7 @@ import { openDatabase, type DatabaseClient } from './db/client.js';
 import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
 import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
 import { pendingMigrations, runMigrations } from './db/migrations.js';
+import { fieldOf } from './field-of.js';
 
 function configOrExit(): Config {
   try {
@@ -96,7 +97,7 @@ export async function startServer(): Promise<void> {
   } catch (error) {
     // the metrics server, started as the app gets ready, says so itself; anything else in use is PORT
     const inUse = error instanceof PortInUseError ? error
-      : (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new PortInUseError('PORT', config.port, config.host)
+      : fieldOf(error, 'code') === 'EADDRINUSE' ? new PortInUseError('PORT', config.port, config.host)
       : undefined;
     if (!inUse) throw error;
     console.error(inUse.message);

@@ -166,13 +166,13 @@ t.test('a value met by a later rewrite stops the rollback too, naming the rows',
     await t.test(table, async (t) => {
       const { url, sql } = await scratchWithClient(t, await migratedTemplate());
       const [row] = id ? [{ id }] : await sql`select id::text from ${sql(table)} order by id limit 1`;
-      const updated = await sql.unsafe(`update "${table}" set "${column}" = '${value}' where id::text = '${row!.id}'`);
+      const updated = await sql.unsafe(`update "${table}" set "${column}" = '${value}' where id::text = '${row.id}'`);
       t.equal(updated.count, 1, 'the value is in place');
       const state = await wholeState(sql);
       const result = await dbRollback({ url });
       t.equal(result.code, 1, result.stdout + result.stderr);
       t.match(result.stderr, /1 row\(s\) hold a value the legacy schema cannot hold unchanged/);
-      t.match(result.stderr, `${table} id='${row!.id}' ${column}=${value}: finer than a millisecond`);
+      t.match(result.stderr, `${table} id='${row.id}' ${column}=${value}: finer than a millisecond`);
       t.notMatch(result.stderr, /BO002|cannot be carried back unchanged/, 'not the internal signal');
       t.same(await wholeState(sql), state, 'schema and data as they were');
     });
