@@ -12,9 +12,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import type tap from 'tap';
 import type postgres from 'postgres';
 import { openPglite } from '../../src/db/client.js';
-import { APPLIED_WHOLE_CHAIN, dbMigrate, dbRollback } from '../helpers/commands.js';
+import { APPLIED_WHOLE_CHAIN, dbMigrate, dbRollback, type CommandResult } from '../helpers/commands.js';
 import { ADMIN_URL, connect, LEGACY_BACKUP, legacyTemplate, scratchDatabase, scratchWithClient } from '../helpers/databases.js';
 import { wholeState } from '../helpers/catalog.js';
 
@@ -134,6 +135,14 @@ t.teardown(async () => {
   await admin.end();
 });
 
+/** A run stopped on three objects it cannot carry, naming each with what to do: `lines` all in its output. */
+function assertStopped(t: Pick<typeof tap, 'equal' | 'match' | 'ok'>, result: CommandResult, what: 'Migration' | 'Rollback', way: 'over' | 'back', lines: string[]) {
+  t.equal(result.code, 1, 'exits 1');
+  t.match(result.stderr, new RegExp(`${what} of PostgreSQL \\(.*\\) stopped; nothing was changed\\.`));
+  t.match(result.stderr, new RegExp(`3 object\\(s\\) that the migration chain does not manage cannot be carried ${way} as they are:`));
+  for (const line of lines) t.ok(result.stderr.includes(line), `names ${line.slice(0, 70)}…`);
+}
+
 t.test('migrate and roll back a drifted database: every object carried, and working', async (t) => {
   const { sql, url } = await scratchWithClient(t, drifted.name);
   const original = await driftState(sql);
@@ -227,19 +236,14 @@ t.test('what cannot be carried stops the migration before anything changes, nami
   const objects = await driftState(sql);
 
   const result = await dbMigrate({ url });
-  t.equal(result.code, 1, 'exits 1');
-  t.match(result.stderr, /Migration of PostgreSQL \(.*\) stopped; nothing was changed\./);
-  t.match(result.stderr, /3 object\(s\) that the migration chain does not manage cannot be carried over as they are:/);
-  for (const line of [
+  assertStopped(t, result, 'Migration', 'over', [
     'trigger order_touch on "Order" (function public.touch_updated_at()): its function public.touch_updated_at() names "updatedAt" → updated_at: it would fail at its first use.',
     'Drop it before migrating (DROP TRIGGER order_touch ON "Order";), then create the function again with the names changed as above, and the trigger, once migrated.',
     'function public.order_total(p_id text): its body names "Order" → orders, "totalPrice" → total_price: it would fail at its first use.',
     'Drop it before migrating (DROP FUNCTION public.order_total(p_id text);)',
     "view public.token_report: it reads refresh_tokens, which 0002_restructure drops (each user's unexpired refresh token moves into users.sessions).",
     'Drop it before migrating (DROP VIEW public.token_report;)',
-  ]) {
-    t.ok(result.stderr.includes(line), `names ${line.slice(0, 70)}…`);
-  }
+  ]);
   t.notMatch(result.stderr, /order_revenue|daily_revenue|audit_row/, 'nothing that can be carried');
   t.match(result.stderr, /HINT: .*then run npm run db:migrate again/);
   t.same(await wholeState(sql), state, 'schema and rows as they were, no ledger');
@@ -263,17 +267,12 @@ t.test('what cannot be carried stops the migration before anything changes, nami
   const migrated = await wholeState(sql);
   const ledger = await sql`select * from drizzle.__drizzle_migrations order by id`;
   const back = await dbRollback({ url });
-  t.equal(back.code, 1, 'exits 1');
-  t.match(back.stderr, /Rollback of PostgreSQL \(.*\) stopped; nothing was changed\./);
-  t.match(back.stderr, /3 object\(s\) that the migration chain does not manage cannot be carried back as they are:/);
-  for (const line of [
+  assertStopped(t, back, 'Rollback', 'back', [
     'trigger order_touch on orders (function public.touch_updated_at()): its function public.touch_updated_at() names updated_at → "updatedAt"',
     'Drop it before rolling back (DROP TRIGGER order_touch ON orders;)',
     'function public.order_total(p_id text): its body names orders → "Order", total_price → "totalPrice"',
     'view public.session_report: it reads users.sessions, which 0005_sessions drops (one refresh-token slot per user again).',
-  ]) {
-    t.ok(back.stderr.includes(line), `names ${line.slice(0, 70)}…`);
-  }
+  ]);
   t.same(await wholeState(sql), migrated, 'schema and rows as they were');
   t.same(await sql`select * from drizzle.__drizzle_migrations order by id`, ledger, 'and the ledger');
 });
