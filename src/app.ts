@@ -25,6 +25,7 @@ import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
 import ordersRoutes from './routes/orders.js';
+import packingListRoutes from './routes/packing-list.js';
 import productsRoutes from './routes/products.js';
 import salesdriveWebhookRoutes from './routes/salesdrive-webhook.js';
 import shopSettingsRoutes from './routes/shop-settings.js';
@@ -177,6 +178,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       await api.register(authRoutes, config);
       await api.register(usersRoutes);
       await api.register(ordersRoutes);
+      await api.register(packingListRoutes);
       await api.register(orderHistoryRoutes);
       await api.register(productsRoutes);
       await api.register(boxSettingsRoutes);

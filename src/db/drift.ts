@@ -119,6 +119,16 @@ function upChanges(tag: string): StepChanges {
 
 /** Down: what reverting the step renames back or drops. */
 function downChanges(tag: string): StepChanges {
+  if (tag.startsWith('0008_')) {
+    return {
+      tables: [{ name: 'catalogue_sync_runs', becomes: null, note: 'the legacy schema has no record of catalogue syncs' }],
+      columns: [
+        { name: 'barcode', becomes: null, table: 'products' },
+        { name: 'outdated_at', becomes: null, table: 'products' },
+        { name: 'barcode', becomes: null, table: 'box_settings' },
+      ],
+    };
+  }
   if (tag.startsWith('0007_')) return { tables: [{ name: 'shop_settings', becomes: null, note: 'the legacy schema has no shop settings' }], columns: [] };
   if (tag.startsWith('0006_')) return { tables: [], columns: [{ name: 'salesdrive_updated_at', becomes: null, table: 'orders' }] };
   if (tag.startsWith('0005_')) {
@@ -144,7 +154,7 @@ function downChanges(tag: string): StepChanges {
 /** Every table the chain touches, under every name it has had. */
 const chainTableNames = () => [
   ...Object.entries(PLAN().tables).flat(),
-  'refresh_tokens', 'DilovodData', 'SalesDriveData', 'rate_limits', 'shop_settings',
+  'refresh_tokens', 'DilovodData', 'SalesDriveData', 'rate_limits', 'shop_settings', 'catalogue_sync_runs',
 ];
 
 /**

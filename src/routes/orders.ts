@@ -1,15 +1,12 @@
 /** /api/v1/orders: the orders SalesDrive sends, their history, and look-up by external id. */
 import { and, asc, count, desc, eq, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
-import { boxSettings, orderHistory, orders, orderSearchText, products, SYNC_STATUSES, users } from '../db/schema.js';
-import { centikilograms, MAX_PORTIONS } from '../packing/plan.js';
-import { fieldOf } from '../field-of.js';
-import { HttpError, notFound } from '../plugins/errors.js';
-import { planFor } from './box-settings.js';
+import { Type } from 'typebox';
+import { orderHistory, orders, orderSearchText, SYNC_STATUSES, users } from '../db/schema.js';
+import { BOXES_PATTERN, packingListOf, PROBLEM_REASONS } from '../packing/packing-list.js';
+import { notFound } from '../plugins/errors.js';
 import { afterCursor, listPage, publicColumns, registerCrud, withEtag, type ListQuery } from './crud.js';
 import { HistoryItem } from './order-history.js';
-import { readShopSettings } from './shop-settings.js';
 import { OrderStatus, STATUS_TEXT, statusTextOf } from './statuses.js';
 import { containing, errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
 
@@ -229,7 +226,7 @@ const ReadQuery = Strict({
 });
 
 const BoxesQuery = Type.String({
-  pattern: '^[0-9]{1,9}:[0-9]{1,4}(,[0-9]{1,9}:[0-9]{1,4}){0,19}$',
+  pattern: BOXES_PATTERN,
   description: 'the boxes used, as id:count pairs, e.g. 12:1,8:1; without it, the spacious plan for the order’s quantity',
 });
 
@@ -239,7 +236,7 @@ const ExpectedWeight = Type.Object(
     min: Type.Integer({ description: 'the lightest parcel the tolerance accepts' }),
     max: Type.Integer({ description: 'the heaviest parcel the tolerance accepts' }),
     unit: Type.Literal('g'),
-    itemsWeight: Type.Integer({ description: 'Σ quantity × product weight, over the lines whose product has a weight' }),
+    itemsWeight: Type.Integer({ description: 'Σ quantity × product weight over the components to pick (sets expanded), those with a weight' }),
     boxesWeight: Type.Integer({ description: 'Σ count × box selfWeight' }),
     boxes: Type.Array(Type.Object({ id: Type.Integer(), marking: Type.String(), count: Type.Integer() })),
     tolerance: Type.Object({ percent: Type.String(), grams: Type.Integer(), allowed: Type.Integer({ description: 'the larger of the two, in grams' }) }),
@@ -247,9 +244,9 @@ const ExpectedWeight = Type.Object(
       Type.Object({
         sku: Nullable(Type.String()),
         quantity: Nullable(Type.Integer()),
-        reason: OneOf(['no-product', 'no-weight', 'malformed-line'] as const),
+        reason: OneOf(PROBLEM_REASONS),
       }),
-      { description: 'lines left out of itemsWeight: never counted as zero in silence' },
+      { description: 'what is left out of itemsWeight, never counted as zero in silence (GET /orders/:id/packing-list says where each sits)' },
     ),
   },
   {
@@ -268,24 +265,6 @@ const ExpectedWeight = Type.Object(
     ],
   },
 );
-
-interface Line {
-  sku: string | null;
-  quantity: number | null;
-}
-
-/** The order's lines as stored (legacy rows may hold other shapes: such a line is reported, not guessed). */
-function linesOf(items: unknown): Line[] {
-  if (!Array.isArray(items)) return [{ sku: null, quantity: null }];
-  return items.map((item: unknown) => {
-    const sku = fieldOf(item, 'sku');
-    const quantity = fieldOf(item, 'quantity');
-    return {
-      sku: typeof sku === 'string' && sku !== '' ? sku : null,
-      quantity: typeof quantity === 'number' && Number.isInteger(quantity) && quantity >= 0 ? quantity : null,
-    };
-  });
-}
 
 const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerCrud(app, {
@@ -445,7 +424,8 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The items’ product weights times their quantities, plus the boxes’ own weights: the boxes given (boxes=id:count,…), ' +
           'else the spacious plan for the order’s quantity. The tolerance is the larger of weightTolerancePercent of the ' +
-          'expected weight and weightToleranceGrams (GET/PATCH /shop-settings). A line whose product is unknown or has no weight ' +
+          'expected weight and weightToleranceGrams (GET/PATCH /shop-settings). Sets are expanded into their components, as ' +
+          'GET /orders/:id/packing-list lists them; a component unknown or without a weight, or a set that contains itself, ' +
           'is named in missing, never counted as zero in silence.',
         params: TextIdParams,
         querystring: Strict({ boxes: Type.Optional(BoxesQuery) }),
@@ -456,64 +436,10 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const [order] = await app.db.select({ items: orders.items, quantity: orders.quantity }).from(orders).where(eq(orders.id, request.params.id));
       if (!order) throw notFound('Order');
-      const lines = linesOf(order.items);
-      const skus = [...new Set(lines.flatMap((l) => (l.sku ? [l.sku] : [])))];
-      const [found, boxes, settings] = await Promise.all([
-        skus.length ? app.db.select({ sku: products.sku, weight: products.weight }).from(products).where(inArray(products.sku, skus)) : [],
-        boxesFor(request.query.boxes, order.quantity),
-        readShopSettings(app.db),
-      ]);
-      const weightOf = new Map(found.map((p) => [p.sku, p.weight]));
-      const missing: Static<typeof ExpectedWeight>['missing'] = [];
-      let itemsWeight = 0;
-      for (const line of lines) {
-        if (line.sku === null || line.quantity === null) missing.push({ ...line, reason: 'malformed-line' });
-        else if (!weightOf.has(line.sku)) missing.push({ ...line, reason: 'no-product' });
-        else if (weightOf.get(line.sku) === null) missing.push({ ...line, reason: 'no-weight' });
-        else itemsWeight += line.quantity * weightOf.get(line.sku)!;
-      }
-      const boxesWeight = boxes.reduce((sum, b) => sum + b.count * b.centikilograms * 10, 0);
-      const expectedWeight = itemsWeight + boxesWeight;
-      // percent as hundredths, so that the share is exact before it is rounded to the gram
-      const share = Math.round((expectedWeight * centikilograms(settings.weightTolerancePercent)) / 10_000);
-      const allowed = Math.max(share, settings.weightToleranceGrams);
-      return {
-        expectedWeight,
-        min: Math.max(0, expectedWeight - allowed),
-        max: expectedWeight + allowed,
-        unit: 'g' as const,
-        itemsWeight,
-        boxesWeight,
-        boxes: boxes.map(({ id, marking, count }) => ({ id, marking, count })),
-        tolerance: { percent: settings.weightTolerancePercent, grams: settings.weightToleranceGrams, allowed },
-        missing,
-      };
+      const { weight, problems } = await packingListOf(app.db, order, request.query.boxes);
+      return { ...weight, missing: problems.map(({ sku, quantity, reason }) => ({ sku, quantity, reason })) };
     },
   );
-
-  /** The boxes named by ?boxes=id:count,… (any box, active or not: it is what was used), else the spacious plan. */
-  async function boxesFor(text: string | undefined, quantity: number) {
-    if (text === undefined) {
-      if (quantity === 0) return [];
-      if (quantity > MAX_PORTIONS) throw new HttpError(409, 'TOO_MANY_PORTIONS', `The order has ${quantity} portions, more than a plan is made for (${MAX_PORTIONS}): name the boxes (boxes=id:count,…)`);
-      const plan = await planFor(app.db, quantity, 'spacious');
-      const weights = await app.db.select({ id: boxSettings.id, selfWeight: boxSettings.selfWeight }).from(boxSettings).where(inArray(boxSettings.id, plan.boxes.map((b) => b.id)));
-      return plan.boxes.map((b) => ({ ...b, centikilograms: centikilograms(weights.find((w) => w.id === b.id)!.selfWeight) }));
-    }
-    const counts = new Map<number, number>();
-    for (const pair of text.split(',')) {
-      const [id, n] = pair.split(':').map(Number);
-      if (id !== undefined && n !== undefined) counts.set(id, (counts.get(id) ?? 0) + n); // always both: the pattern requires them
-    }
-    const ids = [...counts.keys()];
-    const rows = await app.db.select({ id: boxSettings.id, marking: boxSettings.marking, selfWeight: boxSettings.selfWeight }).from(boxSettings).where(inArray(boxSettings.id, ids));
-    const unknown = ids.filter((id) => !rows.some((r) => r.id === id));
-    if (unknown.length) throw new HttpError(400, 'UNKNOWN_BOX', `querystring.boxes names boxes that do not exist: ${unknown.join(', ')}`);
-    return ids.map((id) => {
-      const box = rows.find((r) => r.id === id)!;
-      return { id, marking: box.marking, count: counts.get(id)!, centikilograms: centikilograms(box.selfWeight) };
-    });
-  }
 };
 
 export default ordersRoutes;
