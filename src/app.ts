@@ -21,12 +21,15 @@ import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
 import jsonBodyPlugin from './plugins/json-body.js';
 import salesdrivePushPlugin from './plugins/salesdrive-push.js';
+import catalogueSyncPlugin from './plugins/catalogue-sync.js';
+import jobsPlugin from './plugins/jobs.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
 import ordersRoutes from './routes/orders.js';
 import packingListRoutes from './routes/packing-list.js';
 import productsRoutes from './routes/products.js';
+import productSyncRoutes from './routes/product-sync.js';
 import salesdriveWebhookRoutes from './routes/salesdrive-webhook.js';
 import shopSettingsRoutes from './routes/shop-settings.js';
 import { ErrorResponse, Strict } from './routes/shared.js';
@@ -52,7 +55,7 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
+  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'dilovod' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
   Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
@@ -154,7 +157,10 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   await app.register(authPlugin, { secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
   await app.register(healthPlugin);
   const salesdrive = config.salesdrive ?? { webhookRateLimit: 600 };
-  await app.register(salesdrivePushPlugin, { push: salesdrive.push, target: config.database });
+  // jobs under way get the longest a call to SalesDrive or Dilovod may take to finish when the app stops
+  await app.register(jobsPlugin, { target: config.database, stopTimeout: Math.max(salesdrive.push?.timeout ?? 0, config.dilovod?.timeout ?? 0) + 1 });
+  await app.register(salesdrivePushPlugin, { push: salesdrive.push });
+  await app.register(catalogueSyncPlugin, { dilovod: config.dilovod });
 
   await app.register(
     async (api) => {
@@ -181,6 +187,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       await api.register(packingListRoutes);
       await api.register(orderHistoryRoutes);
       await api.register(productsRoutes);
+      await api.register(productSyncRoutes);
       await api.register(boxSettingsRoutes);
       await api.register(wordpressSkuCacheRoutes);
       await api.register(salesdriveWebhookRoutes, salesdrive);
