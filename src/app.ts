@@ -22,11 +22,13 @@ import revocationPlugin from './plugins/revocation.js';
 import jsonBodyPlugin from './plugins/json-body.js';
 import salesdrivePushPlugin from './plugins/salesdrive-push.js';
 import catalogueSyncPlugin from './plugins/catalogue-sync.js';
+import salesdriveReconcilePlugin from './plugins/salesdrive-reconcile.js';
 import jobsPlugin from './plugins/jobs.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
 import ordersRoutes from './routes/orders.js';
+import orderFeedsRoutes from './routes/order-feeds.js';
 import packingListRoutes from './routes/packing-list.js';
 import productsRoutes from './routes/products.js';
 import productSyncRoutes from './routes/product-sync.js';
@@ -160,6 +162,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   // jobs under way get the longest a call to SalesDrive or Dilovod may take to finish when the app stops
   await app.register(jobsPlugin, { target: config.database, stopTimeout: Math.max(salesdrive.push?.timeout ?? 0, config.dilovod?.timeout ?? 0) + 1 });
   await app.register(salesdrivePushPlugin, { push: salesdrive.push });
+  await app.register(salesdriveReconcilePlugin, { salesdrive: salesdrive.push });
   await app.register(catalogueSyncPlugin, { dilovod: config.dilovod });
 
   await app.register(
@@ -185,6 +188,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       await api.register(usersRoutes);
       await api.register(ordersRoutes);
       await api.register(packingListRoutes);
+      await api.register(orderFeedsRoutes);
       await api.register(orderHistoryRoutes);
       await api.register(productsRoutes);
       await api.register(productSyncRoutes);

@@ -80,6 +80,8 @@ const EnvSchema = Type.Object({
   DILOVOD_MAX_CHANGE_SHARE: Type.Integer({ minimum: 0, maximum: 100, default: 10, description: 'percent of the catalogue a sync may mark outdated or leave without a price; a run beyond it stops without applying' }),
   DILOVOD_SET_PARENT_IDS: Type.String({ pattern: '^[0-9]{1,20}(,[0-9]{1,20})*$', default: '1100300000001315', description: "Dilovod folder ids whose goods are sets, separated by commas" }),
   DILOVOD_MAIN_PRICE_TYPE: Type.String({ pattern: '^[0-9]{1,20}$', default: '1101300000001001', description: "the Dilovod price type that is a product's price (costPerItem); the others go to additionalPrices" }),
+  SALESDRIVE_RECONCILE_INTERVAL: Type.Integer({ minimum: 0, maximum: 24 * 60, default: 5, description: "minutes between reads of SalesDrive's order list (the orders whose webhook was lost); 0: only when an admin asks" }),
+  SALESDRIVE_RECONCILE_OVERLAP: seconds("seconds each read of SalesDrive's order list goes back before the last one read up to", 600, 0),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'e-mail of the first admin' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'password of the first admin, 8 to 200 characters' })),
 });
@@ -157,6 +159,9 @@ export interface SalesDrivePush {
   /** Seconds. */
   timeout: number;
   retryDelay: number;
+  /** Minutes between reconciliations (0 or unset: on demand only); seconds each goes back before the mark (default 600). */
+  reconcileInterval?: number;
+  reconcileOverlap?: number;
 }
 
 export class ConfigError extends Error {
@@ -266,6 +271,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
               formKey: values.SALESDRIVE_FORM_KEY,
               timeout: values.SALESDRIVE_TIMEOUT,
               retryDelay: values.SALESDRIVE_RETRY_DELAY,
+              reconcileInterval: values.SALESDRIVE_RECONCILE_INTERVAL,
+              reconcileOverlap: values.SALESDRIVE_RECONCILE_OVERLAP,
             },
           }
         : {}),

@@ -119,6 +119,7 @@ function upChanges(tag: string): StepChanges {
 
 /** Down: what reverting the step renames back or drops. */
 function downChanges(tag: string): StepChanges {
+  if (tag.startsWith('0009_')) return { tables: [{ name: 'feed_marks', becomes: null, note: 'the legacy schema keeps no high-water marks' }], columns: [] };
   if (tag.startsWith('0008_')) {
     return {
       tables: [{ name: 'catalogue_sync_runs', becomes: null, note: 'the legacy schema has no record of catalogue syncs' }],
@@ -154,7 +155,7 @@ function downChanges(tag: string): StepChanges {
 /** Every table the chain touches, under every name it has had. */
 const chainTableNames = () => [
   ...Object.entries(PLAN().tables).flat(),
-  'refresh_tokens', 'DilovodData', 'SalesDriveData', 'rate_limits', 'shop_settings', 'catalogue_sync_runs',
+  'refresh_tokens', 'DilovodData', 'SalesDriveData', 'rate_limits', 'shop_settings', 'catalogue_sync_runs', 'feed_marks',
 ];
 
 /**

@@ -336,3 +336,14 @@ export const catalogueSyncRuns = pgTable(
     check('catalogue_sync_runs_trigger_check', sql`${t.trigger} IN (${oneOf(CATALOGUE_SYNC_TRIGGERS)})`),
   ],
 );
+
+/**
+ * How far each feed that pulls from a third party has read, kept across restarts and shared by
+ * the replicas: `salesdrive-order-list`, the newest `updateAt` the reconciliation has read
+ * completely (src/salesdrive/reconcile.ts).
+ */
+export const feedMarks = pgTable('feed_marks', {
+  name: text().primaryKey(),
+  mark: timestamptz().notNull(),
+  updatedAt: updatedAt(),
+});

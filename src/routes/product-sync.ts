@@ -85,7 +85,7 @@ const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Strict({ allowLargeChange: Type.Optional(Type.Boolean({ description: 'true: apply it even beyond DILOVOD_MAX_CHANGE_SHARE' })) }),
         response: { ...errorResponses, 202: SyncRun },
       },
-      config: { access: { resource: 'catalogueSync', action: 'create' } },
+      config: { access: { resource: 'feeds', action: 'create' } },
     },
     async (request, reply) => {
       if (!app.catalogueSync) throw new HttpError(409, 'DILOVOD_DISABLED', 'The catalogue sync is off: the service has no DILOVOD_URL (README, "Products from Dilovod")');
@@ -104,7 +104,7 @@ const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Strict({ limit: Type.Optional(Page.limit), cursor: Type.Optional(Page.cursor) }),
         response: { ...errorResponses, 200: ListOf(SyncRun) },
       },
-      config: { access: { resource: 'catalogueSync', action: 'read' } },
+      config: { access: { resource: 'feeds', action: 'read' } },
     },
     async (request) => {
       const page = await listPage(
@@ -126,7 +126,7 @@ const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: Strict({ id: Type.String({ format: 'uuid' }) }),
         response: { ...errorResponses, 200: SyncRun },
       },
-      config: { access: { resource: 'catalogueSync', action: 'read' } },
+      config: { access: { resource: 'feeds', action: 'read' } },
     },
     async (request) => {
       const [run] = await app.db.select(columns).from(catalogueSyncRuns).where(eq(catalogueSyncRuns.id, request.params.id));

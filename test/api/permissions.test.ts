@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { PERMISSIONS, type Resource } from '../../src/auth/permissions.js';
 
-const COLUMNS: Resource[] = ['users', 'orders', 'orderHistory', 'products', 'boxSettings', 'wordpressSkuCache', 'shopSettings', 'catalogueSync'];
+const COLUMNS: Resource[] = ['users', 'orders', 'orderHistory', 'products', 'boxSettings', 'wordpressSkuCache', 'shopSettings', 'feeds'];
 
 t.test('README "Who may do what" matches src/auth/permissions.ts', async (t) => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

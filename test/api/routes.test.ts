@@ -59,6 +59,9 @@ const cases: RouteCase[] = [
   { method: 'GET', route: '/api/v1/orders/counts', url: '/api/v1/orders/counts?syncStatus=success' },
   { method: 'GET', route: '/api/v1/orders/{id}/expected-weight', url: '/api/v1/orders/100001/expected-weight', missing: '/api/v1/orders/nope/expected-weight' },
   { method: 'GET', route: '/api/v1/orders/{id}/packing-list', url: '/api/v1/orders/100001/packing-list', missing: '/api/v1/orders/nope/packing-list' },
+  // without SALESDRIVE_URL here: both refuse (409, test/server/salesdrive-reconcile.test.ts), bad input first
+  { method: 'POST', route: '/api/v1/orders/reconcile', url: '/api/v1/orders/reconcile', forbidden: 'boss' },
+  { method: 'POST', route: '/api/v1/orders/{id}/refresh', url: '/api/v1/orders/100001/refresh', forbidden: 'ads-manager' },
   { method: 'GET', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings' },
   { method: 'PATCH', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings', body: { weightToleranceGrams: 80 }, forbidden: 'boss', table: 'shop_settings' },
   { method: 'GET', route: '/api/v1/orders/by-external-id/{externalId}', url: '/api/v1/orders/by-external-id/50001', missing: '/api/v1/orders/by-external-id/nope' },
