@@ -1,6 +1,7 @@
 /**
  * SalesDrive on the embedded default: the webhook stores orders and a status change made here is
- * pushed to SalesDrive's API the same way as on PostgreSQL, pg-boss's queue living in PGlite.
+ * pushed to SalesDrive's API the same way as on PostgreSQL, pg-boss's queue living in PGlite; and
+ * the catalogue syncs from Dilovod (its stand-in) there too.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -13,6 +14,7 @@ import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
 import { dbMigrate } from '../helpers/commands.js';
 import { LEGACY_BACKUP } from '../helpers/databases.js';
+import { dilovodConfig, dilovodStandIn, syncRun } from '../helpers/dilovod.js';
 
 const SECRET = 'a-webhook-secret-of-salesdrive-0123456789';
 const received: unknown[] = [];
@@ -32,9 +34,11 @@ await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
 await pg.close();
 const migrated = await dbMigrate({ dataDir });
 if (migrated.code !== 0) throw new Error(migrated.stderr);
+const dilovod = await dilovodStandIn();
 const app = await buildApp({
   ...TEST_CONFIG,
   database: { dataDir },
+  dilovod: dilovodConfig(dilovod.url),
   salesdrive: {
     webhookSecret: SECRET,
     webhookRateLimit: 100,
@@ -44,6 +48,7 @@ const app = await buildApp({
 t.teardown(async () => {
   await app.close();
   salesdrive.close();
+  await dilovod.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -64,4 +69,11 @@ t.test('a webhook order, changed by a clerk, reaches SalesDrive', async (t) => {
     if (synced !== 'success') await new Promise((r) => setTimeout(r, 100));
   }
   t.equal(synced, 'success');
+});
+
+t.test('the catalogue from Dilovod, its run queued and recorded in PGlite', async (t) => {
+  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.admin.email, password: LOGINS.admin.password } });
+  const run = await syncRun(app, { authorization: `Bearer ${login.json().accessToken}` });
+  t.equal(run.state, 'succeeded', run.error ?? '');
+  t.same([run.created, run.outdated], [2, 0]);
 });
