@@ -6,6 +6,7 @@
  * a set share of the catalogue stops instead of applying (a partial answer from Dilovod looks like
  * that), unless an admin asked for it explicitly.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { and, eq, inArray, isNotNull, isNull } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { products } from '../db/schema.js';
@@ -21,15 +22,6 @@ export interface SyncPlan {
   zeroed: string[];
   /** The catalogue from Dilovod as it stands: products with a dilovodId, not outdated. */
   current: number;
-}
-
-/** JSON with sorted keys: jsonb hands objects back in its own key order. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    return `{${Object.entries(value).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }
 
 const OWNED = ['name', 'costPerItem', 'additionalPrices', 'categoryName', 'dilovodId', 'parent', 'set', 'barcode'] as const;
@@ -66,7 +58,8 @@ export async function planSync(db: Db | Tx, fetched: SyncedProduct[]): Promise<S
       plan.created.push(product);
       continue;
     }
-    if (row.outdatedAt === null && canonical(owned(row)) === canonical(owned(product))) {
+    // deep equality whatever the key order (jsonb hands objects back in its own)
+    if (row.outdatedAt === null && isDeepStrictEqual(owned(row), owned<Owned>(product))) {
       plan.unchanged++;
       continue;
     }
