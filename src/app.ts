@@ -28,7 +28,7 @@ import ordersRoutes from './routes/orders.js';
 import productsRoutes from './routes/products.js';
 import salesdriveWebhookRoutes from './routes/salesdrive-webhook.js';
 import shopSettingsRoutes from './routes/shop-settings.js';
-import { ErrorResponse, Strict } from './routes/shared.js';
+import { ErrorResponse, Strict } from './schemas.js';
 import usersRoutes from './routes/users.js';
 import wordpressSkuCacheRoutes from './routes/wordpress-sku-cache.js';
 

@@ -28,7 +28,7 @@ import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { HttpError } from '../plugins/errors.js';
-import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from './shared.js';
+import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from '../schemas.js';
 import { User } from './users.js';
 import { fieldOf } from '../field-of.js';
 

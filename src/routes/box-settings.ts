@@ -7,7 +7,7 @@ import { MAX_PORTIONS, PACKING_MODES, packingPlan, type PackingMode } from '../p
 import { HttpError } from '../plugins/errors.js';
 import type { Db } from '../db/client.js';
 import { publicColumns, registerCrud } from './crud.js';
-import { errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
 
 const exampleBox = {
   name: 'Коробка XXL',

@@ -27,7 +27,7 @@ import type { Resource } from '../auth/permissions.js';
 import type { Db, Tx } from '../db/client.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { HttpError, notFound } from '../plugins/errors.js';
-import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from './shared.js';
+import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from '../schemas.js';
 
 type Row = Record<string, unknown>;
 type Operation = 'list' | 'read' | 'create' | 'update' | 'delete';

@@ -4,8 +4,8 @@ import { eq, gte, inArray, lte } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { HISTORY_SOURCES, orderHistory } from '../db/schema.js';
 import { registerCrud } from './crud.js';
-import { OrderStatus, statusTextOf } from './statuses.js';
-import { Name, Nullable, OneOf, SerialId, Strict, Text, TextIdParams, Timestamp } from './shared.js';
+import { OrderStatus, statusTextOf } from '../orders/statuses.js';
+import { Name, Nullable, OneOf, SerialId, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
 
 export const HistoryItem = Type.Object(
   {

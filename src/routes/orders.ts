@@ -10,8 +10,8 @@ import { planFor } from './box-settings.js';
 import { afterCursor, listPage, publicColumns, registerCrud, withEtag, type ListQuery } from './crud.js';
 import { HistoryItem } from './order-history.js';
 import { readShopSettings } from './shop-settings.js';
-import { OrderStatus, STATUS_TEXT, statusTextOf } from './statuses.js';
-import { containing, errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
+import { OrderStatus, STATUS_TEXT, statusTextOf } from '../orders/statuses.js';
+import { containing, errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
 
 const SyncStatus = OneOf(SYNC_STATUSES);
 const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{3,32}$' });

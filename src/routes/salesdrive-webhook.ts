@@ -18,7 +18,7 @@ import { orderHistory, orders } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import type { DeliveryResult } from '../plugins/metrics.js';
 import { externalIdOf, ORDER_EVENTS, PayloadError, readDelivery, SalesDrivePayload, type Delivery } from '../salesdrive/payload.js';
-import { errorResponses, OneOf, Strict } from './shared.js';
+import { errorResponses, OneOf, Strict } from '../schemas.js';
 import { fieldOf } from '../field-of.js';
 
 /** The delivery results SalesDrive is answered 200 with (the others are refusals). */

@@ -8,7 +8,7 @@ import { Type, type Static } from 'typebox';
 import type { Db } from '../db/client.js';
 import { shopSettings } from '../db/schema.js';
 import { assertIfMatch, withEtag } from './crud.js';
-import { errorResponses, IfMatchHeaders, Nullable, Strict, Timestamp } from './shared.js';
+import { errorResponses, IfMatchHeaders, Nullable, Strict, Timestamp } from '../schemas.js';
 
 const ShopSettings = Type.Object(
   {

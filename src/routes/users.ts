@@ -13,7 +13,7 @@ import { endSessions, staleAccessTokens } from '../auth/sessions.js';
 import { ROLES, users } from '../db/schema.js';
 import { HttpError } from '../plugins/errors.js';
 import { registerCrud } from './crud.js';
-import { containing, Name, normalizeEmail, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { containing, Name, normalizeEmail, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
 
 export const User = Type.Object(
   {

@@ -5,8 +5,8 @@
  * Fields this service does not read are allowed and kept, in `raw_data`, as received.
  */
 import { Type, type Static } from 'typebox';
-import { Nullable, Text } from '../routes/shared.js';
-import { STATUS_TEXT } from '../routes/statuses.js';
+import { Nullable, Text } from '../schemas.js';
+import { STATUS_TEXT } from '../orders/statuses.js';
 
 /** SalesDrive leaves a field out or sends null alike. */
 const Maybe = <T extends Parameters<typeof Nullable>[0]>(schema: T) => Type.Optional(Nullable(schema));

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { databaseTarget, readEnvFile } from '../config.js';
-import { countDatabase, describeFailure, describeTarget, formatReport } from './migration-report.js';
+import { countDatabase, describeFailure, describeTarget, formatReport } from './report.js';
 import { runRollback } from './rollback.js';
 
 readEnvFile();

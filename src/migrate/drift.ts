@@ -24,8 +24,8 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { sql, type SQL } from 'drizzle-orm';
-import { databaseErrorOf, driverErrorOf } from './driver-errors.js';
-import { MIGRATIONS_FOLDER } from './migrations-folder.js';
+import { databaseErrorOf, driverErrorOf } from '../db/driver-errors.js';
+import { MIGRATIONS_FOLDER } from '../db/migrations-folder.js';
 
 /** Plain SQL inside the migration's transaction; rows as plain objects. */
 export type Query = <T = Record<string, unknown>>(text: string) => Promise<T[]>;

@@ -6,9 +6,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import type { DatabaseClient, DatabaseTarget } from './client.js';
+import type { DatabaseClient, DatabaseTarget } from '../db/client.js';
 import { DriftGuard } from './drift.js';
-import { MIGRATIONS_FOLDER, readChain, withMigrationLock, type ChainEntry, type MigrationRun } from './migrations.js';
+import { readChain, type ChainEntry } from '../db/ledger.js';
+import { MIGRATIONS_FOLDER } from '../db/migrations-folder.js';
+import { withMigrationLock, type MigrationRun } from './migrator.js';
 
 export const DOWN_FOLDER = `${MIGRATIONS_FOLDER}/down`;
 export const downFile = (tag: string) => `${DOWN_FOLDER}/${tag}.sql`;
@@ -83,7 +85,7 @@ export function runRollback<T>(
     let carried: string[] = [];
     if (steps.length) {
       await client.db.transaction(async (tx) => {
-        // the drift guard (src/db/drift.ts): its inventory first, each statement through it, its end before the commit
+        // the drift guard (src/migrate/drift.ts): its inventory first, each statement through it, its end before the commit
         const guard = new DriftGuard(tx, 'down');
         await guard.begin(reverting.map((m) => m.tag));
         for (const { entry, statements } of steps) {

@@ -3,10 +3,10 @@
  * before and after, what became of the refresh tokens and sessions, and which checks legacy rows
  * keep from being validated.
  */
-import type { DatabaseClient, DatabaseTarget } from './client.js';
+import type { DatabaseClient, DatabaseTarget } from '../db/client.js';
 import { fieldOf } from '../field-of.js';
-import { causes, driverErrorOf } from './driver-errors.js';
-import type { MigrationRun } from './migrations.js';
+import { causes, driverErrorOf } from '../db/driver-errors.js';
+import type { MigrationRun } from './migrator.js';
 import { maskedUrl } from '../config.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
 import { DriftStop } from './drift.js';

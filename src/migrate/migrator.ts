@@ -3,54 +3,17 @@
  * `drizzle-kit migrate` (drizzle-orm's, same ledger drizzle.__drizzle_migrations), serialised by a
  * session advisory lock so that any number of replicas starting at once apply the chain once.
  */
-import { readFileSync } from 'node:fs';
 import type { SQL } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
-import { openDatabase, type DatabaseClient, type DatabaseTarget } from './client.js';
+import { openDatabase, type DatabaseClient, type DatabaseTarget } from '../db/client.js';
+import { pendingMigrations, type ChainEntry } from '../db/ledger.js';
+import { MIGRATIONS_FOLDER } from '../db/migrations-folder.js';
 import { DriftGuard } from './drift.js';
-import { MIGRATIONS_FOLDER } from './migrations-folder.js';
 
-export { MIGRATIONS_FOLDER };
 const LEDGER = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' };
 /** Any constant both the migrator and its concurrent copies agree on. */
 const MIGRATION_LOCK = "hashtext('backoffice-api:migrations')";
-
-export interface ChainEntry {
-  tag: string;
-  when: number;
-}
-
-let chain: ChainEntry[] | undefined;
-
-/** The chain as shipped with this build; read once (the readiness probe asks for it often). */
-export function readChain(): ChainEntry[] {
-  return (chain ??= readJournal());
-}
-
-function readJournal(): ChainEntry[] {
-  const journal = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/_journal.json`, 'utf8')) as {
-    entries: { tag: string; when: number }[];
-  };
-  // drizzle's migrator dates each migration by its journal entry too (readMigrationFiles:
-  // folderMillis = when); reading and hashing every SQL file here as well cost each start ~2 ms
-  return journal.entries.map((entry) => ({ tag: entry.tag, when: entry.when }));
-}
-
-/** Migrations of the chain that the database has not applied (drizzle's rule: newer than the last applied). */
-export async function pendingMigrations(client: DatabaseClient): Promise<ChainEntry[]> {
-  const [ledger] = await client.query<{ exists: boolean }>(
-    "select to_regclass('drizzle.__drizzle_migrations') is not null as exists",
-  );
-  let last = -Infinity;
-  if (ledger?.exists) {
-    const [row] = await client.query<{ last: string | number | null }>(
-      'select max(created_at) as last from drizzle.__drizzle_migrations',
-    );
-    if (row?.last != null) last = Number(row.last);
-  }
-  return readChain().filter((entry) => entry.when > last);
-}
 
 /** drizzle-orm's own: the dialect's migrate and the session it takes (public in JavaScript, @internal in its types). */
 type Migrator = { dialect: PgDialect & { sqlToQuery(query: SQL): { sql: string; params: unknown[] } }; session: PgSession };
@@ -58,7 +21,7 @@ type Migrator = { dialect: PgDialect & { sqlToQuery(query: SQL): { sql: string; 
 /**
  * Applies the pending migrations in one transaction: drizzle-orm's own migrator (the same ledger
  * rows as `drizzle-kit migrate`: hash, created_at), given a session whose transaction also holds
- * the drift guard (src/db/drift.ts): its inventory runs first in that transaction, each statement
+ * the drift guard (src/migrate/drift.ts): its inventory runs first in that transaction, each statement
  * of the chain goes through it, and it finishes before the commit. On failure the database is as
  * it was: the transaction is rolled back, and the ledger schema is removed again if this run
  * created it. Returns what the guard carried.
