@@ -15,7 +15,9 @@ import { databaseStore } from './db/rate-limit-store.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
-import errorsPlugin, { HttpError } from './plugins/errors.js';
+import { HttpError } from './errors.js';
+import { registerFormats } from './formats.js';
+import errorsPlugin from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
@@ -91,6 +93,7 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: AppConfig, { logLevel, logStream, database }: BuildOptions = {}) {
+  registerFormats();
   const compilers = deferredCompilers();
   const clients = config.clients ?? { requestTimeout: 30, connectionTimeout: 75, maxConnections: 1000 };
   const app = Fastify({

@@ -1,6 +1,5 @@
 /** Shapes that several routes share, written once: ids, pages, errors, money, timestamps. */
 import { Type, type Static, type TObject, type TOptional, type TSchema } from 'typebox';
-import { Format } from 'typebox/format';
 
 /**
  * Request bodies and queries reject fields they do not declare. A body's example is what the API
@@ -27,14 +26,6 @@ export const containing = (text: unknown) => `%${String(text).replace(/[\\%_]/g,
 
 /** E-mails are compared and stored trimmed and in lower case. */
 export const normalizeEmail = (email: unknown) => String(email).trim().toLowerCase();
-
-/**
- * `date-time` (bodies and filters alike): RFC 3339 as a JavaScript Date and PostgreSQL both take it.
- * TypeBox's own check also passes a leap second (`23:59:60Z`, which Date cannot hold: it was a 500)
- * and an RFC 9557 suffix (`[Europe/Kyiv]`); those are a 400.
- */
-const isRfc3339 = Format.Get('date-time')!;
-Format.Set('date-time', (value: string) => !value.includes('[') && isRfc3339(value) && Number.isFinite(Date.parse(value)));
 
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -1,6 +1,6 @@
 /** SalesDrive's order statuses: the id travels as text, with its Ukrainian label. */
 import { Type } from 'typebox';
-import { HttpError } from '../plugins/errors.js';
+import { HttpError } from '../errors.js';
 
 export const STATUS_TEXT: Record<string, string> = {
   '1': 'Новий',

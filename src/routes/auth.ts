@@ -27,9 +27,9 @@ import { databaseErrorOf } from '../db/driver-errors.js';
 import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
-import { HttpError } from '../plugins/errors.js';
+import { HttpError } from '../errors.js';
 import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from '../schemas.js';
-import { User } from './users.js';
+import { User } from '../auth/user-shapes.js';
 import { fieldOf } from '../field-of.js';
 
 /** What the auth routes read of the configuration. */
