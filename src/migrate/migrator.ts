@@ -9,7 +9,7 @@ import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
 import { openDatabase, type DatabaseClient, type DatabaseTarget } from '../db/client.js';
 import { pendingMigrations, type ChainEntry } from '../db/ledger.js';
 import { MIGRATIONS_FOLDER } from '../db/migrations-folder.js';
-import { DriftGuard } from './drift.js';
+import { DriftGuard } from './drift/guard.js';
 
 const LEDGER = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' };
 /** Any constant both the migrator and its concurrent copies agree on. */

@@ -9,7 +9,7 @@ import { causes, driverErrorOf } from '../db/driver-errors.js';
 import type { MigrationRun } from './migrator.js';
 import { maskedUrl } from '../config.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
-import { DriftStop } from './drift.js';
+import { DriftStop } from './drift/problems.js';
 
 /** Each business table under its legacy and its current name. */
 const TABLES = [

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import type { DatabaseClient, DatabaseTarget } from '../db/client.js';
-import { DriftGuard } from './drift.js';
+import { DriftGuard } from './drift/guard.js';
 import { readChain, type ChainEntry } from '../db/ledger.js';
 import { MIGRATIONS_FOLDER } from '../db/migrations-folder.js';
 import { withMigrationLock, type MigrationRun } from './migrator.js';
