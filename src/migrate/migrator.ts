@@ -1,75 +1,76 @@
 /**
- * The migration chain in drizzle/ and the locked migrator that applies it: the same migrator as
- * `drizzle-kit migrate` (drizzle-orm's, same ledger drizzle.__drizzle_migrations), serialised by a
- * session advisory lock so that any number of replicas starting at once apply the chain once.
+ * The locked migrator: applies the chain in drizzle/ as `drizzle-kit migrate` does (drizzle's
+ * reading of the files, the same ledger rows in drizzle.__drizzle_migrations), serialised by a
+ * session advisory lock so that any number of replicas starting at once apply the chain once. Up
+ * and down (src/migrate/rollback.ts) run the same loop, runSteps.
  */
-import type { SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
 import { openDatabase, type DatabaseClient, type DatabaseTarget } from '../db/client.js';
 import { pendingMigrations, type ChainEntry } from '../db/ledger.js';
 import { MIGRATIONS_FOLDER } from '../db/migrations-folder.js';
 import { DriftGuard } from './drift/guard.js';
+import type { Direction } from './drift/problems.js';
 
 const LEDGER = { migrationsFolder: MIGRATIONS_FOLDER, migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' };
 /** Any constant both the migrator and its concurrent copies agree on. */
 const MIGRATION_LOCK = "hashtext('backoffice-api:migrations')";
 
-/** drizzle-orm's own: the dialect's migrate and the session it takes (public in JavaScript, @internal in its types). */
-type Migrator = { dialect: PgDialect & { sqlToQuery(query: SQL): { sql: string; params: unknown[] } }; session: PgSession };
+/** One step of a run: its statements, and the change of the ledger that records it. */
+export interface Step {
+  entry: ChainEntry;
+  statements: string[];
+  ledger: SQL;
+}
 
 /**
- * Applies the pending migrations in one transaction: drizzle-orm's own migrator (the same ledger
- * rows as `drizzle-kit migrate`: hash, created_at), given a session whose transaction also holds
- * the drift guard (src/migrate/drift.ts): its inventory runs first in that transaction, each statement
- * of the chain goes through it, and it finishes before the commit. On failure the database is as
- * it was: the transaction is rolled back, and the ledger schema is removed again if this run
- * created it. Returns what the guard carried.
+ * The one loop of both directions: in one transaction, the drift guard's inventory first
+ * (src/migrate/drift/), then each step's statements through the guard and its ledger row, then the
+ * guard's end before the commit. On failure the database is as it was. `first` and `last` run in
+ * the same transaction (the ledger's schema and table, created as drizzle's migrator creates them;
+ * the ledger's schema removed when a rollback empties it). Returns what the guard carried.
  */
-async function applyLocked(client: DatabaseClient, pending: ChainEntry[]): Promise<string[]> {
-  const [before] = await client.query<{ exists: boolean }>("select to_regnamespace('drizzle') is not null as exists");
-  const { dialect, session } = client.db as unknown as Migrator;
+export async function runSteps(
+  client: DatabaseClient,
+  direction: Direction,
+  steps: Step[],
+  around: { first?: SQL[]; last?: SQL[] } = {},
+): Promise<string[]> {
   let carried: string[] = [];
-  const guarded = new Proxy(session, {
-    get(target, property, receiver): unknown {
-      if (property !== 'transaction') return Reflect.get(target, property, receiver);
-      return (work: (tx: unknown) => Promise<unknown>, config?: never) =>
-        target.transaction(async (tx) => {
-          const guard = new DriftGuard(tx, 'up');
-          await guard.begin(pending.map((m) => m.tag));
-          let index = 0;
-          guard.at(pending[0]!.tag);
-          const stepping = new Proxy(tx, {
-            get(inner, name, r): unknown {
-              if (name !== 'execute') return Reflect.get(inner, name, r);
-              return async (query: SQL) => {
-                const { sql: text, params } = dialect.sqlToQuery(query);
-                // the ledger row (hash, created_at) ends each migration; the chain's statements have no parameters
-                if (params.length) {
-                  const result = await inner.execute(query);
-                  guard.at(pending[++index]?.tag ?? '');
-                  return result;
-                }
-                return guard.step(text, (savepoint) => savepoint.execute(query));
-              };
-            },
-          });
-          const result = await work(stepping);
-          carried = (await guard.finish()).lines;
-          return result;
-        }, config);
-    },
-  });
-  try {
-    await dialect.migrate(readMigrationFiles(LEDGER), guarded, LEDGER);
-  } catch (error) {
-    if (!before?.exists) {
-      const [ledger] = await client.query<{ rows: number }>('select count(*)::int as rows from drizzle.__drizzle_migrations');
-      if (ledger?.rows === 0) await client.query('drop schema drizzle cascade');
+  await client.db.transaction(async (tx) => {
+    for (const statement of around.first ?? []) await tx.execute(statement);
+    const guard = new DriftGuard(tx, direction);
+    await guard.begin(steps.map((step) => step.entry.tag));
+    for (const { entry, statements, ledger } of steps) {
+      guard.at(entry.tag);
+      for (const statement of statements) await guard.step(statement, (savepoint) => savepoint.execute(sql.raw(statement)));
+      await tx.execute(ledger);
     }
-    throw error;
-  }
+    for (const statement of around.last ?? []) await tx.execute(statement);
+    carried = (await guard.finish()).lines;
+  });
   return carried;
+}
+
+/** drizzle's ledger, as its migrator writes it (drizzle-orm pg-core dialect `migrate`): `drizzle-kit migrate` reads the same rows. */
+export const LEDGER_TABLE = sql`${sql.identifier(LEDGER.migrationsSchema)}.${sql.identifier(LEDGER.migrationsTable)}`;
+const CREATE_LEDGER = [
+  sql`CREATE SCHEMA IF NOT EXISTS ${sql.identifier(LEDGER.migrationsSchema)}`,
+  sql`CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)`,
+];
+
+/**
+ * Applies the pending migrations: drizzle's own reading of the chain (its statements, split where
+ * drizzle-kit splits them, and each file's hash) and the same ledger rows as its migrator (hash,
+ * created_at), so that `drizzle-kit migrate` and this command each see what the other applied.
+ */
+function applyPending(client: DatabaseClient, pending: ChainEntry[]): Promise<string[]> {
+  const files = new Map(readMigrationFiles(LEDGER).map((m) => [m.folderMillis, m]));
+  const steps = pending.map((entry) => {
+    const file = files.get(entry.when)!; // the same journal: readChain and drizzle both read it
+    return { entry, statements: file.sql, ledger: sql`insert into ${LEDGER_TABLE} ("hash", "created_at") values (${file.hash}, ${file.folderMillis})` };
+  });
+  return runSteps(client, 'up', steps, { first: CREATE_LEDGER });
 }
 
 export interface MigrationRun<T, R = undefined> {
@@ -132,7 +133,7 @@ export function runMigrations<T, R = undefined>(
     // `as R`: without `afterwards`, R is its default, undefined
     if (!pending.length) return { direction: 'up', applied: pending, notices, afterwards: (await afterwards?.(client)) as R };
     const before = await measure(client);
-    const carried = await applyLocked(client, pending);
+    const carried = await applyPending(client, pending);
     const after = await measure(client);
     return { direction: 'up', applied: pending, before, after, notices, carried, afterwards: (await afterwards?.(client)) as R };
   });

@@ -9,18 +9,9 @@ import { causes, driverErrorOf } from '../db/driver-errors.js';
 import type { MigrationRun } from './migrator.js';
 import { maskedUrl } from '../config.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
+import { droppedTables, renamedTables } from './drift/plan.js';
 import { DriftStop } from './drift/problems.js';
 
-/** Each business table under its legacy and its current name. */
-const TABLES = [
-  { legacy: 'User', current: 'users' },
-  { legacy: 'Order', current: 'orders' },
-  { legacy: 'OrderHistory', current: 'order_history' },
-  { legacy: 'Product', current: 'products' },
-  { legacy: 'BoxSettings', current: 'box_settings' },
-  { legacy: 'WordPressSkuCache', current: 'wordpress_sku_cache' },
-] as const;
-const DROPPED = ['refresh_tokens', 'DilovodData', 'SalesDriveData'] as const;
 const KEPT = ['_prisma_migrations'] as const;
 
 export interface TokenCounts {
@@ -49,7 +40,7 @@ const SHOWN_BREAKERS = 100;
 const quoted = (table: string) => `"public"."${table}"`;
 
 export async function countDatabase(client: DatabaseClient): Promise<DatabaseCounts> {
-  const names = [...TABLES.flatMap((t) => [t.legacy, t.current]), ...DROPPED, ...KEPT];
+  const names = [...renamedTables().flatMap((t) => [t.legacy, t.current]), ...droppedTables().map((t) => t.name), ...KEPT];
   const present = await client.query<{ name: string }>(
     `select relname as name from pg_class
       where relnamespace = 'public'::regnamespace and relkind = 'r'
@@ -116,7 +107,7 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     lines.push(
       `${label.padEnd(width)}${String(b ?? '-').padStart(12)}${String(a ?? '-').padStart(12)}${note ? `   ${note}` : ''}`,
     );
-  for (const { legacy, current } of TABLES) {
+  for (const { legacy, current } of renamedTables()) {
     const b = before.rows[legacy] ?? before.rows[current];
     const a = after.rows[current] ?? after.rows[legacy];
     const [from, to] = down ? [current, `"${legacy}"`] : [`"${legacy}"`, current];
@@ -125,7 +116,7 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     if (lost) ok = false;
     row(renamed ? `${from} -> ${to}` : down ? `"${legacy}"` : current, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
   }
-  for (const table of DROPPED) {
+  for (const { name: table, note: why } of droppedTables()) {
     const b = before.rows[table];
     if (down && b === undefined && after.rows[table] !== undefined) {
       const sessions = before.usersWithRefreshToken ?? 0;
@@ -144,8 +135,8 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
         ok = false;
         note += ` (MISMATCH: ${after.usersWithRefreshToken ?? 0} users hold a token)`;
       }
-    } else if (a === undefined) {
-      note = 'dropped: test data, unused';
+    } else if (a === undefined && why) {
+      note = `dropped: ${why}`;
     }
     row(table, b, a, note);
   }
