@@ -71,10 +71,13 @@ export const errorResponses = {
   504: errorRef,
 };
 
+/** A list's page when its query does not say: the validator leaves a default out, the handler applies it (and the docs show it). */
+export const PAGE_DEFAULTS = { limit: 50, order: 'desc' } as const;
+
 export const Page = {
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'page size (at most 100)' }),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: PAGE_DEFAULTS.limit, description: 'page size (at most 100)' }),
   cursor: Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' }),
-  order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
+  order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: PAGE_DEFAULTS.order }),
 };
 
 export const ListOf = <T extends TSchema>(item: T) =>

@@ -6,6 +6,7 @@ import { and, asc, desc, getTableColumns, isNotNull, isNull, or, sql, type SQL }
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Static, TObject, TSchema } from 'typebox';
 import { HttpError } from '../errors.js';
+import { PAGE_DEFAULTS } from '../schemas.js';
 import type { Db } from './client.js';
 
 type Row = Record<string, unknown>;
@@ -84,8 +85,8 @@ export async function listPage(
   conditions: (SQL | undefined)[],
 ): Promise<KeysetPage> {
   const { table, idColumn, columns, sort, sortColumn } = options;
-  const limit = query.limit ?? 50;
-  const order = query.order ?? 'desc';
+  const limit = query.limit ?? PAGE_DEFAULTS.limit;
+  const order = query.order ?? PAGE_DEFAULTS.order;
   const cursor = query.cursor ? decodeCursor(query.cursor, sort, order) : undefined;
   const direction = order === 'desc' ? desc : asc;
   const rows = await db

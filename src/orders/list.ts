@@ -12,7 +12,9 @@ import { OrderStatus, STATUS_TEXT } from './statuses.js';
 export const sorts = { createdAt: orders.createdAt, orderDate: orders.orderDate, lastSynced: orders.lastSynced };
 export type Sort = keyof typeof sorts;
 // (Object.keys names them as strings)
-export const SortName = OneOf(Object.keys(sorts).filter((name): name is Sort => name in sorts), { default: 'createdAt' });
+/** The list's order when the query names none: newest first (with PAGE_DEFAULTS.order). */
+export const DEFAULT_SORT: Sort = 'createdAt';
+export const SortName = OneOf(Object.keys(sorts).filter((name): name is Sort => name in sorts), { default: DEFAULT_SORT });
 
 /** The list's filters: the list itself, its counts (status aside) and an order's neighbours take them. */
 export const { status: statusFilter, ...filtersButStatus } = {

@@ -26,7 +26,7 @@ import type { Config } from '../config.js';
 import { databaseErrorOf } from '../db/driver-errors.js';
 import type { Role } from '../db/schema.js';
 import { nowMs, users } from '../db/schema.js';
-import { brokenFields, describeBrokenFields } from '../db/rules.js';
+import { assertKeepsRules } from '../db/rules.js';
 import { HttpError } from '../errors.js';
 import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from '../schemas.js';
 import { User } from '../auth/user-shapes.js';
@@ -64,16 +64,13 @@ const Session = Type.Object(
  * who can put it right. Shown only once the password is right.
  */
 function assertAccountUsable(user: Record<string, unknown> & { id: number }) {
-  const fields = brokenFields('users', user);
-  if (!fields.length) return;
-  throw new HttpError(
-    403,
-    'ACCOUNT_NEEDS_CORRECTION',
-    `This account cannot log in until an admin corrects it (it comes from the old back office): ${describeBrokenFields(fields)}. ` +
+  assertKeepsRules('users', user, {
+    status: 403,
+    code: 'ACCOUNT_NEEDS_CORRECTION',
+    message: (described) =>
+      `This account cannot log in until an admin corrects it (it comes from the old back office): ${described}. ` +
       `An admin can correct it (PATCH /api/v1/users/${user.id}), or reset its password with npm run user:reset-password`,
-    {},
-    fields,
-  );
+  });
 }
 
 const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password');

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { boxSettings } from '../db/schema.js';
 import { publicColumns } from '../db/pages.js';
 import { boxesTaking, planFor } from '../packing/boxes.js';
-import { MAX_PORTIONS, PACKING_MODES } from '../packing/plan.js';
+import { DEFAULT_PACKING_MODE, MAX_PORTIONS, PACKING_MODES } from '../packing/plan.js';
 import { registerCrud } from './crud.js';
 import { errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
 
@@ -146,7 +146,7 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'An economical plan never has more boxes than the spacious one. 409 when no active box holds a portion.',
         querystring: Strict({
           portions: Type.Integer({ minimum: 1, maximum: MAX_PORTIONS }),
-          mode: Type.Optional(Type.Union(PACKING_MODES.map((m) => Type.Literal(m)), { default: 'spacious' })),
+          mode: Type.Optional(Type.Union(PACKING_MODES.map((m) => Type.Literal(m)), { default: DEFAULT_PACKING_MODE })),
         }),
         response: { ...errorResponses, 200: PackingPlan },
       },
@@ -155,7 +155,7 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const n = request.query.portions;
       const [plan, items] = await Promise.all([
-        planFor(app.db, n, request.query.mode ?? 'spacious'),
+        planFor(app.db, n, request.query.mode ?? DEFAULT_PACKING_MODE),
         boxesTaking(app.db, columns, n),
       ]);
       return { ...plan, items };

@@ -5,12 +5,12 @@ import { publicColumns } from '../db/pages.js';
 import { orders } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { historyPage, prepareLatestHistory, recordStatusChange } from '../orders/history.js';
-import { countByStatus, filters, filtersButStatus, neighbour, prepareOrderRead, SortName, sorts, where, type Filters } from '../orders/list.js';
+import { countByStatus, DEFAULT_SORT, filters, filtersButStatus, neighbour, prepareOrderRead, SortName, sorts, where, type Filters } from '../orders/list.js';
 import { HistoryItem, Phone, SyncStatus } from '../orders/shapes.js';
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
 import { registerCrud, withEtag } from './crud.js';
-import { errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
+import { errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, PAGE_DEFAULTS, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
 
 const OrderLine = Strict({
   productName: Name(300),
@@ -179,9 +179,12 @@ const OrderView = Type.Object(
   },
 );
 
+/** include=history: how many entries when the query does not say. */
+const HISTORY_LIMIT = 20;
+
 const ReadQuery = Strict({
   include: Type.Optional(Type.Literal('history', { description: 'history: also the latest history entries, and the previous and next order of the list' })),
-  historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'include=history: how many entries (newest first)' })),
+  historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: HISTORY_LIMIT, description: 'include=history: how many entries (newest first)' })),
   sort: Type.Optional(SortName),
   order: Type.Optional(Page.order),
   ...optional(filters),
@@ -243,7 +246,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     updateBody: UpdateOrder,
     // GET /orders/:id is below: it also answers the order's history and neighbours
     operations: ['list', 'create', 'update', 'delete'],
-    list: { filters, where, sorts, defaultSort: 'createdAt' },
+    list: { filters, where, sorts, defaultSort: DEFAULT_SORT },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
     toUpdate: async (body, before, { tx }) => {
@@ -308,10 +311,10 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw notFound('Order');
       withEtag(reply, row);
       if (include !== 'history') return row;
-      const query: Filters = { ...rest, sort: sort ?? 'createdAt' };
-      const listOrder = order ?? 'desc';
+      const query: Filters = { ...rest, sort: sort ?? DEFAULT_SORT };
+      const listOrder = order ?? PAGE_DEFAULTS.order;
       const [history, nextId, previousId] = await Promise.all([
-        readHistory.execute({ id, limit: historyLimit ?? 20 }),
+        readHistory.execute({ id, limit: historyLimit ?? HISTORY_LIMIT }),
         neighbour(app.db, row, query, listOrder),
         neighbour(app.db, row, query, listOrder === 'desc' ? 'asc' : 'desc'),
       ]);
@@ -331,7 +334,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'orders', action: 'read' } },
     },
     async (request) => {
-      const query: Filters = { ...request.query, sort: request.query.sort ?? 'createdAt' };
+      const query: Filters = { ...request.query, sort: request.query.sort ?? DEFAULT_SORT };
       return countByStatus(app.db, query);
     },
   );

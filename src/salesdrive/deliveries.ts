@@ -5,10 +5,10 @@
  */
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
-import { brokenFields, describeBrokenFields, ruleKeysOf } from '../db/rules.js';
+import { assertKeepsRules, ruleKeysOf } from '../db/rules.js';
 import { orderHistory, orders } from '../db/schema.js';
-import { HttpError } from '../errors.js';
 import type { StatusPush } from '../plugins/salesdrive-push.js';
+import { statusLabel } from '../orders/statuses.js';
 import { externalIdOf, type Delivery } from './payload.js';
 
 export interface DeliveryOutcome {
@@ -26,17 +26,14 @@ const ruleFields = Object.fromEntries(Object.entries(getTableColumns(orders)).fi
  * and how a clerk corrects them, instead of the database's refusal.
  */
 function assertCorrectable(id: string, before: Record<string, unknown>, values: Record<string, unknown>) {
-  const fields = brokenFields('orders', { ...before, ...values });
-  if (!fields.length) return;
-  throw new HttpError(
-    409,
-    'ORDER_NEEDS_CORRECTION',
-    `Order ${id} holds values from the old back office that break rules of the schema, and this delivery does not correct them: ` +
-      `${describeBrokenFields(fields)}. Correct them (PATCH /api/v1/orders/${id}, or the SQL npm run db:check prints); ` +
+  assertKeepsRules('orders', { ...before, ...values }, {
+    status: 409,
+    code: 'ORDER_NEEDS_CORRECTION',
+    message: (described) =>
+      `Order ${id} holds values from the old back office that break rules of the schema, and this delivery does not correct them: ` +
+      `${described}. Correct them (PATCH /api/v1/orders/${id}, or the SQL npm run db:check prints); ` +
       "SalesDrive's next delivery of the order is then applied",
-    {},
-    fields,
-  );
+  });
 }
 
 const lastManualChange = (tx: Tx, id: string) =>
@@ -77,7 +74,7 @@ export async function applyDelivery(tx: Tx, { id, payload, fields, updateAt }: D
         quantity: fields.items?.reduce((sum, line) => sum + line.quantity, 0) ?? 0,
         ...fields,
         status,
-        statusText: fields.statusText ?? 'Новий',
+        statusText: statusLabel(status, fields.statusText),
         ...received,
         ...inSync,
       })
@@ -97,7 +94,7 @@ export async function applyDelivery(tx: Tx, { id, payload, fields, updateAt }: D
     const [manual] = await lastManualChange(tx, id);
     statusKept = pushPending || (manual !== undefined && (!updateAt || updateAt < manual.at));
   }
-  const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusText ?? status } : undefined;
+  const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusLabel(status, statusText) } : undefined;
   // while a clerk's change is on its way, its push owns sync_status and sync_error
   const values = { ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) };
   assertCorrectable(id, before, values);
