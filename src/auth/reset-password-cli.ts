@@ -9,7 +9,7 @@ import { eq, or, sql } from 'drizzle-orm';
 import { databaseTarget, readEnvFile } from '../config.js';
 import { openDatabase, type DatabaseClient, type Db } from '../db/client.js';
 import { databaseErrorOf } from '../db/driver-errors.js';
-import { databaseProblem, describeTarget } from '../migrate/report.js';
+import { databaseProblem, describeTarget } from '../db/target.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { isRole, ROLES, users } from '../db/schema.js';
 import { normalizeEmail } from '../schemas.js';

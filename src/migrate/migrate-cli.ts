@@ -4,7 +4,8 @@
  * report of rows before and after. Exits non-zero with the database's own message when it stops.
  */
 import { databaseTarget, readEnvFile } from '../config.js';
-import { countDatabase, describeFailure, describeTarget, formatReport } from './report.js';
+import { describeTarget } from '../db/target.js';
+import { countDatabase, describeFailure, formatReport } from './report.js';
 import { runMigrations } from './migrator.js';
 
 readEnvFile();

@@ -4,10 +4,9 @@
  * keep from being validated.
  */
 import type { DatabaseClient, DatabaseTarget } from '../db/client.js';
-import { fieldOf } from '../field-of.js';
-import { causes, driverErrorOf } from '../db/driver-errors.js';
+import { driverErrorOf } from '../db/driver-errors.js';
+import { databaseProblem, describeTarget } from '../db/target.js';
 import type { MigrationRun } from './migrator.js';
-import { maskedUrl } from '../config.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
 import { droppedTables, renamedTables } from './drift/plan.js';
 import { DriftStop } from './drift/problems.js';
@@ -182,26 +181,6 @@ export function describeRuleBreakers(breakers: RuleBreakers | undefined): string
     'it validates it (`npm run db:check -- --validate`).',
   );
   return lines;
-}
-
-/** Which database, in words that name no password. */
-export const describeTarget = (target: DatabaseTarget) =>
-  'url' in target ? `PostgreSQL (${URL.canParse(target.url) ? new URL(target.url).host : 'DATABASE_URL is not a valid URL'})` : `PGlite in ${target.dataDir}`;
-
-/** The server cannot be reached, or refuses these credentials or this database name. */
-const CONNECTION_FAILURES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT',
-  '28P01', '28000', '3D000', // invalid password, authorization (no such role), no such database
-]);
-
-/** What went wrong, in the database's own words; a connection that failed names DATABASE_URL. */
-export function databaseProblem(error: unknown, target: DatabaseTarget): string {
-  const db = driverErrorOf(error);
-  const unreachable = 'url' in target && db !== undefined && CONNECTION_FAILURES.has(db.code);
-  if (unreachable) return `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}`;
-  // not the wrapper's message: drizzle's lists the query's parameters
-  const message = db?.message ?? fieldOf([...causes(error)].at(-1), 'message');
-  return typeof message === 'string' ? message : String(error);
 }
 
 /**
