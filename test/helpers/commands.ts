@@ -1,7 +1,7 @@
 /** Runs the project's npm scripts as an operator would, and collects what they print. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readChain } from '../../src/db/migrations.js';
+import { readChain } from '../../src/db/ledger.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -8,7 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { readFileSync, readdirSync } from 'node:fs';
 import postgres from 'postgres';
-import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrations.js';
+import { MIGRATIONS_FOLDER } from '../../src/db/migrations-folder.js';
+import { runMigrations } from '../../src/migrate/migrator.js';
 
 export const ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const LEGACY_BACKUP = new URL('../fixtures/legacy-backup.sql', import.meta.url);

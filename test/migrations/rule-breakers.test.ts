@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { APPLIED_WHOLE_CHAIN, dbMigrate, dbRollback, run } from '../helpers/commands.js';
-import { describeFailure } from '../../src/db/migration-report.js';
+import { describeFailure } from '../../src/migrate/report.js';
 import { RULES } from '../../src/db/rules.js';
 import { legacyTemplate, scratchWithClient } from '../helpers/databases.js';
 

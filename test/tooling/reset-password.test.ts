@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildApp, type App } from '../../src/app.js';
-import { ensureFirstAdmin } from '../../src/db/first-admin.js';
-import { runMigrations } from '../../src/db/migrations.js';
+import { ensureFirstAdmin } from '../../src/migrate/first-admin.js';
+import { runMigrations } from '../../src/migrate/migrator.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
 import { PROJECT_ROOT, run } from '../helpers/commands.js';
 
