@@ -6,7 +6,7 @@ import { openPglite } from '../../src/db/client.js';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
-import { APPLIED_WHOLE_CHAIN, dbMigrate, run } from '../helpers/commands.js';
+import { APPLIED_WHOLE_CHAIN, dbMigrate, runScript } from '../helpers/commands.js';
 import { connect, LEGACY_BACKUP, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
 import { readSchema, type Query } from '../helpers/catalog.js';
 
@@ -58,14 +58,14 @@ t.test('a PGlite database holding the legacy backup is restructured without losi
   t.match(result.stdout, /orders id='100001' quantity=-1: orders_quantity_check/);
   t.match(result.stdout, /Every row is accounted for\./);
 
-  const check = await run('npm', ['run', '-s', 'db:check'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
+  const check = await runScript('db:check', [], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
   t.equal(check.code, 1, check.stderr);
   t.match(check.stdout, /users id=8 role=''.*\n {2}UPDATE users SET role = 'user' WHERE id=8;/);
   t.match(check.stdout, /orders id='100001' quantity=-1.*\n {2}UPDATE orders SET quantity = 0 WHERE id='100001';/);
   await withPglite(dataDir, async (query) => {
     for (const fix of check.stdout.split('\n').filter((line) => /^ {2}UPDATE /.test(line))) await query(fix.trim());
   });
-  const validated = await run('npm', ['run', '-s', 'db:check', '--', '--validate'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
+  const validated = await runScript('db:check', ['--validate'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
   t.equal(validated.code, 0, validated.stdout + validated.stderr);
   t.match(validated.stdout, /Validated \(no row breaks them any more\): .*orders\.orders_quantity_check/);
   t.same(await withPglite(dataDir, readSchema), expected, 'fixed and validated: the schema PostgreSQL ends with');

@@ -76,7 +76,7 @@ t.test('legacy backup -> migrate -> writes through the API -> rollback -> migrat
   const before = connect(written.url);
   t.teardown(() => Promise.all([sql.end(), before.end()]));
 
-  const back = await dbRollback(db);
+  const back = await dbRollback(db, [], { viaNpm: true });
   t.equal(back.code, 0, back.stderr);
   t.match(back.stdout, WHOLE_CHAIN_BACK);
   t.match(back.stdout, /users -> "User"\s+35\s+35/);

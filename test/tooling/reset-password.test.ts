@@ -10,11 +10,14 @@ import { buildApp, type App } from '../../src/app.js';
 import { ensureFirstAdmin } from '../../src/db/first-admin.js';
 import { runMigrations } from '../../src/db/migrations.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
-import { PROJECT_ROOT, run } from '../helpers/commands.js';
+import { runScript } from '../helpers/commands.js';
 
-/** The command as an operator types it; `input` is what they pipe to it. */
+/** The command as an operator types it (the first time through npm itself); `input` is what they pipe to it. */
+let viaNpm = true;
 function resetPassword(args: string[], env: Record<string, string>, input = '') {
-  return run('npm', ['run', '-s', 'user:reset-password', '--', ...args], env, PROJECT_ROOT, input);
+  const result = runScript('user:reset-password', args, env, { input, viaNpm });
+  viaNpm = false;
+  return result;
 }
 
 const login = (app: App, email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
