@@ -95,13 +95,17 @@ async function dropStaleFolders(sql: postgres.Sql, current: string) {
 
 /**
  * A PGlite data folder of the test's own, removed when the test ends: empty (no database yet), or a
- * copy of a prepared folder. The copy is made under a shared lock, which keeps the folder from being
- * dropped as stale meanwhile.
+ * copy of a prepared folder.
  */
 export async function pgliteFolder(t: { teardown(fn: () => void): void }, template?: PgliteTemplate): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bo-pglite-'));
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  if (!template) return dataDir;
+  if (template) await copyPgliteTemplate(template, dataDir);
+  return dataDir;
+}
+
+/** Copies the prepared folder of `template` to `dataDir`, under a shared lock that keeps it from being dropped as stale meanwhile. */
+export async function copyPgliteTemplate(template: PgliteTemplate, dataDir: string) {
   const source = await preparedFolder(template);
   await withAdmin(async (sql) => {
     const name = source.slice(tmpdir().length + 1);
@@ -112,5 +116,4 @@ export async function pgliteFolder(t: { teardown(fn: () => void): void }, templa
       await sql`select pg_advisory_unlock_shared(hashtext(${lockKey(name)}))`;
     }
   });
-  return dataDir;
 }
