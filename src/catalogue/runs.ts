@@ -7,6 +7,7 @@
  */
 import { and, eq, lt, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
+import { listPage } from '../db/pages.js';
 import { catalogueSyncRuns } from '../db/schema.js';
 import { fieldOf } from '../field-of.js';
 import type { DilovodClient } from '../dilovod/client.js';
@@ -23,6 +24,46 @@ export type RunOutcome = 'succeeded' | 'failed' | 'refused';
 export interface RunSettings extends CatalogueSettings {
   /** Percent. */
   maxChangeShare: number;
+}
+
+/** What GET /products/sync/runs shows of a run (all but its heartbeat). */
+const shownColumns = {
+  id: catalogueSyncRuns.id,
+  trigger: catalogueSyncRuns.trigger,
+  requestedBy: catalogueSyncRuns.requestedBy,
+  allowLargeChange: catalogueSyncRuns.allowLargeChange,
+  state: catalogueSyncRuns.state,
+  created: catalogueSyncRuns.created,
+  changed: catalogueSyncRuns.changed,
+  unchanged: catalogueSyncRuns.unchanged,
+  outdated: catalogueSyncRuns.outdated,
+  error: catalogueSyncRuns.error,
+  queuedAt: catalogueSyncRuns.queuedAt,
+  startedAt: catalogueSyncRuns.startedAt,
+  finishedAt: catalogueSyncRuns.finishedAt,
+};
+
+/** A run with how long it took (rows of the list come untyped: read as what they may be). */
+export const withDuration = <T extends Record<string, unknown>>(run: T) => ({
+  ...run,
+  durationMs: run.startedAt instanceof Date && run.finishedAt instanceof Date ? run.finishedAt.getTime() - run.startedAt.getTime() : null,
+});
+
+/** A page of the runs, newest first. */
+export async function runsPage(db: Db, query: { limit?: number; cursor?: string }) {
+  const page = await listPage(
+    db,
+    { table: catalogueSyncRuns, idColumn: catalogueSyncRuns.id, columns: shownColumns, sort: 'queuedAt', sortColumn: catalogueSyncRuns.queuedAt },
+    { ...query, order: 'desc' },
+    [],
+  );
+  return { ...page, items: page.items.map(withDuration) };
+}
+
+/** One run as the API shows it; undefined when there is none. */
+export async function runById(db: Db, id: string) {
+  const [run] = await db.select(shownColumns).from(catalogueSyncRuns).where(eq(catalogueSyncRuns.id, id));
+  return run && withDuration(run);
 }
 
 /** The run waiting to start, if any (a second request joins it rather than queueing another). */

@@ -6,6 +6,7 @@
  * change (PostgreSQL checks a NOT VALID check again on every update of a row). A test checks that
  * every check of the schema is here.
  */
+import { HttpError } from '../errors.js';
 import { CATALOGUE_SYNC_STATES, CATALOGUE_SYNC_TRIGGERS, HISTORY_SOURCES, ROLES, SYNC_STATUSES } from './schema.js';
 
 /** A row as the service reads it (camelCase); numeric columns come as decimal strings. */
@@ -194,3 +195,20 @@ export const describeBrokenFields = (fields: BrokenField[]) =>
       return `${f.field} is ${text.length > 80 ? `${text.slice(0, 80)}…` : text} (${f.rule}: ${f.requires})`;
     })
     .join('; ');
+
+/** Why a request is refused when a row it would write breaks rules: its status, code, and message around the fields described. */
+export interface RuleRefusal {
+  status: number;
+  code: string;
+  message: (described: string) => string;
+}
+
+/**
+ * A row of `table` that breaks a rule (legacy data: the rule is kept NOT VALID, and PostgreSQL
+ * checks it again on every update of the row) is refused with `refusal`, naming every such field
+ * at once with its value and rule (`fields` of the answer), so that it can be corrected in one go.
+ */
+export function assertKeepsRules(table: string, row: RowValues, refusal: RuleRefusal) {
+  const fields = brokenFields(table, row);
+  if (fields.length) throw new HttpError(refusal.status, refusal.code, refusal.message(describeBrokenFields(fields)), {}, fields);
+}

@@ -7,13 +7,13 @@
  * counted those as one portion of 0 kg, or as 420/330 g by category; here each is a named problem
  * and left out of the weight, never guessed.
  */
-import { inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { boxSettings, products } from '../db/schema.js';
+import { boxSettings, orders, products } from '../db/schema.js';
+import { HttpError } from '../errors.js';
 import { fieldOf } from '../field-of.js';
-import { HttpError } from '../plugins/errors.js';
-import { planFor } from '../routes/box-settings.js';
-import { readShopSettings } from '../routes/shop-settings.js';
+import { readShopSettings } from '../settings/shop.js';
+import { planFor } from './boxes.js';
 import { centikilograms, MAX_PORTIONS } from './plan.js';
 
 /** Deeper than this is a catalogue error, not a real set (the old back office stopped at 10 too). */
@@ -222,8 +222,10 @@ export async function boxesFor(db: Db, text: string | undefined, quantity: numbe
 /** The ?boxes= of the weight and packing-list routes. */
 export const BOXES_PATTERN = '^[0-9]{1,9}:[0-9]{1,4}(,[0-9]{1,9}:[0-9]{1,4}){0,19}$';
 
-/** An order's packing list and the weight its parcel should have, within the shop's tolerance. */
-export async function packingListOf(db: Db, order: { items: unknown; quantity: number }, boxesText: string | undefined) {
+/** Order `id`'s packing list and the weight its parcel should have, within the shop's tolerance; undefined when there is no such order. */
+export async function packingListOf(db: Db, id: string, boxesText: string | undefined) {
+  const [order] = await db.select({ items: orders.items, quantity: orders.quantity }).from(orders).where(eq(orders.id, id));
+  if (!order) return undefined;
   const lines = linesOf(order.items);
   const [catalogue, boxes, settings] = await Promise.all([loadCatalogue(db, lines), boxesFor(db, boxesText, order.quantity), readShopSettings(db)]);
   const { items, itemsWeight, problems } = expand(lines, catalogue);

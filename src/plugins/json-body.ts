@@ -8,7 +8,7 @@
  * - a body sent compressed (Content-Encoding other than identity) is a 415: it was read as plain JSON.
  */
 import fp from 'fastify-plugin';
-import { HttpError } from './errors.js';
+import { HttpError } from '../errors.js';
 
 /** With the u flag, a surrogate pair is one code point: only a lone surrogate matches. */
 const LONE_SURROGATE = /\p{Cs}/u;

@@ -7,7 +7,7 @@
  * (POST /api/v1/orders/:id/refresh). Without SALESDRIVE_URL there is nothing here.
  */
 import fp from 'fastify-plugin';
-import type { SalesDrivePush } from '../config.js';
+import { DEFAULT_RECONCILE_OVERLAP, type SalesDrivePush } from '../config.js';
 import { fieldOf } from '../field-of.js';
 import { orderListClient } from '../salesdrive/order-list.js';
 import { applyListOrder, reconcile } from '../salesdrive/reconcile.js';
@@ -39,7 +39,7 @@ export default fp<{ salesdrive?: SalesDrivePush }>(
     const queue = { policy: 'singleton' as const, retryLimit: 0, expireInSeconds: 3600 };
     await boss.createQueue(RECONCILE_QUEUE, queue);
     await boss.updateQueue(RECONCILE_QUEUE, { retryLimit: queue.retryLimit, expireInSeconds: queue.expireInSeconds });
-    const { reconcileInterval = 0, reconcileOverlap = 600 } = salesdrive;
+    const { reconcileInterval = 0, reconcileOverlap = DEFAULT_RECONCILE_OVERLAP } = salesdrive;
     if (reconcileInterval > 0) await boss.schedule(RECONCILE_QUEUE, `FREQ=MINUTELY;INTERVAL=${reconcileInterval}`, {});
     else await boss.unschedule(RECONCILE_QUEUE);
 

@@ -1,9 +1,9 @@
 /** /api/v1/orders/reconcile and /api/v1/orders/:id/refresh: orders read from SalesDrive on demand, besides its webhook. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { HttpError, notFound } from '../plugins/errors.js';
+import { HttpError, notFound } from '../errors.js';
 import { OrderListError } from '../salesdrive/order-list.js';
-import { errorResponses, OneOf, TextIdParams } from './shared.js';
+import { errorResponses, OneOf, TextIdParams } from '../schemas.js';
 
 const disabled = () => new HttpError(409, 'SALESDRIVE_DISABLED', 'SalesDrive is not connected: the service has no SALESDRIVE_URL (README, "Receiving orders from SalesDrive")');
 

@@ -1,17 +1,17 @@
 /** /api/v1/orders: the orders SalesDrive sends, their history, and look-up by external id. */
-import { and, asc, count, desc, eq, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { orderHistory, orders, orderSearchText, SYNC_STATUSES, users } from '../db/schema.js';
-import { BOXES_PATTERN, packingListOf, PROBLEM_REASONS } from '../packing/packing-list.js';
-import { notFound } from '../plugins/errors.js';
-import { afterCursor, listPage, publicColumns, registerCrud, withEtag, type ListQuery } from './crud.js';
-import { HistoryItem } from './order-history.js';
-import { OrderStatus, STATUS_TEXT, statusTextOf } from './statuses.js';
-import { containing, errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
-
-const SyncStatus = OneOf(SYNC_STATUSES);
-const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{3,32}$' });
+import { publicColumns } from '../db/pages.js';
+import { orders } from '../db/schema.js';
+import { notFound } from '../errors.js';
+import { historyPage, prepareLatestHistory, recordStatusChange } from '../orders/history.js';
+import { countByStatus, DEFAULT_SORT, filters, filtersButStatus, neighbour, prepareOrderRead, SortName, sorts, where, type Filters } from '../orders/list.js';
+import { HistoryItem, Phone, SyncStatus } from '../orders/shapes.js';
+import { OrderStatus, statusTextOf } from '../orders/statuses.js';
+import { expectedWeightOf } from '../packing/expected-weight.js';
+import { BOXES_PATTERN, PROBLEM_REASONS } from '../packing/packing-list.js';
+import { registerCrud, withEtag } from './crud.js';
+import { errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, PAGE_DEFAULTS, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
 
 const OrderLine = Strict({
   productName: Name(300),
@@ -135,43 +135,6 @@ const CreateOrder = Strict({
 // packed and handed to Nova Poshta: the status change is recorded in the order's history
 const UpdateOrder = Strict(optional(editable), { minProperties: 1, examples: [{ status: '3', ttn: '20450912345678' }] });
 
-const sorts = { createdAt: orders.createdAt, orderDate: orders.orderDate, lastSynced: orders.lastSynced };
-type Sort = keyof typeof sorts;
-// (Object.keys names them as strings)
-const SortName = OneOf(Object.keys(sorts).filter((name): name is Sort => name in sorts), { default: 'createdAt' });
-
-/** The list's filters: the list itself, its counts (status aside) and an order's neighbours take them. */
-const { status: statusFilter, ...filtersButStatus } = {
-  status: Type.Array(OrderStatus, { maxItems: 20, description: 'one or several statuses' }),
-  syncStatus: Type.Array(SyncStatus, { maxItems: 3 }),
-  customerPhone: Phone,
-  externalId: Type.Array(Name(100), { maxItems: 100, description: 'one or several external ids' }),
-  q: Type.String({
-    minLength: 3,
-    maxLength: 100,
-    pattern: '^[^\\u0000-\\u001f]+$',
-    description: 'order number, TTN, customer name or customer phone contains this (3 characters or more), ignoring case',
-  }),
-  from: Type.String({ format: 'date-time', description: 'the sort column is at or after this instant' }),
-  to: Type.String({ format: 'date-time', description: 'the sort column is at or before this instant' }),
-};
-const filters = { status: statusFilter, ...filtersButStatus };
-type Filters = ListQuery<typeof filters, typeof sorts>;
-
-function where(q: Filters): (SQL | undefined)[] {
-  const column = sorts[q.sort];
-  return [
-    q.status ? inArray(orders.status, q.status) : undefined,
-    q.syncStatus ? inArray(orders.syncStatus, q.syncStatus) : undefined,
-    q.customerPhone ? eq(orders.customerPhone, q.customerPhone) : undefined,
-    q.externalId ? inArray(orders.externalId, q.externalId) : undefined,
-    // the expression of the trigram index orders_search_idx, as it is
-    q.q ? ilike(orderSearchText(orders), containing(q.q)) : undefined,
-    q.from ? gte(column, new Date(q.from)) : undefined,
-    q.to ? lte(column, new Date(q.to)) : undefined,
-  ];
-}
-
 const Counts = Type.Object(
   {
     total: Type.Integer(),
@@ -217,9 +180,12 @@ const OrderView = Type.Object(
   },
 );
 
+/** include=history: how many entries when the query does not say. */
+const HISTORY_LIMIT = 20;
+
 const ReadQuery = Strict({
   include: Type.Optional(Type.Literal('history', { description: 'history: also the latest history entries, and the previous and next order of the list' })),
-  historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'include=history: how many entries (newest first)' })),
+  historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: HISTORY_LIMIT, description: 'include=history: how many entries (newest first)' })),
   sort: Type.Optional(SortName),
   order: Type.Optional(Page.order),
   ...optional(filters),
@@ -281,7 +247,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     updateBody: UpdateOrder,
     // GET /orders/:id is below: it also answers the order's history and neighbours
     operations: ['list', 'create', 'update', 'delete'],
-    list: { filters, where, sorts, defaultSort: 'createdAt' },
+    list: { filters, where, sorts, defaultSort: DEFAULT_SORT },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
     toUpdate: async (body, before, { tx }) => {
@@ -295,18 +261,11 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     // a status change is recorded in the order's history and its push to SalesDrive written, in the same transaction
     afterUpdate: async (before, after, { tx, request }) => {
       if (after.status === before.status) return;
-      await tx.insert(orderHistory).values({
-        orderId: after.id,
-        status: after.status,
-        statusText: after.statusText,
-        source: 'manual',
-        userId: request.user.id,
-      });
+      await recordStatusChange(tx, after, request.user.id);
       await app.statusPush?.enqueue(tx, after.id, after.status);
     },
   });
 
-  const historyColumns = publicColumns(orderHistory, HistoryItem);
   app.get(
     '/orders/:id/history',
     {
@@ -321,42 +280,15 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { id } = request.params;
-      const [order] = await app.db.select({ id: orders.id }).from(orders).where(eq(orders.id, id));
-      if (!order) throw notFound('Order');
-      return listPage(
-        app.db,
-        { table: orderHistory, idColumn: orderHistory.id, columns: historyColumns, sort: 'changedAt', sortColumn: orderHistory.changedAt },
-        { ...request.query, order: 'desc' },
-        [eq(orderHistory.orderId, id)],
-      );
+      const page = await historyPage(app.db, id, request.query);
+      if (!page) throw notFound('Order');
+      return page;
     },
   );
 
-  const columns = publicColumns(orders, Order);
-  // read like every resource's read: prepared once (building the SQL was a third of a read's CPU)
-  const readOrder = app.db.select(columns).from(orders).where(eq(orders.id, sql.placeholder('id'))).prepare('orders_read_view');
-  const readHistory = app.db
-    .select({ ...historyColumns, userName: users.name })
-    .from(orderHistory)
-    .leftJoin(users, eq(users.id, orderHistory.userId))
-    .where(eq(orderHistory.orderId, sql.placeholder('id')))
-    .orderBy(desc(orderHistory.changedAt), desc(orderHistory.id))
-    .limit(sql.placeholder('limit'))
-    .prepare('orders_read_history');
+  const readOrder = prepareOrderRead(app.db, publicColumns(orders, Order));
+  const readHistory = prepareLatestHistory(app.db);
 
-  /** The id of the first order past `row` in the list of this sort and filters, going `order`. */
-  async function neighbour(row: Record<string, unknown>, query: Filters, order: 'asc' | 'desc') {
-    const column = sorts[query.sort];
-    const value = row[query.sort];
-    const direction = order === 'desc' ? desc : asc;
-    const [found] = await app.db
-      .select({ id: orders.id })
-      .from(orders)
-      .where(and(...where(query), afterCursor(column, orders.id, order, { v: value instanceof Date ? value.toISOString() : null, id: row.id })))
-      .orderBy(direction(column), direction(orders.id))
-      .limit(1);
-    return found?.id ?? null;
-  }
 
   app.get(
     '/orders/:id',
@@ -380,12 +312,12 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw notFound('Order');
       withEtag(reply, row);
       if (include !== 'history') return row;
-      const query: Filters = { ...rest, sort: sort ?? 'createdAt' };
-      const listOrder = order ?? 'desc';
+      const query: Filters = { ...rest, sort: sort ?? DEFAULT_SORT };
+      const listOrder = order ?? PAGE_DEFAULTS.order;
       const [history, nextId, previousId] = await Promise.all([
-        readHistory.execute({ id, limit: historyLimit ?? 20 }),
-        neighbour(row, query, listOrder),
-        neighbour(row, query, listOrder === 'desc' ? 'asc' : 'desc'),
+        readHistory.execute({ id, limit: historyLimit ?? HISTORY_LIMIT }),
+        neighbour(app.db, row, query, listOrder),
+        neighbour(app.db, row, query, listOrder === 'desc' ? 'asc' : 'desc'),
       ]);
       return { ...row, history, previousId, nextId };
     },
@@ -403,15 +335,8 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'orders', action: 'read' } },
     },
     async (request) => {
-      const query: Filters = { ...request.query, sort: request.query.sort ?? 'createdAt' };
-      const rows = await app.db
-        .select({ status: orders.status, n: count() })
-        .from(orders)
-        .where(and(...where(query)))
-        .groupBy(orders.status);
-      const byStatus: Record<string, number> = Object.fromEntries(Object.keys(STATUS_TEXT).map((status) => [status, 0]));
-      for (const { status, n } of rows) byStatus[status] = Number(n);
-      return { total: rows.reduce((sum, { n }) => sum + Number(n), 0), byStatus };
+      const query: Filters = { ...request.query, sort: request.query.sort ?? DEFAULT_SORT };
+      return countByStatus(app.db, query);
     },
   );
 
@@ -434,10 +359,9 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'orders', action: 'read' } },
     },
     async (request) => {
-      const [order] = await app.db.select({ items: orders.items, quantity: orders.quantity }).from(orders).where(eq(orders.id, request.params.id));
-      if (!order) throw notFound('Order');
-      const { weight, problems } = await packingListOf(app.db, order, request.query.boxes);
-      return { ...weight, missing: problems.map(({ sku, quantity, reason }) => ({ sku, quantity, reason })) };
+      const weight = await expectedWeightOf(app.db, request.params.id, request.query.boxes);
+      if (!weight) throw notFound('Order');
+      return weight;
     },
   );
 };

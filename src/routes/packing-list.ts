@@ -1,11 +1,9 @@
 /** GET /api/v1/orders/:id/packing-list: what the packing station picks, scans and weighs for one order, in one call. */
-import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { orders } from '../db/schema.js';
+import { notFound } from '../errors.js';
 import { BOXES_PATTERN, MAX_SET_DEPTH, packingListOf, PROBLEM_REASONS } from '../packing/packing-list.js';
-import { notFound } from '../plugins/errors.js';
-import { errorResponses, Nullable, OneOf, Strict, TextIdParams } from './shared.js';
+import { errorResponses, Nullable, OneOf, Strict, TextIdParams } from '../schemas.js';
 
 const Grams = (description: string) => Type.Integer({ description: `${description}, grams` });
 
@@ -89,9 +87,9 @@ const packingListRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'orders', action: 'read' } },
     },
     async (request) => {
-      const [order] = await app.db.select({ items: orders.items, quantity: orders.quantity }).from(orders).where(eq(orders.id, request.params.id));
-      if (!order) throw notFound('Order');
-      const { items, problems, weight } = await packingListOf(app.db, order, request.query.boxes);
+      const list = await packingListOf(app.db, request.params.id, request.query.boxes);
+      if (!list) throw notFound('Order');
+      const { items, problems, weight } = list;
       return { orderId: request.params.id, items, problems, complete: problems.length === 0, ...weight };
     },
   );

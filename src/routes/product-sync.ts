@@ -1,11 +1,10 @@
 /** /api/v1/products/sync: the catalogue sync from Dilovod, started by an admin and watched run by run. */
-import { eq } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { catalogueSyncRuns, CATALOGUE_SYNC_STATES, CATALOGUE_SYNC_TRIGGERS } from '../db/schema.js';
-import { HttpError, notFound } from '../plugins/errors.js';
-import { listPage } from './crud.js';
-import { errorResponses, ListOf, Nullable, OneOf, Page, Strict, Timestamp } from './shared.js';
+import { runById, runsPage, withDuration } from '../catalogue/runs.js';
+import { CATALOGUE_SYNC_STATES, CATALOGUE_SYNC_TRIGGERS } from '../db/schema.js';
+import { HttpError, notFound } from '../errors.js';
+import { errorResponses, ListOf, Nullable, OneOf, Page, Strict, Timestamp } from '../schemas.js';
 
 const Count = (what: string) => Nullable(Type.Integer({ description: `${what}; null until the run has planned` }));
 
@@ -50,28 +49,6 @@ const SyncRun = Type.Object(
   { $id: 'CatalogueSyncRun', title: 'Catalogue sync run', examples: [exampleRun] },
 );
 
-const columns = {
-  id: catalogueSyncRuns.id,
-  trigger: catalogueSyncRuns.trigger,
-  requestedBy: catalogueSyncRuns.requestedBy,
-  allowLargeChange: catalogueSyncRuns.allowLargeChange,
-  state: catalogueSyncRuns.state,
-  created: catalogueSyncRuns.created,
-  changed: catalogueSyncRuns.changed,
-  unchanged: catalogueSyncRuns.unchanged,
-  outdated: catalogueSyncRuns.outdated,
-  error: catalogueSyncRuns.error,
-  queuedAt: catalogueSyncRuns.queuedAt,
-  startedAt: catalogueSyncRuns.startedAt,
-  finishedAt: catalogueSyncRuns.finishedAt,
-};
-
-/** A run with how long it took (rows of the list come untyped: read as what they may be). */
-const shown = <T extends Record<string, unknown>>(run: T) => ({
-  ...run,
-  durationMs: run.startedAt instanceof Date && run.finishedAt instanceof Date ? run.finishedAt.getTime() - run.startedAt.getTime() : null,
-});
-
 const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/products/sync',
@@ -91,7 +68,7 @@ const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!app.catalogueSync) throw new HttpError(409, 'DILOVOD_DISABLED', 'The catalogue sync is off: the service has no DILOVOD_URL (README, "Products from Dilovod")');
       const { run } = await app.catalogueSync.request({ userId: request.user.id, allowLargeChange: request.query.allowLargeChange ?? false });
       reply.code(202).header('location', `${request.url.split('?')[0]}/runs/${run.id}`);
-      return shown(run);
+      return withDuration(run);
     },
   );
 
@@ -107,13 +84,7 @@ const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'feeds', action: 'read' } },
     },
     async (request) => {
-      const page = await listPage(
-        app.db,
-        { table: catalogueSyncRuns, idColumn: catalogueSyncRuns.id, columns, sort: 'queuedAt', sortColumn: catalogueSyncRuns.queuedAt },
-        { ...request.query, order: 'desc' },
-        [],
-      );
-      return { ...page, items: page.items.map(shown) };
+      return runsPage(app.db, request.query);
     },
   );
 
@@ -129,9 +100,9 @@ const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'feeds', action: 'read' } },
     },
     async (request) => {
-      const [run] = await app.db.select(columns).from(catalogueSyncRuns).where(eq(catalogueSyncRuns.id, request.params.id));
+      const run = await runById(app.db, request.params.id);
       if (!run) throw notFound('Sync run');
-      return shown(run);
+      return run;
     },
   );
 };

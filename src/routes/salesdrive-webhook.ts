@@ -9,13 +9,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import type { SalesDriveConfig } from '../config.js';
-import { HttpError } from '../plugins/errors.js';
+import { HttpError } from '../errors.js';
 import type { DeliveryResult } from '../plugins/metrics.js';
+import { applyDelivery, type DeliveryOutcome } from '../salesdrive/deliveries.js';
 import { ORDER_EVENTS, PayloadError, readDelivery, SalesDrivePayload, type Delivery } from '../salesdrive/payload.js';
-import { applyDelivery } from '../salesdrive/upsert.js';
-import { errorResponses, OneOf, Strict } from './shared.js';
+import { errorResponses, OneOf, Strict } from '../schemas.js';
 import { fieldOf } from '../field-of.js';
 
 /** The delivery results SalesDrive is answered 200 with (the others are refusals). */
@@ -34,7 +34,6 @@ const Outcome = Type.Object(
   },
   { examples: [{ result: 'updated', orderId: '123457', statusKept: false }] },
 );
-type Outcome = Static<typeof Outcome>;
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -87,7 +86,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
       const event = payload.info?.webhookEvent;
       if (!event || !ORDER_EVENTS.has(event)) {
         app.metrics.salesdriveDelivery('ignored');
-        return { result: 'ignored', orderId: payload.data ? String(payload.data.id) : null, statusKept: false } satisfies Outcome;
+        return { result: 'ignored', orderId: payload.data ? String(payload.data.id) : null, statusKept: false } satisfies DeliveryOutcome;
       }
       const { data } = payload;
       if (!data) {

@@ -4,7 +4,7 @@
  * time), `page`, `limit` (at most 100), or `filter[id][from|to]` for one order; the answer
  * `{status: "success", data: [...], totals: {count}}`. A list order is shaped unlike a webhook's
  * `data` (its `formatOrder`: `primaryContact`, `products[].text`, `ord_delivery_data[0]`); here it is
- * put in the webhook's shape, so that one upsert (upsert.ts) stores both, and checked against the
+ * put in the webhook's shape, so that one upsert (deliveries.ts) stores both, and checked against the
  * webhook's schema like a delivery.
  */
 import { Value } from 'typebox/value';

@@ -3,18 +3,18 @@
  * lost (the service down, a network fault, a 5xx) is an order never seen. Like the old back office's
  * syncOrdersWithDatabase, every few minutes the order list is read by `updateAt`, from the stored
  * high-water mark minus an overlap (SalesDrive's clock and ours, orders saved as we read), and every
- * order goes through the webhook's own upsert (upsert.ts): stale-safe, idempotent, its history
+ * order goes through the webhook's own upsert (deliveries.ts): stale-safe, idempotent, its history
  * written once. The mark moves only after every page was read and applied.
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { feedMarks } from '../db/schema.js';
-import { HttpError } from '../plugins/errors.js';
+import { HttpError } from '../errors.js';
 import type { RECONCILE_RESULTS } from '../plugins/metrics.js';
 import type { StatusPush } from '../plugins/salesdrive-push.js';
 import { deliveryOfListOrder, PAGE_SIZE, type OrderListClient } from './order-list.js';
 import { PayloadError } from './payload.js';
-import { applyDelivery, type DeliveryOutcome } from './upsert.js';
+import { applyDelivery, type AppliedDelivery } from './deliveries.js';
 
 export const RECONCILE_MARK = 'salesdrive-order-list';
 /** A first run (no mark yet) reads the last day. */
@@ -26,7 +26,7 @@ export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 export type ReconcileCounts = Record<ReconcileResult, number>;
 
 /** One order of the list, upserted as a webhook delivery would be; 'invalid' and 'conflict' leave the order as it was. */
-export async function applyListOrder(db: Db, statusPush: StatusPush | undefined, order: unknown): Promise<{ result: ReconcileResult; orderId?: string; outcome?: DeliveryOutcome; reason?: string }> {
+export async function applyListOrder(db: Db, statusPush: StatusPush | undefined, order: unknown): Promise<{ result: ReconcileResult; orderId?: string; outcome?: AppliedDelivery; reason?: string }> {
   try {
     const delivery = deliveryOfListOrder(order);
     const outcome = await db.transaction((tx) => applyDelivery(tx, delivery, statusPush, { source: 'salesdrive', sameUpdateAtIsUnchanged: true }));

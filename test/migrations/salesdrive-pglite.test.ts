@@ -3,18 +3,15 @@
  * pushed to SalesDrive's API the same way as on PostgreSQL, pg-boss's queue living in PGlite; and
  * the catalogue syncs from Dilovod (its stand-in) there too.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
 import { dbMigrate } from '../helpers/commands.js';
-import { LEGACY_BACKUP } from '../helpers/databases.js';
 import { dilovodConfig, dilovodStandIn, syncRun } from '../helpers/dilovod.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 
 const SECRET = 'a-webhook-secret-of-salesdrive-0123456789';
 const received: unknown[] = [];
@@ -28,10 +25,7 @@ const salesdrive = createServer((request, response) => {
 });
 await new Promise<void>((resolve) => salesdrive.listen(0, '127.0.0.1', resolve));
 
-const dataDir = mkdtempSync(join(tmpdir(), 'bo-pglite-salesdrive-'));
-const pg = await PGlite.create(dataDir);
-await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
-await pg.close();
+const dataDir = await pgliteFolder(t, 'legacy-migrated');
 const migrated = await dbMigrate({ dataDir });
 if (migrated.code !== 0) throw new Error(migrated.stderr);
 const dilovod = await dilovodStandIn();
@@ -49,7 +43,6 @@ t.teardown(async () => {
   await app.close();
   salesdrive.close();
   await dilovod.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 t.test('a webhook order, changed by a clerk, reaches SalesDrive', async (t) => {

@@ -5,8 +5,8 @@
  * several replicas starting together exactly one creates it.
  */
 import { generatePassword, hashPassword } from '../auth/passwords.js';
-import type { DatabaseClient, Db } from './client.js';
-import { users } from './schema.js';
+import type { DatabaseClient, Db } from '../db/client.js';
+import { users } from '../db/schema.js';
 
 export type FirstAdminResult =
   | { created: false; reason: 'users exist' | 'no password in production' }

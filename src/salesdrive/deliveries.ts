@@ -1,55 +1,25 @@
 /**
- * An order as SalesDrive has it, upserted: the one way an order from SalesDrive is stored, whether
- * its webhook delivered it (routes/salesdrive-webhook.ts) or the reconciliation read it. One
- * transaction per delivery, serialised per order; a repeat changes nothing, a delivery older than the
- * order (by SalesDrive's `updateAt`) changes nothing, and a clerk's status change is kept until
- * SalesDrive has it (see the README, "Receiving orders from SalesDrive").
+ * A SalesDrive delivery reconciled with the order it names, in the delivery's transaction: created,
+ * updated, or left as it is (a repeat, an older delivery); a clerk's status change is kept until
+ * SalesDrive has it. The one way an order from SalesDrive is stored, whether its webhook delivered
+ * it (routes/salesdrive-webhook.ts) or the reconciliation read it from the order list (reconcile.ts).
  */
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
-import { brokenFields, describeBrokenFields, ruleKeysOf } from '../db/rules.js';
+import { assertKeepsRules, ruleKeysOf } from '../db/rules.js';
 import { orderHistory, orders } from '../db/schema.js';
-import { HttpError } from '../plugins/errors.js';
 import type { StatusPush } from '../plugins/salesdrive-push.js';
+import { statusLabel } from '../orders/statuses.js';
 import { externalIdOf, type Delivery } from './payload.js';
 
-/** What a delivery did to its order. */
 export interface DeliveryOutcome {
-  result: 'created' | 'updated' | 'unchanged' | 'stale';
-  orderId: string;
-  /** The delivery's status was not applied: a status change made here is newer, or has not reached SalesDrive yet. */
+  result: 'created' | 'updated' | 'unchanged' | 'stale' | 'ignored';
+  orderId: string | null;
   statusKept: boolean;
 }
 
-/** The columns the rules of `orders` read (src/db/rules.ts). */
-const ruleFields = Object.fromEntries(Object.entries(getTableColumns(orders)).filter(([key]) => ruleKeysOf('orders').includes(key)));
-
-/**
- * A legacy order whose values break a rule (kept NOT VALID) cannot be updated unless the update
- * corrects them, since PostgreSQL checks each rule again on every update of the row: say which,
- * and how a clerk corrects them, instead of the database's refusal.
- */
-function assertCorrectable(id: string, before: Record<string, unknown>, values: Record<string, unknown>) {
-  const fields = brokenFields('orders', { ...before, ...values });
-  if (!fields.length) return;
-  throw new HttpError(
-    409,
-    'ORDER_NEEDS_CORRECTION',
-    `Order ${id} holds values from the old back office that break rules of the schema, and this delivery does not correct them: ` +
-      `${describeBrokenFields(fields)}. Correct them (PATCH /api/v1/orders/${id}, or the SQL npm run db:check prints); ` +
-      "SalesDrive's next delivery of the order is then applied",
-    {},
-    fields,
-  );
-}
-
-const lastManualChange = (tx: Tx, id: string) =>
-  tx
-    .select({ at: orderHistory.changedAt })
-    .from(orderHistory)
-    .where(and(eq(orderHistory.orderId, id), eq(orderHistory.source, 'manual')))
-    .orderBy(desc(orderHistory.changedAt))
-    .limit(1);
+/** What a delivery did to the order it names. */
+export type AppliedDelivery = DeliveryOutcome & { result: Exclude<DeliveryOutcome['result'], 'ignored'>; orderId: string };
 
 export interface DeliveryOptions {
   /** Who brought it, for the order's history: the webhook, or the reconciliation reading SalesDrive ('salesdrive'). */
@@ -61,12 +31,39 @@ export interface DeliveryOptions {
   sameUpdateAtIsUnchanged?: boolean;
 }
 
+/** The columns the rules of `orders` read (src/db/rules.ts). */
+const ruleFields = Object.fromEntries(Object.entries(getTableColumns(orders)).filter(([key]) => ruleKeysOf('orders').includes(key)));
+
+/**
+ * A legacy order whose values break a rule (kept NOT VALID) cannot be updated unless the update
+ * corrects them, since PostgreSQL checks each rule again on every update of the row: say which,
+ * and how a clerk corrects them, instead of the database's refusal.
+ */
+function assertCorrectable(id: string, before: Record<string, unknown>, values: Record<string, unknown>) {
+  assertKeepsRules('orders', { ...before, ...values }, {
+    status: 409,
+    code: 'ORDER_NEEDS_CORRECTION',
+    message: (described) =>
+      `Order ${id} holds values from the old back office that break rules of the schema, and this delivery does not correct them: ` +
+      `${described}. Correct them (PATCH /api/v1/orders/${id}, or the SQL npm run db:check prints); ` +
+      "SalesDrive's next delivery of the order is then applied",
+  });
+}
+
+const lastManualChange = (tx: Tx, id: string) =>
+  tx
+    .select({ at: orderHistory.changedAt })
+    .from(orderHistory)
+    .where(and(eq(orderHistory.orderId, id), eq(orderHistory.source, 'manual')))
+    .orderBy(desc(orderHistory.changedAt))
+    .limit(1);
+
 export async function applyDelivery(
   tx: Tx,
   { id, payload, fields, updateAt }: Delivery,
   statusPush: StatusPush | undefined,
   { source = 'webhook', sameUpdateAtIsUnchanged = false }: DeliveryOptions = {},
-): Promise<DeliveryOutcome> {
+): Promise<AppliedDelivery> {
   // one delivery of an order at a time, the first two of a new order included (no row to lock yet)
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`salesdrive-order:${id}`}, 0))`);
   const [before] = await tx
@@ -96,7 +93,7 @@ export async function applyDelivery(
         quantity: fields.items?.reduce((sum, line) => sum + line.quantity, 0) ?? 0,
         ...fields,
         status,
-        statusText: fields.statusText ?? 'Новий',
+        statusText: statusLabel(status, fields.statusText),
         ...received,
         ...inSync,
       })
@@ -117,7 +114,7 @@ export async function applyDelivery(
     const [manual] = await lastManualChange(tx, id);
     statusKept = pushPending || (manual !== undefined && (!updateAt || updateAt < manual.at));
   }
-  const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusText ?? status } : undefined;
+  const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusLabel(status, statusText) } : undefined;
   // while a clerk's change is on its way, its push owns sync_status and sync_error
   const values = { ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) };
   assertCorrectable(id, before, values);
