@@ -1,6 +1,7 @@
 /**
  * What JSON.parse does not say about a JSON text: a field name that an object holds twice (the last
- * one silently wins) and how deep it nests. No parser we use offers either (secure-json-parse,
+ * one silently wins), how deep it nests, and where a string holds U+0000 (NUL), which PostgreSQL's
+ * text cannot store (it was a 400 naming no field). No parser we use offers either (secure-json-parse,
  * Fastify's, checks only `__proto__` and `constructor`); this scans the text once.
  */
 const STRING = /"(?:[^"\\]|\\.)*"/y;
@@ -19,11 +20,21 @@ export interface JsonStructure {
   tooDeep: boolean;
   /** The first field name found twice in one object, and where that object is (e.g. "body.items.0"). */
   duplicate?: { key: string; path: string };
+  /** The first string holding U+0000: its field (e.g. "body.name"), or "a field name in body.x". */
+  nul?: string;
 }
 
 export function jsonStructure(text: string, maxDepth: number, root = 'body'): JsonStructure {
   const stack: Container[] = [];
   let duplicate: JsonStructure['duplicate'];
+  let nul: string | undefined;
+  const decode = (literal: string) => {
+    try {
+      return JSON.parse(literal) as string; // "a" and "\u0061" are one name
+    } catch {
+      return literal; // not JSON: the parser says so
+    }
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     const top = stack.at(-1);
@@ -31,13 +42,12 @@ export function jsonStructure(text: string, maxDepth: number, root = 'body'): Js
       STRING.lastIndex = i;
       const literal = STRING.exec(text)?.[0];
       if (!literal) break; // not JSON: the parser says so
-      if (top?.keys && top.expectKey) {
-        let key = literal;
-        try {
-          key = JSON.parse(literal) as string; // "a" and "\u0061" are one name
-        } catch {
-          // not JSON: the parser says so
-        }
+      const isKey = Boolean(top?.keys && top.expectKey);
+      if (!nul && literal.includes('\\u0000') && decode(literal).includes('\0')) {
+        nul = !top ? root : isKey ? `a field name in ${top.path}` : `${top.path}.${top.keys ? top.key : top.index}`;
+      }
+      if (top?.keys && isKey) {
+        const key = decode(literal);
         if (!duplicate && top.keys.has(key)) duplicate = { key, path: top.path };
         top.keys.add(key);
         top.key = key;
@@ -47,7 +57,7 @@ export function jsonStructure(text: string, maxDepth: number, root = 'body'): Js
     } else if (c === '{' || c === '[') {
       const path = !top ? root : `${top.path}.${top.keys ? top.key : top.index}`;
       stack.push({ path, keys: c === '{' ? new Set() : undefined, expectKey: c === '{', index: 0 });
-      if (stack.length > maxDepth) return { tooDeep: true, duplicate };
+      if (stack.length > maxDepth) return { tooDeep: true, duplicate, nul };
     } else if (c === '}' || c === ']') {
       stack.pop();
     } else if (c === ',' && top) {
@@ -55,5 +65,5 @@ export function jsonStructure(text: string, maxDepth: number, root = 'body'): Js
       else top.index++;
     }
   }
-  return { tooDeep: false, duplicate };
+  return { tooDeep: false, duplicate, nul };
 }

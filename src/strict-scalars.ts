@@ -3,7 +3,8 @@
  * into numbers and booleans (`0xa6` is 166, `1e1` is 10, ` 135` and `135.0` are 135, `true` is 1):
  * an id written any of those ways read, changed or deleted the row it happened to name. Here a
  * number is taken only as canonical decimal text and a boolean only as `true` or `false`; any
- * other text for them is a 400 naming the parameter, before the rest is converted.
+ * other text for them is a 400 naming the parameter, before the rest is converted. Text holding
+ * U+0000 (NUL), which PostgreSQL cannot store, is a 400 naming it too.
  */
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify';
 import type { TSchema } from 'typebox';
@@ -60,6 +61,11 @@ export function convertScalarsStrictly(schema: TSchema, value: unknown): { value
     }
     return kind === 'boolean' ? text === 'true' : number;
   };
+  for (const [name, text] of Object.entries(converted)) {
+    if ([text].flat().some((v) => typeof v === 'string' && v.includes('\0'))) {
+      errors.push({ keyword: 'pattern', instancePath: `/${name}`, schemaPath: '', params: {}, message: 'holds the character U+0000 (NUL), which text cannot hold' });
+    }
+  }
   for (const [name, field] of Object.entries(properties)) {
     if (!(name in converted)) continue;
     const kind = kindOf(field);

@@ -6,6 +6,7 @@
  * - a number that a JavaScript number cannot hold as written is a 400: `1e400` (Infinity, stored
  *   as null), `1e-400` (0), 30 significant digits (rounded);
  * - a body sent compressed (Content-Encoding other than identity) is a 415: it was read as plain JSON;
+ * - a string holding U+0000 (NUL) is a 400 naming its field (PostgreSQL's text cannot hold it);
  * - a field name twice in one object is a 400 (the last one silently won), and so is a body nested
  *   deeper than MAX_DEPTH levels.
  */
@@ -78,6 +79,7 @@ export default fp(
       if (structure.tooDeep) return done(new HttpError(400, 'FST_ERR_VALIDATION', `body nests deeper than ${MAX_DEPTH} levels of objects and arrays, the most taken`));
       void parseJson(request, text, (error, value) => {
         if (error) return done(error);
+        if (structure.nul) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${structure.nul} holds the character U+0000 (NUL), which text cannot hold`));
         if (structure.duplicate) {
           const { key, path } = structure.duplicate;
           return done(new HttpError(400, 'FST_ERR_VALIDATION', `${path} has the field ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)} twice: send each field once`));

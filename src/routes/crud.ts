@@ -260,6 +260,12 @@ export function registerCrud<
   const assertKeepsRules = (before: Row, values: Row) => {
     const fields = brokenFields(tableName, { ...before, ...values });
     if (!fields.length) return;
+    // a value this change sends, or a rule the row kept until now: this request's fault, told as a POST is
+    const legacy = new Set(brokenFields(tableName, before).map((f) => f.rule));
+    const byThisChange = fields.filter((f) => f.field in values || !legacy.has(f.rule));
+    if (byThisChange.length) {
+      throw new HttpError(400, 'CHECK_VIOLATION', `The values sent break a rule: ${describeBrokenFields(byThisChange)}`);
+    }
     throw new HttpError(
       400,
       'ROW_BREAKS_RULES',
