@@ -91,6 +91,8 @@ export interface CrudOptions<
     before: Selected<TTable, TItem>,
     context: HookContext,
   ) => Promise<Partial<InsertValues<TTable>>> | Partial<InsertValues<TTable>>;
+  /** Runs in the insert's transaction, after the insert (e.g. records an order's first status in its history). */
+  afterCreate?: (after: Selected<TTable, TItem>, context: HookContext) => Promise<void>;
   /** Runs in the update's transaction, after the update (e.g. appends order history); `body` is the request's. */
   afterUpdate?: (before: Selected<TTable, TItem>, after: Selected<TTable, TItem>, context: HookContext & { body: Static<TUpdate> }) => Promise<void>;
   /**
@@ -324,6 +326,7 @@ export function registerCrud<
           const values = options.toInsert ? await options.toInsert(body, { tx, request }) : body;
           const [inserted] = await tx.insert(table).values(toColumnValues(table, values)).returning(columns);
           if (!inserted) throw new Error(`INSERT into ${tableName} … RETURNING answered no row`); // it answers the row, or fails
+          await options.afterCreate?.(asItems([inserted])[0]!, { tx, request });
           return inserted;
         });
         const id = row[Object.keys(columns).find((k) => columns[k] === idColumn)!];

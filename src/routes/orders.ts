@@ -13,7 +13,10 @@ import { readShopSettings } from './shop-settings.js';
 import { OrderStatus, STATUS_TEXT, statusTextOf } from './statuses.js';
 import { containing, errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
 
-const SyncStatus = OneOf(SYNC_STATUSES);
+const SYNC_STATUS_MEANING =
+  'where its status stands with SalesDrive: pending (a change on its way), error (see syncError), success (delivered). ' +
+  'Without SALESDRIVE_URL nothing is sent and this is not kept up: an order created here stays pending, meaning not sent to SalesDrive';
+const SyncStatus = OneOf(SYNC_STATUSES, { description: SYNC_STATUS_MEANING });
 const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{3,32}$' });
 
 const OrderLine = Strict({
@@ -89,7 +92,7 @@ const Order = Type.Object(
     provider: Nullable(Type.String()),
     totalPrice: Nullable(Type.String({ description: 'decimal string' })),
     orderDate: Nullable(Timestamp),
-    syncStatus: Type.String(),
+    syncStatus: Type.String({ description: SYNC_STATUS_MEANING }),
     syncError: Nullable(Type.String()),
     lastSynced: Timestamp,
     salesdriveUpdatedAt: Nullable(Type.String({ format: 'date-time', description: "SalesDrive's updateAt of the newest webhook delivery applied" })),
@@ -312,6 +315,10 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // still on its way, sync_status goes on telling of that one (plugins/salesdrive-push.ts)
       const pushing = app.statusPush && body.status !== before.status && !(await app.statusPush.undelivered(tx, before.id));
       return { ...body, statusText, ...(pushing ? { syncStatus: 'pending' as const, syncError: null } : {}) };
+    },
+    // its first status, with who set it and when, as a status change is
+    afterCreate: async (after, { tx, request }) => {
+      await tx.insert(orderHistory).values({ orderId: after.id, status: after.status, statusText: after.statusText, source: 'manual', userId: request.user.id });
     },
     // a status change is recorded in the order's history and its push to SalesDrive written, in the same transaction
     afterUpdate: async (before, after, { tx, request }) => {
