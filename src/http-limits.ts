@@ -51,7 +51,7 @@ export function transportResponses(route: RouteOptions) {
     408: errorRef('The request was not received within the request timeout'),
     ...(takesBody
       ? {
-          413: errorRef('The body is larger than the limit named in the message'),
+          413: errorRef('The body is larger than the route takes (1 MiB; the SalesDrive webhook 512 KiB), named in the message'),
           415: errorRef('The body is not JSON (Content-Type), or is compressed (Content-Encoding)'),
         }
       : {}),
