@@ -56,5 +56,5 @@ EXPOSE 3000 9464
 
 # The same command as `npm start` (whose `exec` makes node the process npm signals), in exec
 # form: node is PID 1 and receives SIGTERM itself, drains in-flight requests and exits.
-# `npm run db:migrate` is `node dist/db/migrate-cli.js` here.
+# `npm run db:migrate` is `node dist/migrate/migrate-cli.js` here.
 CMD ["node", "dist/server.js"]

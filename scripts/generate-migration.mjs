@@ -10,9 +10,10 @@ const USAGE = `Usage: node scripts/generate-migration.mjs <name> [plan.json]
 
 Runs drizzle-kit generate --name <name> under tmux and answers its "created or renamed?"
 prompts from the plan; a prompt the plan does not answer stops the run. Read the SQL after.
-<name>: letters, digits, _ and -. plan.json, e.g. drizzle/plans/0001_restructure.json:
+<name>: letters, digits, _ and -. plan.json: the migration's plan, drizzle/plans/<tag>.json, e.g.
   { "tables": { "Old": "new" }, "columns": { "new_table": { "oldCol": "new_col" } },
-    "create": ["new_table", "new_table.new_col"] }`;
+    "create": { "new_table": "why", "new_table.new_col": "why" }, "drop": { "old_table": "why" } }
+(create and drop: what a rollback drops and what the migration drops, with why; see the README).`;
 
 /** One line and exit: no stack for a mistake on the command line. */
 function fail(message, code = 1) {
@@ -49,7 +50,7 @@ try {
 }
 const tables = plan.tables ?? {};
 const columns = plan.columns ?? {};
-const creates = new Set(plan.create ?? []);
+const creates = new Set(Array.isArray(plan.create) ? plan.create : Object.keys(plan.create ?? {}));
 
 const session = `drizzle-generate-${process.pid}`;
 const tmux = (...args) => execFileSync('tmux', args, { encoding: 'utf8' });

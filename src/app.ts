@@ -9,14 +9,16 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import type { DestinationStream, Logger } from 'pino';
 import { prepareDummyHash } from './auth/passwords.js';
 import { deferredCompilers } from './compilers.js';
-import type { Config } from './config.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_WEBHOOK_RATE_LIMIT, type Config } from './config.js';
 import type { DatabaseClient } from './db/client.js';
 import { databaseStore } from './db/rate-limit-store.js';
 import authPlugin from './plugins/auth.js';
 import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
+import { HttpError } from './errors.js';
+import { registerFormats } from './formats.js';
 import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, transportResponses } from './http-limits.js';
-import errorsPlugin, { HttpError } from './plugins/errors.js';
+import errorsPlugin from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
@@ -29,7 +31,7 @@ import ordersRoutes from './routes/orders.js';
 import productsRoutes from './routes/products.js';
 import salesdriveWebhookRoutes from './routes/salesdrive-webhook.js';
 import shopSettingsRoutes from './routes/shop-settings.js';
-import { ErrorResponse, Strict } from './routes/shared.js';
+import { ErrorResponse, Strict } from './schemas.js';
 import usersRoutes from './routes/users.js';
 import wordpressSkuCacheRoutes from './routes/wordpress-sku-cache.js';
 
@@ -59,10 +61,10 @@ export type AppConfig = Pick<
 /** A secret in a query string (the SalesDrive webhook's ?token=) is not logged. */
 const withoutSecrets = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
 
-/** One log line per request, when it completes: what was asked, the answer, how long it took. */
 /** The request's logger is pino's when logging is on; without a logger (logLevel unset), Fastify's no-op one, which has no levels. */
 const isPino = (log: FastifyBaseLogger): log is Logger => 'isLevelEnabled' in log;
 
+/** One log line per request, when it completes: what was asked, the answer, how long it took. */
 class OneLinePerRequest extends LogController {
   override incomingRequest() {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
@@ -92,8 +94,9 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: AppConfig, { logLevel, logStream, database }: BuildOptions = {}) {
+  registerFormats();
   const compilers = deferredCompilers();
-  const clients = config.clients ?? { requestTimeout: 30, connectionTimeout: 75, maxConnections: 1000 };
+  const clients = config.clients ?? DEFAULT_CLIENT_LIMITS;
   const app = Fastify({
     logger: logLevel ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) } : false,
     requestIdHeader: 'x-request-id',
@@ -112,9 +115,9 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler,
     frameworkErrors,
-    // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.maxConnections = clients.maxConnections;
+  // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
   app.setValidatorCompiler(compilers.validatorCompiler);
   // what the first requests did not need yet, prepared in the idle time after the server listens:
   // the schemas they did not compile, and the hash unknown e-mails are checked against
@@ -158,7 +161,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   await app.register(revocationPlugin);
   await app.register(authPlugin, { secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
   await app.register(healthPlugin);
-  const salesdrive = config.salesdrive ?? { webhookRateLimit: 600 };
+  const salesdrive = config.salesdrive ?? { webhookRateLimit: DEFAULT_WEBHOOK_RATE_LIMIT };
   await app.register(salesdrivePushPlugin, { push: salesdrive.push, target: config.database });
 
   await app.register(

@@ -178,6 +178,13 @@ export function readEnvFile(file = '.env') {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
+/** What each setting is when its variable is unset (cast: Value.Default answers unknown; EnvSchema gives each of these a default). */
+const DEFAULTS = Value.Default(EnvSchema, {}) as Env;
+const clientLimitsOf = (values: Env): ClientLimits => ({ requestTimeout: values.REQUEST_TIMEOUT, connectionTimeout: values.CONNECTION_TIMEOUT, maxConnections: values.MAX_CONNECTIONS });
+/** The client limits and the webhook's rate limit a Config has when their variables are unset (an app built without them: tests). */
+export const DEFAULT_CLIENT_LIMITS = clientLimitsOf(DEFAULTS);
+export const DEFAULT_WEBHOOK_RATE_LIMIT = DEFAULTS.SALESDRIVE_WEBHOOK_RATE_LIMIT;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // cast: TypeBox types each property exactly; here they are looked up by name, as JSON schemas
   const properties = EnvSchema.properties as Record<string, PropertySchema>;
@@ -223,7 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,
     trustProxy: parseTrustProxy(values.TRUST_PROXY),
     statementTimeout: values.STATEMENT_TIMEOUT,
-    clients: { requestTimeout: values.REQUEST_TIMEOUT, connectionTimeout: values.CONNECTION_TIMEOUT, maxConnections: values.MAX_CONNECTIONS },
+    clients: clientLimitsOf(values),
     docsUi: values.DOCS_UI === 'true',
     shutdownDelay: values.SHUTDOWN_DELAY,
     shutdownTimeout: values.SHUTDOWN_TIMEOUT,

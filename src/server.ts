@@ -10,9 +10,11 @@ import { buildApp, type App } from './app.js';
 import { installationSecret } from './auth/installation-secret.js';
 import { ConfigError, loadConfig, PortInUseError, readEnvFile, type Config } from './config.js';
 import { openDatabase, type DatabaseClient } from './db/client.js';
-import { ensureFirstAdmin, type FirstAdminResult } from './db/first-admin.js';
-import { countDatabase, describeFailure, describeTarget, formatReport } from './db/migration-report.js';
-import { pendingMigrations, runMigrations } from './db/migrations.js';
+import { ensureFirstAdmin, type FirstAdminResult } from './migrate/first-admin.js';
+import { describeTarget } from './db/target.js';
+import { countDatabase, describeFailure, formatReport } from './migrate/report.js';
+import { pendingMigrations } from './db/ledger.js';
+import { runMigrations } from './migrate/migrator.js';
 import { fieldOf } from './field-of.js';
 
 function configOrExit(): Config {

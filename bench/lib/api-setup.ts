@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { hashRefreshToken, newRefreshToken } from '../../src/auth/refresh-tokens.js';
 import { openDatabase } from '../../src/db/client.js';
-import { pendingMigrations, readChain } from '../../src/db/migrations.js';
+import { pendingMigrations, readChain } from '../../src/db/ledger.js';
 import { ensureLegacy } from './legacy.js';
 import type { HttpLoad } from './load.js';
 import { runMigration } from './migrate.js';

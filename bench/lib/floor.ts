@@ -24,14 +24,12 @@
  * after (read from the legacy database the migration started from). Left out, as catalogue work
  * of no measurable cost: the three dropped tables recreated empty, the legacy defaults.
  */
-import { readFileSync } from 'node:fs';
+import { renamedColumns, renamedTables } from '../../src/migrate/drift/plan.js';
 import { timedTransaction, withDatabase, type Sql, type TimedStatement } from './pg.js';
 import { watch, type Observation } from './monitor.js';
 
-const PLAN = JSON.parse(readFileSync(new URL('../../drizzle/plans/0001_restructure.json', import.meta.url), 'utf8')) as {
-  tables: Record<string, string>;
-  columns: Record<string, Record<string, string>>;
-};
+/** The renames of the whole chain, from its plans (drizzle/plans/): legacy table → current, and by current table, legacy column → current. */
+const PLAN = { tables: Object.fromEntries(renamedTables().map((t) => [t.legacy, t.current])), columns: renamedColumns() };
 
 interface FloorTable {
   legacy: string;

@@ -9,10 +9,10 @@ import { eq, or, sql } from 'drizzle-orm';
 import { databaseTarget, readEnvFile } from '../config.js';
 import { openDatabase, type DatabaseClient, type Db } from '../db/client.js';
 import { databaseErrorOf } from '../db/driver-errors.js';
-import { databaseProblem, describeTarget } from '../db/migration-report.js';
+import { databaseProblem, describeTarget } from '../db/target.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { isRole, ROLES, users } from '../db/schema.js';
-import { normalizeEmail } from '../routes/shared.js';
+import { normalizeEmail } from '../schemas.js';
 import { generatePassword, hashPassword } from './passwords.js';
 import { endSessions } from './sessions.js';
 

@@ -9,7 +9,7 @@ import { sql } from 'drizzle-orm';
 import { CasingCache } from 'drizzle-orm/casing';
 import { Type, type Static } from 'typebox';
 import { ROLES, users } from '../db/schema.js';
-import { OneOf } from '../routes/shared.js';
+import { OneOf } from '../schemas.js';
 
 /** Who called, as their access token says. */
 export const TokenClaims = Type.Object({

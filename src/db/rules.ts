@@ -6,6 +6,7 @@
  * change (PostgreSQL checks a NOT VALID check again on every update of a row). A test checks that
  * every check of the schema is here.
  */
+import { HttpError } from '../errors.js';
 import { HISTORY_SOURCES, ROLES, SYNC_STATUSES } from './schema.js';
 
 /** A row as the service reads it (camelCase); numeric columns come as decimal strings. */
@@ -192,3 +193,27 @@ export const describeBrokenFields = (fields: BrokenField[]) =>
       return `${f.field} is ${text.length > 80 ? `${text.slice(0, 80)}…` : text} (${f.rule}: ${f.requires})`;
     })
     .join('; ');
+
+/** Why a request is refused when a row it would write breaks rules: its status, code, and message around the fields described. */
+export interface RuleRefusal {
+  status: number;
+  code: string;
+  message: (described: string) => string;
+}
+
+/**
+ * A row of `table` that a change (`values` over `before`) would leave breaking a rule is refused,
+ * naming every such field with its value and rule. When the change sends one of those fields, or
+ * breaks a rule the row kept until now, it is the request's fault: 400 CHECK_VIOLATION, as a POST
+ * is told. Otherwise the row broke the rule before (legacy data: the rule is kept NOT VALID, and
+ * PostgreSQL checks it again on every update of the row): refused with `refusal`, every such field
+ * in `fields` of the answer, so that it can be corrected in one go.
+ */
+export function assertKeepsRules(table: string, before: RowValues, values: RowValues, refusal: RuleRefusal) {
+  const fields = brokenFields(table, { ...before, ...values });
+  if (!fields.length) return;
+  const brokenBefore = new Set(brokenFields(table, before).map((f) => f.rule));
+  const byThisChange = fields.filter((f) => f.field in values || !brokenBefore.has(f.rule));
+  if (byThisChange.length) throw new HttpError(400, 'CHECK_VIOLATION', `The values sent break a rule: ${describeBrokenFields(byThisChange)}`);
+  throw new HttpError(refusal.status, refusal.code, refusal.message(describeBrokenFields(fields)), {}, fields);
+}

@@ -18,6 +18,8 @@
 
 export const PACKING_MODES = ['spacious', 'economical'] as const;
 export type PackingMode = (typeof PACKING_MODES)[number];
+/** The mode when none is asked for: no box gets more than its qntTo. */
+export const DEFAULT_PACKING_MODE: PackingMode = 'spacious';
 
 /** The most portions a plan is made for (the DP costs O(N × boxes)). */
 export const MAX_PORTIONS = 10_000;

@@ -9,7 +9,7 @@ import fp from 'fastify-plugin';
 import { may, type Action, type Resource } from '../auth/permissions.js';
 import { fromJwtClaims, toJwtClaims, TokenClaims, type JwtClaims } from '../auth/token-claims.js';
 import { Value } from 'typebox/value';
-import { HttpError } from './errors.js';
+import { HttpError } from '../errors.js';
 import { fieldOf } from '../field-of.js';
 
 export type Access =

@@ -7,23 +7,9 @@ import { STATUS_CODES } from 'node:http';
 import fp from 'fastify-plugin';
 import { CommitOutcomeUnknown, isDatabaseUnavailable } from '../db/client.js';
 import { databaseErrorOf, type DriverError } from '../db/driver-errors.js';
+import { HttpError } from '../errors.js';
 import { fieldOf } from '../field-of.js';
 import type { FastifyError, FastifySchemaValidationError } from 'fastify';
-
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-    /** Each field of the row that breaks a rule (legacy data), when that is what stopped the request. */
-    readonly fields?: { field: string; value: unknown; rule: string; requires: string }[],
-  ) {
-    super(message);
-  }
-}
-
-export const notFound = (what: string) => new HttpError(404, 'NOT_FOUND', `${what} not found`);
 
 function fromDatabase(error: DriverError): HttpError | undefined {
   const constraint = error.constraint ?? '';

@@ -7,7 +7,7 @@
  */
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
-import { pendingMigrations } from '../db/migrations.js';
+import { pendingMigrations } from '../db/ledger.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

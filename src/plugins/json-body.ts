@@ -11,8 +11,8 @@
  *   deeper than MAX_DEPTH levels.
  */
 import fp from 'fastify-plugin';
+import { HttpError } from '../errors.js';
 import { jsonStructure } from '../json-structure.js';
-import { HttpError } from './errors.js';
 
 /** Far deeper than any body the API takes (an order's lines nest 2 levels of objects and arrays). */
 export const MAX_DEPTH = 32;

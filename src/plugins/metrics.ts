@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import fp from 'fastify-plugin';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PortInUseError } from '../config.js';
-import { pendingMigrations, readChain } from '../db/migrations.js';
+import { pendingMigrations, readChain } from '../db/ledger.js';
 
 export type LoginOutcome = 'success' | 'failure' | 'rate_limited';
 /** What a SalesDrive webhook delivery did (routes/salesdrive-webhook.ts). */

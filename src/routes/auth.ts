@@ -6,30 +6,27 @@
  * is refused, and after the grace window it ends that session (RFC 9700, 4.14.2).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, eq, getTableColumns, or, sql, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
+import {
+  endSession,
+  findLoginUser,
+  prepareReplayRevocation,
+  prepareRotation,
+  readUser,
+  sessionHolder,
+  startSession,
+  storedSessions,
+} from '../auth/logins.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
-import {
-  anySession,
-  endSessions,
-  field,
-  holdsSession,
-  newSession,
-  publicSession,
-  sessionsAdding,
-  sessionsChanging,
-  sessionsWhere,
-  time,
-} from '../auth/sessions.js';
+import { endSessions, newSession, publicSession } from '../auth/sessions.js';
 import type { Config } from '../config.js';
 import { databaseErrorOf } from '../db/driver-errors.js';
 import type { Role } from '../db/schema.js';
-import { nowMs, users } from '../db/schema.js';
-import { brokenFields, describeBrokenFields } from '../db/rules.js';
-import { HttpError } from '../plugins/errors.js';
-import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from './shared.js';
-import { User } from './users.js';
+import { assertKeepsRules } from '../db/rules.js';
+import { HttpError } from '../errors.js';
+import { errorResponses, normalizeEmail, Nullable, Strict, Timestamp } from '../schemas.js';
+import { User } from '../auth/user-shapes.js';
 import { fieldOf } from '../field-of.js';
 
 /** What the auth routes read of the configuration. */
@@ -64,24 +61,21 @@ const Session = Type.Object(
  * who can put it right. Shown only once the password is right.
  */
 function assertAccountUsable(user: Record<string, unknown> & { id: number }) {
-  const fields = brokenFields('users', user);
-  if (!fields.length) return;
-  throw new HttpError(
-    403,
-    'ACCOUNT_NEEDS_CORRECTION',
-    `This account cannot log in until an admin corrects it (it comes from the old back office): ${describeBrokenFields(fields)}. ` +
+  assertKeepsRules('users', user, {}, {
+    status: 403,
+    code: 'ACCOUNT_NEEDS_CORRECTION',
+    message: (described) =>
+      `This account cannot log in until an admin corrects it (it comes from the old back office): ${described}. ` +
       `An admin can correct it (PATCH /api/v1/users/${user.id}), or reset its password with npm run user:reset-password`,
-    {},
-    fields,
-  );
+  });
 }
 
 const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password');
 const invalidRefreshToken = () => new HttpError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or already used');
 
 const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) => {
-  // everything but the secrets
-  const { passwordHash, sessions, tokenVersion, ...userColumns } = getTableColumns(users);
+  const rotate = prepareRotation(app.db);
+  const revokeReplayed = prepareReplayRevocation(app.db, options.refreshReuseGrace);
   const responses = <T extends object>(ok: T) => ({ ...errorResponses, ...ok });
 
   const tokenResponse = (
@@ -96,33 +90,6 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     expiresIn: options.accessTokenTtl,
     user,
   });
-  const sessionOf = (hash: SQL | string) =>
-    sql<string>`(SELECT e.s->>'id' FROM jsonb_array_elements(${users.sessions}) AS e(s) WHERE e.s->>'hash' = ${hash})`.as('session_id');
-
-  // compare-and-swap: only the request that still finds the presented hash in a session rotates
-  // that session; the other sessions of the user are left as they are. Built once: building the
-  // SQL text was a third of the refresh's CPU per request (bench/RESULTS.md).
-  const presented = sql`${sql.placeholder('presented')}::text`;
-  const next = sql`${sql.placeholder('next')}::text`;
-  const rotate = app.db
-    .update(users)
-    .set({
-      sessions: sessionsChanging(
-        sql`${field('hash')} = ${presented}`,
-        sql`jsonb_build_object('hash', ${next}, 'previousHash', ${presented}, 'rotatedAt', ${sql.placeholder('now')}::text, 'expiresAt', ${sql.placeholder('expiresAt')}::text)`,
-      ),
-      lastActivityAt: nowMs,
-      updatedAt: nowMs,
-    })
-    .where(
-      and(
-        holdsSession('hash', sql.placeholder('presented')),
-        anySession(sql`${field('hash')} = ${presented} AND ${time('expiresAt')} > now()`),
-        eq(users.isActive, true),
-      ),
-    )
-    .returning({ ...userColumns, tokenVersion, sessionId: sessionOf(next) })
-    .prepare('refresh_rotate');
 
   // two limits on login: per client (the route's config, before the body is read) and per e-mail
   // (here, once it is); the rate-limit plugin runs one limiter per request, so the second is
@@ -162,49 +129,19 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     },
     async (request) => {
       const email = normalizeEmail(request.body.email);
-      const [user] = await app.db
-        .select({ ...userColumns, passwordHash })
-        .from(users)
-        // a legacy e-mail may have spaces around it (users_email_check, kept NOT VALID): found too,
-        // in the same query whatever the address, so that an unknown one takes the same time
-        .where(or(eq(sql`lower(${users.email})`, email), eq(sql`lower(btrim(${users.email}))`, email)))
-        .orderBy(sql`lower(${users.email}) = ${email} DESC`)
-        .limit(1);
+      const user = await findLoginUser(app.db, email);
       const check = await verifyPassword(request.body.password, user?.passwordHash);
       if (!user || !check.ok) throw invalidCredentials();
       assertAccountUsable(user);
       if (!user.isActive) throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is deactivated; ask an admin');
       const device = request.body.device ?? request.headers['user-agent']?.slice(0, 100) ?? null;
       const session = newSession(options.refreshTokenTtl, device);
-      const [updated] = await app.db
-        .update(users)
-        .set({
-          sessions: sessionsAdding(session.stored, options.maxSessionsPerUser),
-          lastLoginAt: new Date(),
-          lastActivityAt: new Date(),
-          ...(check.needsRehash ? { passwordHash: await hashPassword(request.body.password) } : {}),
-        })
-        .where(and(eq(users.id, user.id), eq(users.isActive, true)))
-        .returning({ ...userColumns, tokenVersion });
+      const rehashed = check.needsRehash ? { passwordHash: await hashPassword(request.body.password) } : {};
+      const updated = await startSession(app.db, user.id, session.stored, options.maxSessionsPerUser, rehashed);
       if (!updated) throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is deactivated; ask an admin');
       return tokenResponse(session.refreshToken, { ...updated, sessionId: session.stored.id });
     },
   );
-
-  // a replay of a token that was already rotated: after the grace window, end that session
-  const revokeReplayed = app.db
-    .update(users)
-    .set({ sessions: sessionsWhere(sql`${field('previousHash')} IS DISTINCT FROM ${presented}`), updatedAt: nowMs })
-    .where(
-      and(
-        holdsSession('previousHash', sql.placeholder('presented')),
-        anySession(
-          sql`${field('previousHash')} = ${presented} AND ${time('rotatedAt')} < now() - make_interval(secs => ${options.refreshReuseGrace})`,
-        ),
-      ),
-    )
-    .returning({ id: users.id })
-    .prepare('refresh_revoke_replayed');
 
   app.post(
     '/auth/refresh',
@@ -236,7 +173,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
           // a legacy session of an account that breaks a rule: the rotation's update is refused
           const code = databaseErrorOf(error)?.code;
           if (code === '23514') {
-            const [holder] = await app.db.select(userColumns).from(users).where(holdsSession('hash', presented));
+            const holder = await sessionHolder(app.db, presented);
             if (holder) assertAccountUsable(holder);
           }
           throw error;
@@ -258,10 +195,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       config: { access: 'authenticated' },
     },
     async (request, reply) => {
-      await app.db
-        .update(users)
-        .set({ sessions: sessionsWhere(sql`${field('id')} <> ${request.user.sessionId}::text`) })
-        .where(eq(users.id, request.user.id));
+      await endSession(app.db, request.user.id, request.user.sessionId);
       app.revocation.forget(request.user.id);
       return reply.code(204).send(null);
     },
@@ -287,9 +221,8 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       config: { access: 'authenticated' },
     },
     async (request) => {
-      const [row] = await app.db.select({ sessions }).from(users).where(eq(users.id, request.user.id));
       const now = Date.now();
-      return (row?.sessions ?? [])
+      return (await storedSessions(app.db, request.user.id))
         .filter((s) => Date.parse(s.expiresAt) > now)
         .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
         .map((s) => publicSession(s, request.user.sessionId));
@@ -300,7 +233,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     '/auth/me',
     { schema: { tags: ['auth'], summary: 'The caller', response: responses({ 200: User }) }, config: { access: 'authenticated' } },
     async (request) => {
-      const [user] = await app.db.select(userColumns).from(users).where(eq(users.id, request.user.id));
+      const user = await readUser(app.db, request.user.id);
       if (!user) throw new HttpError(401, 'UNAUTHORIZED', 'The account no longer exists');
       return user;
     },

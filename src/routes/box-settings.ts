@@ -1,13 +1,13 @@
 /** /api/v1/box-settings: the boxes orders are packed in, and which box takes N portions. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { boxSettings } from '../db/schema.js';
-import { MAX_PORTIONS, PACKING_MODES, packingPlan, type PackingMode } from '../packing/plan.js';
-import { HttpError } from '../plugins/errors.js';
-import type { Db } from '../db/client.js';
-import { publicColumns, registerCrud } from './crud.js';
-import { errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { publicColumns } from '../db/pages.js';
+import { boxesTaking, planFor } from '../packing/boxes.js';
+import { DEFAULT_PACKING_MODE, MAX_PORTIONS, PACKING_MODES } from '../packing/plan.js';
+import { registerCrud } from './crud.js';
+import { errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
 
 const exampleBox = {
   name: 'Коробка XXL',
@@ -108,22 +108,6 @@ const PackingPlan = Type.Object(
   },
 );
 
-/** The active boxes as a plan needs them, by id. */
-export async function activeBoxes(db: Db) {
-  return db
-    .select({ id: boxSettings.id, marking: boxSettings.marking, qntFrom: boxSettings.qntFrom, qntTo: boxSettings.qntTo, overflow: boxSettings.overflow, selfWeight: boxSettings.selfWeight })
-    .from(boxSettings)
-    .where(eq(boxSettings.isActive, true))
-    .orderBy(asc(boxSettings.id));
-}
-
-/** The plan for N portions from the active boxes; 409 when no active box holds a portion. */
-export async function planFor(db: Db, portions: number, mode: PackingMode) {
-  const plan = packingPlan(await activeBoxes(db), portions, mode);
-  if (!plan) throw new HttpError(409, 'NO_ACTIVE_BOX', 'No active box holds a portion: activate or create one (box-settings)');
-  return plan;
-}
-
 const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerCrud(app, {
     prefix: '/box-settings',
@@ -162,7 +146,7 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'An economical plan never has more boxes than the spacious one. 409 when no active box holds a portion.',
         querystring: Strict({
           portions: Type.Integer({ minimum: 1, maximum: MAX_PORTIONS }),
-          mode: Type.Optional(Type.Union(PACKING_MODES.map((m) => Type.Literal(m)), { default: 'spacious' })),
+          mode: Type.Optional(Type.Union(PACKING_MODES.map((m) => Type.Literal(m)), { default: DEFAULT_PACKING_MODE })),
         }),
         response: { ...errorResponses, 200: PackingPlan },
       },
@@ -171,12 +155,8 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const n = request.query.portions;
       const [plan, items] = await Promise.all([
-        planFor(app.db, n, request.query.mode ?? 'spacious'),
-        app.db
-          .select(columns)
-          .from(boxSettings)
-          .where(and(eq(boxSettings.isActive, true), lte(boxSettings.qntFrom, n), gte(sql`${boxSettings.qntTo} + ${boxSettings.overflow}`, n)))
-          .orderBy(asc(boxSettings.qntTo), asc(boxSettings.weight), asc(boxSettings.id)),
+        planFor(app.db, n, request.query.mode ?? DEFAULT_PACKING_MODE),
+        boxesTaking(app.db, columns, n),
       ]);
       return { ...plan, items };
     },

@@ -5,29 +5,16 @@
  * 412 and changes nothing, because the row is locked while the tag is compared.
  */
 import { createHash } from 'node:crypto';
-import {
-  and,
-  asc,
-  desc,
-  eq,
-  getTableColumns,
-  getTableName,
-  isNotNull,
-  isNull,
-  or,
-  sql,
-  type InferInsertModel,
-  type InferSelectModel,
-  type SQL,
-} from 'drizzle-orm';
+import { eq, getTableColumns, getTableName, sql, type InferInsertModel, type InferSelectModel, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static, type TInteger, type TObject, type TSchema, type TString } from 'typebox';
 import type { Resource } from '../auth/permissions.js';
 import type { Db, Tx } from '../db/client.js';
-import { brokenFields, describeBrokenFields } from '../db/rules.js';
-import { HttpError, notFound } from '../plugins/errors.js';
-import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from './shared.js';
+import { listPage, publicColumns, type ListQuery } from '../db/pages.js';
+import { assertKeepsRules } from '../db/rules.js';
+import { HttpError, notFound } from '../errors.js';
+import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from '../schemas.js';
 
 type Row = Record<string, unknown>;
 type Operation = 'list' | 'read' | 'create' | 'update' | 'delete';
@@ -40,11 +27,6 @@ export type Selected<TTable extends PgTable, TItem extends TObject> = Pick<
   InferSelectModel<TTable>,
   keyof Static<TItem> & keyof InferSelectModel<TTable>
 >;
-/** A list's query as its `where` sees it: the declared filters, and the sort in effect. */
-export type ListQuery<F extends Record<string, TSchema>, S extends Record<string, PgColumn>> = { [K in keyof F]?: Static<F[K]> } & {
-  sort: keyof S & string;
-};
-
 /** The :id of a row: a serial (integer) or a text key. */
 type IdParams = TObject<{ id: TInteger | TString }>;
 
@@ -120,98 +102,6 @@ export function assertIfMatch(request: FastifyRequest, row: object) {
   }
 }
 
-interface Cursor {
-  s: string;
-  o: 'asc' | 'desc';
-  v: unknown;
-  id: unknown;
-}
-
-const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
-
-function decodeCursor(text: string, sort: string, order: 'asc' | 'desc'): Cursor {
-  try {
-    const cursor: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (typeof cursor === 'object' && cursor && 's' in cursor && cursor.s === sort && 'o' in cursor && cursor.o === order && 'v' in cursor && 'id' in cursor && cursor.id != null) {
-      return { s: sort, o: order, v: cursor.v, id: cursor.id };
-    }
-  } catch {
-    // fall through
-  }
-  throw new HttpError(400, 'INVALID_CURSOR', 'cursor is not a nextCursor of this list with the same sort and order');
-}
-
-/** The value as the column's driver expects it; a malformed cursor value is a 400, not a 500. */
-function cursorValue(column: PgColumn, value: unknown) {
-  if (value === null) return null;
-  if (column.dataType === 'date') {
-    const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(Number.NaN);
-    if (Number.isNaN(date.getTime())) throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
-    return date;
-  }
-  if (column.dataType === 'number' && typeof value !== 'number') throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
-  if (column.dataType === 'string' && typeof value !== 'string') throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
-  return value;
-}
-
-/**
- * Rows after the cursor in (sort column, id) order. Descending puts NULLs first and ascending
- * last, as a btree on (column, id) returns them, so the index serves every page.
- */
-export function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc', cursor: Pick<Cursor, 'v' | 'id'>): SQL | undefined {
-  const v = cursorValue(column, cursor.v);
-  const cid = cursorValue(id, cursor.id);
-  const past = order === 'desc' ? sql`<` : sql`>`;
-  if (column === id) return sql`${id} ${past} ${sql.param(cid, id)}`;
-  if (v === null) {
-    const inNulls = and(isNull(column), sql`${id} ${past} ${sql.param(cid, id)}`);
-    return order === 'desc' ? or(inNulls, isNotNull(column)) : inNulls;
-  }
-  const inValues = sql`(${column}, ${id}) ${past} (${sql.param(v, column)}, ${sql.param(cid, id)})`;
-  // a NOT NULL column has no NULLs to come after: without the OR, the index range starts at the cursor
-  return order === 'desc' || column.notNull ? inValues : or(inValues, isNull(column));
-}
-
-export function publicColumns(table: PgTable, item: TObject) {
-  const columns = getTableColumns(table);
-  return Object.fromEntries(Object.keys(item.properties).filter((k) => k in columns).map((k) => [k, columns[k]!]));
-}
-
-export interface KeysetPage {
-  items: Row[];
-  nextCursor: string | null;
-}
-
-export async function listPage(
-  db: Db,
-  options: { table: PgTable; idColumn: PgColumn; columns: Record<string, PgColumn>; sort: string; sortColumn: PgColumn },
-  query: { limit?: number; cursor?: string; order?: 'asc' | 'desc' },
-  conditions: (SQL | undefined)[],
-): Promise<KeysetPage> {
-  const { table, idColumn, columns, sort, sortColumn } = options;
-  const limit = query.limit ?? 50;
-  const order = query.order ?? 'desc';
-  const cursor = query.cursor ? decodeCursor(query.cursor, sort, order) : undefined;
-  const direction = order === 'desc' ? desc : asc;
-  const rows = await db
-    .select(columns)
-    .from(table)
-    .where(and(...conditions, cursor && afterCursor(sortColumn, idColumn, order, cursor)))
-    .orderBy(...(sortColumn === idColumn ? [direction(idColumn)] : [direction(sortColumn), direction(idColumn)]))
-    .limit(limit + 1);
-  const items: Row[] = rows.slice(0, limit);
-  const last = items.at(-1);
-  const sortKey = Object.keys(columns).find((k) => columns[k] === sortColumn);
-  const idKey = Object.keys(columns).find((k) => columns[k] === idColumn)!;
-  const nextCursor =
-    rows.length > limit && last
-      ? encodeCursor({ s: sort, o: order, v: sortKey ? toJsonValue(last[sortKey]) : null, id: last[idKey] })
-      : null;
-  return { items, nextCursor };
-}
-
-const toJsonValue = (value: unknown) => (value instanceof Date ? value.toISOString() : value);
-
 export function withEtag<T extends object>(reply: FastifyReply, row: T) {
   reply.header('etag', etagOf(row));
   return row;
@@ -259,23 +149,13 @@ export function registerCrud<
    * included: a change that would leave a legacy value breaking one is refused naming every such
    * field at once (its value, the rule), so that the client can correct them in the same request.
    */
-  const assertKeepsRules = (before: Row, values: Row) => {
-    const fields = brokenFields(tableName, { ...before, ...values });
-    if (!fields.length) return;
-    // a value this change sends, or a rule the row kept until now: this request's fault, told as a POST is
-    const legacy = new Set(brokenFields(tableName, before).map((f) => f.rule));
-    const byThisChange = fields.filter((f) => f.field in values || !legacy.has(f.rule));
-    if (byThisChange.length) {
-      throw new HttpError(400, 'CHECK_VIOLATION', `The values sent break a rule: ${describeBrokenFields(byThisChange)}`);
-    }
-    throw new HttpError(
-      400,
-      'ROW_BREAKS_RULES',
-      `This ${noun.toLowerCase()} holds values that break rules of the schema (data from before them); send corrected values for them with this change: ${describeBrokenFields(fields)}`,
-      {},
-      fields,
-    );
-  };
+  const keepsRules = (before: Row, values: Row) =>
+    assertKeepsRules(tableName, before, values, {
+      status: 400,
+      code: 'ROW_BREAKS_RULES',
+      message: (described) =>
+        `This ${noun.toLowerCase()} holds values that break rules of the schema (data from before them); send corrected values for them with this change: ${described}`,
+    });
   const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
   // reads are built once: building the SQL text was a third of their CPU per request (bench/RESULTS.md)
   const prepareReadBy = (column: PgColumn, name: string) =>
@@ -351,11 +231,11 @@ export function registerCrud<
           assertIfMatch(request, before);
           const body = validated<Static<TUpdate>>(request.body);
           // before the hook too: it may write to the row itself (ending a user's sessions)
-          assertKeepsRules(before, body);
+          keepsRules(before, body);
           const values = toColumnValues(table, options.toUpdate ? await options.toUpdate(body, before, { tx, request }) : body);
           // e.g. a users PATCH with currentPassword alone: nothing for the database to do
           if (Object.keys(values).length === 0) throw new HttpError(400, 'NOTHING_TO_CHANGE', 'The body changes no field');
-          assertKeepsRules(before, values);
+          keepsRules(before, values);
           const [after] = asItems(await tx.update(table).set(values).where(byId(id)).returning(columns));
           await options.afterUpdate?.(before, after!, { tx, request, body });
           return after!;

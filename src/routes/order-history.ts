@@ -3,38 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { eq, gte, inArray, lte } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { HISTORY_SOURCES, orderHistory } from '../db/schema.js';
+import { HistoryItem } from '../orders/shapes.js';
 import { registerCrud } from './crud.js';
-import { OrderStatus, statusTextOf } from './statuses.js';
-import { Name, Nullable, OneOf, SerialId, Strict, Text, TextIdParams, Timestamp } from './shared.js';
-
-export const HistoryItem = Type.Object(
-  {
-    id: Type.String(),
-    orderId: Type.String(),
-    status: Type.String(),
-    statusText: Type.String(),
-    changedAt: Timestamp,
-    source: Type.String(),
-    userId: Nullable(Type.Integer()),
-    notes: Nullable(Type.String()),
-  },
-  {
-    $id: 'OrderHistory',
-    title: 'Order history entry',
-    examples: [
-      {
-        id: '5f0c2a8e-3b1d-4e0a-9c57-2d6f1e8b4a90',
-        orderId: '123457',
-        status: '4',
-        statusText: 'Відправлено',
-        changedAt: '2026-11-30T14:02:11.000Z',
-        source: 'manual',
-        userId: 3,
-        notes: 'Передано Новій Пошті, ТТН 20450912345678',
-      },
-    ],
-  },
-);
+import { OrderStatus, statusTextOf } from '../orders/statuses.js';
+import { Name, Nullable, OneOf, SerialId, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
 
 const Source = OneOf(HISTORY_SOURCES);
 

@@ -1,23 +1,16 @@
 /** /api/v1/orders: the orders SalesDrive sends, their history, and look-up by external id. */
-import { and, asc, count, desc, eq, gte, ilike, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type, type Static } from 'typebox';
-import { boxSettings, orderHistory, orders, orderSearchText, products, SYNC_STATUSES, users } from '../db/schema.js';
-import { centikilograms, MAX_PORTIONS } from '../packing/plan.js';
-import { fieldOf } from '../field-of.js';
-import { HttpError, notFound } from '../plugins/errors.js';
-import { planFor } from './box-settings.js';
-import { afterCursor, listPage, publicColumns, registerCrud, withEtag, type ListQuery } from './crud.js';
-import { HistoryItem } from './order-history.js';
-import { readShopSettings } from './shop-settings.js';
-import { OrderStatus, STATUS_TEXT, statusTextOf } from './statuses.js';
-import { containing, errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, Strict, Text, TextIdParams, Timestamp } from './shared.js';
-
-const SYNC_STATUS_MEANING =
-  'where its status stands with SalesDrive: pending (a change on its way), error (see syncError), success (delivered). ' +
-  'Without SALESDRIVE_URL nothing is sent and this is not kept up: an order created here stays pending, meaning not sent to SalesDrive';
-const SyncStatus = OneOf(SYNC_STATUSES, { description: SYNC_STATUS_MEANING });
-const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{3,32}$' });
+import { Type } from 'typebox';
+import { publicColumns } from '../db/pages.js';
+import { orders } from '../db/schema.js';
+import { notFound } from '../errors.js';
+import { historyPage, prepareLatestHistory, recordStatusChange } from '../orders/history.js';
+import { countByStatus, DEFAULT_SORT, filters, filtersButStatus, neighbour, prepareOrderRead, SortName, sorts, where, type Filters } from '../orders/list.js';
+import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/shapes.js';
+import { OrderStatus, statusTextOf } from '../orders/statuses.js';
+import { expectedWeightOf } from '../packing/expected-weight.js';
+import { registerCrud, withEtag } from './crud.js';
+import { errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, PAGE_DEFAULTS, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
 
 const OrderLine = Strict({
   productName: Name(300),
@@ -141,43 +134,6 @@ const CreateOrder = Strict({
 // packed and handed to Nova Poshta: the status change is recorded in the order's history
 const UpdateOrder = Strict(optional(editable), { minProperties: 1, examples: [{ status: '3', ttn: '20450912345678' }] });
 
-const sorts = { createdAt: orders.createdAt, orderDate: orders.orderDate, lastSynced: orders.lastSynced };
-type Sort = keyof typeof sorts;
-// (Object.keys names them as strings)
-const SortName = OneOf(Object.keys(sorts).filter((name): name is Sort => name in sorts), { default: 'createdAt' });
-
-/** The list's filters: the list itself, its counts (status aside) and an order's neighbours take them. */
-const { status: statusFilter, ...filtersButStatus } = {
-  status: Type.Array(OrderStatus, { maxItems: 20, description: 'one or several statuses' }),
-  syncStatus: Type.Array(SyncStatus, { maxItems: 3 }),
-  customerPhone: Phone,
-  externalId: Type.Array(Name(100), { maxItems: 100, description: 'one or several external ids' }),
-  q: Type.String({
-    minLength: 3,
-    maxLength: 100,
-    pattern: '^[^\\u0000-\\u001f]+$',
-    description: 'order number, TTN, customer name or customer phone contains this (3 characters or more), ignoring case',
-  }),
-  from: Type.String({ format: 'date-time', description: 'the sort column is at or after this instant' }),
-  to: Type.String({ format: 'date-time', description: 'the sort column is at or before this instant' }),
-};
-const filters = { status: statusFilter, ...filtersButStatus };
-type Filters = ListQuery<typeof filters, typeof sorts>;
-
-function where(q: Filters): (SQL | undefined)[] {
-  const column = sorts[q.sort];
-  return [
-    q.status ? inArray(orders.status, q.status) : undefined,
-    q.syncStatus ? inArray(orders.syncStatus, q.syncStatus) : undefined,
-    q.customerPhone ? eq(orders.customerPhone, q.customerPhone) : undefined,
-    q.externalId ? inArray(orders.externalId, q.externalId) : undefined,
-    // the expression of the trigram index orders_search_idx, as it is
-    q.q ? ilike(orderSearchText(orders), containing(q.q)) : undefined,
-    q.from ? gte(column, new Date(q.from)) : undefined,
-    q.to ? lte(column, new Date(q.to)) : undefined,
-  ];
-}
-
 const Counts = Type.Object(
   {
     total: Type.Integer(),
@@ -223,9 +179,12 @@ const OrderView = Type.Object(
   },
 );
 
+/** include=history: how many entries when the query does not say. */
+const HISTORY_LIMIT = 20;
+
 const ReadQuery = Strict({
   include: Type.Optional(Type.Literal('history', { description: 'history: also the latest history entries, and the previous and next order of the list' })),
-  historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'include=history: how many entries (newest first)' })),
+  historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: HISTORY_LIMIT, description: 'include=history: how many entries (newest first)' })),
   sort: Type.Optional(SortName),
   order: Type.Optional(Page.order),
   ...optional(filters),
@@ -272,24 +231,6 @@ const ExpectedWeight = Type.Object(
   },
 );
 
-interface Line {
-  sku: string | null;
-  quantity: number | null;
-}
-
-/** The order's lines as stored (legacy rows may hold other shapes: such a line is reported, not guessed). */
-function linesOf(items: unknown): Line[] {
-  if (!Array.isArray(items)) return [{ sku: null, quantity: null }];
-  return items.map((item: unknown) => {
-    const sku = fieldOf(item, 'sku');
-    const quantity = fieldOf(item, 'quantity');
-    return {
-      sku: typeof sku === 'string' && sku !== '' ? sku : null,
-      quantity: typeof quantity === 'number' && Number.isInteger(quantity) && quantity >= 0 ? quantity : null,
-    };
-  });
-}
-
 const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerCrud(app, {
     prefix: '/orders',
@@ -305,7 +246,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     updateBody: UpdateOrder,
     // GET /orders/:id is below: it also answers the order's history and neighbours
     operations: ['list', 'create', 'update', 'delete'],
-    list: { filters, where, sorts, defaultSort: 'createdAt' },
+    list: { filters, where, sorts, defaultSort: DEFAULT_SORT },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
     toUpdate: async (body, before, { tx }) => {
@@ -318,23 +259,16 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     // its first status, with who set it and when, as a status change is
     afterCreate: async (after, { tx, request }) => {
-      await tx.insert(orderHistory).values({ orderId: after.id, status: after.status, statusText: after.statusText, source: 'manual', userId: request.user.id });
+      await recordStatusChange(tx, after, request.user.id);
     },
     // a status change is recorded in the order's history and its push to SalesDrive written, in the same transaction
     afterUpdate: async (before, after, { tx, request }) => {
       if (after.status === before.status) return;
-      await tx.insert(orderHistory).values({
-        orderId: after.id,
-        status: after.status,
-        statusText: after.statusText,
-        source: 'manual',
-        userId: request.user.id,
-      });
+      await recordStatusChange(tx, after, request.user.id);
       await app.statusPush?.enqueue(tx, after.id, after.status);
     },
   });
 
-  const historyColumns = publicColumns(orderHistory, HistoryItem);
   app.get(
     '/orders/:id/history',
     {
@@ -349,42 +283,15 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const { id } = request.params;
-      const [order] = await app.db.select({ id: orders.id }).from(orders).where(eq(orders.id, id));
-      if (!order) throw notFound('Order');
-      return listPage(
-        app.db,
-        { table: orderHistory, idColumn: orderHistory.id, columns: historyColumns, sort: 'changedAt', sortColumn: orderHistory.changedAt },
-        { ...request.query, order: 'desc' },
-        [eq(orderHistory.orderId, id)],
-      );
+      const page = await historyPage(app.db, id, request.query);
+      if (!page) throw notFound('Order');
+      return page;
     },
   );
 
-  const columns = publicColumns(orders, Order);
-  // read like every resource's read: prepared once (building the SQL was a third of a read's CPU)
-  const readOrder = app.db.select(columns).from(orders).where(eq(orders.id, sql.placeholder('id'))).prepare('orders_read_view');
-  const readHistory = app.db
-    .select({ ...historyColumns, userName: users.name })
-    .from(orderHistory)
-    .leftJoin(users, eq(users.id, orderHistory.userId))
-    .where(eq(orderHistory.orderId, sql.placeholder('id')))
-    .orderBy(desc(orderHistory.changedAt), desc(orderHistory.id))
-    .limit(sql.placeholder('limit'))
-    .prepare('orders_read_history');
+  const readOrder = prepareOrderRead(app.db, publicColumns(orders, Order));
+  const readHistory = prepareLatestHistory(app.db);
 
-  /** The id of the first order past `row` in the list of this sort and filters, going `order`. */
-  async function neighbour(row: Record<string, unknown>, query: Filters, order: 'asc' | 'desc') {
-    const column = sorts[query.sort];
-    const value = row[query.sort];
-    const direction = order === 'desc' ? desc : asc;
-    const [found] = await app.db
-      .select({ id: orders.id })
-      .from(orders)
-      .where(and(...where(query), afterCursor(column, orders.id, order, { v: value instanceof Date ? value.toISOString() : null, id: row.id })))
-      .orderBy(direction(column), direction(orders.id))
-      .limit(1);
-    return found?.id ?? null;
-  }
 
   app.get(
     '/orders/:id',
@@ -408,12 +315,12 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw notFound('Order');
       withEtag(reply, row);
       if (include !== 'history') return row;
-      const query: Filters = { ...rest, sort: sort ?? 'createdAt' };
-      const listOrder = order ?? 'desc';
+      const query: Filters = { ...rest, sort: sort ?? DEFAULT_SORT };
+      const listOrder = order ?? PAGE_DEFAULTS.order;
       const [history, nextId, previousId] = await Promise.all([
-        readHistory.execute({ id, limit: historyLimit ?? 20 }),
-        neighbour(row, query, listOrder),
-        neighbour(row, query, listOrder === 'desc' ? 'asc' : 'desc'),
+        readHistory.execute({ id, limit: historyLimit ?? HISTORY_LIMIT }),
+        neighbour(app.db, row, query, listOrder),
+        neighbour(app.db, row, query, listOrder === 'desc' ? 'asc' : 'desc'),
       ]);
       return { ...row, history, previousId, nextId };
     },
@@ -431,15 +338,8 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'orders', action: 'read' } },
     },
     async (request) => {
-      const query: Filters = { ...request.query, sort: request.query.sort ?? 'createdAt' };
-      const rows = await app.db
-        .select({ status: orders.status, n: count() })
-        .from(orders)
-        .where(and(...where(query)))
-        .groupBy(orders.status);
-      const byStatus: Record<string, number> = Object.fromEntries(Object.keys(STATUS_TEXT).map((status) => [status, 0]));
-      for (const { status, n } of rows) byStatus[status] = Number(n);
-      return { total: rows.reduce((sum, { n }) => sum + Number(n), 0), byStatus };
+      const query: Filters = { ...request.query, sort: request.query.sort ?? DEFAULT_SORT };
+      return countByStatus(app.db, query);
     },
   );
 
@@ -461,66 +361,12 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'orders', action: 'read' } },
     },
     async (request) => {
-      const [order] = await app.db.select({ items: orders.items, quantity: orders.quantity }).from(orders).where(eq(orders.id, request.params.id));
-      if (!order) throw notFound('Order');
-      const lines = linesOf(order.items);
-      const skus = [...new Set(lines.flatMap((l) => (l.sku ? [l.sku] : [])))];
-      const [found, boxes, settings] = await Promise.all([
-        skus.length ? app.db.select({ sku: products.sku, weight: products.weight }).from(products).where(inArray(products.sku, skus)) : [],
-        boxesFor(request.query.boxes, order.quantity),
-        readShopSettings(app.db),
-      ]);
-      const weightOf = new Map(found.map((p) => [p.sku, p.weight]));
-      const missing: Static<typeof ExpectedWeight>['missing'] = [];
-      let itemsWeight = 0;
-      for (const line of lines) {
-        if (line.sku === null || line.quantity === null) missing.push({ ...line, reason: 'malformed-line' });
-        else if (!weightOf.has(line.sku)) missing.push({ ...line, reason: 'no-product' });
-        else if (weightOf.get(line.sku) === null) missing.push({ ...line, reason: 'no-weight' });
-        else itemsWeight += line.quantity * weightOf.get(line.sku)!;
-      }
-      const boxesWeight = boxes.reduce((sum, b) => sum + b.count * b.centikilograms * 10, 0);
-      const expectedWeight = itemsWeight + boxesWeight;
-      // percent as hundredths, so that the share is exact before it is rounded to the gram
-      const share = Math.round((expectedWeight * centikilograms(settings.weightTolerancePercent)) / 10_000);
-      const allowed = Math.max(share, settings.weightToleranceGrams);
-      return {
-        expectedWeight,
-        min: Math.max(0, expectedWeight - allowed),
-        max: expectedWeight + allowed,
-        unit: 'g' as const,
-        itemsWeight,
-        boxesWeight,
-        boxes: boxes.map(({ id, marking, count }) => ({ id, marking, count })),
-        tolerance: { percent: settings.weightTolerancePercent, grams: settings.weightToleranceGrams, allowed },
-        missing,
-      };
+      const weight = await expectedWeightOf(app.db, request.params.id, request.query.boxes);
+      if (!weight) throw notFound('Order');
+      return weight;
     },
   );
 
-  /** The boxes named by ?boxes=id:count,… (any box, active or not: it is what was used), else the spacious plan. */
-  async function boxesFor(text: string | undefined, quantity: number) {
-    if (text === undefined) {
-      if (quantity === 0) return [];
-      if (quantity > MAX_PORTIONS) throw new HttpError(409, 'TOO_MANY_PORTIONS', `The order has ${quantity} portions, more than a plan is made for (${MAX_PORTIONS}): name the boxes (boxes=id:count,…)`);
-      const plan = await planFor(app.db, quantity, 'spacious');
-      const weights = await app.db.select({ id: boxSettings.id, selfWeight: boxSettings.selfWeight }).from(boxSettings).where(inArray(boxSettings.id, plan.boxes.map((b) => b.id)));
-      return plan.boxes.map((b) => ({ ...b, centikilograms: centikilograms(weights.find((w) => w.id === b.id)!.selfWeight) }));
-    }
-    const counts = new Map<number, number>();
-    for (const pair of text.split(',')) {
-      const [id, n] = pair.split(':').map(Number);
-      if (id !== undefined && n !== undefined) counts.set(id, (counts.get(id) ?? 0) + n); // always both: the pattern requires them
-    }
-    const ids = [...counts.keys()];
-    const rows = await app.db.select({ id: boxSettings.id, marking: boxSettings.marking, selfWeight: boxSettings.selfWeight }).from(boxSettings).where(inArray(boxSettings.id, ids));
-    const unknown = ids.filter((id) => !rows.some((r) => r.id === id));
-    if (unknown.length) throw new HttpError(400, 'UNKNOWN_BOX', `querystring.boxes names boxes that do not exist: ${unknown.join(', ')}`);
-    return ids.map((id) => {
-      const box = rows.find((r) => r.id === id)!;
-      return { id, marking: box.marking, count: counts.get(id)!, centikilograms: centikilograms(box.selfWeight) };
-    });
-  }
 };
 
 export default ordersRoutes;

@@ -4,7 +4,7 @@ import { eq, ilike, or } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { products } from '../db/schema.js';
 import { registerCrud } from './crud.js';
-import { containing, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { containing, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
 
 /** A product as Dilovod sends it: the create example, and the read example's fields. */
 const NEW_PRODUCT = {

@@ -7,18 +7,15 @@
  * orders from SalesDrive").
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import type { SalesDriveConfig } from '../config.js';
-import type { Tx } from '../db/client.js';
-import { brokenFields, describeBrokenFields, ruleKeysOf } from '../db/rules.js';
-import { orderHistory, orders } from '../db/schema.js';
-import { HttpError } from '../plugins/errors.js';
+import { HttpError } from '../errors.js';
 import type { DeliveryResult } from '../plugins/metrics.js';
-import { externalIdOf, ORDER_EVENTS, PayloadError, readDelivery, SalesDrivePayload, type Delivery } from '../salesdrive/payload.js';
-import { errorResponses, OneOf, Strict } from './shared.js';
+import { applyDelivery, type DeliveryOutcome } from '../salesdrive/deliveries.js';
+import { ORDER_EVENTS, PayloadError, readDelivery, SalesDrivePayload, type Delivery } from '../salesdrive/payload.js';
+import { errorResponses, OneOf, Strict } from '../schemas.js';
 import { fieldOf } from '../field-of.js';
 
 /** The delivery results SalesDrive is answered 200 with (the others are refusals). */
@@ -37,10 +34,6 @@ const Outcome = Type.Object(
   },
   { examples: [{ result: 'updated', orderId: '123457', statusKept: false }] },
 );
-type Outcome = Static<typeof Outcome>;
-
-/** The columns the rules of `orders` read (src/db/rules.ts). */
-const ruleFields = Object.fromEntries(Object.entries(getTableColumns(orders)).filter(([key]) => ruleKeysOf('orders').includes(key)));
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -63,92 +56,6 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
     if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
       refuse(request, 401, 'WEBHOOK_UNAUTHORIZED', 'A valid webhook secret is required (X-Webhook-Secret, or ?token= in the URL SalesDrive calls)');
     }
-  }
-
-  /**
-   * A legacy order whose values break a rule (kept NOT VALID) cannot be updated unless the update
-   * corrects them, since PostgreSQL checks each rule again on every update of the row: say which,
-   * and how a clerk corrects them, instead of the database's refusal.
-   */
-  function assertCorrectable(id: string, before: Record<string, unknown>, values: Record<string, unknown>) {
-    const fields = brokenFields('orders', { ...before, ...values });
-    if (!fields.length) return;
-    throw new HttpError(
-      409,
-      'ORDER_NEEDS_CORRECTION',
-      `Order ${id} holds values from the old back office that break rules of the schema, and this delivery does not correct them: ` +
-        `${describeBrokenFields(fields)}. Correct them (PATCH /api/v1/orders/${id}, or the SQL npm run db:check prints); ` +
-        "SalesDrive's next delivery of the order is then applied",
-      {},
-      fields,
-    );
-  }
-
-  const lastManualChange = (tx: Tx, id: string) =>
-    tx
-      .select({ at: orderHistory.changedAt })
-      .from(orderHistory)
-      .where(and(eq(orderHistory.orderId, id), eq(orderHistory.source, 'manual')))
-      .orderBy(desc(orderHistory.changedAt))
-      .limit(1);
-
-  async function applyDelivery(tx: Tx, { id, payload, fields, updateAt }: Delivery): Promise<Outcome> {
-    // one delivery of an order at a time, the first two of a new order included (no row to lock yet)
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`salesdrive-order:${id}`}, 0))`);
-    const [before] = await tx
-      .select({
-        status: orders.status,
-        salesdriveUpdatedAt: orders.salesdriveUpdatedAt,
-        ...ruleFields,
-        sameDelivery: sql<boolean>`${orders.rawData} = ${JSON.stringify(payload)}::jsonb`,
-      })
-      .from(orders)
-      .where(eq(orders.id, id))
-      .for('update');
-    const received = { rawData: payload, lastSynced: new Date(), salesdriveUpdatedAt: updateAt ?? before?.salesdriveUpdatedAt ?? null };
-    const inSync = { syncStatus: 'success' as const, syncError: null };
-
-    if (!before) {
-      const status = fields.status ?? '1';
-      const externalId = externalIdOf(payload.data);
-      const [created] = await tx
-        .insert(orders)
-        .values({
-          id,
-          externalId,
-          orderNumber: externalId,
-          ttn: '',
-          items: [],
-          quantity: fields.items?.reduce((sum, line) => sum + line.quantity, 0) ?? 0,
-          ...fields,
-          status,
-          statusText: fields.statusText ?? 'Новий',
-          ...received,
-          ...inSync,
-        })
-        .returning({ status: orders.status, statusText: orders.statusText });
-      await tx.insert(orderHistory).values({ orderId: id, status: created!.status, statusText: created!.statusText, source: 'webhook', notes: 'new order from SalesDrive' });
-      return { result: 'created', orderId: id, statusKept: false };
-    }
-    if (before.sameDelivery) return { result: 'unchanged', orderId: id, statusKept: false };
-    if (updateAt && before.salesdriveUpdatedAt && updateAt < before.salesdriveUpdatedAt) return { result: 'stale', orderId: id, statusKept: false };
-
-    // a clerk's change wins over a delivery that does not know it: one older than the change, or
-    // any while the change is still on its way to SalesDrive
-    let statusKept = false;
-    const { status, statusText, ...rest } = fields;
-    const pushPending = (await app.statusPush?.undelivered(tx, id)) ?? false;
-    if (status !== undefined && status !== before.status) {
-      const [manual] = await lastManualChange(tx, id);
-      statusKept = pushPending || (manual !== undefined && (!updateAt || updateAt < manual.at));
-    }
-    const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusText ?? status } : undefined;
-    // while a clerk's change is on its way, its push owns sync_status and sync_error
-    const values = { ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) };
-    assertCorrectable(id, before, values);
-    await tx.update(orders).set(values).where(eq(orders.id, id));
-    if (statusChange) await tx.insert(orderHistory).values({ orderId: id, ...statusChange, source: 'webhook' });
-    return { result: 'updated', orderId: id, statusKept };
   }
 
   app.post(
@@ -179,7 +86,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
       const event = payload.info?.webhookEvent;
       if (!event || !ORDER_EVENTS.has(event)) {
         app.metrics.salesdriveDelivery('ignored');
-        return { result: 'ignored', orderId: payload.data ? String(payload.data.id) : null, statusKept: false } satisfies Outcome;
+        return { result: 'ignored', orderId: payload.data ? String(payload.data.id) : null, statusKept: false } satisfies DeliveryOutcome;
       }
       const { data } = payload;
       if (!data) {
@@ -194,7 +101,7 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
         app.metrics.salesdriveDelivery('invalid');
         throw new HttpError(400, 'INVALID_PAYLOAD', error.message);
       }
-      const outcome = await app.db.transaction((tx) => applyDelivery(tx, delivery)).catch((error: unknown) => {
+      const outcome = await app.db.transaction((tx) => applyDelivery(tx, delivery, app.statusPush)).catch((error: unknown) => {
         // an order that needs correcting first, an external id another order has: nothing stored
         if (error instanceof HttpError && error.statusCode === 409) {
           app.metrics.salesdriveDelivery('conflict');

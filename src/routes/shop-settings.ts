@@ -3,12 +3,10 @@
  * tolerance). Read with an ETag; a PATCH with a stale If-Match gets 412, as for every resource.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { eq } from 'drizzle-orm';
 import { Type, type Static } from 'typebox';
-import type { Db } from '../db/client.js';
-import { shopSettings } from '../db/schema.js';
+import { readShopSettings, updateShopSettings } from '../settings/shop.js';
 import { assertIfMatch, withEtag } from './crud.js';
-import { errorResponses, IfMatchHeaders, Nullable, Strict, Timestamp } from './shared.js';
+import { errorResponses, IfMatchHeaders, Nullable, Strict, Timestamp } from '../schemas.js';
 
 const ShopSettings = Type.Object(
   {
@@ -33,20 +31,6 @@ const UpdateShopSettings = Strict(
   { minProperties: 1, examples: [{ weightTolerancePercent: '3.50', weightToleranceGrams: 80 }] },
 );
 
-const columns = {
-  weightTolerancePercent: shopSettings.weightTolerancePercent,
-  weightToleranceGrams: shopSettings.weightToleranceGrams,
-  updatedAt: shopSettings.updatedAt,
-};
-
-/** The settings row (the migration creates it; were it deleted by hand, the defaults are written back). */
-export async function readShopSettings(db: Db) {
-  const [row] = await db.select(columns).from(shopSettings).where(eq(shopSettings.id, 1));
-  if (row) return row;
-  const [created] = await db.insert(shopSettings).values({ id: 1 }).onConflictDoNothing().returning(columns);
-  return created ?? (await db.select(columns).from(shopSettings).where(eq(shopSettings.id, 1)))[0]!;
-}
-
 const shopSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/shop-settings',
@@ -70,13 +54,7 @@ const shopSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: { resource: 'shopSettings', action: 'update' } },
     },
     async (request, reply) => {
-      await readShopSettings(app.db);
-      const row = await app.db.transaction(async (tx) => {
-        const [before] = await tx.select(columns).from(shopSettings).where(eq(shopSettings.id, 1)).for('update');
-        assertIfMatch(request, before!);
-        const [after] = await tx.update(shopSettings).set(request.body).where(eq(shopSettings.id, 1)).returning(columns);
-        return after!;
-      });
+      const row = await updateShopSettings(app.db, request.body, (before) => assertIfMatch(request, before));
       return withEtag(reply, row);
     },
   );

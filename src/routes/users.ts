@@ -12,45 +12,11 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import { ROLE_LABELS } from '../auth/role-labels.js';
 import { endSessions, staleAccessTokens } from '../auth/sessions.js';
 import { ROLES, users } from '../db/schema.js';
-import { HttpError } from '../plugins/errors.js';
+import { HttpError } from '../errors.js';
+import { Email, Password, User } from '../auth/user-shapes.js';
 import { registerCrud } from './crud.js';
-import { containing, Name, normalizeEmail, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from './shared.js';
+import { containing, Name, normalizeEmail, Nullable, OneOf, optional, SerialIdParams, Strict, Text } from '../schemas.js';
 
-export const User = Type.Object(
-  {
-    id: Type.Integer(),
-    email: Type.String(),
-    name: Nullable(Type.String()),
-    role: Type.String(),
-    roleName: Nullable(Type.String()),
-    isActive: Type.Boolean(),
-    lastActivityAt: Nullable(Timestamp),
-    lastLoginAt: Nullable(Timestamp),
-    createdAt: Timestamp,
-    updatedAt: Timestamp,
-  },
-  {
-    $id: 'User',
-    title: 'User',
-    examples: [
-      {
-        id: 36,
-        email: 'sklad.lviv@nk-food.shop',
-        name: 'Ірина Коваль',
-        role: 'storekeeper',
-        roleName: 'Комірник',
-        isActive: true,
-        lastActivityAt: '2026-11-30T07:02:40.000Z',
-        lastLoginAt: '2026-11-30T07:02:40.000Z',
-        createdAt: '2026-11-28T12:30:00.000Z',
-        updatedAt: '2026-11-30T07:02:40.000Z',
-      },
-    ],
-  },
-);
-
-export const Email = Type.String({ format: 'email', maxLength: 254 });
-export const Password = Type.String({ minLength: 8, maxLength: 200, description: '8 to 200 characters' });
 const RoleName = OneOf(ROLES);
 
 const editable = {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { wordpressSkuCache } from '../db/schema.js';
 import { registerCrud } from './crud.js';
-import { optional, SerialIdParams, Strict, Timestamp } from './shared.js';
+import { optional, SerialIdParams, Strict, Timestamp } from '../schemas.js';
 
 const SkuCache = Type.Object(
   {

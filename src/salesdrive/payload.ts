@@ -5,8 +5,8 @@
  * Fields this service does not read are allowed and kept, in `raw_data`, as received.
  */
 import { Type, type Static } from 'typebox';
-import { Nullable, Text } from '../routes/shared.js';
-import { STATUS_TEXT } from '../routes/statuses.js';
+import { Nullable, Text } from '../schemas.js';
+import { statusLabel } from '../orders/statuses.js';
 
 /** SalesDrive leaves a field out or sends null alike. */
 const Maybe = <T extends Parameters<typeof Nullable>[0]>(schema: T) => Type.Optional(Nullable(schema));
@@ -205,8 +205,8 @@ export function orderFieldsOf(payload: SalesDrivePayload & { data: OrderData }):
   const city = nova?.cityTemplateName || ukr?.cityName;
   const result: OrderFields = {
     status,
-    // the status list is SalesDrive's: its own text, else the known one, else the id itself
-    statusText: status === undefined ? undefined : (optionText(fields?.statusId) ?? STATUS_TEXT[status] ?? `Статус ${status}`),
+    // the status list is SalesDrive's: its own text, else the known one, else `Статус <id>`
+    statusText: status === undefined ? undefined : statusLabel(status, optionText(fields?.statusId)),
     items: data.products?.map((p, i) => ({
       productName: p.name ?? '',
       quantity: portionsOrZero(p.amount, `data.products[${i}].amount`),

@@ -7,7 +7,7 @@
  */
 import t from 'tap';
 import { LOGINS, testApp, writeLegacyValues } from '../helpers/app.js';
-import { run } from '../helpers/commands.js';
+import { runScript } from '../helpers/commands.js';
 
 const { app, sql, db, headersFor } = await testApp(t);
 const admin = headersFor('admin');
@@ -79,7 +79,7 @@ t.test('a legacy account that breaks a rule is told why it cannot log in; an adm
 
 t.test('npm run user:reset-password finds a spaced legacy e-mail, stores it trimmed; an unknown role needs --role', async (t) => {
   await legacyValue('users', `update users set email = ' ${LOGINS.boss.email} ', role = 'superuser' where id = ${LOGINS.boss.id}`);
-  const reset = (args: string[]) => run('npm', ['run', '-s', 'user:reset-password', '--', ...args, '--password-stdin'], { DATABASE_URL: db.url }, undefined, 'a-reset-Passw0rd!\n');
+  const reset = (args: string[]) => runScript('user:reset-password', [...args, '--password-stdin'], { DATABASE_URL: db.url }, { input: 'a-reset-Passw0rd!\n' });
   const refused = await reset([LOGINS.boss.email]);
   t.equal(refused.code, 1, refused.stdout);
   t.match(refused.stderr, /role is "superuser" \(users_role_check: .*Give it a role with --role <admin\|boss\|.*Nothing was changed\./);

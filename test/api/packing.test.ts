@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import type { Role } from '../../src/db/schema.js';
-import { STATUS_TEXT } from '../../src/routes/statuses.js';
+import { STATUS_TEXT } from '../../src/orders/statuses.js';
 import { testApp } from '../helpers/app.js';
 
 const { app, sql, headersFor } = await testApp(t);

@@ -3,15 +3,13 @@
  * (one connection) it answers and the service keeps serving; on PostgreSQL, more concurrent changes
  * than the pool has connections all answer.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { ensureFirstAdmin } from '../../src/db/first-admin.js';
-import { runMigrations } from '../../src/db/migrations.js';
+import { ensureFirstAdmin } from '../../src/migrate/first-admin.js';
+import { runMigrations } from '../../src/migrate/migrator.js';
 import type { Role } from '../../src/db/schema.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 
 /** The response, or 'no answer' when the service hangs (a deadlock never answers; 60 s is far beyond any answer here). */
 async function answered<T>(response: Promise<T>): Promise<T | 'no answer'> {
@@ -25,8 +23,7 @@ async function answered<T>(response: Promise<T>): Promise<T | 'no answer'> {
 }
 
 t.test('PGlite: a storekeeper changes their own password, and the service still serves', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bo-password-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = await pgliteFolder(t, 'migrated');
   const admin = { email: 'admin@backoffice.local', password: 'first-admin-Passw0rd' };
   await runMigrations({ dataDir }, async () => undefined, (client) => ensureFirstAdmin(client, admin, false));
   const app = await buildApp({ database: { dataDir }, ...TEST_CONFIG });

@@ -3,13 +3,11 @@
  * value equal to its legacy value (timestamps read as UTC, money to the kopeck)? Used both ways:
  * legacy -> migrated, and rolled back -> the database it was rolled back from.
  */
-import { readFileSync } from 'node:fs';
+import { renamedColumns, renamedTables } from '../../src/migrate/drift/plan.js';
 import type postgres from 'postgres';
 
-export const PLAN = JSON.parse(readFileSync(new URL('../../drizzle/plans/0001_restructure.json', import.meta.url), 'utf8')) as {
-  tables: Record<string, string>;
-  columns: Record<string, Record<string, string>>;
-};
+/** The renames of the whole chain, from its plans (drizzle/plans/): legacy table → current, and by current table, legacy column → current. */
+export const PLAN = { tables: Object.fromEntries(renamedTables().map((t) => [t.legacy, t.current])), columns: renamedColumns() };
 
 export interface Carried {
   table: string;

@@ -1,7 +1,9 @@
 /** Runs the project's npm scripts as an operator would, and collects what they print. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readChain } from '../../src/db/migrations.js';
+import { readChain } from '../../src/db/ledger.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -11,12 +13,23 @@ export interface CommandResult {
   stderr: string;
 }
 
+/**
+ * The environment of a child process: this one's and `env`, without tap's coverage hooks (its
+ * NODE_OPTIONS import and _TAPJS_PROCESSINFO_* variables). The children run npm or the bundle in
+ * dist/, which coverage leaves out: collecting it there only costs CPU.
+ */
+export function childEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('_TAPJS_PROCESSINFO_')));
+  const nodeOptions = (inherited.NODE_OPTIONS ?? '').split(' ').filter((option) => option && !option.includes('@tapjs/processinfo'));
+  return { ...inherited, NODE_OPTIONS: nodeOptions.join(' ') || undefined, NO_COLOR: '1', ...env };
+}
+
 /** Runs a command to its end; `input` is piped to its stdin (none: an empty stdin). */
 export function run(command: string, args: string[], env: Record<string, string | undefined> = {}, cwd = PROJECT_ROOT, input?: string) {
   return new Promise<CommandResult>((resolve, reject) => {
     const child = spawn(command, args, {
       cwd,
-      env: { ...process.env, NO_COLOR: '1', ...env },
+      env: childEnv(env),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stdin.end(input ?? '');
@@ -33,12 +46,33 @@ type Target = { url: string } | { dataDir: string };
 const targetEnv = (target: Target) =>
   'url' in target ? { DATABASE_URL: target.url } : { DATABASE_URL: '', PGLITE_DATA_DIR: target.dataDir };
 
+/**
+ * The command the npm script `name` runs (its `exec node dist/…`, read from package.json, the one
+ * place it is written), to be run without npm: npm and the script's build check add about a second
+ * of CPU to each call. test/tooling/npm-scripts.test.ts runs each script through npm once.
+ */
+export function scriptCommand(name: string): string[] {
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string | undefined> };
+  const script = pkg.scripts[name];
+  if (!script) throw new Error(`package.json has no script ${name}`);
+  return script.replace(/^exec /, '').split(' ');
+}
+
+/**
+ * An npm script's command with `args`, as `npm run -s <name> -- <args>` runs it once built; with
+ * `viaNpm`, through npm itself.
+ */
+export function runScript(name: string, args: string[], env: Record<string, string | undefined> = {}, { input, viaNpm = false }: { input?: string; viaNpm?: boolean } = {}) {
+  if (viaNpm) return run('npm', ['run', '-s', name, ...(args.length ? ['--', ...args] : [])], env, PROJECT_ROOT, input);
+  const [command, ...scriptArgs] = scriptCommand(name);
+  return run(command!, [...scriptArgs, ...args], env, PROJECT_ROOT, input);
+}
+
 /** `npm run db:migrate` against a PostgreSQL URL, or against PGlite in a directory. */
-export const dbMigrate = (target: Target) => run('npm', ['run', '-s', 'db:migrate'], targetEnv(target));
+export const dbMigrate = (target: Target, options?: { viaNpm?: boolean }) => runScript('db:migrate', [], targetEnv(target), options);
 
 /** `npm run db:rollback [-- …args]`, likewise. */
-export const dbRollback = (target: Target, args: string[] = []) =>
-  run('npm', ['run', '-s', 'db:rollback', ...(args.length ? ['--', ...args] : [])], targetEnv(target));
+export const dbRollback = (target: Target, args: string[] = [], options?: { viaNpm?: boolean }) => runScript('db:rollback', args, targetEnv(target), options);
 
 /** The whole chain, as `npm run db:migrate` reports applying it to a database that has none of it. */
 export const CHAIN = readChain();

@@ -8,7 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { readFileSync, readdirSync } from 'node:fs';
 import postgres from 'postgres';
-import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrations.js';
+import { MIGRATIONS_FOLDER } from '../../src/db/migrations-folder.js';
+import { runMigrations } from '../../src/migrate/migrator.js';
 
 export const ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const LEGACY_BACKUP = new URL('../fixtures/legacy-backup.sql', import.meta.url);
@@ -33,13 +34,13 @@ async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   }
 }
 
-const fingerprint = (...parts: string[]) => {
+export const fingerprint = (...parts: string[]) => {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part);
   return hash.digest('hex').slice(0, 12);
 };
-const backupText = () => readFileSync(LEGACY_BACKUP, 'utf8');
-const chainText = () =>
+export const backupText = () => readFileSync(LEGACY_BACKUP, 'utf8');
+export const chainText = () =>
   readdirSync(MIGRATIONS_FOLDER)
     .filter((f) => f.endsWith('.sql'))
     .sort()
@@ -61,7 +62,7 @@ async function createFrom(sql: postgres.Sql, name: string, template?: string) {
 }
 
 /** A template of another backup or chain unused this long is dropped by the next build of a template. */
-const STALE_AFTER_MS = 24 * 3600 * 1000;
+export const STALE_AFTER_MS = 24 * 3600 * 1000;
 const USED_AT = 'backoffice-api test template, last used at ';
 
 async function ensureTemplate(name: string, build: (url: string) => Promise<void>): Promise<string> {

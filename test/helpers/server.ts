@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from './commands.js';
+import { childEnv, PROJECT_ROOT } from './commands.js';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -28,7 +28,7 @@ export function startServer(
 ): Promise<ServerProcess> {
   const child = spawn(command!, args, {
     cwd,
-    env: { ...process.env, PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env },
+    env: childEnv({ PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -8,15 +8,13 @@
  * database is as it was.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import type tap from 'tap';
 import type postgres from 'postgres';
 import { openPglite } from '../../src/db/client.js';
 import { APPLIED_WHOLE_CHAIN, dbMigrate, dbRollback, type CommandResult } from '../helpers/commands.js';
-import { ADMIN_URL, connect, LEGACY_BACKUP, legacyTemplate, scratchDatabase, scratchWithClient } from '../helpers/databases.js';
+import { ADMIN_URL, connect, legacyTemplate, scratchDatabase, scratchWithClient } from '../helpers/databases.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 import { wholeState } from '../helpers/catalog.js';
 
 // roles are the cluster's: named for this run, dropped at its end
@@ -293,8 +291,7 @@ t.test('a view that cannot be created again on the new types stops the migration
 });
 
 t.test('PGlite: the same on the embedded database', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bo-drift-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = await pgliteFolder(t, 'legacy');
   const withPglite = async <T>(fn: (pg: Awaited<ReturnType<typeof openPglite>>) => Promise<T>) => {
     const pg = await openPglite(dataDir);
     try {
@@ -305,7 +302,6 @@ t.test('PGlite: the same on the embedded database', async (t) => {
   };
   const revenue = `select status, round(revenue::numeric, 2)::text as revenue from order_revenue order by 1`;
   const before = await withPglite(async (pg) => {
-    await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
     await pg.exec(`
       create view order_revenue as select status, sum("totalPrice") as revenue from "Order" group by status;
       create materialized view product_costs as select "categoryName", sum("costPerItem") as cost from "Product" group by 1;

@@ -22,7 +22,7 @@ t.teardown(async () => {
   await Promise.all([legacyDb.drop(), migratedDb.drop(), emptyDb.drop()]);
 });
 
-const first = await dbMigrate({ url: migratedDb.url });
+const first = await dbMigrate({ url: migratedDb.url }, { viaNpm: true });
 
 t.test('npm run db:migrate restructures the legacy backup and reports every table', async (t) => {
   t.equal(first.code, 0, first.stderr);

@@ -1,13 +1,11 @@
 /** The embedded default: the same chain takes an empty PGlite database, and one holding the legacy backup, to the final schema. */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openPglite } from '../../src/db/client.js';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
-import { APPLIED_WHOLE_CHAIN, dbMigrate, run } from '../helpers/commands.js';
-import { connect, LEGACY_BACKUP, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
+import { APPLIED_WHOLE_CHAIN, dbMigrate, runScript } from '../helpers/commands.js';
+import { connect, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 import { readSchema, type Query } from '../helpers/catalog.js';
 
 const reference = await scratchDatabase(await migratedTemplate());
@@ -27,14 +25,8 @@ async function withPglite<T>(dataDir: string, fn: (query: Query) => Promise<T>):
   }
 }
 
-function tempDir(t: { teardown(fn: () => void): void }) {
-  const dir = mkdtempSync(join(tmpdir(), 'bo-pglite-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 t.test('an empty PGlite database reaches the final schema', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = await pgliteFolder(t);
   const result = await dbMigrate({ dataDir });
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, new RegExp(`Migrating PGlite in ${dataDir}`));
@@ -43,9 +35,8 @@ t.test('an empty PGlite database reaches the final schema', async (t) => {
 });
 
 t.test('a PGlite database holding the legacy backup is restructured without losing a row; rows that break a rule are named and fixed', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = await pgliteFolder(t, 'legacy');
   const pg = await openPglite(dataDir);
-  await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
   await pg.exec(`update "User" set role = '' where id = 8; update "Order" set quantity = -1 where id = '100001'`);
   await pg.close();
 
@@ -58,14 +49,14 @@ t.test('a PGlite database holding the legacy backup is restructured without losi
   t.match(result.stdout, /orders id='100001' quantity=-1: orders_quantity_check/);
   t.match(result.stdout, /Every row is accounted for\./);
 
-  const check = await run('npm', ['run', '-s', 'db:check'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
+  const check = await runScript('db:check', [], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
   t.equal(check.code, 1, check.stderr);
   t.match(check.stdout, /users id=8 role=''.*\n {2}UPDATE users SET role = 'user' WHERE id=8;/);
   t.match(check.stdout, /orders id='100001' quantity=-1.*\n {2}UPDATE orders SET quantity = 0 WHERE id='100001';/);
   await withPglite(dataDir, async (query) => {
     for (const fix of check.stdout.split('\n').filter((line) => /^ {2}UPDATE /.test(line))) await query(fix.trim());
   });
-  const validated = await run('npm', ['run', '-s', 'db:check', '--', '--validate'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
+  const validated = await runScript('db:check', ['--validate'], { PGLITE_DATA_DIR: dataDir, DATABASE_URL: '' });
   t.equal(validated.code, 0, validated.stdout + validated.stderr);
   t.match(validated.stdout, /Validated \(no row breaks them any more\): .*orders\.orders_quantity_check/);
   t.same(await withPglite(dataDir, readSchema), expected, 'fixed and validated: the schema PostgreSQL ends with');
@@ -76,10 +67,7 @@ t.test('a PGlite database holding the legacy backup is restructured without losi
 });
 
 t.test('the service on PGlite: login limits counted in its database; a logout refuses the access token at once', async (t) => {
-  const dataDir = tempDir(t);
-  const pg = await openPglite(dataDir);
-  await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
-  await pg.close();
+  const dataDir = await pgliteFolder(t, 'legacy-migrated');
   t.equal((await dbMigrate({ dataDir })).code, 0);
   const app = await buildApp({ ...TEST_CONFIG, loginRateLimit: 3, database: { dataDir } });
   t.teardown(() => app.close());

@@ -4,16 +4,14 @@
  * migrating again gives the content the database had before the rollback. Also: two rollbacks at
  * once, `--to`, a value the legacy schema cannot hold, and PGlite.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { openPglite } from '../../src/db/client.js';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { APPLIED_WHOLE_CHAIN, CHAIN, dbMigrate, dbRollback } from '../helpers/commands.js';
-import { connect, LEGACY_BACKUP, legacyTemplate, migratedTemplate, schemaDump, scratchDatabase, scratchWithClient } from '../helpers/databases.js';
+import { connect, legacyTemplate, migratedTemplate, schemaDump, scratchDatabase, scratchWithClient } from '../helpers/databases.js';
 import { dataFingerprint, readSchema, wholeState, type Query } from '../helpers/catalog.js';
 import { compareCarried } from '../helpers/carried.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
 
 /** What a rollback cannot carry back: the sessions (users keeps only their tokens' hashes). */
@@ -76,7 +74,7 @@ t.test('legacy backup -> migrate -> writes through the API -> rollback -> migrat
   const before = connect(written.url);
   t.teardown(() => Promise.all([sql.end(), before.end()]));
 
-  const back = await dbRollback(db);
+  const back = await dbRollback(db, [], { viaNpm: true });
   t.equal(back.code, 0, back.stderr);
   t.match(back.stdout, WHOLE_CHAIN_BACK);
   t.match(back.stdout, /users -> "User"\s+35\s+35/);
@@ -180,8 +178,7 @@ t.test('a value met by a later rewrite stops the rollback too, naming the rows',
 });
 
 t.test('PGlite: migrate the legacy backup, roll back, and the legacy schema is back', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'bo-pglite-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = await pgliteFolder(t, 'legacy');
   const withPglite = async <T>(fn: (pg: Awaited<ReturnType<typeof openPglite>>, query: Query) => Promise<T>) => {
     const pg = await openPglite(dir);
     try {
@@ -190,10 +187,7 @@ t.test('PGlite: migrate the legacy backup, roll back, and the legacy schema is b
       await pg.close();
     }
   };
-  const legacy = await withPglite(async (pg, query) => {
-    await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
-    return readSchema(query);
-  });
+  const legacy = await withPglite((_pg, query) => readSchema(query));
   t.equal((await dbMigrate({ dataDir: dir })).code, 0);
   const back = await dbRollback({ dataDir: dir });
   t.equal(back.code, 0, back.stderr);

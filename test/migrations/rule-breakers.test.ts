@@ -6,8 +6,8 @@
  * and a failure never shows the database's DETAIL (which prints the whole row).
  */
 import t from 'tap';
-import { APPLIED_WHOLE_CHAIN, dbMigrate, dbRollback, run } from '../helpers/commands.js';
-import { describeFailure } from '../../src/db/migration-report.js';
+import { APPLIED_WHOLE_CHAIN, dbMigrate, dbRollback, runScript } from '../helpers/commands.js';
+import { describeFailure } from '../../src/migrate/report.js';
 import { RULES } from '../../src/db/rules.js';
 import { legacyTemplate, scratchWithClient } from '../helpers/databases.js';
 
@@ -85,7 +85,7 @@ t.test('npm run db:check lists each row with the SQL that fixes it; fixed, --val
   const { sql, ...db } = await scratchWithClient(t, template);
   const passwords = await dirty(sql);
   t.equal((await dbMigrate({ url: db.url })).code, 0);
-  const check = await run('npm', ['run', '-s', 'db:check'], { DATABASE_URL: db.url });
+  const check = await runScript('db:check', [], { DATABASE_URL: db.url }, { viaNpm: true });
   t.equal(check.code, 1, 'exits 1 while rows break a rule');
   for (const line of [
     "users id=8 role='': users_role_check (role is one of admin, boss, shop-manager, ads-manager, storekeeper, user)\n  UPDATE users SET role = 'user' WHERE id=8;\n  -- role: 'user', the least-privileged role",
@@ -101,7 +101,7 @@ t.test('npm run db:check lists each row with the SQL that fixes it; fixed, --val
 
   // the operator runs each fix it printed
   for (const fix of check.stdout.split('\n').filter((l) => /^ {2}UPDATE /.test(l))) await sql.unsafe(fix.trim());
-  const again = await run('npm', ['run', '-s', 'db:check', '--', '--validate'], { DATABASE_URL: db.url });
+  const again = await runScript('db:check', ['--validate'], { DATABASE_URL: db.url });
   t.equal(again.code, 0, again.stdout + again.stderr);
   t.match(again.stdout, /No row breaks a rule of the schema\./);
   t.match(again.stdout, /Validated \(no row breaks them any more\): .*users\.users_role_check/);
@@ -117,7 +117,7 @@ t.test('the report names the first 100 breaking rows and counts the rest; db:che
   t.match(result.stdout, /Rows that break a rule of the new schema \(150, a line per row and rule\)/);
   t.equal(result.stdout.split('\n').filter((line) => /^ {2}orders id='[^']+' quantity=-1: orders_quantity_check/.test(line)).length, 100);
   t.match(result.stdout, /^ {2}… and 50 more$/m);
-  const check = await run('npm', ['run', '-s', 'db:check'], { DATABASE_URL: db.url });
+  const check = await runScript('db:check', [], { DATABASE_URL: db.url });
   t.equal(check.code, 1);
   t.equal(check.stdout.split('\n').filter((line) => /^orders id='[^']+' quantity=-1: orders_quantity_check/.test(line)).length, 150, 'every one of them');
 });

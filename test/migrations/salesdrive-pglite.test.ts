@@ -2,17 +2,14 @@
  * SalesDrive on the embedded default: the webhook stores orders and a status change made here is
  * pushed to SalesDrive's API the same way as on PostgreSQL, pg-boss's queue living in PGlite.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
 import { dbMigrate } from '../helpers/commands.js';
-import { LEGACY_BACKUP } from '../helpers/databases.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 
 const SECRET = 'a-webhook-secret-of-salesdrive-0123456789';
 const received: unknown[] = [];
@@ -26,10 +23,7 @@ const salesdrive = createServer((request, response) => {
 });
 await new Promise<void>((resolve) => salesdrive.listen(0, '127.0.0.1', resolve));
 
-const dataDir = mkdtempSync(join(tmpdir(), 'bo-pglite-salesdrive-'));
-const pg = await PGlite.create(dataDir);
-await pg.exec(readFileSync(LEGACY_BACKUP, 'utf8'));
-await pg.close();
+const dataDir = await pgliteFolder(t, 'legacy-migrated');
 const migrated = await dbMigrate({ dataDir });
 if (migrated.code !== 0) throw new Error(migrated.stderr);
 const app = await buildApp({
@@ -44,7 +38,6 @@ const app = await buildApp({
 t.teardown(async () => {
   await app.close();
   salesdrive.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 t.test('a webhook order, changed by a clerk, reaches SalesDrive', async (t) => {

@@ -12,7 +12,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { MIGRATIONS_FOLDER } from '../../src/db/migrations.js';
+import { MIGRATIONS_FOLDER } from '../../src/db/migrations-folder.js';
 import { TEST_CONFIG } from '../helpers/app.js';
 import { readSchema } from '../helpers/catalog.js';
 import { dbMigrate } from '../helpers/commands.js';

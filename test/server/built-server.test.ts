@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { PROJECT_ROOT } from '../helpers/commands.js';
+import { childEnv, PROJECT_ROOT } from '../helpers/commands.js';
 import { scratchDatabase } from '../helpers/databases.js';
 import { startServer } from '../helpers/server.js';
 
@@ -45,7 +45,7 @@ for (const [layout, checkout] of LAYOUTS) {
     t.teardown(db.drop);
     // the image's build step: the compile cache filled without a database, then used by the start
     const compileCache = join(scratch, `compile-cache-${LAYOUTS.findIndex(([name]) => name === layout)}`);
-    const warm = spawnSync(process.execPath, [server, '--warm-compile-cache'], { cwd: root, env: { ...process.env, NODE_COMPILE_CACHE: compileCache }, encoding: 'utf8' });
+    const warm = spawnSync(process.execPath, [server, '--warm-compile-cache'], { cwd: root, env: childEnv({ NODE_COMPILE_CACHE: compileCache }), encoding: 'utf8' });
     t.equal(warm.status, 0, `--warm-compile-cache exits 0 without a database${warm.status ? `:\n${warm.stderr}` : ''}`);
     t.equal(warm.stdout + warm.stderr, '', 'and says nothing');
     const cached = readdirSync(compileCache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
@@ -97,7 +97,7 @@ t.test('an error no handler expects prints a stack that names src/ files and lin
   // a .env that is a directory: process.loadEnvFile throws in readEnvFile, before anything catches it
   const cwd = join(scratch, 'env-is-a-directory');
   mkdirSync(join(cwd, '.env'), { recursive: true });
-  const { status, stderr } = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist', 'server.js')], { cwd, env: { ...process.env, NODE_ENV: 'production' }, encoding: 'utf8' });
+  const { status, stderr } = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist', 'server.js')], { cwd, env: childEnv({ NODE_ENV: 'production' }), encoding: 'utf8' });
   t.equal(status, 1, 'the start fails');
   const line = readFileSync(join(PROJECT_ROOT, 'src', 'config.ts'), 'utf8').split('\n').findIndex((l) => l.includes('process.loadEnvFile(')) + 1;
   t.ok(line > 0, `src/config.ts calls process.loadEnvFile on line ${line}`);

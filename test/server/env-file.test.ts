@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { PROJECT_ROOT } from '../helpers/commands.js';
+import { copyPgliteTemplate } from '../helpers/pglite.js';
 import { outputOnceItSays, startServer } from '../helpers/server.js';
 
 t.test('the service reads .env in its working directory (npm start: the project); the environment wins', async (t) => {
@@ -11,6 +12,8 @@ t.test('the service reads .env in its working directory (npm start: the project)
   const cwd = mkdtempSync(join(tmpdir(), 'bo-dotenv-'));
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
   writeFileSync(join(cwd, '.env'), 'PGLITE_DATA_DIR=./from-dotenv\nPORT=1\nADMIN_EMAIL=owner@nk-food.shop\n');
+  // an empty database the chain has run on: the first start of a new installation, less PGlite's initdb and the chain
+  await copyPgliteTemplate('migrated', join(cwd, 'from-dotenv'));
   const server = await startServer({ DATABASE_URL: '', JWT_SECRET: '', PORT: '0' }, 120_000, {
     command: [process.execPath, join(PROJECT_ROOT, 'dist/server.js')],
     cwd,

@@ -2,12 +2,12 @@
  * `npm start` without JWT_SECRET on the embedded database: no secret from the source signs tokens,
  * but one made for this installation and kept in its data directory; it listens on 127.0.0.1.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSigner } from 'fast-jwt';
 import t from 'tap';
 import { SECRET_FILE } from '../../src/auth/installation-secret.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 import { outputOnceItSays, startServer, type ServerProcess } from '../helpers/server.js';
 
 const unset = { JWT_SECRET: '', HOST: '', DATABASE_URL: '', NODE_ENV: 'development' };
@@ -15,9 +15,9 @@ const me = (server: ServerProcess, token: string) =>
   fetch(server.url('/api/v1/auth/me'), { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
 
 t.test('each installation signs with its own secret, kept across restarts', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bo-secret-'));
-  const otherDir = mkdtempSync(join(tmpdir(), 'bo-secret-other-'));
-  t.teardown(() => [dataDir, otherDir].forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  // empty databases the chain has run on: new installations, less PGlite's initdb and the chain
+  const dataDir = await pgliteFolder(t, 'migrated');
+  const otherDir = await pgliteFolder(t, 'migrated');
 
   const first = await startServer({ ...unset, PGLITE_DATA_DIR: dataDir });
   t.teardown(() => first.child.kill('SIGKILL'));

@@ -17,8 +17,8 @@ const post = (server: ServerProcess, path: string, body: object) =>
   fetch(server.url(path), { method: 'POST', headers: json, body: JSON.stringify(body), signal: timeout() });
 
 /** Runs `tasks` with at most `concurrency` at once; each resolves to a status (0: the connection failed). */
-async function pool(tasks: (() => Promise<number>)[], concurrency: number): Promise<number[]> {
-  const statuses: number[] = [];
+async function pool<S>(tasks: (() => Promise<S | number>)[], concurrency: number): Promise<(S | number)[]> {
+  const statuses: (S | number)[] = [];
   let next = 0;
   const worker = async () => {
     while (next < tasks.length) {
@@ -74,7 +74,9 @@ t.test('through PgBouncer in transaction mode: migrate directly, then 640 concur
     }
     return last;
   });
-  const requests: (() => Promise<number>)[] = [];
+  // /readyz answers 503 "busy" when the database has not answered its query within 800 ms: the
+  // honest answer on a machine saturated by other test files, so counted apart (never an error)
+  const requests: (() => Promise<number | 'busy'>)[] = [];
   for (let i = 0; i < 600; i++) {
     const id = ids[i % ids.length]!;
     const kind = i % 5;
@@ -94,14 +96,16 @@ t.test('through PgBouncer in transaction mode: migrate directly, then 640 concur
               : kind === 3
                 ? await fetch(server.url(`/api/v1/products?limit=10&q=${'abcdefg'[i % 7]}`), { headers: auth, signal: timeout() })
                 : await fetch(server.url('/readyz'), { signal: timeout() });
-      await response.arrayBuffer();
+      const body = await response.text();
+      if (kind === 4 && response.status === 503 && (JSON.parse(body) as { status?: string }).status === 'busy') return 'busy';
       if (response.status !== 200) console.error(`kind ${kind}: ${response.status}`);
       return response.status;
     });
   }
-  const statuses = await pool([...refreshes, ...requests], 32);
-  const counts = statuses.reduce<Record<number, number>>((acc, s) => ((acc[s] = (acc[s] ?? 0) + 1), acc), {});
-  if (!t.same(counts, { 200: 604 }, '604 tasks (640 requests) answered 200: no 500, no dropped connection')) {
+  const statuses = await pool<'busy'>([...refreshes, ...requests], 32);
+  const { busy = 0, ...counts } = statuses.reduce<Record<string, number>>((acc, s) => ((acc[s] = (acc[s] ?? 0) + 1), acc), {});
+  t.comment(`/readyz said busy ${busy} time(s) of 120`);
+  if (!t.same(counts, { 200: 604 - busy }, '604 tasks (640 requests) answered 200 (or, /readyz, busy): no 500, no dropped connection')) {
     console.error(`pgbouncer:\n${bouncer.output().slice(-3000)}\nserver:\n${server.output().slice(-3000)}`);
   }
   t.notMatch(server.output(), /prepared statement|error/i, 'the server logged no error');

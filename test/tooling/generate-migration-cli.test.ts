@@ -3,7 +3,7 @@ import { readdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { MIGRATIONS_FOLDER } from '../../src/db/migrations.js';
+import { MIGRATIONS_FOLDER } from '../../src/db/migrations-folder.js';
 import { run } from '../helpers/commands.js';
 
 const script = (...args: string[]) => run('node', ['scripts/generate-migration.mjs', ...args]);

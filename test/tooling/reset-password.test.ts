@@ -2,19 +2,20 @@
  * `npm run user:reset-password -- <email>`: the way back from a lost password, on PostgreSQL and
  * on PGlite. A new password (generated and shown once, or from stdin) and the user's sessions ended.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import t from 'tap';
 import { buildApp, type App } from '../../src/app.js';
-import { ensureFirstAdmin } from '../../src/db/first-admin.js';
-import { runMigrations } from '../../src/db/migrations.js';
+import { ensureFirstAdmin } from '../../src/migrate/first-admin.js';
+import { runMigrations } from '../../src/migrate/migrator.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
-import { PROJECT_ROOT, run } from '../helpers/commands.js';
+import { runScript } from '../helpers/commands.js';
+import { pgliteFolder } from '../helpers/pglite.js';
 
-/** The command as an operator types it; `input` is what they pipe to it. */
+/** The command as an operator types it (the first time through npm itself); `input` is what they pipe to it. */
+let viaNpm = true;
 function resetPassword(args: string[], env: Record<string, string>, input = '') {
-  return run('npm', ['run', '-s', 'user:reset-password', '--', ...args], env, PROJECT_ROOT, input);
+  const result = runScript('user:reset-password', args, env, { input, viaNpm });
+  viaNpm = false;
+  return result;
 }
 
 const login = (app: App, email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
@@ -48,8 +49,7 @@ t.test('PostgreSQL: a generated password, shown once; the session ends', async (
 });
 
 t.test('PGlite: the same command on the embedded database', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bo-reset-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = await pgliteFolder(t, 'migrated');
   const admin = { email: 'admin@backoffice.local', password: 'lost-admin-Passw0rd' };
   await runMigrations({ dataDir }, async () => undefined, (client) => ensureFirstAdmin(client, admin, false));
   const result = await resetPassword([admin.email], { DATABASE_URL: '', PGLITE_DATA_DIR: dataDir });

@@ -1,6 +1,5 @@
 /** Shapes that several routes share, written once: ids, pages, errors, money, timestamps. */
 import { Type, type Static, type TObject, type TOptional, type TSchema } from 'typebox';
-import { Format } from 'typebox/format';
 
 /**
  * Request bodies and queries reject fields they do not declare. A body's example is what the API
@@ -27,14 +26,6 @@ export const containing = (text: unknown) => `%${String(text).replace(/[\\%_]/g,
 
 /** E-mails are compared and stored trimmed and in lower case. */
 export const normalizeEmail = (email: unknown) => String(email).trim().toLowerCase();
-
-/**
- * `date-time` (bodies and filters alike): RFC 3339 as a JavaScript Date and PostgreSQL both take it.
- * TypeBox's own check also passes a leap second (`23:59:60Z`, which Date cannot hold: it was a 500)
- * and an RFC 9557 suffix (`[Europe/Kyiv]`); those are a 400.
- */
-const isRfc3339 = Format.Get('date-time')!;
-Format.Set('date-time', (value: string) => !value.includes('[') && isRfc3339(value) && Number.isFinite(Date.parse(value)));
 
 export const Timestamp = Type.String({ format: 'date-time' });
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -80,10 +71,13 @@ export const errorResponses = {
   504: errorRef,
 };
 
+/** A list's page when its query does not say: the validator leaves a default out, the handler applies it (and the docs show it). */
+export const PAGE_DEFAULTS = { limit: 50, order: 'desc' } as const;
+
 export const Page = {
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'page size (at most 100)' }),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: PAGE_DEFAULTS.limit, description: 'page size (at most 100)' }),
   cursor: Type.String({ minLength: 1, maxLength: 500, description: 'nextCursor of the previous page' }),
-  order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
+  order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: PAGE_DEFAULTS.order }),
 };
 
 export const ListOf = <T extends TSchema>(item: T) =>

@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { databaseTarget, readEnvFile } from '../config.js';
-import { openDatabase, type DatabaseClient } from './client.js';
-import { databaseErrorOf } from './driver-errors.js';
-import { databaseProblem, describeTarget } from './migration-report.js';
+import { openDatabase, type DatabaseClient } from '../db/client.js';
+import { databaseErrorOf } from '../db/driver-errors.js';
+import { databaseProblem, describeTarget } from '../db/target.js';
 import { describeBreaker, findRuleBreakers, rowFixes } from './rule-breakers.js';
 
 const USAGE = `Usage: npm run db:check [-- --validate]

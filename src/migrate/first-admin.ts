@@ -6,8 +6,8 @@
  */
 import { ROLE_LABELS } from '../auth/role-labels.js';
 import { generatePassword, hashPassword } from '../auth/passwords.js';
-import type { DatabaseClient, Db } from './client.js';
-import { users } from './schema.js';
+import type { DatabaseClient, Db } from '../db/client.js';
+import { users } from '../db/schema.js';
 
 export type FirstAdminResult =
   | { created: false; reason: 'users exist' | 'no password in production' }

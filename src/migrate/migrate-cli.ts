@@ -4,8 +4,9 @@
  * report of rows before and after. Exits non-zero with the database's own message when it stops.
  */
 import { databaseTarget, readEnvFile } from '../config.js';
-import { countDatabase, describeFailure, describeTarget, formatReport } from './migration-report.js';
-import { runMigrations } from './migrations.js';
+import { describeTarget } from '../db/target.js';
+import { countDatabase, describeFailure, formatReport } from './report.js';
+import { runMigrations } from './migrator.js';
 
 readEnvFile();
 const target = databaseTarget(process.env);

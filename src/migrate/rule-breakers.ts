@@ -5,8 +5,8 @@
  * named like a password, hash, token or session is not shown), the rule, and the SQL that fixes it.
  * Used by the migration report and `npm run db:check`. One read of each table holding such a check.
  */
-import type { DatabaseClient } from './client.js';
-import { ruleNamed } from './rules.js';
+import type { DatabaseClient } from '../db/client.js';
+import { ruleNamed } from '../db/rules.js';
 
 export interface RuleBreaker {
   table: string;

@@ -6,9 +6,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import type { DatabaseClient, DatabaseTarget } from './client.js';
-import { DriftGuard } from './drift.js';
-import { MIGRATIONS_FOLDER, readChain, withMigrationLock, type ChainEntry, type MigrationRun } from './migrations.js';
+import type { DatabaseClient, DatabaseTarget } from '../db/client.js';
+import { readChain, type ChainEntry } from '../db/ledger.js';
+import { MIGRATIONS_FOLDER } from '../db/migrations-folder.js';
+import { LEDGER_TABLE, runSteps, withMigrationLock, type MigrationRun } from './migrator.js';
 
 export const DOWN_FOLDER = `${MIGRATIONS_FOLDER}/down`;
 export const downFile = (tag: string) => `${DOWN_FOLDER}/${tag}.sql`;
@@ -78,23 +79,18 @@ export function runRollback<T>(
     const applied = await appliedMigrations(client);
     const reverting = toRevert(applied, options.to);
     // every down file is read before anything runs: a missing one stops the rollback untouched
-    const steps = reverting.map((m) => ({ entry: m, statements: downStatements(m.tag) }));
+    const steps = reverting.map((entry) => ({
+      entry,
+      statements: downStatements(entry.tag),
+      ledger: sql`delete from ${LEDGER_TABLE} where created_at = ${entry.when}`,
+    }));
     const before = await measure(client);
-    let carried: string[] = [];
-    if (steps.length) {
-      await client.db.transaction(async (tx) => {
-        // the drift guard (src/db/drift.ts): its inventory first, each statement through it, its end before the commit
-        const guard = new DriftGuard(tx, 'down');
-        await guard.begin(reverting.map((m) => m.tag));
-        for (const { entry, statements } of steps) {
-          guard.at(entry.tag);
-          for (const statement of statements) await guard.step(statement, (savepoint) => savepoint.execute(sql.raw(statement)));
-          await tx.execute(sql.raw(`delete from drizzle.__drizzle_migrations where created_at = ${entry.when}`));
-        }
-        if (reverting.length === applied.length) await tx.execute(sql.raw('drop schema drizzle cascade'));
-        carried = (await guard.finish()).lines;
-      });
-    }
+    const carried = steps.length
+      ? await runSteps(client, 'down', steps, {
+          // as the migrator leaves a database it has never touched
+          last: reverting.length === applied.length ? [sql`drop schema ${sql.identifier('drizzle')} cascade`] : [],
+        })
+      : [];
     const after = steps.length ? await measure(client) : before;
     return { direction: 'down', applied: reverting, before, after, notices, carried, afterwards: undefined };
   });

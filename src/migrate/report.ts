@@ -3,24 +3,14 @@
  * before and after, what became of the refresh tokens and sessions, and which checks legacy rows
  * keep from being validated.
  */
-import type { DatabaseClient, DatabaseTarget } from './client.js';
-import { fieldOf } from '../field-of.js';
-import { causes, driverErrorOf } from './driver-errors.js';
-import type { MigrationRun } from './migrations.js';
-import { maskedUrl } from '../config.js';
+import type { DatabaseClient, DatabaseTarget } from '../db/client.js';
+import { driverErrorOf } from '../db/driver-errors.js';
+import { databaseProblem, describeTarget } from '../db/target.js';
+import type { MigrationRun } from './migrator.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
-import { DriftStop } from './drift.js';
+import { droppedTables, renamedTables } from './drift/plan.js';
+import { DriftStop } from './drift/problems.js';
 
-/** Each business table under its legacy and its current name. */
-const TABLES = [
-  { legacy: 'User', current: 'users' },
-  { legacy: 'Order', current: 'orders' },
-  { legacy: 'OrderHistory', current: 'order_history' },
-  { legacy: 'Product', current: 'products' },
-  { legacy: 'BoxSettings', current: 'box_settings' },
-  { legacy: 'WordPressSkuCache', current: 'wordpress_sku_cache' },
-] as const;
-const DROPPED = ['refresh_tokens', 'DilovodData', 'SalesDriveData'] as const;
 const KEPT = ['_prisma_migrations'] as const;
 
 export interface TokenCounts {
@@ -49,7 +39,7 @@ const SHOWN_BREAKERS = 100;
 const quoted = (table: string) => `"public"."${table}"`;
 
 export async function countDatabase(client: DatabaseClient): Promise<DatabaseCounts> {
-  const names = [...TABLES.flatMap((t) => [t.legacy, t.current]), ...DROPPED, ...KEPT];
+  const names = [...renamedTables().flatMap((t) => [t.legacy, t.current]), ...droppedTables().map((t) => t.name), ...KEPT];
   const present = await client.query<{ name: string }>(
     `select relname as name from pg_class
       where relnamespace = 'public'::regnamespace and relkind = 'r'
@@ -116,7 +106,7 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     lines.push(
       `${label.padEnd(width)}${String(b ?? '-').padStart(12)}${String(a ?? '-').padStart(12)}${note ? `   ${note}` : ''}`,
     );
-  for (const { legacy, current } of TABLES) {
+  for (const { legacy, current } of renamedTables()) {
     const b = before.rows[legacy] ?? before.rows[current];
     const a = after.rows[current] ?? after.rows[legacy];
     const [from, to] = down ? [current, `"${legacy}"`] : [`"${legacy}"`, current];
@@ -126,7 +116,7 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     // not renamed: the name it has now (after a rollback --to 0001_rename_tables, still the new one)
     row(renamed ? `${from} -> ${to}` : current in after.rows ? current : `"${legacy}"`, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
   }
-  for (const table of DROPPED) {
+  for (const { name: table, note: why } of droppedTables()) {
     const b = before.rows[table];
     if (down && b === undefined && after.rows[table] !== undefined) {
       const sessions = before.usersWithRefreshToken ?? 0;
@@ -145,8 +135,8 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
         ok = false;
         note += ` (MISMATCH: ${after.usersWithRefreshToken ?? 0} users hold a token)`;
       }
-    } else if (a === undefined) {
-      note = 'dropped: test data, unused';
+    } else if (a === undefined && why) {
+      note = `dropped: ${why}`;
     }
     row(table, b, a, note);
   }
@@ -192,33 +182,6 @@ export function describeRuleBreakers(breakers: RuleBreakers | undefined): string
     'it validates it (`npm run db:check -- --validate`).',
   );
   return lines;
-}
-
-/** Which database, in words that name no password. */
-export const describeTarget = (target: DatabaseTarget) =>
-  'url' in target ? `PostgreSQL (${URL.canParse(target.url) ? new URL(target.url).host : 'DATABASE_URL is not a valid URL'})` : `PGlite in ${target.dataDir}`;
-
-/** The server cannot be reached, or refuses these credentials or this database name. */
-const CONNECTION_FAILURES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT',
-  '28P01', '28000', '3D000', // invalid password, authorization (no such role), no such database
-]);
-
-/** What went wrong, in the database's own words; a connection that failed names DATABASE_URL. */
-export function databaseProblem(error: unknown, target: DatabaseTarget): string {
-  const db = driverErrorOf(error);
-  const unreachable = 'url' in target && db !== undefined && CONNECTION_FAILURES.has(db.code);
-  if (unreachable) return `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}`;
-  // PgBouncer refuses the session settings the pool sends at connect (statement_timeout) unless told it is one
-  if ('url' in target && !target.transactionPooler && db?.message.startsWith('unsupported startup parameter')) {
-    return (
-      `${db.message}\nDATABASE_URL points at PgBouncer (or another transaction pooler), which takes no session settings: ` +
-      'set DATABASE_TRANSACTION_POOLER=true, and DIRECT_DATABASE_URL to PostgreSQL itself for the migrator (README, "Behind PgBouncer").'
-    );
-  }
-  // not the wrapper's message: drizzle's lists the query's parameters
-  const message = db?.message ?? fieldOf([...causes(error)].at(-1), 'message');
-  return typeof message === 'string' ? message : String(error);
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { databaseTarget, readEnvFile } from '../config.js';
-import { countDatabase, describeFailure, describeTarget, formatReport } from './migration-report.js';
+import { describeTarget } from '../db/target.js';
+import { countDatabase, describeFailure, formatReport } from './report.js';
 import { runRollback } from './rollback.js';
 
 readEnvFile();

@@ -1,0 +1,120 @@
+/**
+ * The accounts and sessions as login, refresh and logout read and write them (users.sessions, see
+ * sessions.ts): the account an e-mail names, a new session, the compare-and-swap rotation of one,
+ * the revocation of a replayed one, and the caller's own row.
+ */
+import { and, eq, getTableColumns, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client.js';
+import { nowMs, users, type StoredSession } from '../db/schema.js';
+import { anySession, field, holdsSession, sessionsAdding, sessionsChanging, sessionsWhere, time } from './sessions.js';
+
+/** A user's columns, everything but the secrets. */
+const { passwordHash, sessions, tokenVersion, ...userColumns } = getTableColumns(users);
+
+const sessionOf = (hash: SQL | string) =>
+  sql<string>`(SELECT e.s->>'id' FROM jsonb_array_elements(${users.sessions}) AS e(s) WHERE e.s->>'hash' = ${hash})`.as('session_id');
+
+/**
+ * Compare-and-swap: only the request that still finds the presented hash in a session rotates
+ * that session; the other sessions of the user are left as they are. Built once: building the
+ * SQL text was a third of the refresh's CPU per request (bench/RESULTS.md).
+ */
+export function prepareRotation(db: Db) {
+  const presented = sql`${sql.placeholder('presented')}::text`;
+  const next = sql`${sql.placeholder('next')}::text`;
+  return db
+    .update(users)
+    .set({
+      sessions: sessionsChanging(
+        sql`${field('hash')} = ${presented}`,
+        sql`jsonb_build_object('hash', ${next}, 'previousHash', ${presented}, 'rotatedAt', ${sql.placeholder('now')}::text, 'expiresAt', ${sql.placeholder('expiresAt')}::text)`,
+      ),
+      lastActivityAt: nowMs,
+      updatedAt: nowMs,
+    })
+    .where(
+      and(
+        holdsSession('hash', sql.placeholder('presented')),
+        anySession(sql`${field('hash')} = ${presented} AND ${time('expiresAt')} > now()`),
+        eq(users.isActive, true),
+      ),
+    )
+    .returning({ ...userColumns, tokenVersion, sessionId: sessionOf(next) })
+    .prepare('refresh_rotate');
+}
+
+/** A replay of a token that was already rotated: after the grace window (seconds), end that session. */
+export function prepareReplayRevocation(db: Db, graceSeconds: number) {
+  const presented = sql`${sql.placeholder('presented')}::text`;
+  return db
+    .update(users)
+    .set({ sessions: sessionsWhere(sql`${field('previousHash')} IS DISTINCT FROM ${presented}`), updatedAt: nowMs })
+    .where(
+      and(
+        holdsSession('previousHash', sql.placeholder('presented')),
+        anySession(sql`${field('previousHash')} = ${presented} AND ${time('rotatedAt')} < now() - make_interval(secs => ${graceSeconds})`),
+      ),
+    )
+    .returning({ id: users.id })
+    .prepare('refresh_revoke_replayed');
+}
+
+/** The account an e-mail (trimmed, lower case) names, with its password hash. */
+export async function findLoginUser(db: Db, email: string) {
+  const [user] = await db
+    .select({ ...userColumns, passwordHash })
+    .from(users)
+    // a legacy e-mail may have spaces around it (users_email_check, kept NOT VALID): found too,
+    // in the same query whatever the address, so that an unknown one takes the same time
+    .where(or(eq(sql`lower(${users.email})`, email), eq(sql`lower(btrim(${users.email}))`, email)))
+    .orderBy(sql`lower(${users.email}) = ${email} DESC`)
+    .limit(1);
+  return user;
+}
+
+/** Adds a session (the oldest ended beyond `maxSessions`) to an active account; undefined when it is inactive. */
+export async function startSession(
+  db: Db,
+  userId: number,
+  stored: StoredSession,
+  maxSessions: number,
+  rehashed: { passwordHash?: string },
+) {
+  const [updated] = await db
+    .update(users)
+    .set({
+      sessions: sessionsAdding(stored, maxSessions),
+      lastLoginAt: new Date(),
+      lastActivityAt: new Date(),
+      ...rehashed,
+    })
+    .where(and(eq(users.id, userId), eq(users.isActive, true)))
+    .returning({ ...userColumns, tokenVersion });
+  return updated;
+}
+
+/** The account holding a session of this refresh-token hash. */
+export async function sessionHolder(db: Db, hash: string) {
+  const [holder] = await db.select(userColumns).from(users).where(holdsSession('hash', hash));
+  return holder;
+}
+
+/** Ends one session of a user. */
+export async function endSession(db: Db, userId: number, sessionId: string) {
+  await db
+    .update(users)
+    .set({ sessions: sessionsWhere(sql`${field('id')} <> ${sessionId}::text`) })
+    .where(eq(users.id, userId));
+}
+
+/** A user's stored sessions (none when the user is gone). */
+export async function storedSessions(db: Db, userId: number) {
+  const [row] = await db.select({ sessions }).from(users).where(eq(users.id, userId));
+  return row?.sessions ?? [];
+}
+
+/** A user, without the secrets. */
+export async function readUser(db: Db, id: number) {
+  const [user] = await db.select(userColumns).from(users).where(eq(users.id, id));
+  return user;
+}
