@@ -11,7 +11,7 @@ COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts/build.mjs ./scripts/
+COPY scripts/build.mjs scripts/require-node.cjs ./scripts/
 COPY src ./src
 RUN npm run build
 

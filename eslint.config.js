@@ -29,6 +29,13 @@ export default defineConfig(
     },
   },
   {
+    // plain CommonJS that any Node.js reads (the version check before the build): no types to check
+    files: ['scripts/*.cjs'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // a response's json() is `any` by design (light-my-request, fetch): tests read it as such
     files: ['test/**', 'bench/**'],
     rules: {

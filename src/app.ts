@@ -17,6 +17,7 @@ import dbPlugin from './plugins/db.js';
 import docsPlugin from './plugins/docs.js';
 import { HttpError } from './errors.js';
 import { registerFormats } from './formats.js';
+import { clientErrorHandler, frameworkErrors, MAX_PARAM_LENGTH, transportResponses } from './http-limits.js';
 import errorsPlugin from './plugins/errors.js';
 import healthPlugin from './plugins/health.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -116,6 +117,10 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
     // Node checks the request and header timeouts every 30 s by default: a slow sender then had up to that long more
     http: { connectionsCheckingInterval: 1000, headersTimeout: Math.min(10, clients.requestTimeout) * 1000 },
     schemaController: { compilersFactory: { buildSerializer: compilers.buildSerializer } },
+    // what Node and the router refuse, answered in the one error shape (src/http-limits.ts)
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler,
+    frameworkErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.server.maxConnections = clients.maxConnections;
   // strict validation: unknown fields are rejected, not stripped; only query and params are coerced
@@ -137,6 +142,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   app.addHook('onRoute', (route) => {
     if (!route.schema || route.schema.hide) return;
     if (!route.schema.querystring) route.schema.querystring = Strict({});
+    route.schema.response = { ...transportResponses(route), ...(route.schema.response ?? {}) };
     if (!route.schema.body && [route.method].flat().some((method) => BODY_METHODS.has(method))) {
       route.preValidation = [refuseBody, ...[route.preValidation ?? []].flat()];
     }

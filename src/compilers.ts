@@ -7,7 +7,7 @@
  * route answers its errors with the same shapes).
  */
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import { strictValidatorCompiler } from './strict-scalars.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,7 +17,7 @@ declare module 'fastify' {
 }
 
 export interface DeferredCompilers {
-  validatorCompiler: typeof TypeBoxValidatorCompiler;
+  validatorCompiler: typeof strictValidatorCompiler;
   buildSerializer: ReturnType<typeof SerializerSelector>;
   /** Compiles what is still deferred, one schema per turn of the event loop, so requests go first. */
   compileRemaining: () => Promise<void>;
@@ -35,7 +35,7 @@ export function deferredCompilers(): DeferredCompilers {
   const serializers = SerializerSelector();
 
   return {
-    validatorCompiler: (route) => deferred(() => TypeBoxValidatorCompiler(route)),
+    validatorCompiler: (route) => deferred(() => strictValidatorCompiler(route)),
     buildSerializer: (externalSchemas, options) => {
       const compile = serializers(externalSchemas, options);
       const bySchema = new Map<string, ReturnType<typeof compile>>();

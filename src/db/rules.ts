@@ -204,11 +204,18 @@ export interface RuleRefusal {
 }
 
 /**
- * A row of `table` that breaks a rule (legacy data: the rule is kept NOT VALID, and PostgreSQL
- * checks it again on every update of the row) is refused with `refusal`, naming every such field
- * at once with its value and rule (`fields` of the answer), so that it can be corrected in one go.
+ * A row of `table` that a change (`values` over `before`) would leave breaking a rule is refused,
+ * naming every such field with its value and rule. When the change sends one of those fields, or
+ * breaks a rule the row kept until now, it is the request's fault: 400 CHECK_VIOLATION, as a POST
+ * is told. Otherwise the row broke the rule before (legacy data: the rule is kept NOT VALID, and
+ * PostgreSQL checks it again on every update of the row): refused with `refusal`, every such field
+ * in `fields` of the answer, so that it can be corrected in one go.
  */
-export function assertKeepsRules(table: string, row: RowValues, refusal: RuleRefusal) {
-  const fields = brokenFields(table, row);
-  if (fields.length) throw new HttpError(refusal.status, refusal.code, refusal.message(describeBrokenFields(fields)), {}, fields);
+export function assertKeepsRules(table: string, before: RowValues, values: RowValues, refusal: RuleRefusal) {
+  const fields = brokenFields(table, { ...before, ...values });
+  if (!fields.length) return;
+  const brokenBefore = new Set(brokenFields(table, before).map((f) => f.rule));
+  const byThisChange = fields.filter((f) => f.field in values || !brokenBefore.has(f.rule));
+  if (byThisChange.length) throw new HttpError(400, 'CHECK_VIOLATION', `The values sent break a rule: ${describeBrokenFields(byThisChange)}`);
+  throw new HttpError(refusal.status, refusal.code, refusal.message(describeBrokenFields(fields)), {}, fields);
 }

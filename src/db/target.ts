@@ -19,6 +19,13 @@ export function databaseProblem(error: unknown, target: DatabaseTarget): string 
   const db = driverErrorOf(error);
   const unreachable = 'url' in target && db !== undefined && CONNECTION_FAILURES.has(db.code);
   if (unreachable) return `Cannot connect with DATABASE_URL (${maskedUrl(target.url)}): ${db.message}`;
+  // PgBouncer refuses the session settings the pool sends at connect (statement_timeout) unless told it is one
+  if ('url' in target && !target.transactionPooler && db?.message.startsWith('unsupported startup parameter')) {
+    return (
+      `${db.message}\nDATABASE_URL points at PgBouncer (or another transaction pooler), which takes no session settings: ` +
+      'set DATABASE_TRANSACTION_POOLER=true, and DIRECT_DATABASE_URL to PostgreSQL itself for the migrator (README, "Behind PgBouncer").'
+    );
+  }
   // not the wrapper's message: drizzle's lists the query's parameters
   const message = db?.message ?? fieldOf([...causes(error)].at(-1), 'message');
   return typeof message === 'string' ? message : String(error);

@@ -4,6 +4,7 @@
  * printed once. An existing user is never touched. Runs under the migration lock, so that of
  * several replicas starting together exactly one creates it.
  */
+import { ROLE_LABELS } from '../auth/role-labels.js';
 import { generatePassword, hashPassword } from '../auth/passwords.js';
 import type { DatabaseClient, Db } from '../db/client.js';
 import { users } from '../db/schema.js';
@@ -28,7 +29,7 @@ export async function ensureFirstAdmin(
       email: admin.email,
       name: 'Administrator',
       role: 'admin',
-      roleName: 'Адміністратор',
+      roleName: ROLE_LABELS.admin,
       passwordHash: await hashPassword(admin.password ?? generatedPassword!),
     })
     .onConflictDoNothing()

@@ -113,7 +113,8 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     const renamed = down ? current in before.rows && legacy in after.rows : legacy in before.rows && current in after.rows;
     const lost = b !== undefined && a !== b;
     if (lost) ok = false;
-    row(renamed ? `${from} -> ${to}` : down ? `"${legacy}"` : current, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
+    // not renamed: the name it has now (after a rollback --to 0001_rename_tables, still the new one)
+    row(renamed ? `${from} -> ${to}` : current in after.rows ? current : `"${legacy}"`, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
   }
   for (const { name: table, note: why } of droppedTables()) {
     const b = before.rows[table];

@@ -30,7 +30,7 @@ export async function historyPage(db: Db, id: string, query: { limit?: number; c
   );
 }
 
-/** A clerk's status change, recorded in the order's history (in the change's transaction). */
+/** A clerk's status change, or the first status of an order created through the API, recorded in its history (in the same transaction). */
 export async function recordStatusChange(tx: Tx, order: { id: string; status: string; statusText: string }, userId: number) {
   await tx.insert(orderHistory).values({
     orderId: order.id,

@@ -3,7 +3,10 @@ import { Type } from 'typebox';
 import { SYNC_STATUSES } from '../db/schema.js';
 import { Nullable, OneOf, Timestamp } from '../schemas.js';
 
-export const SyncStatus = OneOf(SYNC_STATUSES);
+export const SYNC_STATUS_MEANING =
+  'where its status stands with SalesDrive: pending (a change on its way), error (see syncError), success (delivered). ' +
+  'Without SALESDRIVE_URL nothing is sent and this is not kept up: an order created here stays pending, meaning not sent to SalesDrive';
+export const SyncStatus = OneOf(SYNC_STATUSES, { description: SYNC_STATUS_MEANING });
 export const Phone = Type.String({ pattern: '^\\+?[0-9 ()-]{3,32}$' });
 
 export const HistoryItem = Type.Object(

@@ -22,7 +22,9 @@ export default fp<{ ui: boolean }>(
         info: {
           title: 'backoffice-api',
           version: '1',
-          description: 'The back office of the food shop: orders, products, boxes, users.',
+          description:
+            'The back office of the food shop: orders, products, boxes, users. No string may hold the character U+0000 (NUL), which ' +
+            'text cannot store: a 400 names the field that does.',
         },
         components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
         security: [{ bearerAuth: [] }],

@@ -66,7 +66,10 @@ export default fp(
       } else {
         const db = databaseErrorOf(error);
         if (db) http = fromDatabase(db);
-        else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+        else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+          const limit = request.routeOptions.bodyLimit ?? 0;
+          http = new HttpError(413, error.code, `The body is larger than ${limit} bytes (${Math.round(limit / 1024)} KiB), the most this route takes`);
+        } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
           http = new HttpError(error.statusCode, error.code ?? 'BAD_REQUEST', error.message);
         }
       }

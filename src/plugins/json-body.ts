@@ -5,10 +5,17 @@
  *   store it as U+FFFD;
  * - a number that a JavaScript number cannot hold as written is a 400: `1e400` (Infinity, stored
  *   as null), `1e-400` (0), 30 significant digits (rounded);
- * - a body sent compressed (Content-Encoding other than identity) is a 415: it was read as plain JSON.
+ * - a body sent compressed (Content-Encoding other than identity) is a 415: it was read as plain JSON;
+ * - a string holding U+0000 (NUL) is a 400 naming its field (PostgreSQL's text cannot hold it);
+ * - a field name twice in one object is a 400 (the last one silently won), and so is a body nested
+ *   deeper than MAX_DEPTH levels.
  */
 import fp from 'fastify-plugin';
 import { HttpError } from '../errors.js';
+import { jsonStructure } from '../json-structure.js';
+
+/** Far deeper than any body the API takes (an order's lines nest 2 levels of objects and arrays). */
+export const MAX_DEPTH = 32;
 
 /** With the u flag, a surrogate pair is one code point: only a lone surrogate matches. */
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -68,8 +75,15 @@ export default fp(
       } catch {
         return done(new HttpError(400, 'FST_ERR_VALIDATION', 'body is not valid UTF-8'));
       }
+      const structure = jsonStructure(text, MAX_DEPTH);
+      if (structure.tooDeep) return done(new HttpError(400, 'FST_ERR_VALIDATION', `body nests deeper than ${MAX_DEPTH} levels of objects and arrays, the most taken`));
       void parseJson(request, text, (error, value) => {
         if (error) return done(error);
+        if (structure.nul) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${structure.nul} holds the character U+0000 (NUL), which text cannot hold`));
+        if (structure.duplicate) {
+          const { key, path } = structure.duplicate;
+          return done(new HttpError(400, 'FST_ERR_VALIDATION', `${path} has the field ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)} twice: send each field once`));
+        }
         const where = invalidUnicodeAt(value, 'body');
         if (where) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${where} is not valid Unicode (a lone surrogate)`));
         const number = alteredNumber(text);

@@ -61,7 +61,7 @@ const Session = Type.Object(
  * who can put it right. Shown only once the password is right.
  */
 function assertAccountUsable(user: Record<string, unknown> & { id: number }) {
-  assertKeepsRules('users', user, {
+  assertKeepsRules('users', user, {}, {
     status: 403,
     code: 'ACCOUNT_NEEDS_CORRECTION',
     message: (described) =>

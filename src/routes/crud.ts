@@ -73,6 +73,8 @@ export interface CrudOptions<
     before: Selected<TTable, TItem>,
     context: HookContext,
   ) => Promise<Partial<InsertValues<TTable>>> | Partial<InsertValues<TTable>>;
+  /** Runs in the insert's transaction, after the insert (e.g. records an order's first status in its history). */
+  afterCreate?: (after: Selected<TTable, TItem>, context: HookContext) => Promise<void>;
   /** Runs in the update's transaction, after the update (e.g. appends order history); `body` is the request's. */
   afterUpdate?: (before: Selected<TTable, TItem>, after: Selected<TTable, TItem>, context: HookContext & { body: Static<TUpdate> }) => Promise<void>;
   /**
@@ -148,7 +150,7 @@ export function registerCrud<
    * field at once (its value, the rule), so that the client can correct them in the same request.
    */
   const keepsRules = (before: Row, values: Row) =>
-    assertKeepsRules(tableName, { ...before, ...values }, {
+    assertKeepsRules(tableName, before, values, {
       status: 400,
       code: 'ROW_BREAKS_RULES',
       message: (described) =>
@@ -204,6 +206,7 @@ export function registerCrud<
           const values = options.toInsert ? await options.toInsert(body, { tx, request }) : body;
           const [inserted] = await tx.insert(table).values(toColumnValues(table, values)).returning(columns);
           if (!inserted) throw new Error(`INSERT into ${tableName} … RETURNING answered no row`); // it answers the row, or fails
+          await options.afterCreate?.(asItems([inserted])[0]!, { tx, request });
           return inserted;
         });
         const id = row[Object.keys(columns).find((k) => columns[k] === idColumn)!];

@@ -6,7 +6,7 @@ import { orders } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { historyPage, prepareLatestHistory, recordStatusChange } from '../orders/history.js';
 import { countByStatus, DEFAULT_SORT, filters, filtersButStatus, neighbour, prepareOrderRead, SortName, sorts, where, type Filters } from '../orders/list.js';
-import { HistoryItem, Phone, SyncStatus } from '../orders/shapes.js';
+import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/shapes.js';
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
 import { BOXES_PATTERN, PROBLEM_REASONS } from '../packing/packing-list.js';
@@ -86,7 +86,7 @@ const Order = Type.Object(
     provider: Nullable(Type.String()),
     totalPrice: Nullable(Type.String({ description: 'decimal string' })),
     orderDate: Nullable(Timestamp),
-    syncStatus: Type.String(),
+    syncStatus: Type.String({ description: SYNC_STATUS_MEANING }),
     syncError: Nullable(Type.String()),
     lastSynced: Timestamp,
     salesdriveUpdatedAt: Nullable(Type.String({ format: 'date-time', description: "SalesDrive's updateAt of the newest webhook delivery applied" })),
@@ -257,6 +257,10 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       // still on its way, sync_status goes on telling of that one (plugins/salesdrive-push.ts)
       const pushing = app.statusPush && body.status !== before.status && !(await app.statusPush.undelivered(tx, before.id));
       return { ...body, statusText, ...(pushing ? { syncStatus: 'pending' as const, syncError: null } : {}) };
+    },
+    // its first status, with who set it and when, as a status change is
+    afterCreate: async (after, { tx, request }) => {
+      await recordStatusChange(tx, after, request.user.id);
     },
     // a status change is recorded in the order's history and its push to SalesDrive written, in the same transaction
     afterUpdate: async (before, after, { tx, request }) => {

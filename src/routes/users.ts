@@ -9,6 +9,7 @@ import { eq, ilike, type SQL } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { may } from '../auth/permissions.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { ROLE_LABELS } from '../auth/role-labels.js';
 import { endSessions, staleAccessTokens } from '../auth/sessions.js';
 import { ROLES, users } from '../db/schema.js';
 import { HttpError } from '../errors.js';
@@ -64,8 +65,10 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       sorts: { id: users.id, email: users.email, lastActivityAt: users.lastActivityAt },
       defaultSort: 'id',
     },
+    // a user made without a role name is shown with their role's
     toInsert: async ({ password, email, ...body }) => ({
       ...body,
+      roleName: body.roleName ?? ROLE_LABELS[body.role],
       email: normalizeEmail(email),
       passwordHash: await hashPassword(password),
     }),
@@ -74,6 +77,8 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const forbidden = isAdmin ? [] : ADMIN_ONLY.filter((field) => field in body);
       if (forbidden.length) throw new HttpError(403, 'FORBIDDEN', `Only an admin may change ${forbidden.join(', ')}`);
       const values: Partial<typeof users.$inferInsert> = { ...body };
+      // a new role without a role name: the new role's, not the old one's
+      if (body.role !== undefined && body.role !== before.role && !('roleName' in body)) values.roleName = ROLE_LABELS[body.role];
       if (email !== undefined) values.email = normalizeEmail(email);
       if (password !== undefined) {
         // one's own password, whatever the role; an admin setting someone else's needs none

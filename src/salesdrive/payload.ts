@@ -120,7 +120,12 @@ function kyivOffset(instant: number): number {
   return Date.UTC(part.year!, part.month! - 1, part.day, part.hour, part.minute, part.second) - instant;
 }
 
-/** A Kyiv wall-clock time as the instant it names (in the hour a clock goes back, the second of the two). */
+/**
+ * A Kyiv wall-clock time as the instant it names. A time in the hour skipped when the clocks go
+ * forward (the last Sunday of March, 03:00-03:59) does not exist and is refused; in the hour
+ * repeated when they go back (the last Sunday of October, 03:00-03:59) it is the first of the two,
+ * still summer time (+03:00), as Temporal's and RFC 5545's default reading takes it.
+ */
 export function kyivTime(text: string, field: string): Date {
   const [, ...fields] = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text) ?? [];
   const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = fields.map((f) => Number(f ?? 0));
@@ -129,7 +134,12 @@ export function kyivTime(text: string, field: string): Date {
   if (!fields.length || read.getUTCMonth() !== month - 1 || read.getUTCDate() !== day || read.getUTCHours() !== hour || second > 59) {
     throw new PayloadError(`${field} is not a valid time: ${JSON.stringify(text)}`);
   }
-  return new Date(wall - kyivOffset(wall - kyivOffset(wall)));
+  // the offsets in force a day either side; an instant is the time's if Kyiv's clock then reads it
+  const instants = [kyivOffset(wall - 86_400_000), kyivOffset(wall + 86_400_000)]
+    .map((offset) => wall - offset)
+    .filter((instant) => instant === wall - kyivOffset(instant));
+  if (!instants.length) throw new PayloadError(`${field} is not a valid time: ${JSON.stringify(text)} does not exist in Kyiv (the clocks go forward an hour then)`);
+  return new Date(Math.min(...instants));
 }
 
 const present = <T>(value: T | null | undefined): value is T => value !== undefined && value !== null && value !== '';

@@ -50,7 +50,7 @@ t.test('Try it out → Execute with each example does something sensible', async
   const [order] = await sql`select status, ttn, total_price::text, items from orders where id = '123457'`;
   t.same(order, { status: '3', ttn: '20450912345678', total_price: '488.93', items: (bodyOf('POST /api/v1/orders').example as { items: unknown }).items });
   const history = await sql`select status, source from order_history where order_id = '123457' order by changed_at`;
-  t.same(history, [{ status: '4', source: 'manual' }, { status: '3', source: 'manual' }], 'the example entry, then the status change');
+  t.same(history, [{ status: '1', source: 'manual' }, { status: '4', source: 'manual' }, { status: '3', source: 'manual' }], 'its first status, the example entry, then the status change');
   const [box] = await sql`select marking, is_active from box_settings where marking = 'XXL'`;
   t.same(box, { marking: 'XXL', is_active: false });
   const [cache] = await sql`select total_count from wordpress_sku_cache order by id desc limit 1`;

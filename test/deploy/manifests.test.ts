@@ -251,5 +251,7 @@ t.test('.dockerignore keeps what the image needs', async (t) => {
   }
   const scriptsIgnored = ['scripts', 'scripts/', 'scripts/*'].some((p) => ignored.includes(p));
   t.ok(!scriptsIgnored || ignored.includes('!scripts/build.mjs'), 'scripts/build.mjs reaches the build stage');
+  t.ok(!scriptsIgnored || ignored.includes('!scripts/require-node.cjs'), 'and scripts/require-node.cjs, which npm run build runs first');
+  t.ok(instructions(stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm run build\b/.test(r)))!, 'COPY').some((c) => c.includes('scripts/require-node.cjs')), 'the build stage copies it');
   for (const path of ['node_modules', '.git', 'data', '.env']) t.ok(ignored.includes(path), `${path} is ignored`);
 });

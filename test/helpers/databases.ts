@@ -25,7 +25,8 @@ export function connect(url: string, options: postgres.Options<Record<string, ne
   return postgres(url, { max: 1, onnotice: () => {}, connection: { TimeZone: 'UTC' }, ...options });
 }
 
-async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+/** `fn` with a client on the admin database (PG_ADMIN_URL), ended afterwards. */
+export async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = connect(ADMIN_URL);
   try {
     return await fn(sql);

@@ -11,7 +11,7 @@ import type postgres from 'postgres';
 import { openPglite } from '../../src/db/client.js';
 import { runMigrations } from '../../src/migrate/migrator.js';
 import { PROJECT_ROOT } from './commands.js';
-import { backupText, chainText, connect, ADMIN_URL, fingerprint, STALE_AFTER_MS } from './databases.js';
+import { backupText, chainText, fingerprint, STALE_AFTER_MS, withAdmin } from './databases.js';
 
 const PGLITE_VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
 const PREFIX = 'bo-pglite-tpl-';
@@ -45,15 +45,6 @@ const TEMPLATES: Record<PgliteTemplate, { parts: () => string[]; build: (dataDir
 };
 
 const lockKey = (name: string) => `pglite:${name}`;
-
-async function withAdmin<T>(fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = connect(ADMIN_URL);
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end();
-  }
-}
 
 /** The prepared folder of `template`, built first if no run has built it. */
 async function preparedFolder(template: PgliteTemplate): Promise<string> {

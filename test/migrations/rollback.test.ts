@@ -90,7 +90,7 @@ t.test('legacy backup -> migrate -> writes through the API -> rollback -> migrat
   }
   const [created] = await sql`select "totalPrice", "orderDate", status from "Order" where id = '900001'`;
   t.same(created, { totalPrice: 243.54, orderDate: new Date('2026-11-20T08:37:00.748Z'), status: '2' }, 'an order created through the API is there');
-  t.same(await sql`select count(*)::int as n from "OrderHistory" where "orderId" = '900001'`, [{ n: 1 }], 'with the history its status change wrote');
+  t.same(await sql`select count(*)::int as n from "OrderHistory" where "orderId" = '900001'`, [{ n: 2 }], 'with its history: its first status and its status change');
 
   const sequences = await sql`
     select s.sequencename as name, s.last_value::int as last, d.refobjid::regclass::text as table

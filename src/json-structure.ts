@@ -1,0 +1,69 @@
+/**
+ * What JSON.parse does not say about a JSON text: a field name that an object holds twice (the last
+ * one silently wins), how deep it nests, and where a string holds U+0000 (NUL), which PostgreSQL's
+ * text cannot store (it was a 400 naming no field). No parser we use offers either (secure-json-parse,
+ * Fastify's, checks only `__proto__` and `constructor`); this scans the text once.
+ */
+const STRING = /"(?:[^"\\]|\\.)*"/y;
+
+interface Container {
+  path: string;
+  /** An object's field names so far; an array has none. */
+  keys?: Set<string>;
+  expectKey: boolean;
+  key?: string;
+  index: number;
+}
+
+export interface JsonStructure {
+  /** The nesting went deeper than the limit (the scan stopped there). */
+  tooDeep: boolean;
+  /** The first field name found twice in one object, and where that object is (e.g. "body.items.0"). */
+  duplicate?: { key: string; path: string };
+  /** The first string holding U+0000: its field (e.g. "body.name"), or "a field name in body.x". */
+  nul?: string;
+}
+
+export function jsonStructure(text: string, maxDepth: number, root = 'body'): JsonStructure {
+  const stack: Container[] = [];
+  let duplicate: JsonStructure['duplicate'];
+  let nul: string | undefined;
+  const decode = (literal: string) => {
+    try {
+      return JSON.parse(literal) as string; // "a" and "\u0061" are one name
+    } catch {
+      return literal; // not JSON: the parser says so
+    }
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    const top = stack.at(-1);
+    if (c === '"') {
+      STRING.lastIndex = i;
+      const literal = STRING.exec(text)?.[0];
+      if (!literal) break; // not JSON: the parser says so
+      const isKey = Boolean(top?.keys && top.expectKey);
+      if (!nul && literal.includes('\\u0000') && decode(literal).includes('\0')) {
+        nul = !top ? root : isKey ? `a field name in ${top.path}` : `${top.path}.${top.keys ? top.key : top.index}`;
+      }
+      if (top?.keys && isKey) {
+        const key = decode(literal);
+        if (!duplicate && top.keys.has(key)) duplicate = { key, path: top.path };
+        top.keys.add(key);
+        top.key = key;
+        top.expectKey = false;
+      }
+      i += literal.length - 1;
+    } else if (c === '{' || c === '[') {
+      const path = !top ? root : `${top.path}.${top.keys ? top.key : top.index}`;
+      stack.push({ path, keys: c === '{' ? new Set() : undefined, expectKey: c === '{', index: 0 });
+      if (stack.length > maxDepth) return { tooDeep: true, duplicate, nul };
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',' && top) {
+      if (top.keys) top.expectKey = true;
+      else top.index++;
+    }
+  }
+  return { tooDeep: false, duplicate, nul };
+}
