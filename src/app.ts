@@ -24,11 +24,17 @@ import metricsPlugin from './plugins/metrics.js';
 import revocationPlugin from './plugins/revocation.js';
 import jsonBodyPlugin from './plugins/json-body.js';
 import salesdrivePushPlugin from './plugins/salesdrive-push.js';
+import catalogueSyncPlugin from './plugins/catalogue-sync.js';
+import salesdriveReconcilePlugin from './plugins/salesdrive-reconcile.js';
+import jobsPlugin from './plugins/jobs.js';
 import authRoutes from './routes/auth.js';
 import boxSettingsRoutes from './routes/box-settings.js';
 import orderHistoryRoutes from './routes/order-history.js';
 import ordersRoutes from './routes/orders.js';
+import orderFeedsRoutes from './routes/order-feeds.js';
+import packingListRoutes from './routes/packing-list.js';
 import productsRoutes from './routes/products.js';
+import productSyncRoutes from './routes/product-sync.js';
 import salesdriveWebhookRoutes from './routes/salesdrive-webhook.js';
 import shopSettingsRoutes from './routes/shop-settings.js';
 import { ErrorResponse, Strict } from './schemas.js';
@@ -54,7 +60,7 @@ export type AppConfig = Pick<
   Config,
   'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
+  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'dilovod' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
   Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
@@ -162,7 +168,11 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   await app.register(authPlugin, { secret: config.jwtSecret, accessTokenTtl: config.accessTokenTtl });
   await app.register(healthPlugin);
   const salesdrive = config.salesdrive ?? { webhookRateLimit: DEFAULT_WEBHOOK_RATE_LIMIT };
-  await app.register(salesdrivePushPlugin, { push: salesdrive.push, target: config.database });
+  // jobs under way get the longest a call to SalesDrive or Dilovod may take to finish when the app stops
+  await app.register(jobsPlugin, { target: config.database, stopTimeout: Math.max(salesdrive.push?.timeout ?? 0, config.dilovod?.timeout ?? 0) + 1 });
+  await app.register(salesdrivePushPlugin, { push: salesdrive.push });
+  await app.register(salesdriveReconcilePlugin, { salesdrive: salesdrive.push });
+  await app.register(catalogueSyncPlugin, { dilovod: config.dilovod });
 
   await app.register(
     async (api) => {
@@ -186,8 +196,11 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       await api.register(authRoutes, config);
       await api.register(usersRoutes);
       await api.register(ordersRoutes);
+      await api.register(packingListRoutes);
+      await api.register(orderFeedsRoutes);
       await api.register(orderHistoryRoutes);
       await api.register(productsRoutes);
+      await api.register(productSyncRoutes);
       await api.register(boxSettingsRoutes);
       await api.register(wordpressSkuCacheRoutes);
       await api.register(salesdriveWebhookRoutes, salesdrive);

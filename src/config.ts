@@ -71,6 +71,17 @@ const EnvSchema = Type.Object({
   SALESDRIVE_FORM_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "the form key of SalesDrive's order API" })),
   SALESDRIVE_TIMEOUT: seconds('seconds a push to SalesDrive may take before it counts as failed and is retried', 10),
   SALESDRIVE_RETRY_DELAY: seconds('seconds before the first retry of a failed push; each next one waits about twice as long, at most 10 minutes', 10),
+  DILOVOD_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: "Dilovod's API address, e.g. https://api.dilovod.ua; unset, the catalogue is not synced" })),
+  DILOVOD_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "Dilovod's API key (sent in the request body)" })),
+  DILOVOD_SYNC_INTERVAL: Type.Integer({ minimum: 0, maximum: 7 * 24 * 60, default: 60, description: 'minutes between scheduled catalogue syncs; 0: only when an admin asks (POST /api/v1/products/sync)' }),
+  DILOVOD_TIMEOUT: seconds('seconds one call to Dilovod may take before it counts as failed', 30),
+  DILOVOD_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 3, description: 'retries of a failed read from Dilovod (unreachable, slow, 5xx, busy), with backoff' }),
+  DILOVOD_RETRY_DELAY: seconds('seconds before the first retry of a read from Dilovod; each next one waits twice as long', 2, 0),
+  DILOVOD_MAX_CHANGE_SHARE: Type.Integer({ minimum: 0, maximum: 100, default: 10, description: 'percent of the catalogue a sync may mark outdated or leave without a price; a run beyond it stops without applying' }),
+  DILOVOD_SET_PARENT_IDS: Type.String({ pattern: '^[0-9]{1,20}(,[0-9]{1,20})*$', default: '1100300000001315', description: "Dilovod folder ids whose goods are sets, separated by commas" }),
+  DILOVOD_MAIN_PRICE_TYPE: Type.String({ pattern: '^[0-9]{1,20}$', default: '1101300000001001', description: "the Dilovod price type that is a product's price (costPerItem); the others go to additionalPrices" }),
+  SALESDRIVE_RECONCILE_INTERVAL: Type.Integer({ minimum: 0, maximum: 24 * 60, default: 5, description: "minutes between reads of SalesDrive's order list (the orders whose webhook was lost); 0: only when an admin asks" }),
+  SALESDRIVE_RECONCILE_OVERLAP: seconds("seconds each read of SalesDrive's order list goes back before the last one read up to", 600, 0),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'e-mail of the first admin' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'password of the first admin, 8 to 200 characters' })),
 });
@@ -106,6 +117,23 @@ export interface Config {
   /** Who the first admin is, when the database has no users. */
   firstAdmin: { email: string; password?: string };
   salesdrive: SalesDriveConfig;
+  /** Unset without DILOVOD_URL: the catalogue is not synced. */
+  dilovod?: DilovodConfig;
+}
+
+export interface DilovodConfig {
+  url: string;
+  apiKey: string;
+  /** Minutes between scheduled syncs; 0: only on demand. */
+  syncInterval: number;
+  /** Seconds. */
+  timeout: number;
+  retries: number;
+  retryDelay: number;
+  /** Percent. */
+  maxChangeShare: number;
+  setParentIds: string[];
+  mainPriceType: string;
 }
 
 export interface ClientLimits {
@@ -131,6 +159,9 @@ export interface SalesDrivePush {
   /** Seconds. */
   timeout: number;
   retryDelay: number;
+  /** Minutes between reconciliations (0 or unset: on demand only); seconds each goes back before the mark (unset: DEFAULT_RECONCILE_OVERLAP). */
+  reconcileInterval?: number;
+  reconcileOverlap?: number;
 }
 
 export class ConfigError extends Error {
@@ -184,6 +215,8 @@ const clientLimitsOf = (values: Env): ClientLimits => ({ requestTimeout: values.
 /** The client limits and the webhook's rate limit a Config has when their variables are unset (an app built without them: tests). */
 export const DEFAULT_CLIENT_LIMITS = clientLimitsOf(DEFAULTS);
 export const DEFAULT_WEBHOOK_RATE_LIMIT = DEFAULTS.SALESDRIVE_WEBHOOK_RATE_LIMIT;
+/** How far back a reconciliation reads before the last mark when its push config does not say (an app built without it: tests). */
+export const DEFAULT_RECONCILE_OVERLAP = DEFAULTS.SALESDRIVE_RECONCILE_OVERLAP;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // cast: TypeBox types each property exactly; here they are looked up by name, as JSON schemas
@@ -213,6 +246,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!values[name]) problems.push(`${name}: required with SALESDRIVE_URL (status changes are pushed to SalesDrive's API)`);
     }
   }
+  if (values.DILOVOD_URL && !values.DILOVOD_API_KEY) problems.push("DILOVOD_API_KEY: required with DILOVOD_URL (the catalogue is read from Dilovod's API)");
   if (problems.length) throw new ConfigError(problems);
   return {
     nodeEnv: values.NODE_ENV,
@@ -246,10 +280,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
               formKey: values.SALESDRIVE_FORM_KEY,
               timeout: values.SALESDRIVE_TIMEOUT,
               retryDelay: values.SALESDRIVE_RETRY_DELAY,
+              reconcileInterval: values.SALESDRIVE_RECONCILE_INTERVAL,
+              reconcileOverlap: values.SALESDRIVE_RECONCILE_OVERLAP,
             },
           }
         : {}),
     },
+    ...(values.DILOVOD_URL && values.DILOVOD_API_KEY
+      ? {
+          dilovod: {
+            url: values.DILOVOD_URL,
+            apiKey: values.DILOVOD_API_KEY,
+            syncInterval: values.DILOVOD_SYNC_INTERVAL,
+            timeout: values.DILOVOD_TIMEOUT,
+            retries: values.DILOVOD_RETRIES,
+            retryDelay: values.DILOVOD_RETRY_DELAY,
+            maxChangeShare: values.DILOVOD_MAX_CHANGE_SHARE,
+            setParentIds: values.DILOVOD_SET_PARENT_IDS.split(','),
+            mainPriceType: values.DILOVOD_MAIN_PRICE_TYPE,
+          },
+        }
+      : {}),
   };
 }
 

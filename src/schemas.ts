@@ -89,3 +89,6 @@ export const ListOf = <T extends TSchema>(item: T) =>
 export const IfMatchHeaders = Type.Object({
   'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'an ETag from a read: the write happens only if the row is unchanged' })),
 });
+
+/** A barcode as scanners read it (EAN-13, Code 128 …): printable, no spaces. */
+export const Barcode = Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$', description: 'what the packing station scans' });

@@ -7,7 +7,7 @@
  * every check of the schema is here.
  */
 import { HttpError } from '../errors.js';
-import { HISTORY_SOURCES, ROLES, SYNC_STATUSES } from './schema.js';
+import { CATALOGUE_SYNC_STATES, CATALOGUE_SYNC_TRIGGERS, HISTORY_SOURCES, ROLES, SYNC_STATUSES } from './schema.js';
 
 /** A row as the service reads it (camelCase); numeric columns come as decimal strings. */
 export type RowValues = Record<string, unknown>;
@@ -82,6 +82,8 @@ export const RULES: Rule[] = [
   },
   oneOf('orders_sync_status_check', 'orders', 'syncStatus', 'sync_status', SYNC_STATUSES, 'pending', 'to be synced again'),
   oneOf('order_history_source_check', 'order_history', 'source', 'source', HISTORY_SOURCES, 'manual', 'a change made by hand'),
+  oneOf('catalogue_sync_runs_state_check', 'catalogue_sync_runs', 'state', 'state', CATALOGUE_SYNC_STATES, 'failed', 'a run that did not finish'),
+  oneOf('catalogue_sync_runs_trigger_check', 'catalogue_sync_runs', 'trigger', 'trigger', CATALOGUE_SYNC_TRIGGERS, 'manual', 'asked for by hand'),
   notNegative('products_cost_per_item_check', 'products', 'costPerItem', 'cost_per_item', 'price'),
   {
     name: 'products_currency_check', table: 'products', fields: [{ key: 'currency', column: 'currency' }],

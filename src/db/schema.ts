@@ -212,8 +212,12 @@ export const products = pgTable(
     stockBalanceByStock: jsonb(),
     dilovodId: text(),
     parent: text(),
-    /** Grams. */
+    /** Grams. The shop's own: the Dilovod sync never writes it. */
     weight: integer(),
+    /** What the packing station scans (Dilovod's barCodes register). */
+    barcode: text(),
+    /** When a complete Dilovod sync last found the product gone from Dilovod; null while it is there. */
+    outdatedAt: timestamptz(),
     lastSyncAt: timestamptz().notNull().default(nowMs),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -247,6 +251,8 @@ export const boxSettings = pgTable(
     weight: numeric({ precision: 10, scale: 2 }).notNull(),
     selfWeight: numeric({ precision: 10, scale: 2 }).notNull(),
     description: text(),
+    /** What the packing station scans on the box. */
+    barcode: text(),
     isActive: boolean().notNull().default(true),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -291,3 +297,53 @@ export const shopSettings = pgTable(
     check('shop_settings_weight_tolerance_check', sql`${t.weightTolerancePercent} >= 0 AND ${t.weightTolerancePercent} <= 100 AND ${t.weightToleranceGrams} >= 0`),
   ],
 );
+
+export const CATALOGUE_SYNC_STATES = ['queued', 'running', 'succeeded', 'failed', 'refused'] as const;
+export const CATALOGUE_SYNC_TRIGGERS = ['schedule', 'manual'] as const;
+
+/**
+ * The runs of the catalogue sync from Dilovod (src/catalogue/sync.ts): what started each, its state,
+ * what it found and how long it took. A run that is not finished holds null counts.
+ */
+export const catalogueSyncRuns = pgTable(
+  'catalogue_sync_runs',
+  {
+    id: text().primaryKey().default(sql`gen_random_uuid()::text`),
+    trigger: text().notNull(),
+    /** The admin who asked for it (manual runs). */
+    requestedBy: integer(),
+    /** Apply even when more than DILOVOD_MAX_CHANGE_SHARE of the catalogue would go (an admin's explicit choice). */
+    allowLargeChange: boolean().notNull().default(false),
+    state: text().notNull().default('queued'),
+    created: integer(),
+    changed: integer(),
+    unchanged: integer(),
+    outdated: integer(),
+    error: text(),
+    queuedAt: timestamptz().notNull().default(nowMs),
+    startedAt: timestamptz(),
+    /** Written while the run works: a run whose process died is recognised by a heartbeat long past. */
+    heartbeatAt: timestamptz(),
+    finishedAt: timestamptz(),
+  },
+  (t) => [
+    // the list, newest first, keyset on (queued_at, id)
+    index('catalogue_sync_runs_queued_at_idx').on(t.queuedAt, t.id),
+    foreignKey({ name: 'catalogue_sync_runs_requested_by_fkey', columns: [t.requestedBy], foreignColumns: [users.id] })
+      .onDelete('set null')
+      .onUpdate('cascade'),
+    check('catalogue_sync_runs_state_check', sql`${t.state} IN (${oneOf(CATALOGUE_SYNC_STATES)})`),
+    check('catalogue_sync_runs_trigger_check', sql`${t.trigger} IN (${oneOf(CATALOGUE_SYNC_TRIGGERS)})`),
+  ],
+);
+
+/**
+ * How far each feed that pulls from a third party has read, kept across restarts and shared by
+ * the replicas: `salesdrive-order-list`, the newest `updateAt` the reconciliation has read
+ * completely (src/salesdrive/reconcile.ts).
+ */
+export const feedMarks = pgTable('feed_marks', {
+  name: text().primaryKey(),
+  mark: timestamptz().notNull(),
+  updatedAt: updatedAt(),
+});

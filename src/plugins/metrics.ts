@@ -18,12 +18,24 @@ export type DeliveryResult = (typeof DELIVERY_RESULTS)[number];
 export const PUSH_OUTCOMES = ['delivered', 'failed', 'refused'] as const;
 export type PushOutcome = (typeof PUSH_OUTCOMES)[number];
 
+/** How a catalogue sync from Dilovod ended (catalogue/runs.ts), and what its products were. */
+export const CATALOGUE_RUN_STATES = ['succeeded', 'failed', 'refused'] as const;
+export const CATALOGUE_PRODUCT_RESULTS = ['created', 'changed', 'unchanged', 'outdated'] as const;
+export type CatalogueRunCounts = Record<(typeof CATALOGUE_PRODUCT_RESULTS)[number], number | null>;
+
+/** What the reconciliation with SalesDrive's order list found (salesdrive/reconcile.ts). */
+export const RECONCILE_RESULTS = ['created', 'updated', 'unchanged', 'stale', 'invalid', 'conflict'] as const;
+
 export interface Metrics {
   registry: Registry;
   /** A rotated refresh token presented again after the grace window: the session was ended. */
   refreshTokenReuse(): void;
   salesdriveDelivery(result: DeliveryResult): void;
   salesdrivePush(outcome: PushOutcome): void;
+  /** A catalogue sync ended: its state, and (succeeded) what it did to the products. */
+  catalogueSync(state: (typeof CATALOGUE_RUN_STATES)[number], counts: CatalogueRunCounts): void;
+  /** A reconciliation with SalesDrive ended: failed, or succeeded with what it found per order. */
+  salesdriveReconcile(outcome: 'succeeded' | 'failed', counts?: Record<(typeof RECONCILE_RESULTS)[number], number>): void;
   /** Where the metrics server listens, once the app is ready (undefined without a port). */
   address(): AddressInfo | undefined;
 }
@@ -83,6 +95,38 @@ export default fp<{ port?: number; host?: string }>(
       registers: [registry],
     });
     for (const outcome of PUSH_OUTCOMES) pushes.inc({ outcome }, 0);
+
+    const catalogueRuns = new Counter({
+      name: 'backoffice_catalogue_sync_runs_total',
+      help: 'Catalogue syncs from Dilovod by how they ended: succeeded, failed (Dilovod unreachable or wrong, the service stopping), refused (too large a share of the catalogue would go)',
+      labelNames: ['state'],
+      registers: [registry],
+    });
+    for (const state of CATALOGUE_RUN_STATES) catalogueRuns.inc({ state }, 0);
+    const catalogueProducts = new Counter({
+      name: 'backoffice_catalogue_sync_products_total',
+      help: 'Products of the successful catalogue syncs by what the sync found: created, changed, unchanged, outdated (gone from Dilovod)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    for (const result of CATALOGUE_PRODUCT_RESULTS) catalogueProducts.inc({ result }, 0);
+
+    const reconcileRuns = new Counter({
+      name: 'backoffice_salesdrive_reconcile_runs_total',
+      help: "Reads of SalesDrive's order list by outcome: succeeded (every page read and applied; the mark moved), failed (SalesDrive unreachable or refusing: the mark stays)",
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    for (const outcome of ['succeeded', 'failed']) reconcileRuns.inc({ outcome }, 0);
+    const reconciled = new Counter({
+      name: 'backoffice_salesdrive_reconciled_orders_total',
+      help:
+        "Orders read from SalesDrive's order list by what the upsert did: created (its webhook was lost), updated (a change the webhooks missed), " +
+        'unchanged, stale (the order here is newer), invalid (cannot be stored as SalesDrive has it), conflict (needs correcting here first)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    for (const result of RECONCILE_RESULTS) reconciled.inc({ result }, 0);
 
     const { pool } = app.database;
     if (pool) {
@@ -144,6 +188,15 @@ export default fp<{ port?: number; host?: string }>(
       refreshTokenReuse: () => reuse.inc(),
       salesdriveDelivery: (result) => deliveries.inc({ result }),
       salesdrivePush: (outcome) => pushes.inc({ outcome }),
+      salesdriveReconcile: (outcome, counts) => {
+        reconcileRuns.inc({ outcome });
+        for (const result of RECONCILE_RESULTS) reconciled.inc({ result }, counts?.[result] ?? 0);
+      },
+      catalogueSync: (state, counts) => {
+        catalogueRuns.inc({ state });
+        if (state !== 'succeeded') return;
+        for (const result of CATALOGUE_PRODUCT_RESULTS) catalogueProducts.inc({ result }, counts[result] ?? 0);
+      },
       address: () => {
         const address = server?.address();
         return typeof address === 'object' && address !== null ? address : undefined; // a port, never a pipe's path

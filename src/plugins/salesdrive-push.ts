@@ -9,9 +9,8 @@
  */
 import { eq, sql } from 'drizzle-orm';
 import fp from 'fastify-plugin';
-import type { PgBoss } from 'pg-boss';
 import type { SalesDrivePush } from '../config.js';
-import type { DatabaseTarget, Tx } from '../db/client.js';
+import type { Tx } from '../db/client.js';
 import { orders } from '../db/schema.js';
 import { fieldOf } from '../field-of.js';
 
@@ -47,25 +46,14 @@ class Refused extends Error {}
 /** What SalesDrive's answer says, cut short: it is stored in orders.sync_error and may be logged. */
 const excerpt = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300);
 
-export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
-  async (app, { push, target }) => {
+export default fp<{ push?: SalesDrivePush }>(
+  async (app, { push }) => {
     if (!push) {
       app.decorate('statusPush', undefined);
       return;
     }
-    const { PgBoss, fromDrizzle, fromPglite } = await import('pg-boss');
-    const pglite = app.database.pglite;
-    const boss: PgBoss = pglite
-      ? new PgBoss({ db: fromPglite(pglite), backend: 'pglite' })
-      : new PgBoss({
-          // its own two connections, to PostgreSQL itself: LISTEN and advisory locks need a session
-          connectionString: 'url' in target ? (target.directUrl ?? target.url) : undefined,
-          max: 2,
-          application_name: 'backoffice-api-jobs',
-          useListenNotify: true,
-        });
-    boss.on('error', (err) => app.log.error({ err }, 'SalesDrive push queue: database error (pg-boss retries)'));
-    await boss.start();
+    const { fromDrizzle } = await import('pg-boss');
+    const boss = await app.jobs();
     const queue = {
       retryLimit: RETRY_LIMIT,
       retryDelay: push.retryDelay,
@@ -145,7 +133,6 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
       app.metrics.salesdrivePush('delivered');
       await recordPush(orderId);
     });
-    app.addHook('onClose', () => boss.stop({ graceful: true, timeout: (push.timeout + 1) * 1000 }));
 
     app.decorate('statusPush', {
       async enqueue(tx, orderId, status) {
@@ -157,5 +144,5 @@ export default fp<{ push?: SalesDrivePush; target: DatabaseTarget }>(
       },
     } satisfies StatusPush);
   },
-  { name: 'salesdrive-push', dependencies: ['db', 'metrics'] },
+  { name: 'salesdrive-push', dependencies: ['db', 'metrics', 'jobs'] },
 );

@@ -7,7 +7,7 @@ import { publicColumns } from '../db/pages.js';
 import { boxesTaking, planFor } from '../packing/boxes.js';
 import { DEFAULT_PACKING_MODE, MAX_PORTIONS, PACKING_MODES } from '../packing/plan.js';
 import { registerCrud } from './crud.js';
-import { errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
+import { Barcode, errorResponses, Name, Nullable, OneOf, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
 
 const exampleBox = {
   name: 'Коробка XXL',
@@ -21,6 +21,7 @@ const exampleBox = {
   weight: '12.00',
   selfWeight: '1.20',
   description: 'Найбільша коробка для 37-48 порцій',
+  barcode: '4820001234571',
   isActive: true,
 };
 
@@ -38,6 +39,7 @@ const Box = Type.Object(
     weight: Type.String({ description: 'kg, decimal string' }),
     selfWeight: Type.String({ description: 'kg, decimal string' }),
     description: Nullable(Type.String()),
+    barcode: Nullable(Type.String({ description: 'what the packing station scans on the box' })),
     isActive: Type.Boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -66,9 +68,10 @@ const editable = {
   weight: Kilograms,
   selfWeight: Kilograms,
   description: Nullable(Text(1000)),
+  barcode: Nullable(Barcode),
   isActive: Type.Boolean(),
 };
-const { overflow, description, isActive, ...required } = editable;
+const { overflow, description, barcode, isActive, ...required } = editable;
 
 export const PackingModeQuery = OneOf(PACKING_MODES);
 
@@ -118,7 +121,7 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idColumn: boxSettings.id,
     idParams: SerialIdParams,
     item: Box,
-    createBody: Strict({ ...required, ...optional({ overflow, description, isActive }) }, { examples: [exampleBox] }),
+    createBody: Strict({ ...required, ...optional({ overflow, description, barcode, isActive }) }, { examples: [exampleBox] }),
     // out of stock at the warehouse: recommend no longer offers it
     updateBody: Strict(optional(editable), { minProperties: 1, examples: [{ isActive: false }] }),
     list: {

@@ -9,6 +9,7 @@ import { countByStatus, DEFAULT_SORT, filters, filtersButStatus, neighbour, prep
 import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/shapes.js';
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
+import { BOXES_PATTERN, PROBLEM_REASONS } from '../packing/packing-list.js';
 import { registerCrud, withEtag } from './crud.js';
 import { errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, PAGE_DEFAULTS, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
 
@@ -191,7 +192,7 @@ const ReadQuery = Strict({
 });
 
 const BoxesQuery = Type.String({
-  pattern: '^[0-9]{1,9}:[0-9]{1,4}(,[0-9]{1,9}:[0-9]{1,4}){0,19}$',
+  pattern: BOXES_PATTERN,
   description: 'the boxes used, as id:count pairs, e.g. 12:1,8:1; without it, the spacious plan for the order’s quantity',
 });
 
@@ -201,7 +202,7 @@ const ExpectedWeight = Type.Object(
     min: Type.Integer({ description: 'the lightest parcel the tolerance accepts' }),
     max: Type.Integer({ description: 'the heaviest parcel the tolerance accepts' }),
     unit: Type.Literal('g'),
-    itemsWeight: Type.Integer({ description: 'Σ quantity × product weight, over the lines whose product has a weight' }),
+    itemsWeight: Type.Integer({ description: 'Σ quantity × product weight over the components to pick (sets expanded), those with a weight' }),
     boxesWeight: Type.Integer({ description: 'Σ count × box selfWeight' }),
     boxes: Type.Array(Type.Object({ id: Type.Integer(), marking: Type.String(), count: Type.Integer() })),
     tolerance: Type.Object({ percent: Type.String(), grams: Type.Integer(), allowed: Type.Integer({ description: 'the larger of the two, in grams' }) }),
@@ -209,9 +210,9 @@ const ExpectedWeight = Type.Object(
       Type.Object({
         sku: Nullable(Type.String()),
         quantity: Nullable(Type.Integer()),
-        reason: OneOf(['no-product', 'no-weight', 'malformed-line'] as const),
+        reason: OneOf(PROBLEM_REASONS),
       }),
-      { description: 'lines left out of itemsWeight: never counted as zero in silence' },
+      { description: 'what is left out of itemsWeight, never counted as zero in silence (GET /orders/:id/packing-list says where each sits)' },
     ),
   },
   {
@@ -352,7 +353,8 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'The items’ product weights times their quantities, plus the boxes’ own weights: the boxes given (boxes=id:count,…), ' +
           'else the spacious plan for the order’s quantity. The tolerance is the larger of weightTolerancePercent of the ' +
-          'expected weight and weightToleranceGrams (GET/PATCH /shop-settings). A line whose product is unknown or has no weight ' +
+          'expected weight and weightToleranceGrams (GET/PATCH /shop-settings). Sets are expanded into their components, as ' +
+          'GET /orders/:id/packing-list lists them; a component unknown or without a weight, or a set that contains itself, ' +
           'is named in missing, never counted as zero in silence.',
         params: TextIdParams,
         querystring: Strict({ boxes: Type.Optional(BoxesQuery) }),
@@ -366,7 +368,6 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return weight;
     },
   );
-
 };
 
 export default ordersRoutes;

@@ -4,7 +4,7 @@ import { eq, ilike, or } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { products } from '../db/schema.js';
 import { registerCrud } from './crud.js';
-import { containing, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
+import { Barcode, containing, Money, Name, Nullable, optional, SerialIdParams, Strict, Text, Timestamp } from '../schemas.js';
 
 /** A product as Dilovod sends it: the create example, and the read example's fields. */
 const NEW_PRODUCT = {
@@ -18,6 +18,7 @@ const NEW_PRODUCT = {
   stockBalanceByStock: { '1': 40, '2': 12 },
   dilovodId: '1100300000201',
   weight: 500,
+  barcode: '4820001230201',
 };
 
 const Product = Type.Object(
@@ -34,7 +35,9 @@ const Product = Type.Object(
     stockBalanceByStock: Type.Unknown({ description: '{stockId: quantity}' }),
     dilovodId: Nullable(Type.String()),
     parent: Nullable(Type.String()),
-    weight: Nullable(Type.Integer({ description: 'grams' })),
+    weight: Nullable(Type.Integer({ description: "grams; the shop's own, never written by the Dilovod sync" })),
+    barcode: Nullable(Type.String({ description: 'what the packing station scans (Dilovod\'s barCodes)' })),
+    outdatedAt: Nullable(Type.String({ format: 'date-time', description: 'when a complete Dilovod sync found it gone from Dilovod; null while it is there' })),
     lastSyncAt: Timestamp,
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -48,6 +51,7 @@ const Product = Type.Object(
         ...NEW_PRODUCT,
         set: null,
         parent: null,
+        outdatedAt: null,
         lastSyncAt: '2026-11-30T03:00:01.000Z',
         createdAt: '2026-11-30T03:00:01.000Z',
         updatedAt: '2026-11-30T03:00:01.000Z',
@@ -71,6 +75,7 @@ const editable = {
   dilovodId: Nullable(Text(100)),
   parent: Nullable(Text(100)),
   weight: Nullable(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+  barcode: Nullable(Barcode),
   lastSyncAt: Timestamp,
 };
 const { name, ...rest } = editable;

@@ -1,7 +1,8 @@
 /**
  * A SalesDrive delivery reconciled with the order it names, in the delivery's transaction: created,
  * updated, or left as it is (a repeat, an older delivery); a clerk's status change is kept until
- * SalesDrive has it.
+ * SalesDrive has it. The one way an order from SalesDrive is stored, whether its webhook delivered
+ * it (routes/salesdrive-webhook.ts) or the reconciliation read it from the order list (reconcile.ts).
  */
 import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.js';
@@ -15,6 +16,19 @@ export interface DeliveryOutcome {
   result: 'created' | 'updated' | 'unchanged' | 'stale' | 'ignored';
   orderId: string | null;
   statusKept: boolean;
+}
+
+/** What a delivery did to the order it names. */
+export type AppliedDelivery = DeliveryOutcome & { result: Exclude<DeliveryOutcome['result'], 'ignored'>; orderId: string };
+
+export interface DeliveryOptions {
+  /** Who brought it, for the order's history: the webhook, or the reconciliation reading SalesDrive ('salesdrive'). */
+  source?: 'webhook' | 'salesdrive';
+  /**
+   * The reconciliation reads an order in another shape than the webhook sends it: the same `updateAt`
+   * as the order holds is then the same version of the order, unchanged, not a new delivery.
+   */
+  sameUpdateAtIsUnchanged?: boolean;
 }
 
 /** The columns the rules of `orders` read (src/db/rules.ts). */
@@ -44,7 +58,12 @@ const lastManualChange = (tx: Tx, id: string) =>
     .orderBy(desc(orderHistory.changedAt))
     .limit(1);
 
-export async function applyDelivery(tx: Tx, { id, payload, fields, updateAt }: Delivery, statusPush: StatusPush | undefined): Promise<DeliveryOutcome> {
+export async function applyDelivery(
+  tx: Tx,
+  { id, payload, fields, updateAt }: Delivery,
+  statusPush: StatusPush | undefined,
+  { source = 'webhook', sameUpdateAtIsUnchanged = false }: DeliveryOptions = {},
+): Promise<AppliedDelivery> {
   // one delivery of an order at a time, the first two of a new order included (no row to lock yet)
   await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`salesdrive-order:${id}`}, 0))`);
   const [before] = await tx
@@ -79,10 +98,11 @@ export async function applyDelivery(tx: Tx, { id, payload, fields, updateAt }: D
         ...inSync,
       })
       .returning({ status: orders.status, statusText: orders.statusText });
-    await tx.insert(orderHistory).values({ orderId: id, status: created!.status, statusText: created!.statusText, source: 'webhook', notes: 'new order from SalesDrive' });
+    await tx.insert(orderHistory).values({ orderId: id, status: created!.status, statusText: created!.statusText, source, notes: 'new order from SalesDrive' });
     return { result: 'created', orderId: id, statusKept: false };
   }
   if (before.sameDelivery) return { result: 'unchanged', orderId: id, statusKept: false };
+  if (sameUpdateAtIsUnchanged && updateAt && before.salesdriveUpdatedAt?.getTime() === updateAt.getTime()) return { result: 'unchanged', orderId: id, statusKept: false };
   if (updateAt && before.salesdriveUpdatedAt && updateAt < before.salesdriveUpdatedAt) return { result: 'stale', orderId: id, statusKept: false };
 
   // a clerk's change wins over a delivery that does not know it: one older than the change, or
@@ -99,6 +119,6 @@ export async function applyDelivery(tx: Tx, { id, payload, fields, updateAt }: D
   const values = { ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) };
   assertCorrectable(id, before, values);
   await tx.update(orders).set(values).where(eq(orders.id, id));
-  if (statusChange) await tx.insert(orderHistory).values({ orderId: id, ...statusChange, source: 'webhook' });
+  if (statusChange) await tx.insert(orderHistory).values({ orderId: id, ...statusChange, source });
   return { result: 'updated', orderId: id, statusKept };
 }

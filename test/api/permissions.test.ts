@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { PERMISSIONS, type Resource } from '../../src/auth/permissions.js';
 
-const COLUMNS: Resource[] = ['users', 'orders', 'orderHistory', 'products', 'boxSettings', 'wordpressSkuCache', 'shopSettings'];
+const COLUMNS: Resource[] = ['users', 'orders', 'orderHistory', 'products', 'boxSettings', 'wordpressSkuCache', 'shopSettings', 'feeds'];
 
 t.test('README "Who may do what" matches src/auth/permissions.ts', async (t) => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -14,7 +14,7 @@ t.test('README "Who may do what" matches src/auth/permissions.ts', async (t) => 
     .slice(2)
     .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
   const documented = Object.fromEntries(
-    rows.map(([role, ...cells]) => [role, Object.fromEntries(COLUMNS.map((resource, i) => [resource, cells[i] === 'own profile' ? [] : cells[i]!.split(', ')]))]),
+    rows.map(([role, ...cells]) => [role, Object.fromEntries(COLUMNS.map((resource, i) => [resource, cells[i] === 'own profile' || cells[i] === '—' ? [] : cells[i]!.split(', ')]))]),
   );
   t.same(documented, PERMISSIONS);
 });

@@ -58,6 +58,10 @@ const cases: RouteCase[] = [
   { method: 'DELETE', route: '/api/v1/orders/{id}', url: '/api/v1/orders/100002', forbidden: 'shop-manager', missing: '/api/v1/orders/nope', table: 'orders' },
   { method: 'GET', route: '/api/v1/orders/counts', url: '/api/v1/orders/counts?syncStatus=success' },
   { method: 'GET', route: '/api/v1/orders/{id}/expected-weight', url: '/api/v1/orders/100001/expected-weight', missing: '/api/v1/orders/nope/expected-weight' },
+  { method: 'GET', route: '/api/v1/orders/{id}/packing-list', url: '/api/v1/orders/100001/packing-list', missing: '/api/v1/orders/nope/packing-list' },
+  // without SALESDRIVE_URL here: both refuse (409, test/server/salesdrive-reconcile.test.ts), bad input first
+  { method: 'POST', route: '/api/v1/orders/reconcile', url: '/api/v1/orders/reconcile', forbidden: 'boss' },
+  { method: 'POST', route: '/api/v1/orders/{id}/refresh', url: '/api/v1/orders/100001/refresh', forbidden: 'ads-manager' },
   { method: 'GET', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings' },
   { method: 'PATCH', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings', body: { weightToleranceGrams: 80 }, forbidden: 'boss', table: 'shop_settings' },
   { method: 'GET', route: '/api/v1/orders/by-external-id/{externalId}', url: '/api/v1/orders/by-external-id/50001', missing: '/api/v1/orders/by-external-id/nope' },
@@ -70,6 +74,10 @@ const cases: RouteCase[] = [
   { method: 'POST', route: '/api/v1/products', url: '/api/v1/products', body: product, forbidden: 'storekeeper', table: 'products' },
   { method: 'PATCH', route: '/api/v1/products/{id}', url: '/api/v1/products/1', body: { name: 'Вареники' }, forbidden: 'user', missing: '/api/v1/products/9999', table: 'products' },
   { method: 'DELETE', route: '/api/v1/products/{id}', url: '/api/v1/products/2', forbidden: 'shop-manager', missing: '/api/v1/products/9999', table: 'products' },
+  // without DILOVOD_URL here: a run is refused (409, test/server/dilovod-sync.test.ts), bad input first
+  { method: 'POST', route: '/api/v1/products/sync', url: '/api/v1/products/sync', forbidden: 'boss', table: 'catalogue_sync_runs' },
+  { method: 'GET', route: '/api/v1/products/sync/runs', url: '/api/v1/products/sync/runs', forbidden: 'storekeeper' },
+  { method: 'GET', route: '/api/v1/products/sync/runs/{id}', url: '/api/v1/products/sync/runs/0b9e4c1a-6f0d-4e57-9a43-5c1d2f3e4a5b', forbidden: 'shop-manager', missing: '/api/v1/products/sync/runs/0b9e4c1a-6f0d-4e57-9a43-5c1d2f3e4a5c' },
   { method: 'GET', route: '/api/v1/products/by-sku/{sku}', url: '/api/v1/products/by-sku/01001', missing: '/api/v1/products/by-sku/nope' },
   { method: 'GET', route: '/api/v1/box-settings', url: '/api/v1/box-settings' },
   { method: 'GET', route: '/api/v1/box-settings/{id}', url: '/api/v1/box-settings/7', missing: '/api/v1/box-settings/9999' },
@@ -94,7 +102,8 @@ async function snapshot() {
     union all select 'products', md5(string_agg(p::text, '' order by id)) from products p
     union all select 'box_settings', md5(string_agg(b::text, '' order by id)) from box_settings b
     union all select 'wordpress_sku_cache', md5(string_agg(w::text, '' order by id)) from wordpress_sku_cache w
-    union all select 'shop_settings', md5(string_agg(s::text, '' order by id)) from shop_settings s`;
+    union all select 'shop_settings', md5(string_agg(s::text, '' order by id)) from shop_settings s
+    union all select 'catalogue_sync_runs', md5(string_agg(r::text, '' order by id)) from catalogue_sync_runs r`;
   return rows;
 }
 

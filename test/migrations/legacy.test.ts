@@ -84,11 +84,14 @@ t.test('each user with an unexpired legacy token holds a session with the SHA-25
 
 t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger is kept', async (t) => {
   const tables = (await migrated`select relname from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1`).map((r) => r.relname);
-  t.same(tables, ['_prisma_migrations', 'box_settings', 'order_history', 'orders', 'products', 'rate_limits', 'shop_settings', 'users', 'wordpress_sku_cache']);
+  t.same(tables, ['_prisma_migrations', 'box_settings', 'catalogue_sync_runs', 'feed_marks', 'order_history', 'orders', 'products', 'rate_limits', 'shop_settings', 'users', 'wordpress_sku_cache']);
   const indexes = (await migrated`select indexname from pg_indexes where schemaname = 'public' order by 1`).map((r) => r.indexname);
   t.same(indexes, [
     '_prisma_migrations_pkey',
     'box_settings_pkey',
+    'catalogue_sync_runs_pkey',
+    'catalogue_sync_runs_queued_at_idx',
+    'feed_marks_pkey',
     'order_history_changed_at_idx',
     'order_history_order_id_changed_at_idx',
     'order_history_pkey',

@@ -1,6 +1,7 @@
 /**
  * SalesDrive on the embedded default: the webhook stores orders and a status change made here is
- * pushed to SalesDrive's API the same way as on PostgreSQL, pg-boss's queue living in PGlite.
+ * pushed to SalesDrive's API the same way as on PostgreSQL, pg-boss's queue living in PGlite; and
+ * the catalogue syncs from Dilovod (its stand-in) there too.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,6 +10,7 @@ import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
 import { dbMigrate } from '../helpers/commands.js';
+import { dilovodConfig, dilovodStandIn, syncRun } from '../helpers/dilovod.js';
 import { pgliteFolder } from '../helpers/pglite.js';
 
 const SECRET = 'a-webhook-secret-of-salesdrive-0123456789';
@@ -26,9 +28,11 @@ await new Promise<void>((resolve) => salesdrive.listen(0, '127.0.0.1', resolve))
 const dataDir = await pgliteFolder(t, 'legacy-migrated');
 const migrated = await dbMigrate({ dataDir });
 if (migrated.code !== 0) throw new Error(migrated.stderr);
+const dilovod = await dilovodStandIn();
 const app = await buildApp({
   ...TEST_CONFIG,
   database: { dataDir },
+  dilovod: dilovodConfig(dilovod.url),
   salesdrive: {
     webhookSecret: SECRET,
     webhookRateLimit: 100,
@@ -38,6 +42,7 @@ const app = await buildApp({
 t.teardown(async () => {
   await app.close();
   salesdrive.close();
+  await dilovod.close();
 });
 
 t.test('a webhook order, changed by a clerk, reaches SalesDrive', async (t) => {
@@ -57,4 +62,11 @@ t.test('a webhook order, changed by a clerk, reaches SalesDrive', async (t) => {
     if (synced !== 'success') await new Promise((r) => setTimeout(r, 100));
   }
   t.equal(synced, 'success');
+});
+
+t.test('the catalogue from Dilovod, its run queued and recorded in PGlite', async (t) => {
+  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.admin.email, password: LOGINS.admin.password } });
+  const run = await syncRun(app, { authorization: `Bearer ${login.json().accessToken}` });
+  t.equal(run.state, 'succeeded', run.error ?? '');
+  t.same([run.created, run.outdated], [2, 0]);
 });

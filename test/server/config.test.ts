@@ -120,8 +120,35 @@ t.test('SalesDrive: the webhook secret is long enough, the push needs its keys, 
   ]);
   t.match(problemsOf({ SALESDRIVE_URL: 'shop.salesdrive.me' }), [/^SALESDRIVE_URL: /]);
   const push = loadConfig({ SALESDRIVE_URL: 'https://shop.salesdrive.me/', SALESDRIVE_API_KEY: 'k', SALESDRIVE_FORM_KEY: 'f' }).salesdrive;
-  t.same(push, { webhookSecret: undefined, webhookRateLimit: 600, push: { url: 'https://shop.salesdrive.me', apiKey: 'k', formKey: 'f', timeout: 10, retryDelay: 10 } });
+  t.same(push, { webhookSecret: undefined, webhookRateLimit: 600, push: { url: 'https://shop.salesdrive.me', apiKey: 'k', formKey: 'f', timeout: 10, retryDelay: 10, reconcileInterval: 5, reconcileOverlap: 600 } });
   t.same(loadConfig({}).salesdrive, { webhookSecret: undefined, webhookRateLimit: 600 }, 'unset: nothing pushed, the webhook refuses');
+});
+
+t.test('Dilovod: off without DILOVOD_URL, the key required with it and never shown, the settings validated', async (t) => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (e) {
+      return (e as { problems: string[] }).problems;
+    }
+  };
+  t.equal(loadConfig({}).dilovod, undefined, 'unset: nothing synced');
+  t.same(problemsOf({ DILOVOD_URL: 'https://api.dilovod.ua' }), ["DILOVOD_API_KEY: required with DILOVOD_URL (the catalogue is read from Dilovod's API)"]);
+  const bad = problemsOf({ DILOVOD_URL: 'api.dilovod.ua', DILOVOD_API_KEY: 'dv-key-value', DILOVOD_MAX_CHANGE_SHARE: '150', DILOVOD_SET_PARENT_IDS: '11003,abc' });
+  t.match(bad, [/^DILOVOD_URL: /, /^DILOVOD_MAX_CHANGE_SHARE: /, /^DILOVOD_SET_PARENT_IDS: /]);
+  t.notMatch(bad.join(), 'dv-key-value');
+  t.same(loadConfig({ DILOVOD_URL: 'https://api.dilovod.ua', DILOVOD_API_KEY: 'k', DILOVOD_SET_PARENT_IDS: '1,2' }).dilovod, {
+    url: 'https://api.dilovod.ua',
+    apiKey: 'k',
+    syncInterval: 60,
+    timeout: 30,
+    retries: 3,
+    retryDelay: 2,
+    maxChangeShare: 10,
+    setParentIds: ['1', '2'],
+    mainPriceType: '1101300000001001',
+  });
 });
 
 t.test('defaults, and empty variables count as unset', async (t) => {
