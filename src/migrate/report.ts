@@ -8,7 +8,7 @@ import { driverErrorOf } from '../db/driver-errors.js';
 import { databaseProblem, describeTarget } from '../db/target.js';
 import type { MigrationRun } from './migrator.js';
 import { describeBreaker, findRuleBreakers, type RuleBreakers } from './rule-breakers.js';
-import { droppedTables, renamedTables } from './drift/plan.js';
+import { createdNames, droppedTables, renamedTables } from './drift/plan.js';
 import { DriftStop } from './drift/problems.js';
 
 const KEPT = ['_prisma_migrations'] as const;
@@ -31,6 +31,8 @@ export interface DatabaseCounts {
   notValid: string[];
   /** The rows that break them. */
   breakers?: RuleBreakers;
+  /** What the chain's steps created and hold something: rows of a table (`name`), values of a column (`table.name`). */
+  created: Record<string, number>;
 }
 
 /** Rows that break a rule named in the report; `npm run db:check` lists them all. */
@@ -52,7 +54,7 @@ export async function countDatabase(client: DatabaseClient): Promise<DatabaseCou
     );
     for (const { name, rows: n } of counts) rows[name] = n;
   }
-  const counts: DatabaseCounts = { rows, notValid: [] };
+  const counts: DatabaseCounts = { rows, notValid: [], created: await countCreated(client) };
   if ('refresh_tokens' in rows) {
     const [tokens] = await client.query<TokenCounts>(
       `select count(*)::int as total,
@@ -83,6 +85,33 @@ export async function countDatabase(client: DatabaseClient): Promise<DatabaseCou
     counts.notValid = counts.breakers.notValid;
   }
   return counts;
+}
+
+const createdKey = ({ name, table }: { name: string; table?: string }) => (table ? `${table}.${name}` : name);
+
+/**
+ * Rows of the tables, and values (not null) of the columns, that the chain's steps created and that
+ * exist now. A column with a default (users.sessions) holds something in every row: what it held is
+ * told with the rows it belongs to (the sessions, beside refresh_tokens), not counted here.
+ */
+async function countCreated(client: DatabaseClient): Promise<Record<string, number>> {
+  const created = createdNames();
+  const present = await client.query<{ table: string; column: string | null }>(
+    `select c.relname as table, a.attname as column
+       from pg_class c left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and not a.atthasdef
+      where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
+        and c.relname in (${[...new Set(created.map((c) => c.table ?? c.name))].map((n) => `'${n}'`).join(', ')})`,
+  );
+  const exists = ({ name, table }: { name: string; table?: string }) =>
+    present.some((p) => (table ? p.table === table && p.column === name : p.table === name));
+  const counted = created.filter(exists).map((c) =>
+    c.table
+      ? `select '${createdKey(c)}' as key, count("${c.name}")::int as n from ${quoted(c.table)}`
+      : `select '${createdKey(c)}' as key, count(*)::int as n from ${quoted(c.name)}`,
+  );
+  if (!counted.length) return {};
+  const rows = await client.query<{ key: string; n: number }>(counted.join(' union all '));
+  return Object.fromEntries(rows.map(({ key, n }) => [key, Number(n)]));
 }
 
 export interface Report {
@@ -139,6 +168,14 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
       note = `dropped: ${why}`;
     }
     row(table, b, a, note);
+  }
+  // down only: what the legacy schema has no place for, dropped with the step that created it
+  if (down) {
+    for (const created of createdNames()) {
+      const key = createdKey(created);
+      const held = before.created[key];
+      if (held && !(key in after.created)) row(created.table ? `${key} (values)` : key, held, undefined, `dropped: ${created.note ?? 'the legacy schema has no place for it'}`);
+    }
   }
   // up only: a rollback keeps only unexpired sessions, and one per user
   const holding = [before.usersWithRefreshToken, after.usersWithRefreshToken];

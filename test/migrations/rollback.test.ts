@@ -118,6 +118,20 @@ t.test('two rollbacks at once: one rolls back, the other finds nothing to do', a
   t.equal(results.filter((r) => /Nothing to roll back\./.test(r.stdout)).length, 1, 'the other waited, then found nothing');
 });
 
+t.test("what the legacy schema has no place for is named in the report with how many it held and why, never silently", async (t) => {
+  const { url, sql } = await scratchWithClient(t, await migratedTemplate());
+  await sql`update box_settings set barcode = 'BOX-' || id where id in (select id from box_settings order by id limit 2)`;
+  await sql`update products set barcode = '48200' || id where id in (select id from products order by id limit 3)`;
+  await sql`insert into feed_marks (name, mark) values ('salesdrive-orders', now())`;
+  const back = await dbRollback({ url });
+  t.equal(back.code, 0, back.stderr);
+  t.match(back.stdout, /box_settings\.barcode \(values\)\s+2\s+-\s+dropped: box barcodes are entered again/);
+  t.match(back.stdout, /products\.barcode \(values\)\s+3\s+-\s+dropped: the next sync from Dilovod brings the product barcodes back/);
+  t.match(back.stdout, /feed_marks\s+1\s+-\s+dropped: the legacy schema keeps no high-water marks/);
+  t.notMatch(back.stdout, /products\.outdated_at|catalogue_sync_runs|users\.sessions/, 'nothing named that held nothing (or is told with the sessions)');
+  t.match(back.stdout, /Every row is accounted for\./);
+});
+
 t.test('--to <tag> stops after that migration, and migrate applies the rest again', async (t) => {
   const { url, sql } = await scratchWithClient(t, await migratedTemplate());
   const [schema, data] = [await readSchema(sql), await content(sql)];

@@ -127,5 +127,12 @@ export function renamedColumns(): Record<string, Record<string, string>> {
   return result;
 }
 
+/** Tables (`name`) and columns (`table` and `name`) the steps of the chain create, each with why a rollback past its step does not keep it. */
+export const createdNames = () =>
+  readChain().flatMap(({ tag }) => {
+    const created = dropped(planOf(tag).create);
+    return [...created.tables, ...created.columns];
+  });
+
 /** Tables a step of the chain drops, each with why. */
 export const droppedTables = () => readChain().flatMap(({ tag }) => dropped(planOf(tag).drop).tables);
