@@ -113,6 +113,27 @@ t.test('a target that is not empty is refused and left as it was', async (t) => 
   t.same(await target.sql`select id from kept`, [{ id: 1 }]);
 });
 
+t.test('a row that arrives changed fails the import and leaves the target empty', async (t) => {
+  const mysql = await scratchMysql(t);
+  const target = await scratchPostgres(t);
+  // a fault in the target: as soon as "Order" is created, a trigger changes each row written into it
+  await target.sql.unsafe(`
+    create function tamper() returns trigger language plpgsql as $$ begin new."customerName" := 'changed'; return new; end $$;
+    create function add_tamper() returns event_trigger language plpgsql as $$ begin
+      if to_regclass('public."Order"') is not null and not exists (select from pg_trigger where tgname = 'tamper') then
+        create trigger tamper before insert on "Order" for each row execute function tamper();
+      end if;
+    end $$;
+    create event trigger add_tamper on ddl_command_end execute function add_tamper();`);
+  const result = await dbImport([mysql.url], { DATABASE_URL: target.url });
+  t.equal(result.code, 1, result.stdout);
+  t.match(result.stderr, /^Order\s+803\s+803\s+0$/m, 'counted, not verified');
+  t.match(result.stderr, /Order: the rows in PostgreSQL differ from those in MySQL\. Nothing was written: the target is empty\./);
+  const tables = await target.sql`select count(*)::int as n from pg_tables where schemaname not in ('pg_catalog', 'information_schema')`;
+  t.equal(tables[0]!.n, 0, 'no table left');
+  await target.sql`drop event trigger add_tamper`;
+});
+
 t.test('values PostgreSQL cannot hold stop the import before it writes, each named with its fix; --check lists them', async (t) => {
   const mysql = await scratchMysql(t, 'uncarriable');
   const target = await scratchPostgres(t);

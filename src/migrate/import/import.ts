@@ -68,7 +68,7 @@ async function copyAll(source: Source, plans: TablePlan[], counts: Map<string, n
       for (const plan of plans) {
         const mysqlRows = counts.get(plan.source.name) ?? 0;
         const sourceSum = await copyTable(source, session, plan, (rows) => progress.add(plan.target, rows, mysqlRows));
-        const targetSum = await targetChecksum(session, plan);
+        const targetSum = await targetChecksum(session, plan, mysqlRows);
         const verified = sourceSum.equals(targetSum) && sourceSum.rows === mysqlRows;
         results.push({ source: plan.source.name, target: plan.target, mysqlRows, postgresRows: targetSum.rows, verifiedRows: verified ? targetSum.rows : 0 });
         if (!verified) {

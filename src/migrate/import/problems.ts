@@ -52,24 +52,23 @@ function checksOf(column: PlannedColumn): Check[] {
     case 'text':
     case 'json': {
       const charset = column.mysql.charset ?? 'utf8mb4';
-      const checks: Check[] = [
-        {
+      const checks: Check[] = [];
+      // JSON text holds no raw control character (MySQL's binary JSON and MariaDB's json_valid see to it): only its \u0000 escape
+      if (column.kind === 'text')
+        checks.push({
           predicate: `LOCATE(X'00', CAST(${c} AS BINARY)) > 0`,
           wrong: () => 'a NUL byte, which a PostgreSQL string cannot hold',
           fix: () => `REPLACE(${c}, CHAR(0), '')`,
-        },
-        UTF8.has(charset)
-          ? {
-              predicate: `CAST(${c} AS BINARY) <> CAST(CONVERT(CAST(${c} AS BINARY) USING utf8mb4) AS BINARY)`,
-              wrong: () => `bytes that are not valid UTF-8 (the column's charset is ${charset})`,
-              fix: () => `CONVERT(CAST(${c} AS BINARY) USING utf8mb4) /* invalid bytes become '?': or the real text */`,
-            }
-          : {
-              predicate: `CAST(CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) AS BINARY) <> CAST(${c} AS BINARY)`,
-              wrong: () => `characters that have no UTF-8 form in the column's charset ${charset}`,
-              fix: () => `CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) /* or the real text */`,
-            },
-      ];
+        });
+      // a utf8/utf8mb4 column holds valid UTF-8: MySQL and MariaDB check every value written into it
+      // (invalid bytes are refused, or replaced by '?' under a lax sql_mode); another charset's text
+      // must have a UTF-8 form
+      if (!UTF8.has(charset))
+        checks.push({
+          predicate: `CAST(CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) AS BINARY) <> CAST(${c} AS BINARY)`,
+          wrong: () => `characters that have no UTF-8 form (the column's charset is ${charset})`,
+          fix: () => `CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) /* unmapped characters become '?': or the real text */`,
+        });
       if (column.kind === 'json')
         checks.push({
           predicate: `LOCATE('\\\\u0000', CAST(${c} AS CHAR)) > 0`,
