@@ -63,6 +63,7 @@ async function copyAll(source: Source, plans: TablePlan[], counts: Map<string, n
     const progress = new Progress(total, options.print, options.progressEveryMs);
     return await target.transaction(async (session) => {
       await session.exec(legacySchemaSql());
+      const restore = await setIndexesAside(session);
       for (const plan of plans.filter((p) => !p.legacy)) await session.exec(createTableSql(plan));
       const results: TableResult[] = [];
       for (const plan of plans) {
@@ -77,6 +78,7 @@ async function copyAll(source: Source, plans: TablePlan[], counts: Map<string, n
           );
         }
       }
+      for (const statement of restore) await session.exec(statement);
       for (const plan of plans) await setSequences(session, plan);
       for (const plan of plans.filter((p) => !p.legacy)) for (const statement of indexSql(plan)) await session.exec(statement);
       return results;
@@ -84,6 +86,24 @@ async function copyAll(source: Source, plans: TablePlan[], counts: Map<string, n
   } finally {
     await target.close();
   }
+}
+
+/**
+ * drizzle/0000's indexes (but the primary keys) and foreign keys, dropped before the rows go in and
+ * made again, as they were, after: one index build and one check per key instead of one per row.
+ * Returns the statements that make them again (indexes first).
+ */
+async function setIndexesAside(session: TargetSession): Promise<string[]> {
+  const indexes = await session.rows(`
+    select pg_get_indexdef(i.indexrelid), format('drop index %s', i.indexrelid::regclass)
+      from pg_index i join pg_class c on c.oid = i.indexrelid
+     where c.relnamespace = 'public'::regnamespace and not i.indisprimary order by c.relname`);
+  const foreignKeys = await session.rows(`
+    select format('alter table %s add constraint %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid)),
+           format('alter table %s drop constraint %I', conrelid::regclass, conname)
+      from pg_constraint where connamespace = 'public'::regnamespace and contype = 'f' order by conname`);
+  for (const [, drop] of [...foreignKeys, ...indexes]) await session.exec(drop!);
+  return [...indexes, ...foreignKeys].map(([create]) => create!);
 }
 
 /** COPY text gathered into chunks of about this size before they are handed to the writer. */

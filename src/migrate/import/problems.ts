@@ -7,6 +7,7 @@
 import mysql from 'mysql2';
 import type { PlannedColumn, TablePlan } from './plan.js';
 import { quoteMysql, type Source } from './source.js';
+import type { SourceValue } from './types.js';
 
 export interface RowProblem {
   table: string;
@@ -19,16 +20,35 @@ export interface RowProblem {
 }
 
 interface Check {
-  /** True (1) for a row whose value cannot be carried. */
-  predicate: string;
-  /** The value to show (a date, a flag), or none when the value may be a secret. */
-  shown?: string;
-  wrong(shown: string | null): string;
+  /** What is wrong with a value as mysql2 read it, or undefined when it can be carried. */
+  wrong(value: SourceValue): string | undefined;
   /** The SQL expression the column should be set to. */
-  fix(shown: string | null): string;
+  fix(value: SourceValue): string;
+}
+
+/** A check that only MySQL can make: a row is named when `predicate` holds (the value is not read). */
+interface SqlCheck {
+  predicate: string;
+  wrong: string;
+  fix: string;
 }
 
 const UTF8 = new Set(['utf8', 'utf8mb3', 'utf8mb4']);
+const DATE = /^(\d{4})-(\d{2})-(\d{2})(.*)$/;
+
+function impossibleDate(text: string): boolean {
+  const [, y, m, d] = DATE.exec(text) ?? [];
+  const [year, month, day] = [Number(y), Number(m), Number(d)];
+  return year === 0 || month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Whether a parsed JSON value holds U+0000 in a string or a key (jsonb refuses the \u0000 escape). */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v));
+  return false;
+}
 
 function checksOf(column: PlannedColumn): Check[] {
   const c = quoteMysql(column.name);
@@ -38,51 +58,47 @@ function checksOf(column: PlannedColumn): Check[] {
     case 'date':
       return [
         {
-          predicate: `CAST(${c} AS CHAR) LIKE '0000-00-00%'`,
-          wrong: () => 'a zero date (0000-00-00), which PostgreSQL cannot hold',
-          fix: () => (column.mysql.nullable ? 'NULL' : "'1970-01-01 00:00:00' /* or the real date */"),
-        },
-        {
-          predicate: `CAST(${c} AS CHAR) NOT LIKE '0000-00-00%' AND (YEAR(${c}) = 0 OR MONTH(${c}) = 0 OR DAYOFMONTH(${c}) = 0 OR DAYOFMONTH(${c}) > DAYOFMONTH(LAST_DAY(DATE_FORMAT(${c}, '%Y-%m-01'))))`,
-          shown: `CAST(${c} AS CHAR)`,
-          wrong: (value) => `an impossible date (${value}), which PostgreSQL cannot hold`,
-          fix: (value) => `'${possibleDate(value ?? '')}' /* or the real date */`,
+          wrong: (value) =>
+            value === null
+              ? undefined
+              : String(value).startsWith('0000-00-00')
+                ? 'a zero date (0000-00-00), which PostgreSQL cannot hold'
+                : impossibleDate(String(value))
+                  ? `an impossible date (${String(value)}), which PostgreSQL cannot hold`
+                  : undefined,
+          fix: (value) =>
+            String(value).startsWith('0000-00-00')
+              ? column.mysql.nullable
+                ? 'NULL'
+                : "'1970-01-01 00:00:00' /* or the real date */"
+              : `'${possibleDate(String(value))}' /* or the real date */`,
         },
       ];
     case 'text':
-    case 'json': {
-      const charset = column.mysql.charset ?? 'utf8mb4';
-      const checks: Check[] = [];
-      // JSON text holds no raw control character (MySQL's binary JSON and MariaDB's json_valid see to it): only its \u0000 escape
-      if (column.kind === 'text')
-        checks.push({
-          predicate: `LOCATE(X'00', CAST(${c} AS BINARY)) > 0`,
-          wrong: () => 'a NUL byte, which a PostgreSQL string cannot hold',
+      return [
+        {
+          wrong: (value) => (typeof value === 'string' && value.includes('\u0000') ? 'a NUL byte, which a PostgreSQL string cannot hold' : undefined),
           fix: () => `REPLACE(${c}, CHAR(0), '')`,
-        });
-      // a utf8/utf8mb4 column holds valid UTF-8: MySQL and MariaDB check every value written into it
-      // (invalid bytes are refused, or replaced by '?' under a lax sql_mode); another charset's text
-      // must have a UTF-8 form
-      if (!UTF8.has(charset))
-        checks.push({
-          predicate: `CAST(CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) AS BINARY) <> CAST(${c} AS BINARY)`,
-          wrong: () => `characters that have no UTF-8 form (the column's charset is ${charset})`,
-          fix: () => `CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) /* unmapped characters become '?': or the real text */`,
-        });
-      if (column.kind === 'json')
-        checks.push({
-          predicate: `LOCATE('\\\\u0000', CAST(${c} AS CHAR)) > 0`,
-          wrong: () => 'a JSON string holding \\u0000, which PostgreSQL jsonb cannot hold',
+        },
+      ];
+    case 'json':
+      // JSON text holds no raw control character (MySQL's binary JSON and MariaDB's json_valid see to it): only the \u0000 escape
+      return [
+        {
+          wrong: (value) =>
+            typeof value === 'string' && value.includes('u0000') && holdsNul(JSON.parse(value))
+              ? 'a JSON string holding \\u0000, which PostgreSQL jsonb cannot hold'
+              : undefined,
           fix: () => `REPLACE(${c}, '\\\\u0000', '')`,
-        });
-      return checks;
-    }
+        },
+      ];
     case 'boolean':
       return [
         {
-          predicate: `${c} NOT IN (0, 1)`,
-          shown: `CAST(${c} AS CHAR)`,
-          wrong: (value) => `${value} in a BOOLEAN (TINYINT(1)), which PostgreSQL's boolean cannot hold (only true and false)`,
+          wrong: (value) =>
+            value === null || Number(value) === 0 || Number(value) === 1
+              ? undefined
+              : `${String(value)} in a BOOLEAN (TINYINT(1)), which PostgreSQL's boolean cannot hold (only true and false)`,
           fix: () => '1 /* the old back office read any non-zero value as true */',
         },
       ];
@@ -91,9 +107,27 @@ function checksOf(column: PlannedColumn): Check[] {
   }
 }
 
+/**
+ * A utf8/utf8mb4 column holds valid UTF-8: MySQL and MariaDB check every value written into it
+ * (invalid bytes are refused, or replaced by '?' under a lax sql_mode). Text in another charset must
+ * have a UTF-8 form; only MySQL can tell (it sends '?' for a character that has none).
+ */
+function sqlChecksOf(column: PlannedColumn): SqlCheck[] {
+  const charset = column.mysql.charset;
+  if ((column.kind !== 'text' && column.kind !== 'json') || !charset || UTF8.has(charset)) return [];
+  const c = quoteMysql(column.name);
+  return [
+    {
+      predicate: `CAST(CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) AS BINARY) <> CAST(${c} AS BINARY)`,
+      wrong: `characters that have no UTF-8 form (the column's charset is ${charset})`,
+      fix: `CONVERT(CONVERT(${c} USING utf8mb4) USING ${charset}) /* unmapped characters become '?': or the real text */`,
+    },
+  ];
+}
+
 /** The nearest possible date of the same month: day 0 → 1, day 31 of a 30-day month → 30, month 0 → 1, year 0 → 1. */
 function possibleDate(text: string): string {
-  const [, y = '1', m = '1', d = '1', rest = ''] = /^(\d+)-(\d+)-(\d+)(.*)$/.exec(text) ?? [];
+  const [, y = '1', m = '1', d = '1', rest = ''] = DATE.exec(text) ?? [];
   const year = Math.max(Number(y), 1);
   const month = Math.min(Math.max(Number(m), 1), 12);
   const last = new Date(Date.UTC(year, month, 0)).getUTCDate();
@@ -101,37 +135,54 @@ function possibleDate(text: string): string {
   return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}${rest}`;
 }
 
-/** Every uncarriable value of every table, in one scan per table (only tables with columns to check). */
+const keyText = (key: { column: string; value: SourceValue }[]) => key.map((k) => `${k.column}=${mysql.escape(k.value)}`).join(', ');
+const keyWhere = (key: { column: string; value: SourceValue }[]) => key.map((k) => `${quoteMysql(k.column)} = ${mysql.escape(k.value)}`).join(' AND ');
+
+/**
+ * Every uncarriable value of every table: the rows read once (in the snapshot, only the key and the
+ * columns to check) and checked here, before anything is written.
+ */
 export async function findProblems(source: Source, plans: TablePlan[]): Promise<RowProblem[]> {
   const problems: RowProblem[] = [];
   for (const plan of plans) {
-    const checks = plan.columns.flatMap((column) => checksOf(column).map((check) => ({ column, check })));
-    if (checks.length === 0) continue;
     const key = plan.source.primaryKey;
-    const select = [
-      ...key.map((k, i) => `${quoteMysql(k)} AS k${i}`),
-      ...checks.map(({ check }, i) => `(${check.predicate}) AS p${i}`),
-      ...checks.map(({ check }, i) => `${check.shown ?? 'NULL'} AS v${i}`),
-    ];
-    const rows = await source.query<Record<string, string | number | null>>(
-      `SELECT ${select.join(', ')} FROM ${quoteMysql(plan.source.name)} WHERE ${checks.map(({ check }) => `(${check.predicate})`).join(' OR ')}`,
-    );
-    for (const row of rows) {
-      const keyValues = key.map((k, i) => ({ column: k, value: row[`k${i}`] }));
-      checks.forEach(({ column, check }, i) => {
-        if (Number(row[`p${i}`]) !== 1) return;
-        const shown = row[`v${i}`] === null ? null : String(row[`v${i}`]);
-        const where = keyValues.length
-          ? keyValues.map((k) => `${quoteMysql(k.column)} = ${mysql.escape(k.value)}`).join(' AND ')
-          : check.predicate;
-        problems.push({
-          table: plan.source.name,
-          key: keyValues.length ? keyValues.map((k) => `${k.column}=${mysql.escape(k.value)}`).join(', ') : '(no primary key)',
-          column: column.name,
-          wrong: check.wrong(shown),
-          fix: `UPDATE ${quoteMysql(plan.source.name)} SET ${quoteMysql(column.name)} = ${check.fix(shown)} WHERE ${where};`,
+    const checked = plan.columns.map((column) => ({ column, checks: checksOf(column) })).filter((c) => c.checks.length);
+    if (checked.length) {
+      const columns = [...key, ...checked.map((c) => c.column.name)];
+      for await (const row of source.select(plan.source.name, columns)) {
+        checked.forEach(({ column, checks }, i) => {
+          const value = (row as SourceValue[])[key.length + i] ?? null;
+          for (const check of checks) {
+            const wrong = check.wrong(value);
+            if (!wrong) continue;
+            const keyValues = key.map((k, j) => ({ column: k, value: (row as SourceValue[])[j] ?? null }));
+            problems.push({
+              table: plan.source.name,
+              key: keyValues.length ? keyText(keyValues) : '(no primary key)',
+              column: column.name,
+              wrong,
+              fix: `UPDATE ${quoteMysql(plan.source.name)} SET ${quoteMysql(column.name)} = ${check.fix(value)} WHERE ${keyValues.length ? keyWhere(keyValues) : `${quoteMysql(column.name)} <=> ${mysql.escape(value)}`};`,
+            });
+          }
         });
-      });
+      }
+    }
+    for (const column of plan.columns) {
+      for (const check of sqlChecksOf(column)) {
+        const rows = await source.query<Record<string, string | number | null>>(
+          `SELECT ${key.map((k, i) => `${quoteMysql(k)} AS k${i}`).join(', ') || '1'} FROM ${quoteMysql(plan.source.name)} WHERE ${check.predicate}`,
+        );
+        for (const row of rows) {
+          const keyValues = key.map((k, i) => ({ column: k, value: row[`k${i}`] ?? null }));
+          problems.push({
+            table: plan.source.name,
+            key: keyValues.length ? keyText(keyValues) : '(no primary key)',
+            column: column.name,
+            wrong: check.wrong,
+            fix: `UPDATE ${quoteMysql(plan.source.name)} SET ${quoteMysql(column.name)} = ${check.fix} WHERE ${keyValues.length ? keyWhere(keyValues) : check.predicate};`,
+          });
+        }
+      }
     }
   }
   return problems;

@@ -30,6 +30,8 @@ export interface Source {
   count(table: string): Promise<number>;
   /** Every row of a table as an array of column values (in `columns` order). */
   rows(table: MysqlTable): Readable;
+  /** Some columns of every row, as arrays. */
+  select(table: string, columns: string[]): Readable;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,8 @@ export async function openSource(url: string): Promise<Source> {
     await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     const [[{ snapshotAt }]] = (await connection.query("SELECT DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%fZ') AS snapshotAt")) as unknown as [[{ snapshotAt: string }]];
     const query = async <T>(sql: string) => (await connection.query(sql))[0] as T[];
+    const select = (table: string, columns: string[]) =>
+      raw.query({ sql: `SELECT ${columns.map(quoteMysql).join(', ')} FROM ${quoteMysql(table)}`, rowsAsArray: true }).stream({ highWaterMark: 1000 });
     const { tables, otherObjects } = await readCatalogue(query, database);
     return {
       description: describeMysqlUrl(url),
@@ -75,10 +79,8 @@ export async function openSource(url: string): Promise<Source> {
       otherObjects,
       query,
       count: async (table) => Number((await query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${quoteMysql(table)}`))[0]!.n),
-      rows: (table) =>
-        raw
-          .query({ sql: `SELECT ${table.columns.map((c) => quoteMysql(c.name)).join(', ')} FROM ${quoteMysql(table.name)}`, rowsAsArray: true })
-          .stream({ highWaterMark: 1000 }),
+      rows: (table) => select(table.name, table.columns.map((c) => c.name)),
+      select,
       close: async () => {
         await connection.query('ROLLBACK').catch(() => {});
         await connection.end();
