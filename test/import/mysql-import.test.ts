@@ -134,6 +134,16 @@ t.test('a row that arrives changed fails the import and leaves the target empty'
   await target.sql`drop event trigger add_tamper`;
 });
 
+t.test('two imports into one database at once: one copies, the other finds its tables and writes nothing', async (t) => {
+  const mysql = await scratchMysql(t);
+  const target = await scratchPostgres(t);
+  const results = await Promise.all([dbImport([mysql.url], { DATABASE_URL: target.url }), dbImport([mysql.url], { DATABASE_URL: target.url })]);
+  t.same(results.map((r) => r.code).sort(), [0, 1], results.map((r) => r.stderr).join('\n'));
+  t.match(results.find((r) => r.code === 1)!.stderr, /The target database is not empty: it holds public\."BoxSettings", /);
+  const [orders] = await target.sql`select count(*)::int as n from "Order"`;
+  t.equal(orders!.n, 803, 'copied once');
+});
+
 t.test('values PostgreSQL cannot hold stop the import before it writes, each named with its fix; --check lists them', async (t) => {
   const mysql = await scratchMysql(t, 'uncarriable');
   const target = await scratchPostgres(t);

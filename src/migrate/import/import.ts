@@ -11,7 +11,7 @@ import { legacySchemaSql, planImport, type PlannedColumn, type TablePlan } from 
 import { findProblems } from './problems.js';
 import { formatProblems, formatResults, Progress, type TableResult } from './report.js';
 import { openSource, type Source } from './source.js';
-import { openTarget, quotePg, type TargetSession } from './target.js';
+import { quotePg, withTarget, type TargetSession } from './target.js';
 import { copyField, type SourceValue } from './types.js';
 import { addSourceRow, TableChecksum, targetChecksum } from './verify.js';
 
@@ -51,8 +51,7 @@ export async function runImport(options: ImportOptions): Promise<void> {
 }
 
 async function copyAll(source: Source, plans: TablePlan[], counts: Map<string, number>, options: ImportOptions): Promise<TableResult[]> {
-  const target = await openTarget(options.target);
-  try {
+  return withTarget(options.target, async (target) => {
     const present = await target.contents();
     if (present.length) {
       throw new ImportStopped(
@@ -61,7 +60,7 @@ async function copyAll(source: Source, plans: TablePlan[], counts: Map<string, n
     }
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
     const progress = new Progress(total, options.print, options.progressEveryMs);
-    return await target.transaction(async (session) => {
+    return target.transaction(async (session) => {
       await session.exec(legacySchemaSql());
       const restore = await setIndexesAside(session);
       for (const plan of plans.filter((p) => !p.legacy)) await session.exec(createTableSql(plan));
@@ -83,9 +82,7 @@ async function copyAll(source: Source, plans: TablePlan[], counts: Map<string, n
       for (const plan of plans.filter((p) => !p.legacy)) for (const statement of indexSql(plan)) await session.exec(statement);
       return results;
     });
-  } finally {
-    await target.close();
-  }
+  });
 }
 
 /**

@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type postgres from 'postgres';
 import { openDatabase, type DatabaseClient, type DatabaseTarget } from '../../db/client.js';
+import { withMigrationLock } from '../../db/migrations.js';
 
 export const quotePg = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
@@ -26,11 +27,25 @@ export interface Target {
   contents(): Promise<string[]>;
   /** Runs `work` in one transaction; commits only when it returns. */
   transaction<T>(work: (session: TargetSession) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
 }
 
-export async function openTarget(target: DatabaseTarget): Promise<Target> {
-  const client = await openDatabase(target, { max: 1 });
+/**
+ * The target, under the migration lock: an import waits for a migrator (`npm start`, `db:migrate`)
+ * and they for it, and of two imports into one database the second finds the first's tables.
+ */
+export async function withTarget<T>(target: DatabaseTarget, work: (target: Target) => Promise<T>): Promise<T> {
+  const locked = (client: DatabaseClient) => work(targetOn(client));
+  if ('url' in target) return withMigrationLock(target, locked);
+  // PGlite: one process holds its directory, no lock to take
+  const client = await openDatabase(target);
+  try {
+    return await withMigrationLock(client, locked);
+  } finally {
+    await client.close();
+  }
+}
+
+function targetOn(client: DatabaseClient): Target {
   return {
     client,
     contents: async () =>
@@ -42,7 +57,6 @@ export async function openTarget(target: DatabaseTarget): Promise<Target> {
         )
       ).map((r) => r.name),
     transaction: (work) => (client.kind === 'postgres' ? postgresTransaction(client.db.$client, work) : pgliteTransaction(client.pglite, work)),
-    close: () => client.close(),
   };
 }
 
