@@ -102,18 +102,30 @@ export function copyField(kind: Kind, value: SourceValue): string {
 
 const trimFraction = (text: string) => (text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text);
 
-/** A JSON value with its object keys sorted: equal for equal data whatever the key order or spacing. */
-function stableJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  let text: string;
-  if (Array.isArray(value)) {
-    text = '[';
-    for (let i = 0; i < value.length; i++) text += (i ? ',' : '') + stableJson(value[i]);
-    return `${text}]`;
+/** The canonical order of an object's keys: shorter first, then by code unit (jsonb's own order for ASCII keys). */
+const keyOrder = (a: string, b: string) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether every object in a JSON value already has its keys in the canonical order (jsonb's text has, for ASCII keys). */
+function inKeyOrder(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) return value.every(inKeyOrder);
+  let previous: string | undefined;
+  for (const key in value as Record<string, unknown>) {
+    if (previous !== undefined && keyOrder(previous, key) >= 0) return false;
+    if (!inKeyOrder((value as Record<string, unknown>)[key])) return false;
+    previous = key;
   }
+  return true;
+}
+
+/** A JSON value with its object keys in the canonical order: equal for equal data whatever the key order or spacing. */
+function stableJson(value: unknown): string {
+  if (inKeyOrder(value)) return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   const object = value as Record<string, unknown>;
-  const keys = Object.keys(object).sort();
-  text = '{';
+  const keys = Object.keys(object).sort(keyOrder);
+  let text = '{';
   for (let i = 0; i < keys.length; i++) text += `${i ? ',' : ''}${JSON.stringify(keys[i])}:${stableJson(object[keys[i]!])}`;
   return `${text}}`;
 }
