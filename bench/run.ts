@@ -9,12 +9,13 @@ import { PROJECT_ROOT } from './lib/processes.js';
 /** Name -> script; DEFAULT run when none is named. */
 const SCRIPTS: Record<string, string> = {
   migration: 'bench/migration.ts',
+  import: 'bench/import.ts',
   api: 'bench/api.ts',
   pglite: 'bench/pglite-start.ts',
   start: 'bench/start.ts',
   'api-profile': 'bench/api-profile.ts',
 };
-const DEFAULT = ['migration', 'api', 'pglite', 'start'];
+const DEFAULT = ['migration', 'import', 'api', 'pglite', 'start'];
 
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in SCRIPTS));

@@ -11,7 +11,7 @@ import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const ENTRY_POINTS = [{ in: 'src/main.ts', out: 'server' }, 'src/migrate/migrate-cli.ts', 'src/migrate/rollback-cli.ts', 'src/migrate/check-cli.ts', 'src/auth/reset-password-cli.ts'];
+const ENTRY_POINTS = [{ in: 'src/main.ts', out: 'server' }, 'src/migrate/migrate-cli.ts', 'src/migrate/rollback-cli.ts', 'src/migrate/check-cli.ts', 'src/auth/reset-password-cli.ts', { in: 'src/migrate/import/cli.ts', out: 'migrate/import-cli' }];
 /**
  * Loaded from node_modules as they ship, where they find their own files: the native binaries,
  * PGlite's WebAssembly and data files, the Swagger UI's pages (read from its `__dirname`; it loads

@@ -47,7 +47,8 @@ interface ClientBase {
 
 export interface PostgresClient extends ClientBase {
   kind: 'postgres';
-  db: PostgresJsDatabase<typeof schema>;
+  /** `$client`: the postgres.js pool under it (the import's COPY streams). */
+  db: PostgresJsDatabase<typeof schema> & { $client: postgres.Sql };
   /** PostgreSQL only (PGlite is one in-process connection). */
   pool: PoolUsage;
   pglite?: undefined;
