@@ -13,7 +13,5 @@ export default defineConfig({
   tablesFilter: ['!_prisma_migrations'],
   migrations: { schema: 'drizzle', table: '__drizzle_migrations' },
   strict: true,
-  ...(url
-    ? { dbCredentials: { url } }
-    : { driver: 'pglite' as const, dbCredentials: { url: process.env.PGLITE_DATA_DIR ?? './data' } }),
+  ...(url ? { dbCredentials: { url } } : { driver: 'pglite' as const, dbCredentials: { url: process.env.PGLITE_DATA_DIR ?? './data' } }),
 });

@@ -31,7 +31,10 @@ const COMMAND = ['npx tsx bench/api-profile.ts', ...process.argv.slice(2)].join(
 const say = (line: string) => console.log(`[api-profile] ${line}`);
 
 const url = (pattern: RegExp) => (frame: CallFrame) => pattern.test(frame.url);
-const named = (...names: string[]) => (frame: CallFrame) => names.includes(frame.functionName);
+const named =
+  (...names: string[]) =>
+  (frame: CallFrame) =>
+    names.includes(frame.functionName);
 const owns = true;
 /** An owning category takes the frame's whole subtree (first in this order wins); the others, what no deeper frame's takes. */
 const CATEGORIES: Category[] = [
@@ -40,17 +43,28 @@ const CATEGORIES: Category[] = [
   { name: 'access tokens: verify, or sign on refresh (@fastify/jwt, fast-jwt)', owns, claims: url(/@fastify\/jwt|fast-jwt/) },
   { name: 'ETag: SHA-256 of the row as JSON (crud.ts withEtag)', owns, claims: named('withEtag') },
   { name: 'request validation (TypeBox)', owns, claims: url(/typebox|fastify\/lib\/validation/) },
-  { name: 'response serialisation (fast-json-stringify)', owns, claims: (f) => /fast-json-stringify/.test(f.url) || (/node_modules\/fastify\//.test(f.url) && f.functionName === 'serialize') },
+  {
+    name: 'response serialisation (fast-json-stringify)',
+    owns,
+    claims: (f) => /fast-json-stringify/.test(f.url) || (/node_modules\/fastify\//.test(f.url) && f.functionName === 'serialize'),
+  },
   { name: 'log line per request (onResponse hook, pino)', owns, claims: url(/src\/app\.ts|node_modules\/pino/) },
   { name: '@fastify/under-pressure', owns, claims: url(/under-pressure/) },
   { name: '@fastify/rate-limit', owns, claims: url(/rate-limit/) },
   { name: 'request id (crypto.randomUUID)', owns, claims: named('randomUUID') },
   { name: 'postgres.js: protocol, values, its socket writes', owns, claims: url(/node_modules\/postgres\//) },
-  { name: 'drizzle-orm: building the SQL, on every request', owns, claims: (f) => /drizzle-orm/.test(f.url) && f.functionName === '_prepare' },
+  {
+    name: 'drizzle-orm: building the SQL, on every request',
+    owns,
+    claims: (f) => /drizzle-orm/.test(f.url) && f.functionName === '_prepare',
+  },
   { name: 'drizzle-orm: running the query, rows to objects', owns, claims: url(/drizzle-orm/) },
   { name: 'socket reads and writes (HTTP)', claims: url(/^node:(net|internal\/stream_base_commons)$/) },
   { name: 'node:http: parsing, headers, response', claims: url(/^node:_http/) },
-  { name: 'fastify core: routing, hooks, reply', claims: url(/node_modules\/(fastify|find-my-way|avvio|@fastify\/error|fastify-plugin)\//) },
+  {
+    name: 'fastify core: routing, hooks, reply',
+    claims: url(/node_modules\/(fastify|find-my-way|avvio|@fastify\/error|fastify-plugin)\//),
+  },
   { name: 'route handlers (src/routes, src/plugins; baseline-server.ts)', claims: url(/src\/routes|src\/plugins|baseline-server/) },
 ];
 
@@ -87,7 +101,15 @@ for (const [name, start] of SERVERS) {
       await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, 2); // warm-up
       const [from, cpu] = [profileClock(), cpuSeconds(server.pid)];
       const run = await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, SECONDS);
-      windows.push({ endpoint, from, to: profileClock(), requests: run.latencies.length, non2xx: run.non2xx + run.errors, seconds: run.seconds, cpu: cpuSeconds(server.pid) - cpu });
+      windows.push({
+        endpoint,
+        from,
+        to: profileClock(),
+        requests: run.latencies.length,
+        non2xx: run.non2xx + run.errors,
+        seconds: run.seconds,
+        cpu: cpuSeconds(server.pid) - cpu,
+      });
     }
   } finally {
     await server.stop();
@@ -98,7 +120,13 @@ for (const [name, start] of SERVERS) {
     const totals = attribute(profile, CATEGORIES, w.from, w.to);
     const perRequest = new Map([...totals].map(([category, ms]) => [category, ms / w.requests]));
     const byServer = results.get(w.endpoint.name) ?? new Map<string, Measured>();
-    byServer.set(name, { requests: w.requests, non2xx: w.non2xx, seconds: w.seconds, cpuPerRequest: (1000 * w.cpu) / w.requests, perRequest });
+    byServer.set(name, {
+      requests: w.requests,
+      non2xx: w.non2xx,
+      seconds: w.seconds,
+      cpuPerRequest: (1000 * w.cpu) / w.requests,
+      perRequest,
+    });
     results.set(w.endpoint.name, byServer);
   }
 }
@@ -127,22 +155,26 @@ function endpointSection(endpoint: string, byServer: Map<string, Measured>): str
   ];
 }
 
-writeSection(new URL('./RESULTS.md', import.meta.url), 'api-profile', [
-  '## Where the service spends its CPU',
-  '',
-  `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}, on the same machine and database as above:`,
-  '',
-  ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon'])),
-  '',
-  'Each server in turn under `node --cpu-prof` (which slows it a little), loaded as in "The API under load"',
-  `(${CONNECTIONS} connections, ${SECONDS} s per endpoint after a 2 s warm-up): the service, the baseline sending its statements`,
-  'as drizzle-orm sends every query it is not told to `.prepare()` (unnamed: parse and describe, then bind and',
-  'execute, two round trips; `BASELINE_PREPARE=false`), and the baseline as postgres.js sends them by default',
-  '(named statements, prepared once per connection). Each sample of the main thread in the load\'s time window',
-  'counts for one category (bench/api-profile.ts lists them: a library takes everything it calls, e.g. the',
-  'ETag its hashing; socket I/O, node:http, fastify and the handlers only what no deeper frame\'s category',
-  'takes), per request, in CPU milliseconds; rows sorted by what the service spends more than the baseline.',
-  '',
-  ...[...results].flatMap(([endpoint, byServer]) => endpointSection(endpoint, byServer)),
-].join('\n'));
+writeSection(
+  new URL('./RESULTS.md', import.meta.url),
+  'api-profile',
+  [
+    '## Where the service spends its CPU',
+    '',
+    `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}, on the same machine and database as above:`,
+    '',
+    ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon'])),
+    '',
+    'Each server in turn under `node --cpu-prof` (which slows it a little), loaded as in "The API under load"',
+    `(${CONNECTIONS} connections, ${SECONDS} s per endpoint after a 2 s warm-up): the service, the baseline sending its statements`,
+    'as drizzle-orm sends every query it is not told to `.prepare()` (unnamed: parse and describe, then bind and',
+    'execute, two round trips; `BASELINE_PREPARE=false`), and the baseline as postgres.js sends them by default',
+    "(named statements, prepared once per connection). Each sample of the main thread in the load's time window",
+    'counts for one category (bench/api-profile.ts lists them: a library takes everything it calls, e.g. the',
+    "ETag its hashing; socket I/O, node:http, fastify and the handlers only what no deeper frame's category",
+    'takes), per request, in CPU milliseconds; rows sorted by what the service spends more than the baseline.',
+    '',
+    ...[...results].flatMap(([endpoint, byServer]) => endpointSection(endpoint, byServer)),
+  ].join('\n'),
+);
 say('wrote bench/RESULTS.md (api-profile section)');

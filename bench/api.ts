@@ -12,7 +12,22 @@
  */
 import { verify as argon2Verify } from '@node-rs/argon2';
 import { parseArgs } from 'node:util';
-import { accessToken, DATABASE, endpoints, WEBHOOK_ORDER_IDS_FROM, ensureApiDatabase, fixtures, LOGIN_RATE_LIMIT, loginLoad, ORDERS, REFRESH_USERS, startBaseline, startService, type Endpoint, type Fixtures } from './lib/api-setup.js';
+import {
+  accessToken,
+  DATABASE,
+  endpoints,
+  WEBHOOK_ORDER_IDS_FROM,
+  ensureApiDatabase,
+  fixtures,
+  LOGIN_RATE_LIMIT,
+  loginLoad,
+  ORDERS,
+  REFRESH_USERS,
+  startBaseline,
+  startService,
+  type Endpoint,
+  type Fixtures,
+} from './lib/api-setup.js';
 import { closedLoop, figures, httpLoad, type Figures, type HttpLoad, type Run } from './lib/load.js';
 import { withDatabase, type Sql } from './lib/pg.js';
 import { cpuSeconds, rss, watchPeakRss, type Server } from './lib/processes.js';
@@ -28,7 +43,12 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '10' },
   },
 });
-const [SECONDS, WARMUP, ROUNDS, CONNECTIONS] = [options.seconds, options.warmup, options.rounds, options.connections].map(Number) as [number, number, number, number];
+const [SECONDS, WARMUP, ROUNDS, CONNECTIONS] = [options.seconds, options.warmup, options.rounds, options.connections].map(Number) as [
+  number,
+  number,
+  number,
+  number,
+];
 const COMMAND = ['npx tsx bench/api.ts', ...process.argv.slice(2)].join(' ');
 const say = (line: string) => console.log(`[api] ${line}`);
 
@@ -45,11 +65,13 @@ async function interleaved(sides: Side[], seconds: number): Promise<Figures[]> {
 }
 
 /** The load on one server, and the CPU time the server used meanwhile. */
-const sideOf = (server: Server, load: Omit<HttpLoad, 'url'>): Side => async (seconds) => {
-  const cpu = cpuSeconds(server.pid);
-  const run = await httpLoad({ ...load, url: server.url }, CONNECTIONS, seconds);
-  return { ...run, cpuSeconds: cpuSeconds(server.pid) - cpu };
-};
+const sideOf =
+  (server: Server, load: Omit<HttpLoad, 'url'>): Side =>
+  async (seconds) => {
+    const cpu = cpuSeconds(server.pid);
+    const run = await httpLoad({ ...load, url: server.url }, CONNECTIONS, seconds);
+    return { ...run, cpuSeconds: cpuSeconds(server.pid) - cpu };
+  };
 
 /** The statements each server's connections ran since `since` (pg_stat_activity keeps the last one). */
 async function statementsSince(sql: Sql, application: string, since: Date): Promise<string[]> {
@@ -93,7 +115,10 @@ say('starting the service and the baseline …');
 const service = await startService();
 const baseline = await startBaseline();
 const comparisons: Comparison[] = [];
-const memory: Record<string, { server: Server; started?: number; idle?: number; peak?: number }> = { service: { server: service }, baseline: { server: baseline } };
+const memory: Record<string, { server: Server; started?: number; idle?: number; peak?: number }> = {
+  service: { server: service },
+  baseline: { server: baseline },
+};
 const statements: Record<string, string[]> = {};
 try {
   for (const m of Object.values(memory)) m.started = await idleRss(m.server.pid);
@@ -161,10 +186,16 @@ try {
     for (const server of [pooledService, pooledBaseline]) await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP);
     say(`${endpoint.name} via PgBouncer: ${SECONDS} s per server …`);
     const [s, b] = await interleaved([sideOf(pooledService, endpoint.load), sideOf(pooledBaseline, endpoint.load)], SECONDS);
-    comparisons.push({ endpoint: `${endpoint.name}, via PgBouncer`, service: s!, against: [{ name: 'baseline server, via PgBouncer', figures: b! }] });
+    comparisons.push({
+      endpoint: `${endpoint.name}, via PgBouncer`,
+      service: s!,
+      against: [{ name: 'baseline server, via PgBouncer', figures: b! }],
+    });
   }
 } catch (error) {
-  console.error(`service output:\n${pooledService.output()}\nbaseline output:\n${pooledBaseline.output()}\npgbouncer:\n${bouncer.output()}`);
+  console.error(
+    `service output:\n${pooledService.output()}\nbaseline output:\n${pooledBaseline.output()}\npgbouncer:\n${bouncer.output()}`,
+  );
   throw error;
 } finally {
   await Promise.all([pooledService.stop(), pooledBaseline.stop()]);
@@ -184,63 +215,78 @@ const table = [
   '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |',
   ...comparisons.flatMap(({ endpoint, service: s, against }) => [
     line([`\`${endpoint}\``, 'service', ...figureCells(s), '', '', '']),
-    ...against.map((a) => line(['', a.name, ...figureCells(a.figures), `**${(s.okRps / a.figures.okRps).toFixed(2)}**`, checked(a.sameSql), checked(a.sameBody)])),
+    ...against.map((a) =>
+      line([
+        '',
+        a.name,
+        ...figureCells(a.figures),
+        `**${(s.okRps / a.figures.okRps).toFixed(2)}**`,
+        checked(a.sameSql),
+        checked(a.sameBody),
+      ]),
+    ),
   ]),
 ];
 const memoryTable = [
   '| process | start to ready | RSS after start | RSS idle, after the warm-up | peak RSS under load |',
   '| --- | ---: | ---: | ---: | ---: |',
-  ...Object.entries(memory).map(([name, m]) => `| ${name} | ${seconds(m.server.readySeconds!)} | ${bytes(m.started!)} | ${bytes(m.idle!)} | ${bytes(m.peak!)} |`),
+  ...Object.entries(memory).map(
+    ([name, m]) => `| ${name} | ${seconds(m.server.readySeconds!)} | ${bytes(m.started!)} | ${bytes(m.idle!)} | ${bytes(m.peak!)} |`,
+  ),
 ];
 const sqlDetails = Object.entries(statements).flatMap(([name, ran]) => [`\`${name}\`:`, '', '```sql', ...ran, '```', '']);
 
-writeSection(new URL('./RESULTS.md', import.meta.url), 'api', [
-  '## The API under load',
-  '',
-  `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
-  '',
-  ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon', '@node-rs/argon2'])),
-  '',
-  'The service, started as production starts it (`node dist/server.js`, NODE_ENV=production,',
-  `LOG_LEVEL=warn, LOGIN_RATE_LIMIT=${LOGIN_RATE_LIMIT}: the highest its configuration accepts), and the baseline`,
-  '(bench/baseline-server.ts: a bare `node:http` server, a postgres.js pool of the same size (10), the same SQL,',
-  'the same JSON, and nothing else: no validation, no token check, no ETag, no log line), each in its own',
-  `process, on a migrated copy of the ${count(ORDERS)}-order legacy database (\`${DATABASE}\`), on this machine`,
-  `with PostgreSQL. autocannon, in the benchmark's process, keeps ${CONNECTIONS} connections busy (one request at a time`,
-  `each) for ${SECONDS} s per server in ${ROUNDS} turns, service and baseline alternated (ABBA), after a warm-up of`,
-  `${WARMUP} s each. Latencies are over every request of the turns. The ratio is service / baseline in 2xx responses`,
-  'per second. "CPU ms/req": CPU time of the server process (all its threads, /proc/<pid>/stat) per request.',
-  '"Same SQL": the statements the two servers\' connections ran in the warm-up (pg_stat_activity) are identical;',
-  '"same body": one answer of each, compared byte for byte (refresh: its keys).',
-  '',
-  '- "via PgBouncer": the same endpoints through PgBouncer 1.18 in transaction mode (`default_pool_size` 10, the',
-  '  service\'s pool size), the service with `DATABASE_TRANSACTION_POOLER=true` (no named prepared statements),',
-  '  the baseline with postgres.js `prepare: false`; non-2xx counts every answer that was not 2xx, and errors.',
-  '',
-  '- The list requests carry an access token of the service; the deep cursor is the (created_at, id) of the row',
-  '  90 % of the way down the status-5 list, encoded as the service encodes its cursors.',
-  `- Refresh: ${count(REFRESH_USERS)} bench users, each given a session in SQL beforehand (the SHA-256 of a random token`,
-  '  in the slot, as a login leaves it). Their tokens wait in one queue; each request presents the oldest, and the',
-  '  token it gets back joins the queue: every token is valid and presented once (tokens rotate).',
-  '- Webhook: SalesDrive\'s deliveries shaped like test/fixtures/salesdrive/new-order.json, each new: a new order,',
-  '  then its status change (a history row each), then the next; the service also counts each call in its',
-  '  database-backed rate limit, which the baseline does not have. The orders they create are deleted afterwards.',
-  `- Login: ${CONNECTIONS} bench users with an argon2id hash (library defaults, as the service stores them), in turn;`,
-  '  against it, `@node-rs/argon2` verify of the same hash in the benchmark\'s process (CPU: that process), at the',
-  '  same concurrency and one at a time, alternated with the logins.',
-  '',
-  ...table,
-  '',
-  'Each process: from its spawn until `GET /readyz` answered 200 (the service first migrates: here it finds',
-  'nothing to do, and counts no rows; the benchmark runs four servers at once, on a shared machine); its RSS (VmRSS) after start (ready, no',
-  'request yet), idle 2 s after the warm-up (median of 10 samples), and the highest of the samples taken',
-  'every 100 ms through all the loads above.',
-  '',
-  ...memoryTable,
-  '',
-  '<details><summary>The SQL both servers ran, per endpoint</summary>',
-  '',
-  ...sqlDetails,
-  '</details>',
-].join('\n'));
+writeSection(
+  new URL('./RESULTS.md', import.meta.url),
+  'api',
+  [
+    '## The API under load',
+    '',
+    `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
+    '',
+    ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon', '@node-rs/argon2'])),
+    '',
+    'The service, started as production starts it (`node dist/server.js`, NODE_ENV=production,',
+    `LOG_LEVEL=warn, LOGIN_RATE_LIMIT=${LOGIN_RATE_LIMIT}: the highest its configuration accepts), and the baseline`,
+    '(bench/baseline-server.ts: a bare `node:http` server, a postgres.js pool of the same size (10), the same SQL,',
+    'the same JSON, and nothing else: no validation, no token check, no ETag, no log line), each in its own',
+    `process, on a migrated copy of the ${count(ORDERS)}-order legacy database (\`${DATABASE}\`), on this machine`,
+    `with PostgreSQL. autocannon, in the benchmark's process, keeps ${CONNECTIONS} connections busy (one request at a time`,
+    `each) for ${SECONDS} s per server in ${ROUNDS} turns, service and baseline alternated (ABBA), after a warm-up of`,
+    `${WARMUP} s each. Latencies are over every request of the turns. The ratio is service / baseline in 2xx responses`,
+    'per second. "CPU ms/req": CPU time of the server process (all its threads, /proc/<pid>/stat) per request.',
+    '"Same SQL": the statements the two servers\' connections ran in the warm-up (pg_stat_activity) are identical;',
+    '"same body": one answer of each, compared byte for byte (refresh: its keys).',
+    '',
+    '- "via PgBouncer": the same endpoints through PgBouncer 1.18 in transaction mode (`default_pool_size` 10, the',
+    "  service's pool size), the service with `DATABASE_TRANSACTION_POOLER=true` (no named prepared statements),",
+    '  the baseline with postgres.js `prepare: false`; non-2xx counts every answer that was not 2xx, and errors.',
+    '',
+    '- The list requests carry an access token of the service; the deep cursor is the (created_at, id) of the row',
+    '  90 % of the way down the status-5 list, encoded as the service encodes its cursors.',
+    `- Refresh: ${count(REFRESH_USERS)} bench users, each given a session in SQL beforehand (the SHA-256 of a random token`,
+    '  in the slot, as a login leaves it). Their tokens wait in one queue; each request presents the oldest, and the',
+    '  token it gets back joins the queue: every token is valid and presented once (tokens rotate).',
+    "- Webhook: SalesDrive's deliveries shaped like test/fixtures/salesdrive/new-order.json, each new: a new order,",
+    '  then its status change (a history row each), then the next; the service also counts each call in its',
+    '  database-backed rate limit, which the baseline does not have. The orders they create are deleted afterwards.',
+    `- Login: ${CONNECTIONS} bench users with an argon2id hash (library defaults, as the service stores them), in turn;`,
+    "  against it, `@node-rs/argon2` verify of the same hash in the benchmark's process (CPU: that process), at the",
+    '  same concurrency and one at a time, alternated with the logins.',
+    '',
+    ...table,
+    '',
+    'Each process: from its spawn until `GET /readyz` answered 200 (the service first migrates: here it finds',
+    'nothing to do, and counts no rows; the benchmark runs four servers at once, on a shared machine); its RSS (VmRSS) after start (ready, no',
+    'request yet), idle 2 s after the warm-up (median of 10 samples), and the highest of the samples taken',
+    'every 100 ms through all the loads above.',
+    '',
+    ...memoryTable,
+    '',
+    '<details><summary>The SQL both servers ran, per endpoint</summary>',
+    '',
+    ...sqlDetails,
+    '</details>',
+  ].join('\n'),
+);
 say('wrote bench/RESULTS.md (api section)');

@@ -16,7 +16,11 @@ import postgres from 'postgres';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
 import { externalIdOf, ORDER_EVENTS, readDelivery, type SalesDrivePayload } from '../src/salesdrive/payload.js';
 
-const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
+const env = (name: string) =>
+  process.env[name] ??
+  (() => {
+    throw new Error(`${name} is not set`);
+  })();
 const sql = postgres(env('DATABASE_URL'), {
   max: 10,
   connect_timeout: 5,
@@ -44,12 +48,13 @@ const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || ch
 const SEARCH = `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ilike $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
 const HISTORY =
   'select "order_history"."id", "order_history"."order_id", "order_history"."status", "order_history"."status_text", "order_history"."changed_at", "order_history"."source", "order_history"."user_id", "order_history"."notes", "users"."name" from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = $1 order by "order_history"."changed_at" desc, "order_history"."id" desc limit $2';
-const NEXT = 'select "id" from "orders" where ("orders"."created_at", "orders"."id") < ($1, $2) order by "orders"."created_at" desc, "orders"."id" desc limit $3';
-const PREVIOUS = 'select "id" from "orders" where ("orders"."created_at", "orders"."id") > ($1, $2) order by "orders"."created_at" asc, "orders"."id" asc limit $3';
+const NEXT =
+  'select "id" from "orders" where ("orders"."created_at", "orders"."id") < ($1, $2) order by "orders"."created_at" desc, "orders"."id" desc limit $3';
+const PREVIOUS =
+  'select "id" from "orders" where ("orders"."created_at", "orders"."id") > ($1, $2) order by "orders"."created_at" asc, "orders"."id" asc limit $3';
 const STATUSES = ['1', '2', '3', '4', '5', '6', '7', '8', '9']; // src/orders/statuses.ts STATUS_TEXT
 // src/routes/auth.ts, POST /auth/refresh: the compare-and-swap on one session of users.sessions
-const REFRESH =
-  `update "users" set "last_activity_at" = date_trunc('milliseconds', now()), "sessions" = (SELECT jsonb_agg(CASE WHEN (e.s->>'hash') = $1::text THEN e.s || jsonb_build_object('hash', $2::text, 'previousHash', $3::text, 'rotatedAt', $4::text, 'expiresAt', $5::text) ELSE e.s END ORDER BY e.i) FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i)), "updated_at" = date_trunc('milliseconds', now()) where ("users"."sessions" @> jsonb_build_array(jsonb_build_object('hash', $6::text)) and EXISTS (SELECT 1 FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i) WHERE (e.s->>'hash') = $7::text AND (e.s->>'expiresAt')::timestamptz > now()) and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at", "token_version", (SELECT e.s->>'id' FROM jsonb_array_elements("sessions") AS e(s) WHERE e.s->>'hash' = $9::text) as "session_id"`;
+const REFRESH = `update "users" set "last_activity_at" = date_trunc('milliseconds', now()), "sessions" = (SELECT jsonb_agg(CASE WHEN (e.s->>'hash') = $1::text THEN e.s || jsonb_build_object('hash', $2::text, 'previousHash', $3::text, 'rotatedAt', $4::text, 'expiresAt', $5::text) ELSE e.s END ORDER BY e.i) FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i)), "updated_at" = date_trunc('milliseconds', now()) where ("users"."sessions" @> jsonb_build_array(jsonb_build_object('hash', $6::text)) and EXISTS (SELECT 1 FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i) WHERE (e.s->>'hash') = $7::text AND (e.s->>'expiresAt')::timestamptz > now()) and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at", "token_version", (SELECT e.s->>'id' FROM jsonb_array_elements("sessions") AS e(s) WHERE e.s->>'hash' = $9::text) as "session_id"`;
 
 // src/routes/salesdrive-webhook.ts, a delivery of SalesDrive's webhook, as drizzle renders it (for the
 // bench's deliveries, which carry every field it reads)
@@ -107,7 +112,9 @@ async function search(query: URLSearchParams) {
   const items = rows.slice(0, 50);
   const last = items.at(-1);
   const nextCursor =
-    rows.length > 50 && last ? base64url(JSON.stringify({ s: 'createdAt', o: 'desc', v: (last.createdAt as Date).toISOString(), id: last.id })) : null;
+    rows.length > 50 && last
+      ? base64url(JSON.stringify({ s: 'createdAt', o: 'desc', v: (last.createdAt as Date).toISOString(), id: last.id }))
+      : null;
   return { items, nextCursor };
 }
 
@@ -132,7 +139,17 @@ async function refresh(request: IncomingMessage) {
   const next = sha256(refreshToken);
   const now = new Date();
   const expiresAt = new Date(now.getTime() + REFRESH_TOKEN_TTL * 1000).toISOString();
-  const [row] = await sql.unsafe<Row[]>(REFRESH, [presented, next, presented, now.toISOString(), expiresAt, presented, presented, true, next]);
+  const [row] = await sql.unsafe<Row[]>(REFRESH, [
+    presented,
+    next,
+    presented,
+    now.toISOString(),
+    expiresAt,
+    presented,
+    presented,
+    true,
+    next,
+  ]);
   if (!row) return undefined;
   const { tokenVersion, sessionId, ...user } = row;
   const token = accessToken(user.id as number, user.role as string, sessionId as string, tokenVersion as number);
@@ -141,7 +158,15 @@ async function refresh(request: IncomingMessage) {
 
 /** The same work as the service's webhook: the secret, the payload's fields, one transaction; nothing else. */
 async function webhook(request: IncomingMessage, token: string | null) {
-  if (!timingSafeEqual(createHash('sha256').update(token ?? '').digest(), webhookSecret)) return undefined;
+  if (
+    !timingSafeEqual(
+      createHash('sha256')
+        .update(token ?? '')
+        .digest(),
+      webhookSecret,
+    )
+  )
+    return undefined;
   let text = '';
   for await (const chunk of request) text += chunk;
   const payload = JSON.parse(text) as SalesDrivePayload;
@@ -152,11 +177,34 @@ async function webhook(request: IncomingMessage, token: string | null) {
   return sql.begin(async (tx) => {
     await tx.unsafe(WEBHOOK_LOCK, [`salesdrive-order:${id}`]);
     const [before] = await tx.unsafe<Row[]>(WEBHOOK_READ, [payload, id] as never[]); // postgres.js writes jsonb parameters as JSON
-    const received = [payload, f.customerName, f.customerPhone, f.deliveryAddress, f.cityName, f.paymentMethod, f.shippingMethod, f.provider, f.totalPrice, f.orderDate];
+    const received = [
+      payload,
+      f.customerName,
+      f.customerPhone,
+      f.deliveryAddress,
+      f.cityName,
+      f.paymentMethod,
+      f.shippingMethod,
+      f.provider,
+      f.totalPrice,
+      f.orderDate,
+    ];
     if (!before) {
       const externalId = externalIdOf(data);
       const [created] = await tx.unsafe<Row[]>(WEBHOOK_INSERT, [
-        id, externalId, externalId, f.ttn ?? '', f.quantity, f.status, f.statusText, f.items, ...received, 'success', null, new Date(), updateAt,
+        id,
+        externalId,
+        externalId,
+        f.ttn ?? '',
+        f.quantity,
+        f.status,
+        f.statusText,
+        f.items,
+        ...received,
+        'success',
+        null,
+        new Date(),
+        updateAt,
       ] as never[]);
       await tx.unsafe(WEBHOOK_FIRST_HISTORY, [id, created!.status, created!.statusText, 'webhook', 'new order from SalesDrive'] as never[]);
       return { result: 'created', orderId: id, statusKept: false };
@@ -167,7 +215,18 @@ async function webhook(request: IncomingMessage, token: string | null) {
     const [manual] = f.status !== before.status ? await tx.unsafe<Row[]>(WEBHOOK_LAST_MANUAL, [id, 'manual', 1]) : [];
     if (manual && (!updateAt || updateAt < (manual.changedAt as Date))) throw new Error('the bench load makes no status change of its own');
     await tx.unsafe(WEBHOOK_UPDATE, [
-      f.ttn, f.quantity, f.status, f.statusText, f.items, ...received, 'success', null, new Date(), updateAt ?? storedUpdateAt, new Date(), id,
+      f.ttn,
+      f.quantity,
+      f.status,
+      f.statusText,
+      f.items,
+      ...received,
+      'success',
+      null,
+      new Date(),
+      updateAt ?? storedUpdateAt,
+      new Date(),
+      id,
     ] as never[]);
     if (f.status !== before.status) await tx.unsafe(WEBHOOK_HISTORY, [id, f.status, f.statusText, 'webhook'] as never[]);
     return { result: 'updated', orderId: id, statusKept: false };
@@ -177,7 +236,8 @@ async function webhook(request: IncomingMessage, token: string | null) {
 async function route(request: IncomingMessage): Promise<[number, unknown]> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   if (request.method === 'GET' && url.pathname === '/readyz') return [200, { status: 'ok' }];
-  if (request.method === 'GET' && url.pathname === '/api/v1/orders' && url.searchParams.has('q')) return [200, await search(url.searchParams)];
+  if (request.method === 'GET' && url.pathname === '/api/v1/orders' && url.searchParams.has('q'))
+    return [200, await search(url.searchParams)];
   if (request.method === 'GET' && url.pathname === '/api/v1/orders') return [200, await listOrders(url.searchParams)];
   if (request.method === 'GET' && url.pathname === '/api/v1/orders/counts') return [200, await counts()];
   if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/') && url.searchParams.get('include') === 'history') {
@@ -190,7 +250,9 @@ async function route(request: IncomingMessage): Promise<[number, unknown]> {
   }
   if (request.method === 'POST' && url.pathname === '/api/v1/webhooks/salesdrive') {
     const outcome = await webhook(request, url.searchParams.get('token'));
-    return outcome ? [200, outcome] : [401, { statusCode: 401, code: 'WEBHOOK_UNAUTHORIZED', error: 'Unauthorized', message: 'A valid webhook secret is required' }];
+    return outcome
+      ? [200, outcome]
+      : [401, { statusCode: 401, code: 'WEBHOOK_UNAUTHORIZED', error: 'Unauthorized', message: 'A valid webhook secret is required' }];
   }
   if (request.method === 'POST' && url.pathname === '/api/v1/auth/refresh') {
     const tokens = await refresh(request);

@@ -44,18 +44,26 @@ export function lineChart(spec: ChartSpec): string {
   const formatX = spec.formatX ?? String;
 
   const grid = [
-    ...yTicks.map((y) => line(PAD.left, py(y), px(xMax), py(y), 'stroke="#ddd"') + text(PAD.left - 8, py(y) + 4, String(y), 'text-anchor="end"')),
-    ...xTicks.map((x) => line(px(x), py(0), px(x), py(0) + 5, 'stroke="#333"') + text(px(x), py(0) + 20, formatX(x), 'text-anchor="middle"')),
+    ...yTicks.map(
+      (y) => line(PAD.left, py(y), px(xMax), py(y), 'stroke="#ddd"') + text(PAD.left - 8, py(y) + 4, String(y), 'text-anchor="end"'),
+    ),
+    ...xTicks.map(
+      (x) => line(px(x), py(0), px(x), py(0) + 5, 'stroke="#333"') + text(px(x), py(0) + 20, formatX(x), 'text-anchor="middle"'),
+    ),
     line(PAD.left, py(0), px(xMax), py(0), 'stroke="#333"'),
     line(PAD.left, py(0), PAD.left, py(yMax), 'stroke="#333"'),
   ];
   const lines = spec.series.map((s, i) => {
     const path = s.points.map(([x, y]) => `${f(px(x))},${f(py(y))}`).join(' ');
     // each value written above and to the left of its dot, clear of the legend on the right
-    const dots = s.points.map(([x, y]) => `<circle cx="${f(px(x))}" cy="${f(py(y))}" r="4" fill="${s.color}"/>` +
-      text(px(x) - 7, py(y) - 7, y.toFixed(1), `text-anchor="end" fill="${s.color}"`));
+    const dots = s.points.map(
+      ([x, y]) =>
+        `<circle cx="${f(px(x))}" cy="${f(py(y))}" r="4" fill="${s.color}"/>` +
+        text(px(x) - 7, py(y) - 7, y.toFixed(1), `text-anchor="end" fill="${s.color}"`),
+    );
     const legendY = PAD.top + 10 + i * 22;
-    const legend = line(W - PAD.right + 20, legendY, W - PAD.right + 40, legendY, `stroke="${s.color}" stroke-width="3"`) +
+    const legend =
+      line(W - PAD.right + 20, legendY, W - PAD.right + 40, legendY, `stroke="${s.color}" stroke-width="3"`) +
       text(W - PAD.right + 46, legendY + 4, s.name);
     return `<polyline points="${path}" fill="none" stroke="${s.color}" stroke-width="2"/>${dots.join('')}${legend}`;
   });

@@ -19,7 +19,10 @@ import { PROJECT_ROOT } from './lib/processes.js';
 import { bytes, count, machine, seconds, writeSection } from './lib/results.js';
 
 const { values: options } = parseArgs({ options: { orders: { type: 'string', default: '10000,100000' } } });
-const sizes = options.orders.split(',').map(Number).sort((a, b) => a - b);
+const sizes = options.orders
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
 if (!sizes.every((n) => Number.isInteger(n) && n > 0)) throw new Error(`--orders: expected positive integers, got ${options.orders}`);
 const COMMAND = ['npx tsx bench/import.ts', ...process.argv.slice(2)].join(' ');
 
@@ -32,7 +35,10 @@ interface Measured {
 /** Runs a command under GNU time: wall-clock seconds and the maximum resident set size. */
 function timed(command: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Measured> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %M', command, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env } });
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH-TIME %e %M', command, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+    });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -85,7 +91,9 @@ for (const orders of sizes) {
   }
   try {
     log('db:import …');
-    const importRun = await timed(process.execPath, ['dist/migrate/import-cli.js', mysqlUrl(source)], { DATABASE_URL: urlFor(importTarget) });
+    const importRun = await timed(process.execPath, ['dist/migrate/import-cli.js', mysqlUrl(source)], {
+      DATABASE_URL: urlFor(importTarget),
+    });
     const rows = [...importRun.output.matchAll(/^\S.*?\s+(\d+)\s+(\d+)\s+(\d+)$/gm)].reduce((sum, m) => sum + Number(m[3]), 0);
     log(`db:import: ${seconds(importRun.seconds)}, peak RSS ${bytes(importRun.peakRss)}, ${count(rows)} rows verified`);
     log('pgloader …');
@@ -99,22 +107,27 @@ for (const orders of sizes) {
   }
 }
 
-writeSection(new URL('./RESULTS.md', import.meta.url), 'import', [
-  '## Importing the MySQL database (`npm run db:import`)',
-  '',
-  `\`${COMMAND}\`: the legacy-scale database's MySQL copy (MariaDB 10.11 on the same machine) into an empty`,
-  'PostgreSQL database, by the built `db:import` CLI (mysql2 → COPY, every row verified by checksum in the',
-  `same transaction) and by ${pgloaderVersion} (the anchor: no verification, its own casts), one after the other.`,
-  'Time is wall-clock, memory the peak resident set (GNU time). One run of each, on a virtual machine shared with',
-  'other work: the same 100,000-order import took 32.7 s (pgloader 20.2 s) and 63.6 s (pgloader 18.7 s) in two',
-  'runs half an hour apart. The import\'s memory stays flat from 100,000 to 1,000,000 orders; pgloader\'s grows.',
-  '',
-  '| orders | rows | db:import | pgloader | ratio (import / pgloader) | db:import peak RSS | pgloader peak RSS |',
-  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...results.map((r) =>
-    `| ${count(r.orders)} | ${count(r.rows)} | ${seconds(r.importRun.seconds)} | ${seconds(r.pgloaderRun.seconds)} | ${(r.importRun.seconds / r.pgloaderRun.seconds).toFixed(2)} | ${bytes(r.importRun.peakRss)} | ${bytes(r.pgloaderRun.peakRss)} |`,
-  ),
-  '',
-  ...(await machine(['mysql2', 'postgres'])),
-].join('\n'));
+writeSection(
+  new URL('./RESULTS.md', import.meta.url),
+  'import',
+  [
+    '## Importing the MySQL database (`npm run db:import`)',
+    '',
+    `\`${COMMAND}\`: the legacy-scale database's MySQL copy (MariaDB 10.11 on the same machine) into an empty`,
+    'PostgreSQL database, by the built `db:import` CLI (mysql2 → COPY, every row verified by checksum in the',
+    `same transaction) and by ${pgloaderVersion} (the anchor: no verification, its own casts), one after the other.`,
+    'Time is wall-clock, memory the peak resident set (GNU time). One run of each, on a virtual machine shared with',
+    'other work: the same 100,000-order import took 32.7 s (pgloader 20.2 s) and 63.6 s (pgloader 18.7 s) in two',
+    "runs half an hour apart. The import's memory stays flat from 100,000 to 1,000,000 orders; pgloader's grows.",
+    '',
+    '| orders | rows | db:import | pgloader | ratio (import / pgloader) | db:import peak RSS | pgloader peak RSS |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...results.map(
+      (r) =>
+        `| ${count(r.orders)} | ${count(r.rows)} | ${seconds(r.importRun.seconds)} | ${seconds(r.pgloaderRun.seconds)} | ${(r.importRun.seconds / r.pgloaderRun.seconds).toFixed(2)} | ${bytes(r.importRun.peakRss)} | ${bytes(r.pgloaderRun.peakRss)} |`,
+    ),
+    '',
+    ...(await machine(['mysql2', 'postgres'])),
+  ].join('\n'),
+);
 console.log('wrote bench/RESULTS.md (import section)');

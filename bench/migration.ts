@@ -28,7 +28,10 @@ const { values: options } = parseArgs({
     'drop-legacy': { type: 'boolean', default: false },
   },
 });
-const sizes = options.orders.split(',').map(Number).sort((a, b) => a - b);
+const sizes = options.orders
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
 if (!sizes.every((n) => Number.isInteger(n) && n > 0)) throw new Error(`--orders: expected positive integers, got ${options.orders}`);
 const RUNS = Number(options.runs);
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs: expected a positive integer, got ${options.runs}`);
@@ -43,7 +46,14 @@ interface SizeResult {
   rollback: MigrationResult;
   rollbackFloor: FloorResult;
   /** Every run's time of each, in seconds (the fastest is the one shown). */
-  runs: { migration: number[]; floor: number[]; rollback: number[]; rollbackFloor: number[]; migrationTransaction: number[]; rollbackTransaction: number[] };
+  runs: {
+    migration: number[];
+    floor: number[];
+    rollback: number[];
+    rollbackFloor: number[];
+    migrationTransaction: number[];
+    rollbackTransaction: number[];
+  };
   /** The 1-minute load average when each measurement started (besides this benchmark's own work). */
   load: number[];
   /** Where the floor's idea of the work differs from what the migration did. */
@@ -57,17 +67,16 @@ function differences(what: string, expected: string[], actual: string[]): string
   const missing = expected.filter((x) => !actual.includes(x));
   const extra = actual.filter((x) => !expected.includes(x));
   return missing.length || extra.length
-    ? [`${what}: the floor assumes ${missing.join(', ') || '-'} that the migration did not do; the migration did ${extra.join(', ') || '-'} that the floor leaves out`]
+    ? [
+        `${what}: the floor assumes ${missing.join(', ') || '-'} that the migration did not do; the migration did ${extra.join(', ') || '-'} that the floor leaves out`,
+      ]
     : [];
 }
 
 function checkFloor(migration: MigrationResult): string[] {
   const tables = [...FLOOR_TABLES.filter((t) => t.rewrite).map((t) => t.final), ...Object.keys(FLOOR_CREATED)];
   const indexes = [...FLOOR_TABLES.flatMap((t) => Object.keys(t.indexes)), ...Object.values(FLOOR_CREATED).flatMap((t) => t.indexes)];
-  return [
-    ...differences('tables rewritten', tables, migration.rewritten),
-    ...differences('indexes built', indexes, migration.built),
-  ];
+  return [...differences('tables rewritten', tables, migration.rewritten), ...differences('indexes built', indexes, migration.built)];
 }
 
 const fastest = <T extends { seconds: number }>(results: T[]) => results.reduce((a, b) => (b.seconds < a.seconds ? b : a));
@@ -75,10 +84,17 @@ const fastest = <T extends { seconds: number }>(results: T[]) => results.reduce(
 async function measure(orders: number): Promise<SizeResult> {
   const say = log(orders);
   const legacy = await ensureLegacy(orders, say);
-  const [{ n: historyRows }] = await withDatabase(legacy, (sql) => sql`select count(*)::int as n from "OrderHistory"`) as unknown as [{ n: number }];
+  const [{ n: historyRows }] = (await withDatabase(legacy, (sql) => sql`select count(*)::int as n from "OrderHistory"`)) as unknown as [
+    { n: number },
+  ];
   const legacySize = await databaseSize(legacy);
   const copies = { migration: `${legacy}_migrate`, floor: `${legacy}_floor`, rollbackFloor: `${legacy}_rbfloor` };
-  const all = { migration: [] as MigrationResult[], floor: [] as FloorResult[], rollback: [] as MigrationResult[], rollbackFloor: [] as FloorResult[] };
+  const all = {
+    migration: [] as MigrationResult[],
+    floor: [] as FloorResult[],
+    rollback: [] as MigrationResult[],
+    rollbackFloor: [] as FloorResult[],
+  };
   const load: number[] = [];
   const timed = async <T>(what: string, fn: () => Promise<T & { seconds: number }>) => {
     await checkpoint(); // so that no earlier writes are flushed during a measurement
@@ -102,8 +118,11 @@ async function measure(orders: number): Promise<SizeResult> {
     all.rollback.push(result);
   };
   const rollbackFloor = async () => {
-    all.rollbackFloor.push(await timed('rollback floor', () =>
-      withDatabase(legacy, (legacySql) => runFloor(copies.rollbackFloor, (sql) => rollbackFloorStatements(sql, legacySql)))));
+    all.rollbackFloor.push(
+      await timed('rollback floor', () =>
+        withDatabase(legacy, (legacySql) => runFloor(copies.rollbackFloor, (sql) => rollbackFloorStatements(sql, legacySql))),
+      ),
+    );
   };
   try {
     for (let run = 0; run < RUNS; run++) {
@@ -124,11 +143,18 @@ async function measure(orders: number): Promise<SizeResult> {
     }
     const migration = fastest(all.migration);
     return {
-      orders, historyRows, legacySize,
-      migration, floor: fastest(all.floor), rollback: fastest(all.rollback), rollbackFloor: fastest(all.rollbackFloor),
+      orders,
+      historyRows,
+      legacySize,
+      migration,
+      floor: fastest(all.floor),
+      rollback: fastest(all.rollback),
+      rollbackFloor: fastest(all.rollbackFloor),
       runs: {
-        migration: all.migration.map((r) => r.seconds), floor: all.floor.map((r) => r.seconds),
-        rollback: all.rollback.map((r) => r.seconds), rollbackFloor: all.rollbackFloor.map((r) => r.seconds),
+        migration: all.migration.map((r) => r.seconds),
+        floor: all.floor.map((r) => r.seconds),
+        rollback: all.rollback.map((r) => r.seconds),
+        rollbackFloor: all.rollbackFloor.map((r) => r.seconds),
         migrationTransaction: all.migration.map((r) => r.observation.longestTransaction),
         rollbackTransaction: all.rollback.map((r) => r.observation.longestTransaction),
       },
@@ -144,7 +170,8 @@ async function measure(orders: number): Promise<SizeResult> {
 const ratio = (command: MigrationResult, transactions: number[], floor: FloorResult) =>
   `${(command.seconds / floor.seconds).toFixed(2)} (transaction alone: ${(Math.min(...transactions) / floor.seconds).toFixed(2)})`;
 /** The fastest, and every run when there were several. */
-const best = (times: number[]) => `${seconds(Math.min(...times))}${times.length > 1 ? ` (${times.map((t) => t.toFixed(1)).join(', ')})` : ''}`;
+const best = (times: number[]) =>
+  `${seconds(Math.min(...times))}${times.length > 1 ? ` (${times.map((t) => t.toFixed(1)).join(', ')})` : ''}`;
 
 function lockTable(result: MigrationResult): string[] {
   const locks = [...result.observation.locks].sort(([, a], [, b]) => a.from - b.from);
@@ -247,38 +274,42 @@ const results: SizeResult[] = [];
 for (const orders of sizes) results.push(await measure(orders));
 
 writeFileSync(new URL('./migration-time.svg', import.meta.url), chart(results));
-writeSection(new URL('./RESULTS.md', import.meta.url), 'migration', [
-  '## Restructuring at scale',
-  '',
-  `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
-  '',
-  ...(await machine()),
-  '',
-  `Each size runs ${RUNS === 1 ? 'once' : `${RUNS} times`}, each time on two fresh copies of the same legacy database (bench/legacy-scale: 40 users,`,
-  '250 products, up to 4 history rows per order). On one, the operator\'s `npm run db:migrate`, timed',
-  'from start to exit (Node start-up and the row counts of its report included); "the migration',
-  'transaction" is how long its one transaction was open. On the other, the floor: the least work',
-  'PostgreSQL must do for the same final schema, in one transaction (bench/lib/floor.ts). Only the',
-  'tables whose values change representation must be written anew: orders and products (money,',
-  'double precision -> numeric(12,2)). `TIMESTAMP(3)` -> plain `timestamptz` in a UTC session',
-  'rewrites nothing, nor do renames, dropped indexes and added columns. The floor writes each of',
-  'the two once by `ALTER TABLE … TYPE`, which keeps the foreign key order_history holds on orders',
-  '(a new table, `CREATE TABLE … AS SELECT`, would need that key validated again: 2.4 s more at a',
-  'million orders, measured), verifying their checks as it writes; builds every index the final',
-  'schema adds, once; reads each other table once for the checks the final schema holds validated;',
-  'drops the three tables it has not, and creates rate_limits.',
-  'Then the way back, the same way: `npm run db:rollback` on the migrated database, and on a copy of',
-  'it the rollback floor: the six tables rewritten in the legacy types (`TIMESTAMP(3)` is a typmod,',
-  'which PostgreSQL enforces by rewriting), every legacy index built once, after.',
-  'The machine is a shared two-core virtual machine: one statement\'s time varies by half from one',
-  'run to the next, so command and floor take turns to go first, the fastest of the runs of each',
-  'is kept (the others are in brackets) and each command is compared with its floor, measured in the',
-  'same run, rather than absolute times across runs.',
-  'Locks, transaction and disk come from a second connection polling `pg_locks`, `pg_stat_activity`',
-  'and `pg_database_size` every 50 ms; the lock table and report are those of the fastest run.',
-  '',
-  '![migration and floor time against orders](migration-time.svg)',
-  '',
-  ...results.map((r) => `${sizeSection(r)}\n`),
-].join('\n'));
+writeSection(
+  new URL('./RESULTS.md', import.meta.url),
+  'migration',
+  [
+    '## Restructuring at scale',
+    '',
+    `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
+    '',
+    ...(await machine()),
+    '',
+    `Each size runs ${RUNS === 1 ? 'once' : `${RUNS} times`}, each time on two fresh copies of the same legacy database (bench/legacy-scale: 40 users,`,
+    "250 products, up to 4 history rows per order). On one, the operator's `npm run db:migrate`, timed",
+    'from start to exit (Node start-up and the row counts of its report included); "the migration',
+    'transaction" is how long its one transaction was open. On the other, the floor: the least work',
+    'PostgreSQL must do for the same final schema, in one transaction (bench/lib/floor.ts). Only the',
+    'tables whose values change representation must be written anew: orders and products (money,',
+    'double precision -> numeric(12,2)). `TIMESTAMP(3)` -> plain `timestamptz` in a UTC session',
+    'rewrites nothing, nor do renames, dropped indexes and added columns. The floor writes each of',
+    'the two once by `ALTER TABLE … TYPE`, which keeps the foreign key order_history holds on orders',
+    '(a new table, `CREATE TABLE … AS SELECT`, would need that key validated again: 2.4 s more at a',
+    'million orders, measured), verifying their checks as it writes; builds every index the final',
+    'schema adds, once; reads each other table once for the checks the final schema holds validated;',
+    'drops the three tables it has not, and creates rate_limits.',
+    'Then the way back, the same way: `npm run db:rollback` on the migrated database, and on a copy of',
+    'it the rollback floor: the six tables rewritten in the legacy types (`TIMESTAMP(3)` is a typmod,',
+    'which PostgreSQL enforces by rewriting), every legacy index built once, after.',
+    "The machine is a shared two-core virtual machine: one statement's time varies by half from one",
+    'run to the next, so command and floor take turns to go first, the fastest of the runs of each',
+    'is kept (the others are in brackets) and each command is compared with its floor, measured in the',
+    'same run, rather than absolute times across runs.',
+    'Locks, transaction and disk come from a second connection polling `pg_locks`, `pg_stat_activity`',
+    'and `pg_database_size` every 50 ms; the lock table and report are those of the fastest run.',
+    '',
+    '![migration and floor time against orders](migration-time.svg)',
+    '',
+    ...results.map((r) => `${sizeSection(r)}\n`),
+  ].join('\n'),
+);
 console.log('wrote bench/RESULTS.md (migration section) and bench/migration-time.svg');

@@ -22,7 +22,8 @@ const REPEAT = Number(options.repeat);
 const COMMAND = ['npx tsx bench/pglite-start.ts', ...process.argv.slice(2)].join(' ');
 
 const { DATABASE_URL: _, ...env } = process.env;
-const service = (dataDir: string) => ['dist/server.js', { ...env, PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' }] as const;
+const service = (dataDir: string) =>
+  ['dist/server.js', { ...env, PGLITE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', NODE_ENV: 'development' }] as const;
 const floor = ['bench/baseline-server.ts', { ...env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', JWT_SECRET: 'x' }] as const;
 
 async function startToReady([script, environment]: readonly [string, NodeJS.ProcessEnv]): Promise<number> {
@@ -57,24 +58,28 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const row = (what: string, xs: number[]) =>
   `| ${what} | ${seconds(median(xs))} | ${seconds(Math.min(...xs))} – ${seconds(Math.max(...xs))} | ${xs.map(seconds).join(', ')} | ${(median(xs) / median(times.floor)).toFixed(1)} |`;
 
-writeSection(new URL('./RESULTS.md', import.meta.url), 'pglite', [
-  '## Starting on the embedded PGlite',
-  '',
-  `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
-  '',
-  ...(await machine(['@electric-sql/pglite', 'drizzle-orm', 'tsx'], { postgres: false })),
-  '',
-  "`npm start`'s command, `node dist/server.js`, with no `DATABASE_URL` and `PGLITE_DATA_DIR` a new",
-  'temporary directory; from the spawn until `GET /readyz` answers 200 (polled every 50 ms). The first start',
-  'creates the database, applies the migrations and creates the first admin (an argon2id hash); the second,',
-  `after the first has stopped on SIGTERM, opens the same directory. ${REPEAT} directories, each started twice.`,
-  'In the same turns, the floor of any server started that way: bench/baseline-server.ts (Node, tsx, node:http,',
-  'postgres.js, which connects on its first query), from spawn to its first 200.',
-  '',
-  '| start | median | range | each | median / floor |',
-  '| --- | ---: | ---: | --- | ---: |',
-  row('first (new database)', times.first),
-  row('second (existing database)', times.second),
-  row('floor: a bare server, same command', times.floor),
-].join('\n'));
+writeSection(
+  new URL('./RESULTS.md', import.meta.url),
+  'pglite',
+  [
+    '## Starting on the embedded PGlite',
+    '',
+    `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
+    '',
+    ...(await machine(['@electric-sql/pglite', 'drizzle-orm', 'tsx'], { postgres: false })),
+    '',
+    "`npm start`'s command, `node dist/server.js`, with no `DATABASE_URL` and `PGLITE_DATA_DIR` a new",
+    'temporary directory; from the spawn until `GET /readyz` answers 200 (polled every 50 ms). The first start',
+    'creates the database, applies the migrations and creates the first admin (an argon2id hash); the second,',
+    `after the first has stopped on SIGTERM, opens the same directory. ${REPEAT} directories, each started twice.`,
+    'In the same turns, the floor of any server started that way: bench/baseline-server.ts (Node, tsx, node:http,',
+    'postgres.js, which connects on its first query), from spawn to its first 200.',
+    '',
+    '| start | median | range | each | median / floor |',
+    '| --- | ---: | ---: | --- | ---: |',
+    row('first (new database)', times.first),
+    row('second (existing database)', times.second),
+    row('floor: a bare server, same command', times.floor),
+  ].join('\n'),
+);
 console.log('[pglite] wrote bench/RESULTS.md (pglite section)');

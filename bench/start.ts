@@ -75,7 +75,11 @@ try {
       ['pglite floor', () => start('bench/start-floor.mjs', pgliteEnv)],
     ];
     for (const [name, run] of i % 2 ? turn.reverse() : turn) samples[name]!.push(await run());
-    say(`${i + 1}/${REPEAT}: ${Object.entries(samples).map(([name, xs]) => `${name} ${seconds(xs.at(-1)!.ready)}`).join(', ')}`);
+    say(
+      `${i + 1}/${REPEAT}: ${Object.entries(samples)
+        .map(([name, xs]) => `${name} ${seconds(xs.at(-1)!.ready)}`)
+        .join(', ')}`,
+    );
   }
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
@@ -94,33 +98,37 @@ const row = (label: string, name: string, floor: string) => {
   return `| ${label} | ${seconds(ready)} | ${samples[name]!.map((s) => seconds(s.ready)).join(', ')} | ${seconds(cpu)} | ${bytes(memory)} | ${ratio('ready')} | ${ratio('cpu', false)} | ${ratio('rss')} |`;
 };
 
-writeSection(new URL('./RESULTS.md', import.meta.url), 'start', [
-  '## Start-up: the production command against the floor',
-  '',
-  `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)} (the machine was shared with other work: ratios, measured in`,
-  'alternate turns of one run, are what to read):',
-  '',
-  ...(await machine(['postgres', '@electric-sql/pglite', 'fastify', 'drizzle-orm'])),
-  '',
-  '`node dist/server.js`, what the image runs and `npm start` runs after its build: the esbuild bundle run by',
-  "plain node, no tsx, with Node's compile cache and source maps on (src/main.ts); NODE_ENV=production on",
-  "PostgreSQL. As in the image, `NODE_COMPILE_CACHE` is set (both sides) and filled by the image's build step,",
-  '`node dist/server.js --warm-compile-cache` (the floor fills it at its first start). Against the floor:',
-  'bench/start-floor.mjs, node, node:http and the same driver on the same database (postgres.js, or PGlite on',
-  'the same directory), whose `/readyz` answers once a `select 1` did. "Without the compile cache": the same',
-  'build with `NODE_DISABLE_COMPILE_CACHE=1`, as a start whose cache is empty or does not fit would be. From the',
-  'spawn until `GET /readyz` answered 200 (polled every 5 ms); CPU time (user and system, from /proc) and RSS',
-  `(VmRSS) at that moment. ${REPEAT} turns, the five in alternate order; medians. PostgreSQL: the migrated`,
-  `1,000,000-order database (\`${DATABASE}\`: 3.25 million history rows); the start finds nothing to migrate`,
-  '(asked on the pool, counting no rows). PGlite: a second start on a directory the first start created and',
-  'migrated. Goals (issue 20): start-to-ready ≤ 3× the floor, RSS ≤ 2×, with no loader of our own.',
-  '',
-  '| start | median | each | CPU until ready | RSS when ready | start / floor | CPU / floor | RSS / floor |',
-  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
-  row('service, PostgreSQL 1M orders', 'postgres', 'postgres floor'),
-  row('floor, PostgreSQL', 'postgres floor', 'postgres floor'),
-  row('service without the compile cache, PostgreSQL', 'postgres uncached', 'postgres floor'),
-  row('service, PGlite', 'pglite', 'pglite floor'),
-  row('floor, PGlite', 'pglite floor', 'pglite floor'),
-].join('\n'));
+writeSection(
+  new URL('./RESULTS.md', import.meta.url),
+  'start',
+  [
+    '## Start-up: the production command against the floor',
+    '',
+    `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)} (the machine was shared with other work: ratios, measured in`,
+    'alternate turns of one run, are what to read):',
+    '',
+    ...(await machine(['postgres', '@electric-sql/pglite', 'fastify', 'drizzle-orm'])),
+    '',
+    '`node dist/server.js`, what the image runs and `npm start` runs after its build: the esbuild bundle run by',
+    "plain node, no tsx, with Node's compile cache and source maps on (src/main.ts); NODE_ENV=production on",
+    "PostgreSQL. As in the image, `NODE_COMPILE_CACHE` is set (both sides) and filled by the image's build step,",
+    '`node dist/server.js --warm-compile-cache` (the floor fills it at its first start). Against the floor:',
+    'bench/start-floor.mjs, node, node:http and the same driver on the same database (postgres.js, or PGlite on',
+    'the same directory), whose `/readyz` answers once a `select 1` did. "Without the compile cache": the same',
+    'build with `NODE_DISABLE_COMPILE_CACHE=1`, as a start whose cache is empty or does not fit would be. From the',
+    'spawn until `GET /readyz` answered 200 (polled every 5 ms); CPU time (user and system, from /proc) and RSS',
+    `(VmRSS) at that moment. ${REPEAT} turns, the five in alternate order; medians. PostgreSQL: the migrated`,
+    `1,000,000-order database (\`${DATABASE}\`: 3.25 million history rows); the start finds nothing to migrate`,
+    '(asked on the pool, counting no rows). PGlite: a second start on a directory the first start created and',
+    'migrated. Goals (issue 20): start-to-ready ≤ 3× the floor, RSS ≤ 2×, with no loader of our own.',
+    '',
+    '| start | median | each | CPU until ready | RSS when ready | start / floor | CPU / floor | RSS / floor |',
+    '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    row('service, PostgreSQL 1M orders', 'postgres', 'postgres floor'),
+    row('floor, PostgreSQL', 'postgres floor', 'postgres floor'),
+    row('service without the compile cache, PostgreSQL', 'postgres uncached', 'postgres floor'),
+    row('service, PGlite', 'pglite', 'pglite floor'),
+    row('floor, PGlite', 'pglite floor', 'pglite floor'),
+  ].join('\n'),
+);
 say('wrote bench/RESULTS.md (start section)');

@@ -11,7 +11,14 @@ import { dirname, join, relative } from 'node:path';
 import { build } from 'esbuild';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const ENTRY_POINTS = [{ in: 'src/main.ts', out: 'server' }, 'src/migrate/migrate-cli.ts', 'src/migrate/rollback-cli.ts', 'src/migrate/check-cli.ts', 'src/auth/reset-password-cli.ts', { in: 'src/migrate/import/cli.ts', out: 'migrate/import-cli' }];
+const ENTRY_POINTS = [
+  { in: 'src/main.ts', out: 'server' },
+  'src/migrate/migrate-cli.ts',
+  'src/migrate/rollback-cli.ts',
+  'src/migrate/check-cli.ts',
+  'src/auth/reset-password-cli.ts',
+  { in: 'src/migrate/import/cli.ts', out: 'migrate/import-cli' },
+];
 /**
  * Loaded from node_modules as they ship, where they find their own files: the native binaries,
  * PGlite's WebAssembly and data files, the Swagger UI's pages (read from its `__dirname`; it loads
@@ -54,7 +61,14 @@ async function describeInputs() {
 const inputs = [process.version, ...(await describeInputs())];
 const previous = JSON.parse(await readFile(STAMP, 'utf8').catch(() => '{}'));
 if (JSON.stringify(previous.inputs) === JSON.stringify(inputs)) {
-  const present = await Promise.all((previous.outputs ?? []).map((file) => stat(join(ROOT, file)).then(() => true, () => false)));
+  const present = await Promise.all(
+    (previous.outputs ?? []).map((file) =>
+      stat(join(ROOT, file)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
   if (present.length && present.every(Boolean)) process.exit(0);
 }
 

@@ -56,8 +56,17 @@ const session = `drizzle-generate-${process.pid}`;
 const tmux = (...args) => execFileSync('tmux', args, { encoding: 'utf8' });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-tmux('new-session', '-d', '-s', session, '-x', '250', '-y', '200',
-  `npx drizzle-kit generate --name ${name} ${process.env.DRIZZLE_KIT_ARGS ?? ""}; echo "__EXIT__ $?"; sleep 3600`);
+tmux(
+  'new-session',
+  '-d',
+  '-s',
+  session,
+  '-x',
+  '250',
+  '-y',
+  '200',
+  `npx drizzle-kit generate --name ${name} ${process.env.DRIZZLE_KIT_ARGS ?? ''}; echo "__EXIT__ $?"; sleep 3600`,
+);
 
 function wanted(question) {
   let m = question.match(/^Is (\S+) table created or renamed from another table\?/);
@@ -86,7 +95,12 @@ try {
     const lines = tmux('capture-pane', '-p', '-t', session, '-S', '-5000').split('\n');
     const exit = lines.find((l) => l.startsWith('__EXIT__'));
     if (exit) {
-      console.log(lines.filter((l) => l.trim() && !l.startsWith('__EXIT__')).slice(-25).join('\n'));
+      console.log(
+        lines
+          .filter((l) => l.trim() && !l.startsWith('__EXIT__'))
+          .slice(-25)
+          .join('\n'),
+      );
       console.log(`drizzle-kit generate exited ${exit.split(' ')[1]}; ${answered} prompts answered`);
       process.exitCode = Number(exit.split(' ')[1]);
       break;

@@ -6,7 +6,10 @@
  */
 'use strict';
 var required = require('../package.json').engines.node; // ">=22.12"
-var wanted = required.replace(/^>=\s*/, '').split('.').map(Number);
+var wanted = required
+  .replace(/^>=\s*/, '')
+  .split('.')
+  .map(Number);
 var running = process.versions.node.split('.').map(Number);
 var older = false;
 for (var i = 0; i < wanted.length; i++) {
@@ -17,8 +20,13 @@ for (var i = 0; i < wanted.length; i++) {
 }
 if (older) {
   console.error(
-    'backoffice-api needs Node.js ' + required + ' (package.json "engines"); this is Node.js ' + process.versions.node +
-      ' (' + process.execPath + ').\nInstall Node.js 22.12 or later (26 is the one the image runs) and put it first on PATH.',
+    'backoffice-api needs Node.js ' +
+      required +
+      ' (package.json "engines"); this is Node.js ' +
+      process.versions.node +
+      ' (' +
+      process.execPath +
+      ').\nInstall Node.js 22.12 or later (26 is the one the image runs) and put it first on PATH.',
   );
   process.exit(1);
 }

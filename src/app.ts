@@ -58,7 +58,13 @@ export const REDACTED_PATHS = [
 
 export type AppConfig = Pick<
   Config,
-  'database' | 'accessTokenTtl' | 'refreshTokenTtl' | 'refreshReuseGrace' | 'loginRateLimit' | 'loginRateLimitPerClient' | 'maxSessionsPerUser'
+  | 'database'
+  | 'accessTokenTtl'
+  | 'refreshTokenTtl'
+  | 'refreshReuseGrace'
+  | 'loginRateLimit'
+  | 'loginRateLimitPerClient'
+  | 'maxSessionsPerUser'
 > &
   Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'dilovod' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
@@ -75,7 +81,13 @@ class OneLinePerRequest extends LogController {
   override incomingRequest() {}
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
     if (!isPino(request.log) || !request.log.isLevelEnabled('info')) return;
-    const line = { method: request.method, url: withoutSecrets(request.url), statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip };
+    const line = {
+      method: request.method,
+      url: withoutSecrets(request.url),
+      statusCode: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      ip: request.ip,
+    };
     if (error) request.log.error({ ...line, err: error }, 'request errored');
     else request.log.info(line, 'request');
   }
@@ -104,7 +116,9 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   const compilers = deferredCompilers();
   const clients = config.clients ?? DEFAULT_CLIENT_LIMITS;
   const app = Fastify({
-    logger: logLevel ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) } : false,
+    logger: logLevel
+      ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) }
+      : false,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     logController: new OneLinePerRequest(),
@@ -169,7 +183,10 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   await app.register(healthPlugin);
   const salesdrive = config.salesdrive ?? { webhookRateLimit: DEFAULT_WEBHOOK_RATE_LIMIT };
   // jobs under way get the longest a call to SalesDrive or Dilovod may take to finish when the app stops
-  await app.register(jobsPlugin, { target: config.database, stopTimeout: Math.max(salesdrive.push?.timeout ?? 0, config.dilovod?.timeout ?? 0) + 1 });
+  await app.register(jobsPlugin, {
+    target: config.database,
+    stopTimeout: Math.max(salesdrive.push?.timeout ?? 0, config.dilovod?.timeout ?? 0) + 1,
+  });
   await app.register(salesdrivePushPlugin, { push: salesdrive.push });
   await app.register(salesdriveReconcilePlugin, { salesdrive: salesdrive.push });
   await app.register(catalogueSyncPlugin, { dilovod: config.dilovod });
@@ -189,7 +206,12 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
             reply
               .code(503)
               .header('retry-after', '5')
-              .send({ statusCode: 503, code: 'OVERLOADED', error: 'Service Unavailable', message: `The service is overloaded (${type} ${value}); try again shortly` });
+              .send({
+                statusCode: 503,
+                code: 'OVERLOADED',
+                error: 'Service Unavailable',
+                message: `The service is overloaded (${type} ${value}); try again shortly`,
+              });
           },
         });
       }

@@ -16,7 +16,10 @@ const EnvSchema = Type.Object({
   }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:5432/db' })),
   DIRECT_DATABASE_URL: Type.Optional(
-    Type.String({ pattern: '^postgres(ql)?://', description: 'PostgreSQL itself, for the migrator, when DATABASE_URL goes through PgBouncer' }),
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      description: 'PostgreSQL itself, for the migrator, when DATABASE_URL goes through PgBouncer',
+    }),
   ),
   DATABASE_TRANSACTION_POOLER: Type.Union([Type.Literal('true'), Type.Literal('false')], {
     default: 'false',
@@ -57,33 +60,99 @@ const EnvSchema = Type.Object({
     'seconds a connection may pass with nothing received or sent (a client that stops reading, an idle keep-alive) before it is closed; above the 60 s after which proxies close idle connections',
     75,
   ),
-  MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'open connections this process takes at once; beyond it new ones are closed' }),
-  DOCS_UI: Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'true', description: 'false: no Swagger UI at /docs (/openapi.json stays)' }),
-  STATEMENT_TIMEOUT: seconds('seconds a database statement of a request may run (PostgreSQL statement_timeout; 0: none); longer is a 503', 10, 0),
+  MAX_CONNECTIONS: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 1000,
+    description: 'open connections this process takes at once; beyond it new ones are closed',
+  }),
+  DOCS_UI: Type.Union([Type.Literal('true'), Type.Literal('false')], {
+    default: 'true',
+    description: 'false: no Swagger UI at /docs (/openapi.json stays)',
+  }),
+  STATEMENT_TIMEOUT: seconds(
+    'seconds a database statement of a request may run (PostgreSQL statement_timeout; 0: none); longer is a 503',
+    10,
+    0,
+  ),
   SHUTDOWN_DELAY: seconds('seconds /readyz answers 503 before the server stops taking connections', 0, 0),
   SHUTDOWN_TIMEOUT: seconds('seconds in-flight requests get to finish on shutdown', 10),
   SALESDRIVE_WEBHOOK_SECRET: Type.Optional(
-    Type.String({ minLength: 24, maxLength: 200, description: 'the shared secret SalesDrive sends with its webhook, at least 24 characters; unset, the webhook refuses every call' }),
+    Type.String({
+      minLength: 24,
+      maxLength: 200,
+      description: 'the shared secret SalesDrive sends with its webhook, at least 24 characters; unset, the webhook refuses every call',
+    }),
   ),
-  SALESDRIVE_WEBHOOK_RATE_LIMIT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 600, description: 'webhook calls per minute per client address' }),
-  SALESDRIVE_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: "SalesDrive's address, e.g. https://shop.salesdrive.me; unset, status changes are not pushed" })),
+  SALESDRIVE_WEBHOOK_RATE_LIMIT: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 600,
+    description: 'webhook calls per minute per client address',
+  }),
+  SALESDRIVE_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/?#]+(/[^?#]*)?$',
+      description: "SalesDrive's address, e.g. https://shop.salesdrive.me; unset, status changes are not pushed",
+    }),
+  ),
   SALESDRIVE_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "SalesDrive's API key (X-Api-Key)" })),
   SALESDRIVE_FORM_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "the form key of SalesDrive's order API" })),
   SALESDRIVE_TIMEOUT: seconds('seconds a push to SalesDrive may take before it counts as failed and is retried', 10),
-  SALESDRIVE_RETRY_DELAY: seconds('seconds before the first retry of a failed push; each next one waits about twice as long, at most 10 minutes', 10),
-  DILOVOD_URL: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$', description: "Dilovod's API address, e.g. https://api.dilovod.ua; unset, the catalogue is not synced" })),
-  DILOVOD_API_KEY: Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: "Dilovod's API key (sent in the request body)" })),
-  DILOVOD_SYNC_INTERVAL: Type.Integer({ minimum: 0, maximum: 7 * 24 * 60, default: 60, description: 'minutes between scheduled catalogue syncs; 0: only when an admin asks (POST /api/v1/products/sync)' }),
+  SALESDRIVE_RETRY_DELAY: seconds(
+    'seconds before the first retry of a failed push; each next one waits about twice as long, at most 10 minutes',
+    10,
+  ),
+  DILOVOD_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^/?#]+(/[^?#]*)?$',
+      description: "Dilovod's API address, e.g. https://api.dilovod.ua; unset, the catalogue is not synced",
+    }),
+  ),
+  DILOVOD_API_KEY: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 500, description: "Dilovod's API key (sent in the request body)" }),
+  ),
+  DILOVOD_SYNC_INTERVAL: Type.Integer({
+    minimum: 0,
+    maximum: 7 * 24 * 60,
+    default: 60,
+    description: 'minutes between scheduled catalogue syncs; 0: only when an admin asks (POST /api/v1/products/sync)',
+  }),
   DILOVOD_TIMEOUT: seconds('seconds one call to Dilovod may take before it counts as failed', 30),
-  DILOVOD_RETRIES: Type.Integer({ minimum: 0, maximum: 10, default: 3, description: 'retries of a failed read from Dilovod (unreachable, slow, 5xx, busy), with backoff' }),
+  DILOVOD_RETRIES: Type.Integer({
+    minimum: 0,
+    maximum: 10,
+    default: 3,
+    description: 'retries of a failed read from Dilovod (unreachable, slow, 5xx, busy), with backoff',
+  }),
   DILOVOD_RETRY_DELAY: seconds('seconds before the first retry of a read from Dilovod; each next one waits twice as long', 2, 0),
-  DILOVOD_MAX_CHANGE_SHARE: Type.Integer({ minimum: 0, maximum: 100, default: 10, description: 'percent of the catalogue a sync may mark outdated or leave without a price; a run beyond it stops without applying' }),
-  DILOVOD_SET_PARENT_IDS: Type.String({ pattern: '^[0-9]{1,20}(,[0-9]{1,20})*$', default: '1100300000001315', description: "Dilovod folder ids whose goods are sets, separated by commas" }),
-  DILOVOD_MAIN_PRICE_TYPE: Type.String({ pattern: '^[0-9]{1,20}$', default: '1101300000001001', description: "the Dilovod price type that is a product's price (costPerItem); the others go to additionalPrices" }),
-  SALESDRIVE_RECONCILE_INTERVAL: Type.Integer({ minimum: 0, maximum: 24 * 60, default: 5, description: "minutes between reads of SalesDrive's order list (the orders whose webhook was lost); 0: only when an admin asks" }),
+  DILOVOD_MAX_CHANGE_SHARE: Type.Integer({
+    minimum: 0,
+    maximum: 100,
+    default: 10,
+    description: 'percent of the catalogue a sync may mark outdated or leave without a price; a run beyond it stops without applying',
+  }),
+  DILOVOD_SET_PARENT_IDS: Type.String({
+    pattern: '^[0-9]{1,20}(,[0-9]{1,20})*$',
+    default: '1100300000001315',
+    description: 'Dilovod folder ids whose goods are sets, separated by commas',
+  }),
+  DILOVOD_MAIN_PRICE_TYPE: Type.String({
+    pattern: '^[0-9]{1,20}$',
+    default: '1101300000001001',
+    description: "the Dilovod price type that is a product's price (costPerItem); the others go to additionalPrices",
+  }),
+  SALESDRIVE_RECONCILE_INTERVAL: Type.Integer({
+    minimum: 0,
+    maximum: 24 * 60,
+    default: 5,
+    description: "minutes between reads of SalesDrive's order list (the orders whose webhook was lost); 0: only when an admin asks",
+  }),
   SALESDRIVE_RECONCILE_OVERLAP: seconds("seconds each read of SalesDrive's order list goes back before the last one read up to", 600, 0),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'e-mail of the first admin' })),
-  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8, maxLength: 200, description: 'password of the first admin, 8 to 200 characters' })),
+  ADMIN_PASSWORD: Type.Optional(
+    Type.String({ minLength: 8, maxLength: 200, description: 'password of the first admin, 8 to 200 characters' }),
+  ),
 });
 type Env = Static<typeof EnvSchema>;
 
@@ -211,7 +280,11 @@ export function readEnvFile(file = '.env') {
 
 /** What each setting is when its variable is unset (cast: Value.Default answers unknown; EnvSchema gives each of these a default). */
 const DEFAULTS = Value.Default(EnvSchema, {}) as Env;
-const clientLimitsOf = (values: Env): ClientLimits => ({ requestTimeout: values.REQUEST_TIMEOUT, connectionTimeout: values.CONNECTION_TIMEOUT, maxConnections: values.MAX_CONNECTIONS });
+const clientLimitsOf = (values: Env): ClientLimits => ({
+  requestTimeout: values.REQUEST_TIMEOUT,
+  connectionTimeout: values.CONNECTION_TIMEOUT,
+  maxConnections: values.MAX_CONNECTIONS,
+});
 /** The client limits and the webhook's rate limit a Config has when their variables are unset (an app built without them: tests). */
 export const DEFAULT_CLIENT_LIMITS = clientLimitsOf(DEFAULTS);
 export const DEFAULT_WEBHOOK_RATE_LIMIT = DEFAULTS.SALESDRIVE_WEBHOOK_RATE_LIMIT;
@@ -222,7 +295,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // cast: TypeBox types each property exactly; here they are looked up by name, as JSON schemas
   const properties = EnvSchema.properties as Record<string, PropertySchema>;
   // empty variables count as unset, as in most shells' `VAR= command`
-  const raw = Object.fromEntries(Object.keys(properties).filter((k) => env[k]?.trim()).map((k) => [k, env[k]!.trim()]));
+  const raw = Object.fromEntries(
+    Object.keys(properties)
+      .filter((k) => env[k]?.trim())
+      .map((k) => [k, env[k]!.trim()]),
+  );
   const problems = Object.entries(raw)
     .map(([name, value]) => checkVariable(name, value, properties[name]!))
     .filter((p): p is string => p !== undefined);
@@ -246,7 +323,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!values[name]) problems.push(`${name}: required with SALESDRIVE_URL (status changes are pushed to SalesDrive's API)`);
     }
   }
-  if (values.DILOVOD_URL && !values.DILOVOD_API_KEY) problems.push("DILOVOD_API_KEY: required with DILOVOD_URL (the catalogue is read from Dilovod's API)");
+  if (values.DILOVOD_URL && !values.DILOVOD_API_KEY)
+    problems.push("DILOVOD_API_KEY: required with DILOVOD_URL (the catalogue is read from Dilovod's API)");
   if (problems.length) throw new ConfigError(problems);
   return {
     nodeEnv: values.NODE_ENV,

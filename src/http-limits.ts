@@ -23,12 +23,18 @@ export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoExc
   let answer: [number, string, string];
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') answer = [408, 'REQUEST_TIMEOUT', 'The request was not received in time'];
   else if (error.code === 'HPE_HEADER_OVERFLOW') {
-    answer = [431, 'HEADERS_TOO_LARGE', `The request line and headers together exceed ${maxHeaderSize} bytes, the most taken: send a shorter query (fewer values per filter)`];
+    answer = [
+      431,
+      'HEADERS_TOO_LARGE',
+      `The request line and headers together exceed ${maxHeaderSize} bytes, the most taken: send a shorter query (fewer values per filter)`,
+    ];
   } else answer = [400, 'MALFORMED_REQUEST', 'The request is not valid HTTP/1.1'];
   this.log.trace({ err: error }, 'client error');
   if (socket.writable) {
     const body = errorBody(...answer);
-    socket.write(`HTTP/1.1 ${answer[0]} ${STATUS_CODES[answer[0]]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${answer[0]} ${STATUS_CODES[answer[0]]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy(error);
 }
@@ -36,8 +42,14 @@ export function clientErrorHandler(this: FastifyInstance, error: NodeJS.ErrnoExc
 /** Fastify's `frameworkErrors`: a URL the router cannot read. The URL is not echoed. */
 export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
   const statusCode = error.statusCode ?? 400;
-  const message = error.code === 'FST_ERR_BAD_URL' ? 'The URL is malformed (a % not followed by two hexadecimal digits, or not UTF-8)' : `The URL cannot be routed (${error.code})`;
-  void reply.code(statusCode).type('application/json; charset=utf-8').send(errorBody(statusCode, error.code, message));
+  const message =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'The URL is malformed (a % not followed by two hexadecimal digits, or not UTF-8)'
+      : `The URL cannot be routed (${error.code})`;
+  void reply
+    .code(statusCode)
+    .type('application/json; charset=utf-8')
+    .send(errorBody(statusCode, error.code, message));
 }
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

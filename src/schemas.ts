@@ -15,7 +15,12 @@ export const Strict = <P extends Record<string, TSchema>>(
  * union of the strings (TypeBox types a union built from an array, not a tuple, as never).
  */
 export const OneOf = <T extends string>(values: readonly T[], options: { description?: string; default?: T } = {}) =>
-  Type.Unsafe<T>(Type.Union(values.map((v) => Type.Literal(v)), options));
+  Type.Unsafe<T>(
+    Type.Union(
+      values.map((v) => Type.Literal(v)),
+      options,
+    ),
+  );
 
 /** The same properties, each optional (a PATCH body). Cast: Object.fromEntries loses the keys' types. */
 export const optional = <T extends Record<string, TSchema>>(properties: T) =>
@@ -48,10 +53,10 @@ export const ErrorResponse = Type.Object(
     error: Type.String(),
     message: Type.String(),
     fields: Type.Optional(
-      Type.Array(
-        Type.Object({ field: Type.String(), value: Type.Unknown(), rule: Type.String(), requires: Type.String() }),
-        { description: 'ROW_BREAKS_RULES: each field of the row that breaks a rule of the schema (legacy data), its current value and the rule' },
-      ),
+      Type.Array(Type.Object({ field: Type.String(), value: Type.Unknown(), rule: Type.String(), requires: Type.String() }), {
+        description:
+          'ROW_BREAKS_RULES: each field of the row that breaks a rule of the schema (legacy data), its current value and the rule',
+      }),
     ),
   },
   { $id: 'ErrorResponse', title: 'Error' },
@@ -87,8 +92,15 @@ export const ListOf = <T extends TSchema>(item: T) =>
   });
 
 export const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(Type.String({ maxLength: 200, description: 'an ETag from a read: the write happens only if the row is unchanged' })),
+  'if-match': Type.Optional(
+    Type.String({ maxLength: 200, description: 'an ETag from a read: the write happens only if the row is unchanged' }),
+  ),
 });
 
 /** A barcode as scanners read it (EAN-13, Code 128 …): printable, no spaces. */
-export const Barcode = Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$', description: 'what the packing station scans' });
+export const Barcode = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[\\x21-\\x7e]+$',
+  description: 'what the packing station scans',
+});

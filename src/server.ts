@@ -98,9 +98,12 @@ export async function startServer(): Promise<void> {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     // the metrics server, started as the app gets ready, says so itself; anything else in use is PORT
-    const inUse = error instanceof PortInUseError ? error
-      : fieldOf(error, 'code') === 'EADDRINUSE' ? new PortInUseError('PORT', config.port, config.host)
-      : undefined;
+    const inUse =
+      error instanceof PortInUseError
+        ? error
+        : fieldOf(error, 'code') === 'EADDRINUSE'
+          ? new PortInUseError('PORT', config.port, config.host)
+          : undefined;
     if (!inUse) throw error;
     console.error(inUse.message);
     await app.close();

@@ -63,7 +63,13 @@ export function convertScalarsStrictly(schema: TSchema, value: unknown): { value
   };
   for (const [name, text] of Object.entries(converted)) {
     if ([text].flat().some((v) => typeof v === 'string' && v.includes('\0'))) {
-      errors.push({ keyword: 'pattern', instancePath: `/${name}`, schemaPath: '', params: {}, message: 'holds the character U+0000 (NUL), which text cannot hold' });
+      errors.push({
+        keyword: 'pattern',
+        instancePath: `/${name}`,
+        schemaPath: '',
+        params: {},
+        message: 'holds the character U+0000 (NUL), which text cannot hold',
+      });
     }
   }
   for (const [name, field] of Object.entries(properties)) {
@@ -73,7 +79,9 @@ export function convertScalarsStrictly(schema: TSchema, value: unknown): { value
     if (kind) converted[name] = convert(converted[name], kind, `/${name}`);
     else if (itemKind) {
       const items = converted[name];
-      converted[name] = Array.isArray(items) ? items.map((item, i) => convert(item, itemKind, `/${name}/${i}`)) : [convert(items, itemKind, `/${name}`)];
+      converted[name] = Array.isArray(items)
+        ? items.map((item, i) => convert(item, itemKind, `/${name}/${i}`))
+        : [convert(items, itemKind, `/${name}`)];
     }
   }
   return { value: converted, errors };

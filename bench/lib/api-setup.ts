@@ -84,7 +84,11 @@ export async function fixtures(loginUsers: number): Promise<Fixtures> {
     await sql`vacuum analyze users`;
 
     const orderIds = (await sql<{ id: string }[]>`select id from orders tablesample bernoulli (0.1) repeatable (42)`).map((r) => r.id);
-    const searchTerms = (await sql<{ term: string }[]>`select right(ttn, 5) as term from orders where id = any(${orderIds}) and ttn <> '' order by id limit 100`).map((r) => r.term);
+    const searchTerms = (
+      await sql<
+        { term: string }[]
+      >`select right(ttn, 5) as term from orders where id = any(${orderIds}) and ttn <> '' order by id limit 100`
+    ).map((r) => r.term);
     // 90 % of the way down the status-5 list, newest first: as deep as its keyset goes
     const [{ n: status5 }] = (await sql`select count(*)::int as n from orders where status = '5'`) as unknown as [{ n: number }];
     const deepPosition = Math.floor(status5 * 0.9);
@@ -203,7 +207,12 @@ export function endpoints(f: Fixtures, token: string): Endpoint[] {
   const tokens = [...f.refreshTokens];
   let failures = 0;
   return [
-    { key: 'list', name: `GET ${firstPage}`, load: { path: firstPage, headers: auth }, sample: { path: firstPage, init: { headers: auth } } },
+    {
+      key: 'list',
+      name: `GET ${firstPage}`,
+      load: { path: firstPage, headers: auth },
+      sample: { path: firstPage, init: { headers: auth } },
+    },
     {
       key: 'deep',
       name: `… the same, cursor at row ${count(f.deepPosition)} of ${count(f.status5)}`,
@@ -254,7 +263,10 @@ export function endpoints(f: Fixtures, token: string): Endpoint[] {
       name: 'POST /api/v1/webhooks/salesdrive (a new order, then its status change)',
       load: { method: 'POST', path: `/api/v1/webhooks/salesdrive?token=${WEBHOOK_SECRET}`, headers: json, body: nextDelivery },
       // both answer an event that carries no order alike (a new order would be created by the first only)
-      sample: { path: `/api/v1/webhooks/salesdrive?token=${WEBHOOK_SECRET}`, init: { method: 'POST', headers: json, body: '{"info":{"webhookEvent":"ping"}}' } },
+      sample: {
+        path: `/api/v1/webhooks/salesdrive?token=${WEBHOOK_SECRET}`,
+        init: { method: 'POST', headers: json, body: '{"info":{"webhookEvent":"ping"}}' },
+      },
     },
   ];
 }

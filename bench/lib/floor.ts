@@ -97,14 +97,20 @@ export const FLOOR_TABLES: FloorTable[] = [
       users_email_key: 'unique (lower(email))',
       users_sessions_idx: 'using gin (sessions jsonb_path_ops)',
     },
-    checks: ["role in ('admin', 'boss', 'shop-manager', 'ads-manager', 'storekeeper', 'user')", "email = btrim(email) and email like '_%@_%'"],
+    checks: [
+      "role in ('admin', 'boss', 'shop-manager', 'ads-manager', 'storekeeper', 'user')",
+      "email = btrim(email) and email like '_%@_%'",
+    ],
   },
   {
     legacy: 'BoxSettings',
     final: 'box_settings',
     rewrite: false,
     indexes: {},
-    checks: ['qnt_from >= 0 and qnt_from <= qnt_to and overflow >= 0', 'width > 0 and height > 0 and length > 0 and weight >= 0 and self_weight >= 0'],
+    checks: [
+      'qnt_from >= 0 and qnt_from <= qnt_to and overflow >= 0',
+      'width > 0 and height > 0 and length > 0 and weight >= 0 and self_weight >= 0',
+    ],
   },
   {
     legacy: 'WordPressSkuCache',
@@ -126,7 +132,8 @@ async function columnsOf(sql: Sql, table: string) {
 /** The tables the final schema adds, empty (catalogue only). */
 export const FLOOR_CREATED: Record<string, { definition: string; indexes: string[] }> = {
   rate_limits: {
-    definition: 'create unlogged table "rate_limits" ("key" text primary key not null, "hits" integer not null, "expires_at" timestamp with time zone not null)',
+    definition:
+      'create unlogged table "rate_limits" ("key" text primary key not null, "hits" integer not null, "expires_at" timestamp with time zone not null)',
     indexes: ['rate_limits_pkey'],
   },
 };
@@ -157,18 +164,23 @@ export async function floorStatements(sql: Sql): Promise<string[]> {
     }
     statements.push(`alter table "${table.legacy}" rename to "${table.final}"`);
     for (const c of columns) {
-      if (finalColumn(table.final, c.name) !== c.name) statements.push(`alter table "${table.final}" rename column "${c.name}" to "${finalColumn(table.final, c.name)}"`);
+      if (finalColumn(table.final, c.name) !== c.name)
+        statements.push(`alter table "${table.final}" rename column "${c.name}" to "${finalColumn(table.final, c.name)}"`);
     }
-    const timestamps = columns.filter((c) => isLegacyTimestamp(c.type)).map((c) => `alter column "${finalColumn(table.final, c.name)}" type timestamp with time zone`);
+    const timestamps = columns
+      .filter((c) => isLegacyTimestamp(c.type))
+      .map((c) => `alter column "${finalColumn(table.final, c.name)}" type timestamp with time zone`);
     const added = Object.entries(table.added ?? {}).map(([name, type]) => `add column "${name}" ${type}`);
     if (timestamps.length || added.length) statements.push(`alter table "${table.final}" ${[...timestamps, ...added].join(', ')}`);
     if (table.rewrite) {
       // the one write of the table: the money converted, the checks verified row by row
       const money = columns.filter((c) => c.type === 'double precision').map((c) => finalColumn(table.final, c.name));
-      statements.push(`alter table "${table.final}" ${[
-        ...money.map((m) => `alter column "${m}" type numeric(12, 2) using "${m}"::numeric(12, 2)`),
-        ...(table.checks ?? []).map((check, i) => `add constraint "floor_${table.final}_${i}" check (${check})`),
-      ].join(', ')}`);
+      statements.push(
+        `alter table "${table.final}" ${[
+          ...money.map((m) => `alter column "${m}" type numeric(12, 2) using "${m}"::numeric(12, 2)`),
+          ...(table.checks ?? []).map((check, i) => `add constraint "floor_${table.final}_${i}" check (${check})`),
+        ].join(', ')}`,
+      );
     } else if (table.checks?.length) {
       statements.push(`select count(*) from "${table.final}" where not (${table.checks.map((c) => `(${c})`).join(' and ')})`);
     }
@@ -201,11 +213,14 @@ export async function rollbackFloorStatements(sql: Sql, legacy: Sql): Promise<st
     const wanted = new Set(legacyColumns.map((c) => finalColumn(table.final, c.name)));
     const dropped = [...present].filter((c) => !wanted.has(c));
     if (checks.length || dropped.length) {
-      statements.push(`alter table "${table.final}" ${[...checks.map((c) => `drop constraint "${c.name}"`), ...dropped.map((c) => `drop column "${c}"`)].join(', ')}`);
+      statements.push(
+        `alter table "${table.final}" ${[...checks.map((c) => `drop constraint "${c.name}"`), ...dropped.map((c) => `drop column "${c}"`)].join(', ')}`,
+      );
     }
     statements.push(`alter table "${table.final}" rename to "${table.legacy}"`);
     for (const c of legacyColumns) {
-      if (finalColumn(table.final, c.name) !== c.name) statements.push(`alter table "${table.legacy}" rename column "${finalColumn(table.final, c.name)}" to "${c.name}"`);
+      if (finalColumn(table.final, c.name) !== c.name)
+        statements.push(`alter table "${table.legacy}" rename column "${finalColumn(table.final, c.name)}" to "${c.name}"`);
     }
     // the one write of the table
     const types = legacyColumns.flatMap((c) =>

@@ -54,7 +54,9 @@ export async function httpLoad(target: HttpLoad, connections: number, seconds: n
       : undefined,
   };
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(options, (error: unknown, result) => (error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result)));
+    const instance = autocannon(options, (error: unknown, result) =>
+      error ? reject(error instanceof Error ? error : new Error('autocannon failed')) : resolve(result),
+    );
     instance.on('response', (_client, status, _bytes, ms) => {
       run.latencies.push(ms);
       if (status < 200 || status > 299) run.non2xx++;

@@ -6,7 +6,17 @@ import { PROJECT_ROOT } from './processes.js';
 
 /** The tables whose exclusive locks are recorded, by the name they have before each command. */
 const WATCHED = {
-  'db:migrate': ['User', 'Order', 'OrderHistory', 'Product', 'BoxSettings', 'WordPressSkuCache', 'refresh_tokens', 'DilovodData', 'SalesDriveData'],
+  'db:migrate': [
+    'User',
+    'Order',
+    'OrderHistory',
+    'Product',
+    'BoxSettings',
+    'WordPressSkuCache',
+    'refresh_tokens',
+    'DilovodData',
+    'SalesDriveData',
+  ],
   'db:rollback': ['users', 'orders', 'order_history', 'products', 'box_settings', 'wordpress_sku_cache'],
 };
 
@@ -30,9 +40,12 @@ interface Relation {
 }
 
 const catalog = (database: string) =>
-  withDatabase(database, (sql) => sql<Relation[]>`
+  withDatabase(
+    database,
+    (sql) => sql<Relation[]>`
     select oid::int, relname as name, relkind as kind, relfilenode::int as file from pg_class
-     where relnamespace = 'public'::regnamespace and relkind in ('r', 'i')`);
+     where relnamespace = 'public'::regnamespace and relkind in ('r', 'i')`,
+  );
 
 function runCommand(command: string, args: string[], env: Record<string, string>) {
   return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
@@ -48,7 +61,10 @@ function runCommand(command: string, args: string[], env: Record<string, string>
 /** Names of the relations of `kind` that are new after, or whose file changed. */
 function written(before: Relation[], after: Relation[], kind: Relation['kind']): string[] {
   const files = new Map(before.map((r) => [r.oid, r.file]));
-  return after.filter((r) => r.kind === kind && files.get(r.oid) !== r.file).map((r) => r.name).sort();
+  return after
+    .filter((r) => r.kind === kind && files.get(r.oid) !== r.file)
+    .map((r) => r.name)
+    .sort();
 }
 
 export async function runMigration(database: string, script: keyof typeof WATCHED = 'db:migrate'): Promise<MigrationResult> {
@@ -69,5 +85,12 @@ export async function runMigration(database: string, script: keyof typeof WATCHE
       return span ? [[current.get(oid) ?? `${name} (dropped)`, span] as const] : [];
     }),
   );
-  return { seconds, exitCode: code, output: output.trim(), observation, rewritten: written(before, after, 'r'), built: written(before, after, 'i') };
+  return {
+    seconds,
+    exitCode: code,
+    output: output.trim(),
+    observation,
+    rewritten: written(before, after, 'r'),
+    built: written(before, after, 'i'),
+  };
 }

@@ -50,7 +50,10 @@ export async function ensureMysqlCopy(legacy: string, orders: number, log: (line
     await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
     await admin.query(`CREATE DATABASE \`${name}\``);
     await admin.query(`USE \`${name}\``);
-    for (const file of readdirSync(SCHEMA).filter((f) => f.endsWith('.sql')).sort()) await admin.query(readFileSync(new URL(file, SCHEMA), 'utf8'));
+    for (const file of readdirSync(SCHEMA)
+      .filter((f) => f.endsWith('.sql'))
+      .sort())
+      await admin.query(readFileSync(new URL(file, SCHEMA), 'utf8'));
     await admin.query('SET SESSION foreign_key_checks = 0, unique_checks = 0');
     const pg = connect(legacy);
     try {
@@ -60,7 +63,11 @@ export async function ensureMysqlCopy(legacy: string, orders: number, log: (line
       for (const table of [...new Set(columns.map((c) => c.table))]) {
         const own = columns.filter((c) => c.table === table);
         const select = own.map((c) =>
-          c.type === 'boolean' ? `"${c.column}"::int` : c.type === 'timestamp with time zone' ? `"${c.column}" at time zone 'UTC'` : `"${c.column}"`,
+          c.type === 'boolean'
+            ? `"${c.column}"::int`
+            : c.type === 'timestamp with time zone'
+              ? `"${c.column}" at time zone 'UTC'`
+              : `"${c.column}"`,
         );
         const source = await pg.unsafe(`copy (select ${select.join(', ')} from "${table}") to stdout`).readable();
         await admin.query({

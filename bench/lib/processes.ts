@@ -18,7 +18,7 @@ async function freePort(): Promise<number> {
         probe.close(() => resolve(port));
       });
     });
-    if (!handedOut.has(port)) return handedOut.add(port), port;
+    if (!handedOut.has(port)) return (handedOut.add(port), port);
   }
 }
 
@@ -63,7 +63,10 @@ export async function startNode(script: string, env: NodeJS.ProcessEnv, nodeArgs
     output: () => output,
     async ready(path = '/readyz', intervalMs = 50) {
       for (;;) {
-        const status = await fetch(url + path).then((r) => r.status, () => 0);
+        const status = await fetch(url + path).then(
+          (r) => r.status,
+          () => 0,
+        );
         if (status === 200) return (server.readySeconds = (performance.now() - spawnedAt) / 1000);
         if (!alive()) throw new Error(`${script} exited with ${child.exitCode ?? child.signalCode} before it was ready:\n${output}`);
         if (performance.now() - spawnedAt > 600_000) throw new Error(`${script} not ready after 10 minutes:\n${output}`);

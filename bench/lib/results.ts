@@ -17,11 +17,13 @@ const SETTINGS = ['shared_buffers', 'maintenance_work_mem', 'max_parallel_mainte
 
 /** Markdown lines describing the machine and software the figures come from (`packages`: their versions). */
 export async function machine(packages = ['drizzle-orm', 'drizzle-kit'], { postgres = true } = {}): Promise<string[]> {
-  const server = postgres && await withDatabase('postgres', async (sql) => {
-    const [version] = await sql`select current_setting('server_version') as v`;
-    const settings = await sql`select name, setting, unit from pg_settings where name = any(${SETTINGS})`;
-    return { version: version!.v as string, settings: settings.map((s) => `${s.name} ${s.setting}${s.unit ?? ''}`).join(', ') };
-  });
+  const server =
+    postgres &&
+    (await withDatabase('postgres', async (sql) => {
+      const [version] = await sql`select current_setting('server_version') as v`;
+      const settings = await sql`select name, setting, unit from pg_settings where name = any(${SETTINGS})`;
+      return { version: version!.v as string, settings: settings.map((s) => `${s.name} ${s.setting}${s.unit ?? ''}`).join(', ') };
+    }));
   return [
     `- CPU: ${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}; memory ${bytes(totalmem())}`,
     ...(server ? [`- PostgreSQL ${server.version} on the same machine (${server.settings})`] : []),

@@ -53,7 +53,8 @@ readEnvFile();
 const target = databaseTarget(process.env);
 const where = describeTarget(target);
 // PGlite would create an empty database in a directory that does not exist
-if ('dataDir' in target && !existsSync(target.dataDir)) fail(`No database in ${target.dataDir}: start the service once (npm start), or set DATABASE_URL.`);
+if ('dataDir' in target && !existsSync(target.dataDir))
+  fail(`No database in ${target.dataDir}: start the service once (npm start), or set DATABASE_URL.`);
 
 let client: DatabaseClient | undefined;
 try {
@@ -98,9 +99,13 @@ try {
         ? `Password of ${user.email} set; their sessions are ended.`
         : `New password of ${user.email}: ${password} (shown once); their sessions are ended.`,
     );
-    if (user.email !== user.was.email) console.log(`Its e-mail had spaces around it (${JSON.stringify(user.was.email)}), which the schema does not allow: it is now ${user.email}.`);
+    if (user.email !== user.was.email)
+      console.log(
+        `Its e-mail had spaces around it (${JSON.stringify(user.was.email)}), which the schema does not allow: it is now ${user.email}.`,
+      );
     if (user.role !== user.was.role) console.log(`Its role was ${JSON.stringify(user.was.role)}, it is now ${user.role}.`);
-    if (!user.isActive) console.log(`${user.email} is deactivated: an admin can reactivate the account (PATCH /api/v1/users/${user.id} {"isActive": true}).`);
+    if (!user.isActive)
+      console.log(`${user.email} is deactivated: an admin can reactivate the account (PATCH /api/v1/users/${user.id} {"isActive": true}).`);
   }
 } catch (error) {
   const code = databaseErrorOf(error)?.code;

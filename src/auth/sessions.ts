@@ -16,8 +16,7 @@ import { hashRefreshToken, newRefreshToken } from './refresh-tokens.js';
 const elements = sql`jsonb_array_elements(${users.sessions}) WITH ORDINALITY AS e(s, i)`;
 
 /** The array, keeping only the sessions for which `keep` (on `e.s`) holds. */
-export const sessionsWhere = (keep: SQL) =>
-  sql`(SELECT coalesce(jsonb_agg(e.s ORDER BY e.i), '[]'::jsonb) FROM ${elements} WHERE ${keep})`;
+export const sessionsWhere = (keep: SQL) => sql`(SELECT coalesce(jsonb_agg(e.s ORDER BY e.i), '[]'::jsonb) FROM ${elements} WHERE ${keep})`;
 
 /** The array with the session for which `which` holds changed by `change` (a jsonb object merged in). */
 export const sessionsChanging = (which: SQL, change: SQL) =>
@@ -42,7 +41,10 @@ const newVersion = sql`${users.tokenVersion} + 1`;
  * transaction, pass it (its row lock is then already held).
  */
 export async function endSessions(db: Db | Tx, userId: number) {
-  await db.update(users).set({ sessions: sql`'[]'::jsonb`, tokenVersion: newVersion }).where(eq(users.id, userId));
+  await db
+    .update(users)
+    .set({ sessions: sql`'[]'::jsonb`, tokenVersion: newVersion })
+    .where(eq(users.id, userId));
 }
 
 /** The claims of the user's access tokens are stale (a new role): they are refused; sessions go on. */

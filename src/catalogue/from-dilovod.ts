@@ -44,21 +44,31 @@ const text = (value: unknown) => (typeof value === 'string' ? value.trim() : typ
 /** A price as exact money: at most two decimals that are not zero; anything else stops the read. */
 export function money(value: unknown, what: string): string {
   const match = /^(\d{1,10})(?:\.(\d+))?$/.exec(text(value));
-  if (!match || /[1-9]/.test((match[2] ?? '').slice(2))) throw new CatalogueError(`${what}: ${JSON.stringify(value)} is not an amount in hryvnias and kopecks`);
+  if (!match || /[1-9]/.test((match[2] ?? '').slice(2)))
+    throw new CatalogueError(`${what}: ${JSON.stringify(value)} is not an amount in hryvnias and kopecks`);
   return `${BigInt(match[1]!)}.${(match[2] ?? '').slice(0, 2).padEnd(2, '0')}`;
 }
 
 /** Now in Kyiv, as Dilovod's registers take a date ("2026-11-30 11:15:00"). */
 const kyivNow = () => new Date().toLocaleString('sv-SE', { timeZone: 'Europe/Kyiv', hour12: false });
 
-const chunks = <T>(items: T[], size: number) => Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+const chunks = <T>(items: T[], size: number) =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
 /**
  * Reads the whole catalogue. `progress` is called after each call to Dilovod (the run's heartbeat);
  * `signal` aborts the read (the service stopping).
  */
-export async function readCatalogue(client: DilovodClient, settings: CatalogueSettings, signal: AbortSignal, progress: () => Promise<void>): Promise<SyncedProduct[]> {
-  const goods = await client.request({ from: 'catalogs.goods', fields: { id: 'id', productNum: 'sku', parent: 'parent', id__pr: 'name' } }, signal);
+export async function readCatalogue(
+  client: DilovodClient,
+  settings: CatalogueSettings,
+  signal: AbortSignal,
+  progress: () => Promise<void>,
+): Promise<SyncedProduct[]> {
+  const goods = await client.request(
+    { from: 'catalogs.goods', fields: { id: 'id', productNum: 'sku', parent: 'parent', id__pr: 'name' } },
+    signal,
+  );
   await progress();
   const prices = await client.request(
     {
@@ -79,7 +89,8 @@ export async function readCatalogue(client: DilovodClient, settings: CatalogueSe
     const sku = text(row.sku);
     if (!sku) continue; // a folder, or a good not sold
     const other = idOfSku.get(sku);
-    if (other !== undefined && other !== id) throw new CatalogueError(`SKU ${sku} is on two Dilovod goods (${other} and ${id}): give each its own productNum in Dilovod`);
+    if (other !== undefined && other !== id)
+      throw new CatalogueError(`SKU ${sku} is on two Dilovod goods (${other} and ${id}): give each its own productNum in Dilovod`);
     idOfSku.set(sku, id);
     skuOf.set(id, sku);
   }
@@ -94,7 +105,11 @@ export async function readCatalogue(client: DilovodClient, settings: CatalogueSe
   const barcodeOf = new Map<string, string>();
   for (const chunk of chunks(ids, 50)) {
     const rows = await client.request(
-      { from: { type: 'sliceLast', register: 'barCodes' }, fields: { id: 'id', object: 'object', code: 'code' }, filters: [{ alias: 'object', operator: 'IL', value: chunk }] },
+      {
+        from: { type: 'sliceLast', register: 'barCodes' },
+        fields: { id: 'id', object: 'object', code: 'code' },
+        filters: [{ alias: 'object', operator: 'IL', value: chunk }],
+      },
       signal,
     );
     await progress();
@@ -115,7 +130,8 @@ export async function readCatalogue(client: DilovodClient, settings: CatalogueSe
     for (const price of pricesOf.get(id) ?? []) {
       const amount = money(price.price, `the price of ${sku} (goodsPrices, price type ${text(price.priceType)})`);
       if (text(price.priceType) === settings.mainPriceType) costPerItem = amount;
-      else if (Number(amount) > 0) additionalPrices.push({ priceType: text(price.priceType__pr) || text(price.priceType), priceValue: Number(amount) });
+      else if (Number(amount) > 0)
+        additionalPrices.push({ priceType: text(price.priceType__pr) || text(price.priceType), priceValue: Number(amount) });
     }
     const folder = parent ? byId.get(parent) : undefined;
     products.push({
@@ -150,7 +166,10 @@ async function componentsOf(
   for (const row of list) {
     const good = text(fieldOf(row, 'good'));
     const qty = Number(text(fieldOf(row, 'qty')));
-    if (!Number.isInteger(qty) || qty < 1) throw new CatalogueError(`set ${sku}: component ${good || '?'} has qty ${JSON.stringify(fieldOf(row, 'qty'))}, not a whole number of pieces`);
+    if (!Number.isInteger(qty) || qty < 1)
+      throw new CatalogueError(
+        `set ${sku}: component ${good || '?'} has qty ${JSON.stringify(fieldOf(row, 'qty'))}, not a whole number of pieces`,
+      );
     let componentSku = skuOf.get(good);
     if (!componentSku) {
       // not among the goods read: its own card says its SKU (the old client did the same)
@@ -158,7 +177,10 @@ async function componentsOf(
       await progress();
       componentSku = text(fieldOf(card.header, 'productNum')) || undefined;
     }
-    if (!componentSku) throw new CatalogueError(`set ${sku}: component ${good} has no SKU in Dilovod (the old back office stored its Dilovod id instead): give it a productNum`);
+    if (!componentSku)
+      throw new CatalogueError(
+        `set ${sku}: component ${good} has no SKU in Dilovod (the old back office stored its Dilovod id instead): give it a productNum`,
+      );
     components.push({ id: componentSku, quantity: qty });
   }
   // a good of a set folder without components is sold as it is

@@ -53,7 +53,13 @@ export const withDuration = <T extends Record<string, unknown>>(run: T) => ({
 export async function runsPage(db: Db, query: { limit?: number; cursor?: string }) {
   const page = await listPage(
     db,
-    { table: catalogueSyncRuns, idColumn: catalogueSyncRuns.id, columns: shownColumns, sort: 'queuedAt', sortColumn: catalogueSyncRuns.queuedAt },
+    {
+      table: catalogueSyncRuns,
+      idColumn: catalogueSyncRuns.id,
+      columns: shownColumns,
+      sort: 'queuedAt',
+      sortColumn: catalogueSyncRuns.queuedAt,
+    },
     { ...query, order: 'desc' },
     [],
   );
@@ -72,7 +78,10 @@ export async function queuedRun(tx: Tx): Promise<Run | undefined> {
   return run;
 }
 
-export async function createRun(db: Db | Tx, values: { trigger: 'schedule' | 'manual'; requestedBy?: number; allowLargeChange?: boolean }): Promise<Run> {
+export async function createRun(
+  db: Db | Tx,
+  values: { trigger: 'schedule' | 'manual'; requestedBy?: number; allowLargeChange?: boolean },
+): Promise<Run> {
   const [run] = await db.insert(catalogueSyncRuns).values(values).returning();
   return run!;
 }
@@ -81,8 +90,17 @@ export async function createRun(db: Db | Tx, values: { trigger: 'schedule' | 'ma
 export async function failDeadRuns(db: Db): Promise<number> {
   const dead = await db
     .update(catalogueSyncRuns)
-    .set({ state: 'failed', error: 'Interrupted: the process running it stopped before it finished; nothing of it was applied', finishedAt: new Date() })
-    .where(and(eq(catalogueSyncRuns.state, 'running'), lt(catalogueSyncRuns.heartbeatAt, sql`now() - make_interval(secs => ${DEAD_AFTER_SECONDS})`)))
+    .set({
+      state: 'failed',
+      error: 'Interrupted: the process running it stopped before it finished; nothing of it was applied',
+      finishedAt: new Date(),
+    })
+    .where(
+      and(
+        eq(catalogueSyncRuns.state, 'running'),
+        lt(catalogueSyncRuns.heartbeatAt, sql`now() - make_interval(secs => ${DEAD_AFTER_SECONDS})`),
+      ),
+    )
     .returning({ id: catalogueSyncRuns.id });
   return dead.length;
 }
@@ -120,7 +138,12 @@ export async function executeRun(db: Db, client: DilovodClient, settings: RunSet
       // one apply at a time whatever the queue does: plans are made from what is committed
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended('catalogue-sync', 0))`);
       const plan = await planSync(tx, fetched);
-      const counts = { created: plan.created.length, changed: plan.changed.length, unchanged: plan.unchanged, outdated: plan.outdated.length };
+      const counts = {
+        created: plan.created.length,
+        changed: plan.changed.length,
+        unchanged: plan.unchanged,
+        outdated: plan.outdated.length,
+      };
       const refused = started.allowLargeChange ? undefined : refusal(plan, settings.maxChangeShare);
       if (refused) return finish(tx, 'refused', { ...counts, error: refused });
       const now = new Date();

@@ -91,15 +91,31 @@ export function refusal(plan: SyncPlan, maxShare: number): string | undefined {
 /** Writes the plan, in the caller's transaction. */
 export async function applySync(tx: Tx, plan: SyncPlan, now: Date): Promise<void> {
   for (let i = 0; i < plan.created.length; i += 500) {
-    await tx.insert(products).values(plan.created.slice(i, i + 500).map((p): typeof products.$inferInsert => ({ sku: p.sku, ...owned<Owned>(p), lastSyncAt: now })));
+    await tx
+      .insert(products)
+      .values(
+        plan.created.slice(i, i + 500).map((p): typeof products.$inferInsert => ({ sku: p.sku, ...owned<Owned>(p), lastSyncAt: now })),
+      );
   }
   for (const { id, product } of plan.changed) {
-    await tx.update(products).set({ ...owned<Owned>(product), outdatedAt: null, lastSyncAt: now }).where(eq(products.id, id));
+    await tx
+      .update(products)
+      .set({ ...owned<Owned>(product), outdatedAt: null, lastSyncAt: now })
+      .where(eq(products.id, id));
   }
   if (plan.outdated.length) {
     await tx
       .update(products)
       .set({ outdatedAt: now })
-      .where(and(inArray(products.id, plan.outdated.map((p) => p.id)), isNull(products.outdatedAt), isNotNull(products.dilovodId)));
+      .where(
+        and(
+          inArray(
+            products.id,
+            plan.outdated.map((p) => p.id),
+          ),
+          isNull(products.outdatedAt),
+          isNotNull(products.dilovodId),
+        ),
+      );
   }
 }

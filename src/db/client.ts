@@ -83,8 +83,16 @@ export interface ClientOptions {
 }
 
 const CONNECTION_FAILURES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE',
-  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
 ]);
 
 /** The database cannot be reached, or dropped the connection (the driver's error may be a `cause`). */
@@ -122,7 +130,8 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     };
     // a startup parameter, which PgBouncer refuses ("unsupported startup parameter"): behind a
     // transaction pooler it is the role's setting (README, "Behind PgBouncer")
-    const statementTimeout = options.statementTimeout && !target.transactionPooler ? { statement_timeout: options.statementTimeout * 1000 } : {};
+    const statementTimeout =
+      options.statementTimeout && !target.transactionPooler ? { statement_timeout: options.statementTimeout * 1000 } : {};
     const sql = postgres(target.url, { max, ...settings, connection: { ...settings.connection, ...statementTimeout } });
     const pool: PoolUsage = { max, inFlight: 0 };
     return {
@@ -134,7 +143,11 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
         // a client per listener: a failed first LISTEN is not retried by postgres.js, so a
         // caller retries with a new one; named apart from the pool, whose statements it does not share.
         // LISTEN needs a session of its own: through a transaction-mode pooler, PostgreSQL directly
-        const listener = postgres(target.directUrl ?? target.url, { ...settings, max: 1, connection: { application_name: 'backoffice-api-listen' } });
+        const listener = postgres(target.directUrl ?? target.url, {
+          ...settings,
+          max: 1,
+          connection: { application_name: 'backoffice-api-listen' },
+        });
         try {
           const subscription = await listener.listen(channel, onNotify, onListen);
           return {
@@ -231,9 +244,11 @@ function counted(sql: postgres.Sql, pool: PoolUsage): postgres.Sql {
       committing = true;
       return result;
     };
-    const transaction = (options === undefined ? sql.begin(withCommitNoted) : sql.begin(options, withCommitNoted)).catch((error: unknown) => {
-      throw committing && isDatabaseUnavailable(error) ? new CommitOutcomeUnknown(error) : error;
-    });
+    const transaction = (options === undefined ? sql.begin(withCommitNoted) : sql.begin(options, withCommitNoted)).catch(
+      (error: unknown) => {
+        throw committing && isDatabaseUnavailable(error) ? new CommitOutcomeUnknown(error) : error;
+      },
+    );
     transaction.then(settled, settled);
     return transaction;
   }

@@ -30,14 +30,10 @@ function readJournal(): ChainEntry[] {
 
 /** Migrations of the chain that the database has not applied (drizzle's rule: newer than the last applied). */
 export async function pendingMigrations(client: DatabaseClient): Promise<ChainEntry[]> {
-  const [ledger] = await client.query<{ exists: boolean }>(
-    "select to_regclass('drizzle.__drizzle_migrations') is not null as exists",
-  );
+  const [ledger] = await client.query<{ exists: boolean }>("select to_regclass('drizzle.__drizzle_migrations') is not null as exists");
   let last = -Infinity;
   if (ledger?.exists) {
-    const [row] = await client.query<{ last: string | number | null }>(
-      'select max(created_at) as last from drizzle.__drizzle_migrations',
-    );
+    const [row] = await client.query<{ last: string | number | null }>('select max(created_at) as last from drizzle.__drizzle_migrations');
     if (row?.last != null) last = Number(row.last);
   }
   return readChain().filter((entry) => entry.when > last);

@@ -28,7 +28,17 @@ const encodeCursor = (cursor: Cursor) => Buffer.from(JSON.stringify(cursor)).toS
 function decodeCursor(text: string, sort: string, order: 'asc' | 'desc'): Cursor {
   try {
     const cursor: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (typeof cursor === 'object' && cursor && 's' in cursor && cursor.s === sort && 'o' in cursor && cursor.o === order && 'v' in cursor && 'id' in cursor && cursor.id != null) {
+    if (
+      typeof cursor === 'object' &&
+      cursor &&
+      's' in cursor &&
+      cursor.s === sort &&
+      'o' in cursor &&
+      cursor.o === order &&
+      'v' in cursor &&
+      'id' in cursor &&
+      cursor.id != null
+    ) {
       return { s: sort, o: order, v: cursor.v, id: cursor.id };
     }
   } catch {
@@ -70,7 +80,11 @@ export function afterCursor(column: PgColumn, id: PgColumn, order: 'asc' | 'desc
 
 export function publicColumns(table: PgTable, item: TObject) {
   const columns = getTableColumns(table);
-  return Object.fromEntries(Object.keys(item.properties).filter((k) => k in columns).map((k) => [k, columns[k]!]));
+  return Object.fromEntries(
+    Object.keys(item.properties)
+      .filter((k) => k in columns)
+      .map((k) => [k, columns[k]!]),
+  );
 }
 
 export interface KeysetPage {

@@ -52,7 +52,10 @@ export function databaseStore(db: Db) {
       const routeInfo = fieldOf(options, 'routeInfo');
       const method = fieldOf(routeInfo, 'method');
       const url = fieldOf(routeInfo, 'url');
-      return new DatabaseRateLimitStore(undefined, typeof method === 'string' && method && typeof url === 'string' && url ? `${method} ${url} ` : '');
+      return new DatabaseRateLimitStore(
+        undefined,
+        typeof method === 'string' && method && typeof url === 'string' && url ? `${method} ${url} ` : '',
+      );
     }
   };
 }

@@ -32,11 +32,14 @@ export interface Rule {
 
 const number = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
-const jsonType = (v: unknown) => (v === null || v === undefined ? null : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v);
+const jsonType = (v: unknown) =>
+  v === null || v === undefined ? null : Array.isArray(v) ? 'array' : typeof v === 'object' ? 'object' : typeof v;
 
 function oneOf(name: string, table: string, key: string, column: string, values: readonly string[], fallback: string, why: string): Rule {
   return {
-    name, table, fields: [{ key, column }],
+    name,
+    table,
+    fields: [{ key, column }],
     requires: `${column} is one of ${values.join(', ')}`,
     broken: (row) => {
       const value = row[key];
@@ -48,9 +51,14 @@ function oneOf(name: string, table: string, key: string, column: string, values:
 
 function notNegative(name: string, table: string, key: string, column: string, what: string): Rule {
   return {
-    name, table, fields: [{ key, column }],
+    name,
+    table,
+    fields: [{ key, column }],
     requires: `${column} is 0 or more`,
-    broken: (row) => { const n = number(row[key]); return n !== null && n < 0 ? [key] : []; },
+    broken: (row) => {
+      const n = number(row[key]);
+      return n !== null && n < 0 ? [key] : [];
+    },
     fix: () => ({ set: `${column} = 0`, note: `${column}: put the ${what} it really is (0 or more) in place of 0` }),
   };
 }
@@ -58,7 +66,9 @@ function notNegative(name: string, table: string, key: string, column: string, w
 export const RULES: Rule[] = [
   oneOf('users_role_check', 'users', 'role', 'role', ROLES, 'user', 'the least-privileged role'),
   {
-    name: 'users_email_check', table: 'users', fields: [{ key: 'email', column: 'email' }],
+    name: 'users_email_check',
+    table: 'users',
+    fields: [{ key: 'email', column: 'email' }],
     requires: 'email has no surrounding spaces and looks like name@domain',
     broken: (row) => {
       const email = row.email;
@@ -68,25 +78,51 @@ export const RULES: Rule[] = [
     fix: (row) => {
       const trimmed = typeof row.email === 'string' ? row.email.trim() : '';
       return /^.+@.+$/s.test(trimmed)
-        ? { set: 'email = btrim(email)', note: 'email: the address without its spaces (refused if another user has it); the user then logs in with it' }
+        ? {
+            set: 'email = btrim(email)',
+            note: 'email: the address without its spaces (refused if another user has it); the user then logs in with it',
+          }
         : { set: `email = 'name@example.com'`, note: "email: put the user's real address in place of name@example.com" };
     },
   },
   notNegative('orders_quantity_check', 'orders', 'quantity', 'quantity', 'number of portions'),
   notNegative('orders_total_price_check', 'orders', 'totalPrice', 'total_price', 'total'),
   {
-    name: 'orders_items_check', table: 'orders', fields: [{ key: 'items', column: 'items' }],
+    name: 'orders_items_check',
+    table: 'orders',
+    fields: [{ key: 'items', column: 'items' }],
     requires: 'items is a JSON array',
     broken: (row) => (jsonType(row.items) === null || jsonType(row.items) === 'array' ? [] : ['items']),
-    fix: () => ({ set: 'items = jsonb_build_array(items)', note: "items: the value becomes the array's one element; or put the order's real lines" }),
+    fix: () => ({
+      set: 'items = jsonb_build_array(items)',
+      note: "items: the value becomes the array's one element; or put the order's real lines",
+    }),
   },
   oneOf('orders_sync_status_check', 'orders', 'syncStatus', 'sync_status', SYNC_STATUSES, 'pending', 'to be synced again'),
   oneOf('order_history_source_check', 'order_history', 'source', 'source', HISTORY_SOURCES, 'manual', 'a change made by hand'),
-  oneOf('catalogue_sync_runs_state_check', 'catalogue_sync_runs', 'state', 'state', CATALOGUE_SYNC_STATES, 'failed', 'a run that did not finish'),
-  oneOf('catalogue_sync_runs_trigger_check', 'catalogue_sync_runs', 'trigger', 'trigger', CATALOGUE_SYNC_TRIGGERS, 'manual', 'asked for by hand'),
+  oneOf(
+    'catalogue_sync_runs_state_check',
+    'catalogue_sync_runs',
+    'state',
+    'state',
+    CATALOGUE_SYNC_STATES,
+    'failed',
+    'a run that did not finish',
+  ),
+  oneOf(
+    'catalogue_sync_runs_trigger_check',
+    'catalogue_sync_runs',
+    'trigger',
+    'trigger',
+    CATALOGUE_SYNC_TRIGGERS,
+    'manual',
+    'asked for by hand',
+  ),
   notNegative('products_cost_per_item_check', 'products', 'costPerItem', 'cost_per_item', 'price'),
   {
-    name: 'products_currency_check', table: 'products', fields: [{ key: 'currency', column: 'currency' }],
+    name: 'products_currency_check',
+    table: 'products',
+    fields: [{ key: 'currency', column: 'currency' }],
     requires: 'currency is a three-letter ISO 4217 code in capitals (UAH)',
     broken: (row) => (typeof row.currency !== 'string' || /^[A-Z]{3}$/.test(row.currency) ? [] : ['currency']),
     fix: (row) => {
@@ -97,8 +133,13 @@ export const RULES: Rule[] = [
     },
   },
   {
-    name: 'box_settings_portions_check', table: 'box_settings',
-    fields: [{ key: 'qntFrom', column: 'qnt_from' }, { key: 'qntTo', column: 'qnt_to' }, { key: 'overflow', column: 'overflow' }],
+    name: 'box_settings_portions_check',
+    table: 'box_settings',
+    fields: [
+      { key: 'qntFrom', column: 'qnt_from' },
+      { key: 'qntTo', column: 'qnt_to' },
+      { key: 'overflow', column: 'overflow' },
+    ],
     requires: 'qnt_from is 0 or more and at most qnt_to, and overflow is 0 or more',
     broken: (row) => {
       const [from, to, overflow] = [number(row.qntFrom), number(row.qntTo), number(row.overflow)];
@@ -112,26 +153,47 @@ export const RULES: Rule[] = [
       const [from, to] = [number(row.qntFrom), number(row.qntTo)];
       return from !== null && to !== null && from > to && from >= 0 && to >= 0
         ? { set: 'qnt_from = qnt_to, qnt_to = qnt_from', note: "qnt_from, qnt_to: the range the right way round; or the box's real range" }
-        : { set: 'qnt_from = greatest(qnt_from, 0), qnt_to = greatest(qnt_from, qnt_to, 0), overflow = greatest(overflow, 0)', note: "qnt_from, qnt_to, overflow: or the box's real range" };
+        : {
+            set: 'qnt_from = greatest(qnt_from, 0), qnt_to = greatest(qnt_from, qnt_to, 0), overflow = greatest(overflow, 0)',
+            note: "qnt_from, qnt_to, overflow: or the box's real range",
+          };
     },
   },
   {
-    name: 'box_settings_size_check', table: 'box_settings',
+    name: 'box_settings_size_check',
+    table: 'box_settings',
     fields: [
-      { key: 'width', column: 'width' }, { key: 'height', column: 'height' }, { key: 'length', column: 'length' },
-      { key: 'weight', column: 'weight' }, { key: 'selfWeight', column: 'self_weight' },
+      { key: 'width', column: 'width' },
+      { key: 'height', column: 'height' },
+      { key: 'length', column: 'length' },
+      { key: 'weight', column: 'weight' },
+      { key: 'selfWeight', column: 'self_weight' },
     ],
     requires: 'width, height and length are more than 0; weight and self_weight are 0 or more',
     broken: (row) =>
-      ['width', 'height', 'length'].filter((k) => { const n = number(row[k]); return n !== null && !(n > 0); })
-        .concat(['weight', 'selfWeight'].filter((k) => { const n = number(row[k]); return n !== null && n < 0; })),
+      ['width', 'height', 'length']
+        .filter((k) => {
+          const n = number(row[k]);
+          return n !== null && !(n > 0);
+        })
+        .concat(
+          ['weight', 'selfWeight'].filter((k) => {
+            const n = number(row[k]);
+            return n !== null && n < 0;
+          }),
+        ),
     fix: () => ({
       set: 'width = greatest(width, 1), height = greatest(height, 1), length = greatest(length, 1), weight = greatest(weight, 0), self_weight = greatest(self_weight, 0)',
-      note: "width, height, length, weight, self_weight: put the box's real sizes where these are not", }),
+      note: "width, height, length, weight, self_weight: put the box's real sizes where these are not",
+    }),
   },
   {
-    name: 'wordpress_sku_cache_skus_check', table: 'wordpress_sku_cache',
-    fields: [{ key: 'skus', column: 'skus' }, { key: 'totalCount', column: 'total_count' }],
+    name: 'wordpress_sku_cache_skus_check',
+    table: 'wordpress_sku_cache',
+    fields: [
+      { key: 'skus', column: 'skus' },
+      { key: 'totalCount', column: 'total_count' },
+    ],
     requires: 'skus is a JSON array and total_count is 0 or more',
     broken: (row) => [
       ...(jsonType(row.skus) === null || jsonType(row.skus) === 'array' ? [] : ['skus']),
@@ -139,18 +201,30 @@ export const RULES: Rule[] = [
     ],
     fix: (row) =>
       jsonType(row.skus) === 'object'
-        ? { set: "skus = (SELECT coalesce(jsonb_agg(k ORDER BY k), '[]') FROM jsonb_object_keys(skus) AS k), total_count = (SELECT count(*) FROM jsonb_object_keys(skus))", note: "skus: the object's keys become the SKU list" }
-        : { set: `skus = CASE WHEN jsonb_typeof(skus) = 'array' THEN skus ELSE '[]' END, total_count = CASE WHEN jsonb_typeof(skus) = 'array' THEN jsonb_array_length(skus) ELSE 0 END`, note: 'skus: an empty list where it is not a list; the next WordPress sync fills it' },
+        ? {
+            set: "skus = (SELECT coalesce(jsonb_agg(k ORDER BY k), '[]') FROM jsonb_object_keys(skus) AS k), total_count = (SELECT count(*) FROM jsonb_object_keys(skus))",
+            note: "skus: the object's keys become the SKU list",
+          }
+        : {
+            set: `skus = CASE WHEN jsonb_typeof(skus) = 'array' THEN skus ELSE '[]' END, total_count = CASE WHEN jsonb_typeof(skus) = 'array' THEN jsonb_array_length(skus) ELSE 0 END`,
+            note: 'skus: an empty list where it is not a list; the next WordPress sync fills it',
+          },
   },
   {
-    name: 'shop_settings_one_row_check', table: 'shop_settings', fields: [{ key: 'id', column: 'id' }],
+    name: 'shop_settings_one_row_check',
+    table: 'shop_settings',
+    fields: [{ key: 'id', column: 'id' }],
     requires: 'id is 1: the shop has one row of settings',
     broken: (row) => (number(row.id) === null || number(row.id) === 1 ? [] : ['id']),
     fix: () => ({ set: 'id = 1', note: 'id: refused while the row with id 1 exists; delete this row instead' }),
   },
   {
-    name: 'shop_settings_weight_tolerance_check', table: 'shop_settings',
-    fields: [{ key: 'weightTolerancePercent', column: 'weight_tolerance_percent' }, { key: 'weightToleranceGrams', column: 'weight_tolerance_grams' }],
+    name: 'shop_settings_weight_tolerance_check',
+    table: 'shop_settings',
+    fields: [
+      { key: 'weightTolerancePercent', column: 'weight_tolerance_percent' },
+      { key: 'weightToleranceGrams', column: 'weight_tolerance_grams' },
+    ],
     requires: 'weight_tolerance_percent is 0 to 100 and weight_tolerance_grams is 0 or more',
     broken: (row) => {
       const [percent, grams] = [number(row.weightTolerancePercent), number(row.weightToleranceGrams)];
@@ -216,6 +290,7 @@ export function assertKeepsRules(table: string, before: RowValues, values: RowVa
   if (!fields.length) return;
   const brokenBefore = new Set(brokenFields(table, before).map((f) => f.rule));
   const byThisChange = fields.filter((f) => f.field in values || !brokenBefore.has(f.rule));
-  if (byThisChange.length) throw new HttpError(400, 'CHECK_VIOLATION', `The values sent break a rule: ${describeBrokenFields(byThisChange)}`);
+  if (byThisChange.length)
+    throw new HttpError(400, 'CHECK_VIOLATION', `The values sent break a rule: ${describeBrokenFields(byThisChange)}`);
   throw new HttpError(refusal.status, refusal.code, refusal.message(describeBrokenFields(fields)), {}, fields);
 }

@@ -89,7 +89,10 @@ export const users = pgTable(
     lastActivityAt: timestamptz(),
     lastLoginAt: timestamptz(),
     /** The user's refresh-token sessions, at most MAX_SESSIONS_PER_USER (auth/sessions.ts). */
-    sessions: jsonb().$type<StoredSession[]>().notNull().default(sql`'[]'::jsonb`),
+    sessions: jsonb()
+      .$type<StoredSession[]>()
+      .notNull()
+      .default(sql`'[]'::jsonb`),
     /** Raised when the claims of issued access tokens go stale (role, deactivation, password). */
     tokenVersion: integer().notNull().default(0),
     createdAt: createdAt(),
@@ -171,7 +174,9 @@ export const orders = pgTable(
 export const orderHistory = pgTable(
   'order_history',
   {
-    id: text().primaryKey().default(sql`gen_random_uuid()::text`),
+    id: text()
+      .primaryKey()
+      .default(sql`gen_random_uuid()::text`),
     orderId: text().notNull(),
     status: text().notNull(),
     statusText: text().notNull(),
@@ -294,7 +299,10 @@ export const shopSettings = pgTable(
   },
   (t) => [
     check('shop_settings_one_row_check', sql`${t.id} = 1`),
-    check('shop_settings_weight_tolerance_check', sql`${t.weightTolerancePercent} >= 0 AND ${t.weightTolerancePercent} <= 100 AND ${t.weightToleranceGrams} >= 0`),
+    check(
+      'shop_settings_weight_tolerance_check',
+      sql`${t.weightTolerancePercent} >= 0 AND ${t.weightTolerancePercent} <= 100 AND ${t.weightToleranceGrams} >= 0`,
+    ),
   ],
 );
 
@@ -308,7 +316,9 @@ export const CATALOGUE_SYNC_TRIGGERS = ['schedule', 'manual'] as const;
 export const catalogueSyncRuns = pgTable(
   'catalogue_sync_runs',
   {
-    id: text().primaryKey().default(sql`gen_random_uuid()::text`),
+    id: text()
+      .primaryKey()
+      .default(sql`gen_random_uuid()::text`),
     trigger: text().notNull(),
     /** The admin who asked for it (manual runs). */
     requestedBy: integer(),

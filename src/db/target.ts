@@ -6,12 +6,23 @@ import { causes, driverErrorOf } from './driver-errors.js';
 
 /** Which database, in words that name no password. */
 export const describeTarget = (target: DatabaseTarget) =>
-  'url' in target ? `PostgreSQL (${URL.canParse(target.url) ? new URL(target.url).host : 'DATABASE_URL is not a valid URL'})` : `PGlite in ${target.dataDir}`;
+  'url' in target
+    ? `PostgreSQL (${URL.canParse(target.url) ? new URL(target.url).host : 'DATABASE_URL is not a valid URL'})`
+    : `PGlite in ${target.dataDir}`;
 
 /** The server cannot be reached, or refuses these credentials or this database name. */
 const CONNECTION_FAILURES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'CONNECT_TIMEOUT',
-  '28P01', '28000', '3D000', // invalid password, authorization (no such role), no such database
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'CONNECT_TIMEOUT',
+  '28P01',
+  '28000',
+  '3D000', // invalid password, authorization (no such role), no such database
 ]);
 
 /** What went wrong, in the database's own words; a connection that failed names DATABASE_URL. */

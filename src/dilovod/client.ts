@@ -71,9 +71,13 @@ export function dilovodClient(options: DilovodClientOptions): DilovodClient {
     } catch (error) {
       if (signal?.aborted) throw error;
       if (timeout.aborted) throw new DilovodError(`Dilovod did not answer in ${options.timeout} s`, true);
-      throw new DilovodError(`Dilovod is unreachable: ${excerpt(String(fieldOf(fieldOf(error, 'cause'), 'code') ?? fieldOf(error, 'message') ?? error))}`, true);
+      throw new DilovodError(
+        `Dilovod is unreachable: ${excerpt(String(fieldOf(fieldOf(error, 'cause'), 'code') ?? fieldOf(error, 'message') ?? error))}`,
+        true,
+      );
     }
-    if (response.status >= 500 || response.status === 408 || response.status === 429) throw new DilovodError(`Dilovod answered ${response.status}: ${excerpt(text)}`, true);
+    if (response.status >= 500 || response.status === 408 || response.status === 429)
+      throw new DilovodError(`Dilovod answered ${response.status}: ${excerpt(text)}`, true);
     if (!response.ok) throw new DilovodError(`Dilovod refused the call (${response.status}): ${excerpt(text)}`, false);
     let body: unknown;
     try {
@@ -113,7 +117,10 @@ export function dilovodClient(options: DilovodClientOptions): DilovodClient {
       serialised(async () => {
         const body = await call('request', query, signal);
         if (!Array.isArray(body) || !body.every(isObject)) {
-          throw new DilovodError(`Dilovod answered ${excerpt(JSON.stringify(body) ?? 'nothing').slice(0, 120)} where rows were expected (from ${JSON.stringify(query.from)})`, false);
+          throw new DilovodError(
+            `Dilovod answered ${excerpt(JSON.stringify(body) ?? 'nothing').slice(0, 120)} where rows were expected (from ${JSON.stringify(query.from)})`,
+            false,
+          );
         }
         return body;
       }),

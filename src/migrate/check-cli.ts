@@ -68,8 +68,13 @@ try {
   if (validated.length) lines.push('', `Validated (no row breaks them any more): ${validated.join(', ')}`);
   const left = clean.filter((name) => !validated.includes(name));
   if (left.length) {
-    lines.push('', 'No row breaks these any more; validate them (or run npm run db:check -- --validate):',
-      ...left.map((name) => `  ALTER TABLE ${name.slice(0, name.lastIndexOf('.'))} VALIDATE CONSTRAINT ${name.slice(name.lastIndexOf('.') + 1)};`));
+    lines.push(
+      '',
+      'No row breaks these any more; validate them (or run npm run db:check -- --validate):',
+      ...left.map(
+        (name) => `  ALTER TABLE ${name.slice(0, name.lastIndexOf('.'))} VALIDATE CONSTRAINT ${name.slice(name.lastIndexOf('.') + 1)};`,
+      ),
+    );
   }
   if (found.rows.length) {
     lines.push('', 'Once a rule has no row left: npm run db:check -- --validate (or ALTER TABLE <table> VALIDATE CONSTRAINT <rule>;).');
@@ -78,7 +83,11 @@ try {
   process.exitCode = found.rows.length ? 1 : 0;
 } catch (error) {
   const code = databaseErrorOf(error)?.code;
-  console.error(code === '42P01' ? `${where} is not restructured: run npm run db:migrate first.` : `The check of ${where} stopped: ${databaseProblem(error, target)}`);
+  console.error(
+    code === '42P01'
+      ? `${where} is not restructured: run npm run db:migrate first.`
+      : `The check of ${where} stopped: ${databaseProblem(error, target)}`,
+  );
   process.exitCode = 2;
 } finally {
   await client?.close();

@@ -10,8 +10,7 @@ import type { DatabaseClient, Db } from '../db/client.js';
 import { users } from '../db/schema.js';
 
 export type FirstAdminResult =
-  | { created: false; reason: 'users exist' | 'no password in production' }
-  | { created: true; email: string; generatedPassword?: string };
+  { created: false; reason: 'users exist' | 'no password in production' } | { created: true; email: string; generatedPassword?: string };
 
 export async function ensureFirstAdmin(
   client: DatabaseClient,

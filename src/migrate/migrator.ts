@@ -68,7 +68,11 @@ function applyPending(client: DatabaseClient, pending: ChainEntry[]): Promise<st
   const files = new Map(readMigrationFiles(LEDGER).map((m) => [m.folderMillis, m]));
   const steps = pending.map((entry) => {
     const file = files.get(entry.when)!; // the same journal: readChain and drizzle both read it
-    return { entry, statements: file.sql, ledger: sql`insert into ${LEDGER_TABLE} ("hash", "created_at") values (${file.hash}, ${file.folderMillis})` };
+    return {
+      entry,
+      statements: file.sql,
+      ledger: sql`insert into ${LEDGER_TABLE} ("hash", "created_at") values (${file.hash}, ${file.folderMillis})`,
+    };
   });
   return runSteps(client, 'up', steps, { first: CREATE_LEDGER });
 }
@@ -99,7 +103,8 @@ export async function withMigrationLock<T>(
 ): Promise<T> {
   const notices: string[] = [];
   if ('kind' in target) {
-    if (target.kind !== 'pglite') throw new Error('withMigrationLock: an open client must be PGlite (PostgreSQL needs a session of its own for the lock)');
+    if (target.kind !== 'pglite')
+      throw new Error('withMigrationLock: an open client must be PGlite (PostgreSQL needs a session of its own for the lock)');
     return fn(target, notices);
   }
   // the session lock needs PostgreSQL itself, not a transaction-mode pooler in front of it

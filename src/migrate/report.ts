@@ -104,11 +104,13 @@ async function countCreated(client: DatabaseClient): Promise<Record<string, numb
   );
   const exists = ({ name, table }: { name: string; table?: string }) =>
     present.some((p) => (table ? p.table === table && p.column === name : p.table === name));
-  const counted = created.filter(exists).map((c) =>
-    c.table
-      ? `select '${createdKey(c)}' as key, count("${c.name}")::int as n from ${quoted(c.table)}`
-      : `select '${createdKey(c)}' as key, count(*)::int as n from ${quoted(c.name)}`,
-  );
+  const counted = created
+    .filter(exists)
+    .map((c) =>
+      c.table
+        ? `select '${createdKey(c)}' as key, count("${c.name}")::int as n from ${quoted(c.table)}`
+        : `select '${createdKey(c)}' as key, count(*)::int as n from ${quoted(c.name)}`,
+    );
   if (!counted.length) return {};
   const rows = await client.query<{ key: string; n: number }>(counted.join(' union all '));
   return Object.fromEntries(rows.map(({ key, n }) => [key, Number(n)]));
@@ -124,7 +126,8 @@ export interface Report {
 export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report {
   const { before, after, applied } = run;
   const down = run.direction === 'down';
-  if (!applied.length || !before || !after) return { text: down ? 'Nothing to roll back.' : 'Nothing to apply: the database is up to date.', ok: true };
+  if (!applied.length || !before || !after)
+    return { text: down ? 'Nothing to roll back.' : 'Nothing to apply: the database is up to date.', ok: true };
   const lines: string[] = [];
   let ok = true;
   const tags = applied.map((m) => m.tag).join(', ');
@@ -132,9 +135,7 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
   const width = 44;
   lines.push('', `${'table'.padEnd(width)}${'rows before'.padStart(12)}${'rows after'.padStart(12)}`);
   const row = (label: string, b: number | undefined, a: number | undefined, note = '') =>
-    lines.push(
-      `${label.padEnd(width)}${String(b ?? '-').padStart(12)}${String(a ?? '-').padStart(12)}${note ? `   ${note}` : ''}`,
-    );
+    lines.push(`${label.padEnd(width)}${String(b ?? '-').padStart(12)}${String(a ?? '-').padStart(12)}${note ? `   ${note}` : ''}`);
   for (const { legacy, current } of renamedTables()) {
     const b = before.rows[legacy] ?? before.rows[current];
     const a = after.rows[current] ?? after.rows[legacy];
@@ -143,15 +144,25 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     const lost = b !== undefined && a !== b;
     if (lost) ok = false;
     // not renamed: the name it has now (after a rollback --to 0001_rename_tables, still the new one)
-    row(renamed ? `${from} -> ${to}` : current in after.rows ? current : `"${legacy}"`, b, a, lost ? 'MISMATCH: rows were lost or added' : '');
+    row(
+      renamed ? `${from} -> ${to}` : current in after.rows ? current : `"${legacy}"`,
+      b,
+      a,
+      lost ? 'MISMATCH: rows were lost or added' : '',
+    );
   }
   for (const { name: table, note: why } of droppedTables()) {
     const b = before.rows[table];
     if (down && b === undefined && after.rows[table] !== undefined) {
       const sessions = before.usersWithRefreshToken ?? 0;
-      row(table, b, after.rows[table], table === 'refresh_tokens'
-        ? `recreated empty: ${sessions} session(s) end (only token hashes were kept); those users log in again`
-        : 'recreated empty: its test data was not kept');
+      row(
+        table,
+        b,
+        after.rows[table],
+        table === 'refresh_tokens'
+          ? `recreated empty: ${sessions} session(s) end (only token hashes were kept); those users log in again`
+          : 'recreated empty: its test data was not kept',
+      );
       continue;
     }
     if (b === undefined) continue;
@@ -174,7 +185,13 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
     for (const created of createdNames()) {
       const key = createdKey(created);
       const held = before.created[key];
-      if (held && !(key in after.created)) row(created.table ? `${key} (values)` : key, held, undefined, `dropped: ${created.note ?? 'the legacy schema has no place for it'}`);
+      if (held && !(key in after.created))
+        row(
+          created.table ? `${key} (values)` : key,
+          held,
+          undefined,
+          `dropped: ${created.note ?? 'the legacy schema has no place for it'}`,
+        );
     }
   }
   // up only: a rollback keeps only unexpired sessions, and one per user
@@ -211,7 +228,8 @@ export function describeRuleBreakers(breakers: RuleBreakers | undefined): string
     '(the API names the fields to correct). The rows, and the rule each breaks:',
     ...breakers.rows.slice(0, SHOWN_BREAKERS).map((b) => `  ${describeBreaker(b)}`),
   ];
-  if (total > Math.min(breakers.rows.length, SHOWN_BREAKERS)) lines.push(`  … and ${total - Math.min(breakers.rows.length, SHOWN_BREAKERS)} more`);
+  if (total > Math.min(breakers.rows.length, SHOWN_BREAKERS))
+    lines.push(`  … and ${total - Math.min(breakers.rows.length, SHOWN_BREAKERS)} more`);
   const clean = breakers.notValid.filter((name) => !breakers.counts[name]);
   if (clean.length) lines.push(`Kept NOT VALID, though no row breaks them now (VALIDATE CONSTRAINT them): ${clean.join(', ')}`);
   lines.push(

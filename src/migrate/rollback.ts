@@ -26,9 +26,7 @@ export function downStatements(tag: string): string[] {
 
 /** The migrations the ledger records, oldest first. A ledger row this build does not know stops the rollback. */
 export async function appliedMigrations(client: DatabaseClient): Promise<ChainEntry[]> {
-  const [ledger] = await client.query<{ exists: boolean }>(
-    "select to_regclass('drizzle.__drizzle_migrations') is not null as exists",
-  );
+  const [ledger] = await client.query<{ exists: boolean }>("select to_regclass('drizzle.__drizzle_migrations') is not null as exists");
   if (!ledger?.exists) return [];
   const rows = await client.query<{ when: string | number }>(
     'select distinct created_at as when from drizzle.__drizzle_migrations order by 1',
@@ -59,7 +57,9 @@ function toRevert(applied: ChainEntry[], to: string | undefined): ChainEntry[] {
     throw new Error(
       known
         ? `--to ${to}: that migration is not applied to this database.`
-        : `--to ${to}: no such migration; the chain is ${readChain().map((m) => m.tag).join(', ')}.`,
+        : `--to ${to}: no such migration; the chain is ${readChain()
+            .map((m) => m.tag)
+            .join(', ')}.`,
     );
   }
   return applied.slice(index + 1).reverse();

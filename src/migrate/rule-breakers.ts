@@ -43,7 +43,8 @@ export function rowFixes(rows: RuleBreaker[]): RowFix[] {
   return [...byRow.values()].map((breaks) => {
     const { table, key } = breaks[0]!;
     return {
-      table, key,
+      table,
+      key,
       sql: `UPDATE ${table} SET ${breaks.map((b) => b.fix.set).join(', ')} WHERE ${key};`,
       notes: breaks.flatMap((b) => (b.fix.note ? [b.fix.note] : [])),
     };
@@ -92,17 +93,28 @@ export async function findRuleBreakers(client: DatabaseClient, limit = 1000): Pr
   for (const [table, tableChecks] of byTable) {
     const key = tableChecks[0]!.key.length ? tableChecks[0]!.key : [{ name: 'ctid', type: 'tid' }];
     const keyText = key
-      .map((k) => `${literal(k.name)} || '=' || ${/^(text|character)/.test(k.type) ? `quote_literal(${ident(k.name)})` : `${ident(k.name)}::text`}`)
+      .map(
+        (k) =>
+          `${literal(k.name)} || '=' || ${/^(text|character)/.test(k.type) ? `quote_literal(${ident(k.name)})` : `${ident(k.name)}::text`}`,
+      )
       .join(` || ' AND ' || `);
     const columns = [...new Map(tableChecks.flatMap((c) => c.columns).map((c) => [c.name, c])).values()];
-    const raw = columns.filter((c) => !SECRET.test(c.name)).map((c) => `${literal(camel(c.name))}, ${ident(c.name)}`).join(', ');
+    const raw = columns
+      .filter((c) => !SECRET.test(c.name))
+      .map((c) => `${literal(camel(c.name))}, ${ident(c.name)}`)
+      .join(', ');
     const broken = tableChecks
       .map((c, i) => `(${c.expr}) IS FALSE AS b${i}, (count(*) FILTER (WHERE (${c.expr}) IS FALSE) OVER ())::int AS n${i}`)
       .join(', ');
     const shownBy = tableChecks
-      .map((c, i) => `${literal(String(i))}, ${c.columns.map((col) => `${literal(`${col.name}=`)} || ${shown(col)}`).join(` || ' ' || `) || `''`}`)
+      .map(
+        (c, i) =>
+          `${literal(String(i))}, ${c.columns.map((col) => `${literal(`${col.name}=`)} || ${shown(col)}`).join(` || ' ' || `) || `''`}`,
+      )
       .join(', ');
-    const rows = await client.query<Record<string, unknown> & { key: string; raw: Record<string, unknown>; shown: Record<string, string> }>(`
+    const rows = await client.query<
+      Record<string, unknown> & { key: string; raw: Record<string, unknown>; shown: Record<string, string> }
+    >(`
       select ${keyText} as key, jsonb_build_object(${raw}) as raw, jsonb_build_object(${shownBy}) as shown, ${broken}
         from ${table}
        where ${tableChecks.map((c) => `(${c.expr}) IS FALSE`).join(' OR ')}
@@ -121,12 +133,17 @@ export async function findRuleBreakers(client: DatabaseClient, limit = 1000): Pr
           requires: rule?.requires ?? `CHECK (${check.expr})`,
           fix: rule
             ? rule.fix(row.raw)
-            : { set: check.columns.map((c) => `${ident(c.name)} = ${ident(c.name)}`).join(', '), note: `${check.name}: put values for which ${check.expr} holds` },
+            : {
+                set: check.columns.map((c) => `${ident(c.name)} = ${ident(c.name)}`).join(', '),
+                note: `${check.name}: put values for which ${check.expr} holds`,
+              },
         });
       }
     }
   }
-  result.rows.sort((a, b) => a.table.localeCompare(b.table) || a.key.localeCompare(b.key, 'en', { numeric: true }) || a.rule.localeCompare(b.rule));
+  result.rows.sort(
+    (a, b) => a.table.localeCompare(b.table) || a.key.localeCompare(b.key, 'en', { numeric: true }) || a.rule.localeCompare(b.rule),
+  );
   return result;
 }
 

@@ -10,13 +10,13 @@ const historyColumns = publicColumns(orderHistory, HistoryItem);
 /** The latest entries of an order (`id`, `limit`), newest first, each with the name of the user who made it. */
 export const prepareLatestHistory = (db: Db) =>
   db
-  .select({ ...historyColumns, userName: users.name })
-  .from(orderHistory)
-  .leftJoin(users, eq(users.id, orderHistory.userId))
-  .where(eq(orderHistory.orderId, sql.placeholder('id')))
-  .orderBy(desc(orderHistory.changedAt), desc(orderHistory.id))
-  .limit(sql.placeholder('limit'))
-  .prepare('orders_read_history');;
+    .select({ ...historyColumns, userName: users.name })
+    .from(orderHistory)
+    .leftJoin(users, eq(users.id, orderHistory.userId))
+    .where(eq(orderHistory.orderId, sql.placeholder('id')))
+    .orderBy(desc(orderHistory.changedAt), desc(orderHistory.id))
+    .limit(sql.placeholder('limit'))
+    .prepare('orders_read_history');
 
 /** A page of an order's history, newest first; undefined when there is no such order. */
 export async function historyPage(db: Db, id: string, query: { limit?: number; cursor?: string }) {

@@ -14,7 +14,10 @@ export type Sort = keyof typeof sorts;
 // (Object.keys names them as strings)
 /** The list's order when the query names none: newest first (with PAGE_DEFAULTS.order). */
 export const DEFAULT_SORT: Sort = 'createdAt';
-export const SortName = OneOf(Object.keys(sorts).filter((name): name is Sort => name in sorts), { default: DEFAULT_SORT });
+export const SortName = OneOf(
+  Object.keys(sorts).filter((name): name is Sort => name in sorts),
+  { default: DEFAULT_SORT },
+);
 
 /** The list's filters: the list itself, its counts (status aside) and an order's neighbours take them. */
 export const { status: statusFilter, ...filtersButStatus } = {
@@ -56,7 +59,9 @@ export async function neighbour(db: Db, row: Record<string, unknown>, query: Fil
   const [found] = await db
     .select({ id: orders.id })
     .from(orders)
-    .where(and(...where(query), afterCursor(column, orders.id, order, { v: value instanceof Date ? value.toISOString() : null, id: row.id })))
+    .where(
+      and(...where(query), afterCursor(column, orders.id, order, { v: value instanceof Date ? value.toISOString() : null, id: row.id })),
+    )
     .orderBy(direction(column), direction(orders.id))
     .limit(1);
   return found?.id ?? null;
@@ -76,4 +81,8 @@ export async function countByStatus(db: Db, query: Filters) {
 
 /** One order by id, read like every resource's read: prepared once (building the SQL was a third of a read's CPU). */
 export const prepareOrderRead = (db: Db, columns: Record<string, PgColumn>) =>
-  db.select(columns).from(orders).where(eq(orders.id, sql.placeholder('id'))).prepare('orders_read_view');
+  db
+    .select(columns)
+    .from(orders)
+    .where(eq(orders.id, sql.placeholder('id')))
+    .prepare('orders_read_view');

@@ -14,7 +14,10 @@ export const STATUS_TEXT: Record<string, string> = {
   '9': 'На утриманні',
 };
 
-export const OrderStatus = Type.String({ pattern: '^[0-9]{1,3}$', description: "SalesDrive status id: 1 new … 8 deleted, 9 on hold, and the shop's own" });
+export const OrderStatus = Type.String({
+  pattern: '^[0-9]{1,3}$',
+  description: "SalesDrive status id: 1 new … 8 deleted, 9 on hold, and the shop's own",
+});
 
 /** The label of a status: the one given, else the known one, else `Статус <id>` (a status of the shop's own SalesDrive sent without its text). */
 export const statusLabel = (status: string, given?: string) => given ?? STATUS_TEXT[status] ?? `Статус ${status}`;

@@ -9,7 +9,14 @@ import { packingPlan, type PackingMode } from './plan.js';
 /** The active boxes as a plan needs them, by id. */
 export async function activeBoxes(db: Db) {
   return db
-    .select({ id: boxSettings.id, marking: boxSettings.marking, qntFrom: boxSettings.qntFrom, qntTo: boxSettings.qntTo, overflow: boxSettings.overflow, selfWeight: boxSettings.selfWeight })
+    .select({
+      id: boxSettings.id,
+      marking: boxSettings.marking,
+      qntFrom: boxSettings.qntFrom,
+      qntTo: boxSettings.qntTo,
+      overflow: boxSettings.overflow,
+      selfWeight: boxSettings.selfWeight,
+    })
     .from(boxSettings)
     .where(eq(boxSettings.isActive, true))
     .orderBy(asc(boxSettings.id));
@@ -27,6 +34,12 @@ export function boxesTaking(db: Db, columns: Record<string, PgColumn>, portions:
   return db
     .select(columns)
     .from(boxSettings)
-    .where(and(eq(boxSettings.isActive, true), lte(boxSettings.qntFrom, portions), gte(sql`${boxSettings.qntTo} + ${boxSettings.overflow}`, portions)))
+    .where(
+      and(
+        eq(boxSettings.isActive, true),
+        lte(boxSettings.qntFrom, portions),
+        gte(sql`${boxSettings.qntTo} + ${boxSettings.overflow}`, portions),
+      ),
+    )
     .orderBy(asc(boxSettings.qntTo), asc(boxSettings.weight), asc(boxSettings.id));
 }

@@ -77,14 +77,16 @@ function componentsOf(set: unknown): { sku: string; quantity: number }[] | null 
   for (const entry of set) {
     const id = fieldOf(entry, 'id');
     const quantity = fieldOf(entry, 'quantity');
-    if (typeof id !== 'string' || id.trim() === '' || typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1) return null;
+    if (typeof id !== 'string' || id.trim() === '' || typeof quantity !== 'number' || !Number.isInteger(quantity) || quantity < 1)
+      return null;
     components.push({ sku: id.trim(), quantity });
   }
   return components;
 }
 
 /** A product that is a set: `set` holds something (an empty list or null is a plain product, as the old back office read it). */
-const isSet = (product: CatalogueProduct) => product.set !== null && product.set !== undefined && !(Array.isArray(product.set) && product.set.length === 0);
+const isSet = (product: CatalogueProduct) =>
+  product.set !== null && product.set !== undefined && !(Array.isArray(product.set) && product.set.length === 0);
 
 /** The SKUs a set names, whatever else is wrong with it (to load them in the same round). */
 export function componentSkusOf(set: unknown): string[] {
@@ -119,7 +121,16 @@ export function expand(lines: OrderLine[], catalogue: ReadonlyMap<string, Catalo
     }
     let pick = picks.get(sku);
     if (!pick) {
-      pick = { sku, name: product.name, quantity: 0, unit: 'pcs', barcode: product.barcode, weight: product.weight, lineWeight: null, from: [] };
+      pick = {
+        sku,
+        name: product.name,
+        quantity: 0,
+        unit: 'pcs',
+        barcode: product.barcode,
+        weight: product.weight,
+        lineWeight: null,
+        from: [],
+      };
       picks.set(sku, pick);
       // named where it is first met, its quantity the whole of it
       if (pick.weight === null) unweighed.set(sku, problems[problems.push({ sku, quantity: 0, reason: 'no-weight', path: [] }) - 1]!);
@@ -131,7 +142,8 @@ export function expand(lines: OrderLine[], catalogue: ReadonlyMap<string, Catalo
   }
 
   for (const line of lines) {
-    if (line.sku === null || line.quantity === null) problems.push({ sku: line.sku, quantity: line.quantity, reason: 'malformed-line', path: [] });
+    if (line.sku === null || line.quantity === null)
+      problems.push({ sku: line.sku, quantity: line.quantity, reason: 'malformed-line', path: [] });
     else if (line.quantity > 0) visit(line.sku, line.quantity, [], line.sku);
   }
 
@@ -190,12 +202,22 @@ export interface UsedBoxes {
 export async function boxesFor(db: Db, text: string | undefined, quantity: number): Promise<UsedBoxes[]> {
   if (text === undefined) {
     if (quantity === 0) return [];
-    if (quantity > MAX_PORTIONS) throw new HttpError(409, 'TOO_MANY_PORTIONS', `The order has ${quantity} portions, more than a plan is made for (${MAX_PORTIONS}): name the boxes (boxes=id:count,…)`);
+    if (quantity > MAX_PORTIONS)
+      throw new HttpError(
+        409,
+        'TOO_MANY_PORTIONS',
+        `The order has ${quantity} portions, more than a plan is made for (${MAX_PORTIONS}): name the boxes (boxes=id:count,…)`,
+      );
     const plan = await planFor(db, quantity, 'spacious');
     const rows = await db
       .select({ id: boxSettings.id, selfWeight: boxSettings.selfWeight, barcode: boxSettings.barcode })
       .from(boxSettings)
-      .where(inArray(boxSettings.id, plan.boxes.map((b) => b.id)));
+      .where(
+        inArray(
+          boxSettings.id,
+          plan.boxes.map((b) => b.id),
+        ),
+      );
     return plan.boxes.map(({ id, marking, count }) => {
       const row = rows.find((r) => r.id === id)!;
       return { id, marking, count, barcode: row.barcode, centikilograms: centikilograms(row.selfWeight) };
@@ -227,7 +249,11 @@ export async function packingListOf(db: Db, id: string, boxesText: string | unde
   const [order] = await db.select({ items: orders.items, quantity: orders.quantity }).from(orders).where(eq(orders.id, id));
   if (!order) return undefined;
   const lines = linesOf(order.items);
-  const [catalogue, boxes, settings] = await Promise.all([loadCatalogue(db, lines), boxesFor(db, boxesText, order.quantity), readShopSettings(db)]);
+  const [catalogue, boxes, settings] = await Promise.all([
+    loadCatalogue(db, lines),
+    boxesFor(db, boxesText, order.quantity),
+    readShopSettings(db),
+  ]);
   const { items, itemsWeight, problems } = expand(lines, catalogue);
   const boxesWeight = boxes.reduce((sum, b) => sum + b.count * b.centikilograms * 10, 0);
   const expectedWeight = itemsWeight + boxesWeight;

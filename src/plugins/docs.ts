@@ -53,7 +53,9 @@ export default fp<{ ui: boolean }>(
         throw error;
       });
       // streamed, as the UI reads its files: a client that does not read holds a socket's buffers, not the file
-      const answer = await (await ui).inject({ method: request.method === 'HEAD' ? 'HEAD' : 'GET', url: request.url, headers: request.headers, payloadAsStream: true });
+      const answer = await (
+        await ui
+      ).inject({ method: request.method === 'HEAD' ? 'HEAD' : 'GET', url: request.url, headers: request.headers, payloadAsStream: true });
       const body = answer.stream();
       if (answer.statusCode === 404) {
         body.destroy();

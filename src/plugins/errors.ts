@@ -26,9 +26,14 @@ function fromDatabase(error: DriverError): HttpError | undefined {
     case error.code.startsWith('22'): // data exception: out of range, invalid value
       return new HttpError(400, 'INVALID_VALUE', 'A value is out of range or malformed');
     case error.code === '57014': // query_canceled: statement_timeout (STATEMENT_TIMEOUT), nothing committed
-      return new HttpError(503, 'STATEMENT_TIMEOUT', 'The database took too long to answer this request (statement timeout); try again shortly', {
-        'retry-after': '5',
-      });
+      return new HttpError(
+        503,
+        'STATEMENT_TIMEOUT',
+        'The database took too long to answer this request (statement timeout); try again shortly',
+        {
+          'retry-after': '5',
+        },
+      );
     case error.code === '40001' || error.code === '40P01':
       return new HttpError(409, 'RETRY', 'Conflicting concurrent change; try again');
     default:
@@ -60,7 +65,11 @@ export default fp(
       else if (error.validation) http = new HttpError(400, 'FST_ERR_VALIDATION', error.message);
       else if (error instanceof CommitOutcomeUnknown) {
         // not a 503: a client retrying it could make the change twice
-        http = new HttpError(504, 'OUTCOME_UNKNOWN', 'The database connection was lost while the change was being committed: it may or may not have been made; read it before trying again');
+        http = new HttpError(
+          504,
+          'OUTCOME_UNKNOWN',
+          'The database connection was lost while the change was being committed: it may or may not have been made; read it before trying again',
+        );
       } else if (isDatabaseUnavailable(error)) {
         http = new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable; try again shortly', { 'retry-after': '5' });
       } else {
@@ -68,17 +77,18 @@ export default fp(
         if (db) http = fromDatabase(db);
         else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
           const limit = request.routeOptions.bodyLimit ?? 0;
-          http = new HttpError(413, error.code, `The body is larger than ${limit} bytes (${Math.round(limit / 1024)} KiB), the most this route takes`);
+          http = new HttpError(
+            413,
+            error.code,
+            `The body is larger than ${limit} bytes (${Math.round(limit / 1024)} KiB), the most this route takes`,
+          );
         } else if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
           http = new HttpError(error.statusCode, error.code ?? 'BAD_REQUEST', error.message);
         }
       }
       if (!http) {
         const db = databaseErrorOf(error);
-        request.log.error(
-          db ? { dbCode: db.code, constraint: db.constraint, table: db.table } : { err: error },
-          'unhandled error',
-        );
+        request.log.error(db ? { dbCode: db.code, constraint: db.constraint, table: db.table } : { err: error }, 'unhandled error');
         http = new HttpError(500, 'INTERNAL_ERROR', 'Internal Server Error');
       } else if (http.statusCode >= 500) {
         request.log.warn({ code: http.code }, http.message);
@@ -86,11 +96,19 @@ export default fp(
       reply
         .code(http.statusCode)
         .headers(http.headers)
-        .send({ statusCode: http.statusCode, code: http.code, error: STATUS_CODES[http.statusCode], message: http.message, ...(http.fields ? { fields: http.fields } : {}) });
+        .send({
+          statusCode: http.statusCode,
+          code: http.code,
+          error: STATUS_CODES[http.statusCode],
+          message: http.message,
+          ...(http.fields ? { fields: http.fields } : {}),
+        });
     });
 
     app.setNotFoundHandler((request, reply) => {
-      reply.code(404).send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url} not found` });
+      reply
+        .code(404)
+        .send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `Route ${request.method} ${request.url} not found` });
     });
   },
   { name: 'errors' },

@@ -76,20 +76,38 @@ export default fp(
         return done(new HttpError(400, 'FST_ERR_VALIDATION', 'body is not valid UTF-8'));
       }
       const structure = jsonStructure(text, MAX_DEPTH);
-      if (structure.tooDeep) return done(new HttpError(400, 'FST_ERR_VALIDATION', `body nests deeper than ${MAX_DEPTH} levels of objects and arrays, the most taken`));
+      if (structure.tooDeep)
+        return done(
+          new HttpError(400, 'FST_ERR_VALIDATION', `body nests deeper than ${MAX_DEPTH} levels of objects and arrays, the most taken`),
+        );
       void parseJson(request, text, (error, value) => {
         if (error) return done(error);
-        if (structure.nul) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${structure.nul} holds the character U+0000 (NUL), which text cannot hold`));
+        if (structure.nul)
+          return done(
+            new HttpError(400, 'FST_ERR_VALIDATION', `${structure.nul} holds the character U+0000 (NUL), which text cannot hold`),
+          );
         if (structure.duplicate) {
           const { key, path } = structure.duplicate;
-          return done(new HttpError(400, 'FST_ERR_VALIDATION', `${path} has the field ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)} twice: send each field once`));
+          return done(
+            new HttpError(
+              400,
+              'FST_ERR_VALIDATION',
+              `${path} has the field ${JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)} twice: send each field once`,
+            ),
+          );
         }
         const where = invalidUnicodeAt(value, 'body');
         if (where) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${where} is not valid Unicode (a lone surrogate)`));
         const number = alteredNumber(text);
         if (number !== undefined) {
           const shown = number.length > 40 ? `${number.slice(0, 40)}…` : number;
-          return done(new HttpError(400, 'FST_ERR_VALIDATION', `body holds the number ${shown}, which cannot be kept exactly (out of range or too many digits)`));
+          return done(
+            new HttpError(
+              400,
+              'FST_ERR_VALIDATION',
+              `body holds the number ${shown}, which cannot be kept exactly (out of range or too many digits)`,
+            ),
+          );
         }
         done(null, value);
       });
@@ -99,7 +117,11 @@ export default fp(
       const encoding = request.headers['content-encoding']?.trim().toLowerCase();
       const hasBody = request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
       if (hasBody && encoding && encoding !== 'identity') {
-        throw new HttpError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', `Content-Encoding ${encoding.slice(0, 40)} is not supported: send the body uncompressed`);
+        throw new HttpError(
+          415,
+          'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+          `Content-Encoding ${encoding.slice(0, 40)} is not supported: send the body uncompressed`,
+        );
       }
     });
   },

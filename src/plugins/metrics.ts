@@ -218,17 +218,26 @@ export default fp<{ port?: number; host?: string }>(
     }
     if (server === undefined || port === undefined) return;
     const listening = server;
-    app.addHook('onReady', () => new Promise<void>((resolve, reject) => {
-      listening
-        .once('error', (error: NodeJS.ErrnoException) =>
-          reject(error.code === 'EADDRINUSE' ? new PortInUseError('METRICS_PORT', port, host ?? '::') : error))
-        .listen(port, host, () => resolve());
-    }));
-    app.addHook('onClose', () => new Promise<void>((resolve) => {
-      if (!listening.listening) return resolve();
-      listening.close(() => resolve());
-      listening.closeAllConnections();
-    }));
+    app.addHook(
+      'onReady',
+      () =>
+        new Promise<void>((resolve, reject) => {
+          listening
+            .once('error', (error: NodeJS.ErrnoException) =>
+              reject(error.code === 'EADDRINUSE' ? new PortInUseError('METRICS_PORT', port, host ?? '::') : error),
+            )
+            .listen(port, host, () => resolve());
+        }),
+    );
+    app.addHook(
+      'onClose',
+      () =>
+        new Promise<void>((resolve) => {
+          if (!listening.listening) return resolve();
+          listening.close(() => resolve());
+          listening.closeAllConnections();
+        }),
+    );
   },
   { name: 'metrics', dependencies: ['db'] },
 );

@@ -122,7 +122,10 @@ export default fp<{ push?: SalesDrivePush }>(
       try {
         await deliver(job!.data);
       } catch (error) {
-        const message = error instanceof Error && error.name === 'TimeoutError' ? `SalesDrive did not answer in ${push.timeout} s` : String(fieldOf(error, 'message') ?? error);
+        const message =
+          error instanceof Error && error.name === 'TimeoutError'
+            ? `SalesDrive did not answer in ${push.timeout} s`
+            : String(fieldOf(error, 'message') ?? error);
         const refused = error instanceof Refused;
         app.metrics.salesdrivePush(refused ? 'refused' : 'failed');
         app.log.warn({ orderId, status, attempt: job!.retryCount + 1, retried: !refused }, `push to SalesDrive failed: ${message}`);

@@ -50,7 +50,8 @@ export default fp<{ salesdrive?: SalesDrivePush }>(
         const report = await reconcile(app.db, list, app.statusPush, reconcileOverlap, stopping.signal);
         app.metrics.salesdriveReconcile('succeeded', report.counts);
         const log = { jobId: job!.id, from: report.from, to: report.to, pages: report.pages, ...report.counts };
-        if (report.notStored.length) app.log.warn({ ...log, notStored: report.notStored }, "SalesDrive's order list reconciled; some orders not stored");
+        if (report.notStored.length)
+          app.log.warn({ ...log, notStored: report.notStored }, "SalesDrive's order list reconciled; some orders not stored");
         else app.log.info(log, "SalesDrive's order list reconciled");
       } catch (error) {
         app.metrics.salesdriveReconcile('failed');

@@ -61,13 +61,18 @@ const Session = Type.Object(
  * who can put it right. Shown only once the password is right.
  */
 function assertAccountUsable(user: Record<string, unknown> & { id: number }) {
-  assertKeepsRules('users', user, {}, {
-    status: 403,
-    code: 'ACCOUNT_NEEDS_CORRECTION',
-    message: (described) =>
-      `This account cannot log in until an admin corrects it (it comes from the old back office): ${described}. ` +
-      `An admin can correct it (PATCH /api/v1/users/${user.id}), or reset its password with npm run user:reset-password`,
-  });
+  assertKeepsRules(
+    'users',
+    user,
+    {},
+    {
+      status: 403,
+      code: 'ACCOUNT_NEEDS_CORRECTION',
+      message: (described) =>
+        `This account cannot log in until an admin corrects it (it comes from the old back office): ${described}. ` +
+        `An admin can correct it (PATCH /api/v1/users/${user.id}), or reset its password with npm run user:reset-password`,
+    },
+  );
 }
 
 const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Invalid email or password');
@@ -111,9 +116,15 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
           {
             email: Type.String({ minLength: 1, maxLength: 254 }),
             password: Type.String({ minLength: 1, maxLength: 200 }),
-            device: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'a label for the session list (default: the User-Agent)' })),
+            device: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 100, description: 'a label for the session list (default: the User-Agent)' }),
+            ),
           },
-          { examples: [{ email: 'admin@backoffice.local', password: 'the password printed at the first start', device: 'packing station 2' }] },
+          {
+            examples: [
+              { email: 'admin@backoffice.local', password: 'the password printed at the first start', device: 'packing station 2' },
+            ],
+          },
         ),
         response: responses({ 200: Tokens }),
       },
@@ -191,7 +202,11 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
   app.post(
     '/auth/logout',
     {
-      schema: { tags: ['auth'], summary: "End this device's session: its refresh and access tokens stop working", response: responses({ 204: Type.Null() }) },
+      schema: {
+        tags: ['auth'],
+        summary: "End this device's session: its refresh and access tokens stop working",
+        response: responses({ 204: Type.Null() }),
+      },
       config: { access: 'authenticated' },
     },
     async (request, reply) => {

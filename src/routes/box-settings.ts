@@ -87,10 +87,14 @@ const PackingPlan = Type.Object(
     mode: PackingModeQuery,
     portions: Type.Integer({ description: 'the portions to pack' }),
     boxes: Type.Array(PlannedBoxes, { description: 'the boxes to use, largest first' }),
-    capacity: Type.Integer({ description: 'the most portions these boxes take in this mode: their qntTo, plus their overflow when economical' }),
+    capacity: Type.Integer({
+      description: 'the most portions these boxes take in this mode: their qntTo, plus their overflow when economical',
+    }),
     weight: Type.String({ description: "the boxes' own weight (selfWeight), kg, decimal string" }),
     overflow: Type.Integer({ description: 'portions packed beyond the boxes’ qntTo (economical only)' }),
-    items: Type.Array(Box, { description: 'the single active boxes that take N portions (qntFrom ≤ N ≤ qntTo + overflow), smallest first, as before plans' }),
+    items: Type.Array(Box, {
+      description: 'the single active boxes that take N portions (qntFrom ≤ N ≤ qntTo + overflow), smallest first, as before plans',
+    }),
   },
   {
     title: 'PackingPlan',
@@ -149,7 +153,12 @@ const boxSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'An economical plan never has more boxes than the spacious one. 409 when no active box holds a portion.',
         querystring: Strict({
           portions: Type.Integer({ minimum: 1, maximum: MAX_PORTIONS }),
-          mode: Type.Optional(Type.Union(PACKING_MODES.map((m) => Type.Literal(m)), { default: DEFAULT_PACKING_MODE })),
+          mode: Type.Optional(
+            Type.Union(
+              PACKING_MODES.map((m) => Type.Literal(m)),
+              { default: DEFAULT_PACKING_MODE },
+            ),
+          ),
         }),
         response: { ...errorResponses, 200: PackingPlan },
       },

@@ -76,7 +76,11 @@ export interface CrudOptions<
   /** Runs in the insert's transaction, after the insert (e.g. records an order's first status in its history). */
   afterCreate?: (after: Selected<TTable, TItem>, context: HookContext) => Promise<void>;
   /** Runs in the update's transaction, after the update (e.g. appends order history); `body` is the request's. */
-  afterUpdate?: (before: Selected<TTable, TItem>, after: Selected<TTable, TItem>, context: HookContext & { body: Static<TUpdate> }) => Promise<void>;
+  afterUpdate?: (
+    before: Selected<TTable, TItem>,
+    after: Selected<TTable, TItem>,
+    context: HookContext & { body: Static<TUpdate> },
+  ) => Promise<void>;
   /**
    * Runs once an update or a delete of the row has committed (e.g. forgets what this process
    * caches of it: forgotten earlier, a concurrent request could cache the state the change replaces).
@@ -159,7 +163,11 @@ export function registerCrud<
   const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
   // reads are built once: building the SQL text was a third of their CPU per request (bench/RESULTS.md)
   const prepareReadBy = (column: PgColumn, name: string) =>
-    app.db.select(columns).from(table).where(eq(column, sql.placeholder('value'))).prepare(`${resource}_read_by_${name}`);
+    app.db
+      .select(columns)
+      .from(table)
+      .where(eq(column, sql.placeholder('value')))
+      .prepare(`${resource}_read_by_${name}`);
   const readRoute = (path: string, params: TObject, summary: string, column: PgColumn, param: string) => {
     const read = prepareReadBy(column, param);
     app.get<{ Params: Row }>(
@@ -180,14 +188,24 @@ export function registerCrud<
     const sortNames = Object.keys(list.sorts);
     const ListQuery = Strict({
       ...optional(Page),
-      sort: Type.Optional(Type.Union(sortNames.map((s) => Type.Literal(s)), { default: list.defaultSort })),
+      sort: Type.Optional(
+        Type.Union(
+          sortNames.map((s) => Type.Literal(s)),
+          { default: list.defaultSort },
+        ),
+      ),
       ...optional(list.filters),
     });
     app.get(
       prefix,
-      { schema: { tags: [tag], summary: `List ${tag}`, querystring: ListQuery, response: responses({ 200: ListOf(item) }) }, config: access('read', 'list') },
+      {
+        schema: { tags: [tag], summary: `List ${tag}`, querystring: ListQuery, response: responses({ 200: ListOf(item) }) },
+        config: access('read', 'list'),
+      },
       async (request) => {
-        const query = validated<Omit<ListQuery<F, S>, 'sort'> & { sort?: keyof S & string } & Parameters<typeof listPage>[2]>(request.query);
+        const query = validated<Omit<ListQuery<F, S>, 'sort'> & { sort?: keyof S & string } & Parameters<typeof listPage>[2]>(
+          request.query,
+        );
         const sort = query.sort ?? list.defaultSort;
         return listPage(app.db, { table, idColumn, columns, sort, sortColumn: list.sorts[sort]! }, query, list.where({ ...query, sort }));
       },
@@ -199,7 +217,10 @@ export function registerCrud<
   if (operations.has('create')) {
     app.post(
       prefix,
-      { schema: { tags: [tag], summary: `Create ${noun.toLowerCase()}`, body: options.createBody, response: responses({ 201: item }) }, config: access('create', 'create') },
+      {
+        schema: { tags: [tag], summary: `Create ${noun.toLowerCase()}`, body: options.createBody, response: responses({ 201: item }) },
+        config: access('create', 'create'),
+      },
       async (request, reply: FastifyReply) => {
         const body = validated<Static<TCreate>>(request.body);
         const row = await app.db.transaction(async (tx) => {
@@ -220,7 +241,14 @@ export function registerCrud<
     app.patch<{ Params: Static<IdParams> }>(
       `${prefix}/:id`,
       {
-        schema: { tags: [tag], summary: `Change ${noun.toLowerCase()}`, params: idParams, headers: IfMatchHeaders, body: options.updateBody, response: responses({ 200: item }) },
+        schema: {
+          tags: [tag],
+          summary: `Change ${noun.toLowerCase()}`,
+          params: idParams,
+          headers: IfMatchHeaders,
+          body: options.updateBody,
+          response: responses({ 200: item }),
+        },
         config: access('update', 'update'),
       },
       async (request, reply) => {
@@ -250,7 +278,13 @@ export function registerCrud<
     app.delete<{ Params: Static<IdParams> }>(
       `${prefix}/:id`,
       {
-        schema: { tags: [tag], summary: `Delete ${noun.toLowerCase()}`, params: idParams, headers: IfMatchHeaders, response: responses({ 204: Type.Null() }) },
+        schema: {
+          tags: [tag],
+          summary: `Delete ${noun.toLowerCase()}`,
+          params: idParams,
+          headers: IfMatchHeaders,
+          response: responses({ 204: Type.Null() }),
+        },
         config: access('delete', 'delete'),
       },
       async (request, reply: FastifyReply) => {

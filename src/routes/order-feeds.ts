@@ -5,7 +5,12 @@ import { HttpError, notFound } from '../errors.js';
 import { OrderListError } from '../salesdrive/order-list.js';
 import { errorResponses, OneOf, TextIdParams } from '../schemas.js';
 
-const disabled = () => new HttpError(409, 'SALESDRIVE_DISABLED', 'SalesDrive is not connected: the service has no SALESDRIVE_URL (README, "Receiving orders from SalesDrive")');
+const disabled = () =>
+  new HttpError(
+    409,
+    'SALESDRIVE_DISABLED',
+    'SalesDrive is not connected: the service has no SALESDRIVE_URL (README, "Receiving orders from SalesDrive")',
+  );
 
 const orderFeedsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
@@ -19,7 +24,10 @@ const orderFeedsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'each as its webhook would. backoffice_salesdrive_reconciled_orders_total counts what it found.',
         response: {
           ...errorResponses,
-          202: Type.Object({ jobId: Type.String(), state: Type.Literal('queued') }, { examples: [{ jobId: '7c0d5b1e-2a44-4c1b-9d0e-3f6a8b2c1d4e', state: 'queued' }] }),
+          202: Type.Object(
+            { jobId: Type.String(), state: Type.Literal('queued') },
+            { examples: [{ jobId: '7c0d5b1e-2a44-4c1b-9d0e-3f6a8b2c1d4e', state: 'queued' }] },
+          ),
         },
       },
       config: { access: { resource: 'feeds', action: 'create' } },
@@ -43,9 +51,13 @@ const orderFeedsRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ...errorResponses,
           200: Type.Object(
             {
-              result: OneOf(['created', 'updated', 'unchanged', 'stale'] as const, { description: 'what the upsert did, as for a webhook delivery' }),
+              result: OneOf(['created', 'updated', 'unchanged', 'stale'] as const, {
+                description: 'what the upsert did, as for a webhook delivery',
+              }),
               orderId: Type.String(),
-              statusKept: Type.Boolean({ description: "SalesDrive's status was not applied: a clerk's change here is newer or not yet pushed" }),
+              statusKept: Type.Boolean({
+                description: "SalesDrive's status was not applied: a clerk's change here is newer or not yet pushed",
+              }),
             },
             { examples: [{ result: 'updated', orderId: '123457', statusKept: false }] },
           ),
@@ -60,8 +72,10 @@ const orderFeedsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw error;
       });
       if (!applied) throw notFound('Order in SalesDrive');
-      if (applied.result === 'invalid') throw new HttpError(502, 'SALESDRIVE_ORDER_INVALID', applied.reason ?? 'SalesDrive sent an order that cannot be stored');
-      if (applied.result === 'conflict') throw new HttpError(409, 'ORDER_NEEDS_CORRECTION', applied.reason ?? 'the order needs correcting first');
+      if (applied.result === 'invalid')
+        throw new HttpError(502, 'SALESDRIVE_ORDER_INVALID', applied.reason ?? 'SalesDrive sent an order that cannot be stored');
+      if (applied.result === 'conflict')
+        throw new HttpError(409, 'ORDER_NEEDS_CORRECTION', applied.reason ?? 'the order needs correcting first');
       return applied.outcome!;
     },
   );

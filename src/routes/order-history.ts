@@ -10,14 +10,17 @@ import { Name, Nullable, OneOf, SerialId, Strict, Text, TextIdParams, Timestamp 
 
 const Source = OneOf(HISTORY_SOURCES);
 
-const CreateHistory = Strict({
-  orderId: Type.String({ minLength: 1, maxLength: 100 }),
-  status: OrderStatus,
-  statusText: Type.Optional(Name(100)),
-  source: Source,
-  changedAt: Type.Optional(Timestamp),
-  notes: Type.Optional(Nullable(Text(2000))),
-}, { examples: [{ orderId: '123457', status: '4', source: 'manual', notes: 'Передано Новій Пошті, ТТН 20450912345678' }] });
+const CreateHistory = Strict(
+  {
+    orderId: Type.String({ minLength: 1, maxLength: 100 }),
+    status: OrderStatus,
+    statusText: Type.Optional(Name(100)),
+    source: Source,
+    changedAt: Type.Optional(Timestamp),
+    notes: Type.Optional(Nullable(Text(2000))),
+  },
+  { examples: [{ orderId: '123457', status: '4', source: 'manual', notes: 'Передано Новій Пошті, ТТН 20450912345678' }] },
+);
 
 const orderHistoryRoutes: FastifyPluginAsyncTypebox = async (app) => {
   registerCrud(app, {

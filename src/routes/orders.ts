@@ -5,13 +5,38 @@ import { publicColumns } from '../db/pages.js';
 import { orders } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { historyPage, prepareLatestHistory, recordStatusChange } from '../orders/history.js';
-import { countByStatus, DEFAULT_SORT, filters, filtersButStatus, neighbour, prepareOrderRead, SortName, sorts, where, type Filters } from '../orders/list.js';
+import {
+  countByStatus,
+  DEFAULT_SORT,
+  filters,
+  filtersButStatus,
+  neighbour,
+  prepareOrderRead,
+  SortName,
+  sorts,
+  where,
+  type Filters,
+} from '../orders/list.js';
 import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/shapes.js';
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
 import { BOXES_PATTERN, PROBLEM_REASONS } from '../packing/packing-list.js';
 import { registerCrud, withEtag } from './crud.js';
-import { errorResponses, ListOf, Money, Name, Nullable, OneOf, optional, Page, PAGE_DEFAULTS, Strict, Text, TextIdParams, Timestamp } from '../schemas.js';
+import {
+  errorResponses,
+  ListOf,
+  Money,
+  Name,
+  Nullable,
+  OneOf,
+  optional,
+  Page,
+  PAGE_DEFAULTS,
+  Strict,
+  Text,
+  TextIdParams,
+  Timestamp,
+} from '../schemas.js';
 
 const OrderLine = Strict({
   productName: Name(300),
@@ -89,7 +114,9 @@ const Order = Type.Object(
     syncStatus: Type.String({ description: SYNC_STATUS_MEANING }),
     syncError: Nullable(Type.String()),
     lastSynced: Timestamp,
-    salesdriveUpdatedAt: Nullable(Type.String({ format: 'date-time', description: "SalesDrive's updateAt of the newest webhook delivery applied" })),
+    salesdriveUpdatedAt: Nullable(
+      Type.String({ format: 'date-time', description: "SalesDrive's updateAt of the newest webhook delivery applied" }),
+    ),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -123,36 +150,45 @@ const editable = {
   lastSynced: Timestamp,
 };
 const { externalId, orderNumber, quantity, status, items, ...rest } = editable;
-const CreateOrder = Strict({
-  id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^/?#]+$', description: 'the SalesDrive order id' }),
-  externalId,
-  orderNumber,
-  quantity,
-  status,
-  items,
-  ...optional(rest),
-}, { examples: [exampleOrder] });
+const CreateOrder = Strict(
+  {
+    id: Type.String({ minLength: 1, maxLength: 100, pattern: '^[^/?#]+$', description: 'the SalesDrive order id' }),
+    externalId,
+    orderNumber,
+    quantity,
+    status,
+    items,
+    ...optional(rest),
+  },
+  { examples: [exampleOrder] },
+);
 // packed and handed to Nova Poshta: the status change is recorded in the order's history
 const UpdateOrder = Strict(optional(editable), { minProperties: 1, examples: [{ status: '3', ttn: '20450912345678' }] });
 
 const Counts = Type.Object(
   {
     total: Type.Integer(),
-    byStatus: Type.Record(Type.String(), Type.Integer(), { description: 'orders per status id: every known status (0 when none), and any other found' }),
+    byStatus: Type.Record(Type.String(), Type.Integer(), {
+      description: 'orders per status id: every known status (0 when none), and any other found',
+    }),
   },
   { examples: [{ total: 1204, byStatus: { '1': 37, '2': 112, '3': 9, '4': 201, '5': 790, '6': 31, '7': 12, '8': 12 } }] },
 );
 
 const HistoryEntry = Type.Object({
   ...HistoryItem.properties,
-  userName: Nullable(Type.String({ description: 'the name of the user who made the change; null for a webhook, a deleted user or one without a name' })),
+  userName: Nullable(
+    Type.String({ description: 'the name of the user who made the change; null for a webhook, a deleted user or one without a name' }),
+  ),
 });
 
 const OrderView = Type.Object(
   {
     ...Order.properties,
     history: Type.Optional(Type.Array(HistoryEntry, { description: 'include=history: the latest entries, newest first' })),
-    previousId: Type.Optional(Nullable(Type.String({ description: 'include=history: the order before this one in the list of this sort, order and filters' }))),
+    previousId: Type.Optional(
+      Nullable(Type.String({ description: 'include=history: the order before this one in the list of this sort, order and filters' })),
+    ),
     nextId: Type.Optional(Nullable(Type.String({ description: 'include=history: the order after this one in that list ("next order")' }))),
   },
   {
@@ -184,8 +220,12 @@ const OrderView = Type.Object(
 const HISTORY_LIMIT = 20;
 
 const ReadQuery = Strict({
-  include: Type.Optional(Type.Literal('history', { description: 'history: also the latest history entries, and the previous and next order of the list' })),
-  historyLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: HISTORY_LIMIT, description: 'include=history: how many entries (newest first)' })),
+  include: Type.Optional(
+    Type.Literal('history', { description: 'history: also the latest history entries, and the previous and next order of the list' }),
+  ),
+  historyLimit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 100, default: HISTORY_LIMIT, description: 'include=history: how many entries (newest first)' }),
+  ),
   sort: Type.Optional(SortName),
   order: Type.Optional(Page.order),
   ...optional(filters),
@@ -202,17 +242,26 @@ const ExpectedWeight = Type.Object(
     min: Type.Integer({ description: 'the lightest parcel the tolerance accepts' }),
     max: Type.Integer({ description: 'the heaviest parcel the tolerance accepts' }),
     unit: Type.Literal('g'),
-    itemsWeight: Type.Integer({ description: 'Σ quantity × product weight over the components to pick (sets expanded), those with a weight' }),
+    itemsWeight: Type.Integer({
+      description: 'Σ quantity × product weight over the components to pick (sets expanded), those with a weight',
+    }),
     boxesWeight: Type.Integer({ description: 'Σ count × box selfWeight' }),
     boxes: Type.Array(Type.Object({ id: Type.Integer(), marking: Type.String(), count: Type.Integer() })),
-    tolerance: Type.Object({ percent: Type.String(), grams: Type.Integer(), allowed: Type.Integer({ description: 'the larger of the two, in grams' }) }),
+    tolerance: Type.Object({
+      percent: Type.String(),
+      grams: Type.Integer(),
+      allowed: Type.Integer({ description: 'the larger of the two, in grams' }),
+    }),
     missing: Type.Array(
       Type.Object({
         sku: Nullable(Type.String()),
         quantity: Nullable(Type.Integer()),
         reason: OneOf(PROBLEM_REASONS),
       }),
-      { description: 'what is left out of itemsWeight, never counted as zero in silence (GET /orders/:id/packing-list says where each sits)' },
+      {
+        description:
+          'what is left out of itemsWeight, never counted as zero in silence (GET /orders/:id/packing-list says where each sits)',
+      },
     ),
   },
   {
@@ -224,7 +273,10 @@ const ExpectedWeight = Type.Object(
         unit: 'g',
         itemsWeight: 3146,
         boxesWeight: 400,
-        boxes: [{ id: 8, marking: 'S3', count: 1 }, { id: 7, marking: 'XS2', count: 1 }],
+        boxes: [
+          { id: 8, marking: 'S3', count: 1 },
+          { id: 7, marking: 'XS2', count: 1 },
+        ],
         tolerance: { percent: '5.00', grams: 50, allowed: 177 },
         missing: [],
       },
@@ -242,7 +294,15 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     idColumn: orders.id,
     idParams: TextIdParams,
     item: Order,
-    readBy: [{ path: 'by-external-id', param: 'externalId', schema: Name(100), column: orders.externalId, summary: 'Read one order by its external id' }],
+    readBy: [
+      {
+        path: 'by-external-id',
+        param: 'externalId',
+        schema: Name(100),
+        column: orders.externalId,
+        summary: 'Read one order by its external id',
+      },
+    ],
     createBody: CreateOrder,
     updateBody: UpdateOrder,
     // GET /orders/:id is below: it also answers the order's history and neighbours
@@ -292,7 +352,6 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const readOrder = prepareOrderRead(app.db, publicColumns(orders, Order));
   const readHistory = prepareLatestHistory(app.db);
-
 
   app.get(
     '/orders/:id',

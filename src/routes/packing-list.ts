@@ -19,7 +19,9 @@ const PackingList = Type.Object(
         barcode: Nullable(Type.String({ description: 'what the station scans; null: the product has none yet' })),
         weight: Nullable(Grams('one piece')),
         lineWeight: Nullable(Grams('quantity × weight')),
-        from: Type.Array(Type.String(), { description: 'the order lines (SKUs) this component comes from: a set’s SKU, or its own when ordered as it is' }),
+        from: Type.Array(Type.String(), {
+          description: 'the order lines (SKUs) this component comes from: a set’s SKU, or its own when ordered as it is',
+        }),
       }),
     ),
     problems: Type.Array(
@@ -51,8 +53,26 @@ const PackingList = Type.Object(
       {
         orderId: '123457',
         items: [
-          { sku: '01001', name: 'Вареники з картоплею', quantity: 3, unit: 'pcs', barcode: '4820001230019', weight: 400, lineWeight: 1200, from: ['01001', '03010'] },
-          { sku: '01005', name: 'Суп грибний', quantity: 2, unit: 'pcs', barcode: '4820001230057', weight: 450, lineWeight: 900, from: ['03010'] },
+          {
+            sku: '01001',
+            name: 'Вареники з картоплею',
+            quantity: 3,
+            unit: 'pcs',
+            barcode: '4820001230019',
+            weight: 400,
+            lineWeight: 1200,
+            from: ['01001', '03010'],
+          },
+          {
+            sku: '01005',
+            name: 'Суп грибний',
+            quantity: 2,
+            unit: 'pcs',
+            barcode: '4820001230057',
+            weight: 450,
+            lineWeight: 900,
+            from: ['03010'],
+          },
         ],
         problems: [],
         complete: true,
@@ -81,7 +101,9 @@ const packingListRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'is one line with the quantities added up. The weight is computed from this same list, as GET /orders/:id/expected-weight ' +
           'gives it, with the boxes given (boxes=id:count,…) or the spacious plan for the order’s quantity.',
         params: TextIdParams,
-        querystring: Strict({ boxes: Type.Optional(Type.String({ pattern: BOXES_PATTERN, description: 'the boxes used, as id:count pairs, e.g. 12:1,8:1' })) }),
+        querystring: Strict({
+          boxes: Type.Optional(Type.String({ pattern: BOXES_PATTERN, description: 'the boxes used, as id:count pairs, e.g. 12:1,8:1' })),
+        }),
         response: { ...errorResponses, 200: PackingList },
       },
       config: { access: { resource: 'orders', action: 'read' } },

@@ -59,14 +59,24 @@ const productSyncRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Answers 202 at once with the run; GET /products/sync/runs/:id follows it. A run already waiting is joined, not doubled. ' +
           '?allowLargeChange=true applies a run even when it would mark outdated or leave without a price more than DILOVOD_MAX_CHANGE_SHARE of the catalogue.',
-        querystring: Strict({ allowLargeChange: Type.Optional(Type.Boolean({ description: 'true: apply it even beyond DILOVOD_MAX_CHANGE_SHARE' })) }),
+        querystring: Strict({
+          allowLargeChange: Type.Optional(Type.Boolean({ description: 'true: apply it even beyond DILOVOD_MAX_CHANGE_SHARE' })),
+        }),
         response: { ...errorResponses, 202: SyncRun },
       },
       config: { access: { resource: 'feeds', action: 'create' } },
     },
     async (request, reply) => {
-      if (!app.catalogueSync) throw new HttpError(409, 'DILOVOD_DISABLED', 'The catalogue sync is off: the service has no DILOVOD_URL (README, "Products from Dilovod")');
-      const { run } = await app.catalogueSync.request({ userId: request.user.id, allowLargeChange: request.query.allowLargeChange ?? false });
+      if (!app.catalogueSync)
+        throw new HttpError(
+          409,
+          'DILOVOD_DISABLED',
+          'The catalogue sync is off: the service has no DILOVOD_URL (README, "Products from Dilovod")',
+        );
+      const { run } = await app.catalogueSync.request({
+        userId: request.user.id,
+        allowLargeChange: request.query.allowLargeChange ?? false,
+      });
       reply.code(202).header('location', `${request.url.split('?')[0]}/runs/${run.id}`);
       return withDuration(run);
     },

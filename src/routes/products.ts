@@ -36,8 +36,10 @@ const Product = Type.Object(
     dilovodId: Nullable(Type.String()),
     parent: Nullable(Type.String()),
     weight: Nullable(Type.Integer({ description: "grams; the shop's own, never written by the Dilovod sync" })),
-    barcode: Nullable(Type.String({ description: 'what the packing station scans (Dilovod\'s barCodes)' })),
-    outdatedAt: Nullable(Type.String({ format: 'date-time', description: 'when a complete Dilovod sync found it gone from Dilovod; null while it is there' })),
+    barcode: Nullable(Type.String({ description: "what the packing station scans (Dilovod's barCodes)" })),
+    outdatedAt: Nullable(
+      Type.String({ format: 'date-time', description: 'when a complete Dilovod sync found it gone from Dilovod; null while it is there' }),
+    ),
     lastSyncAt: Timestamp,
     createdAt: Timestamp,
     updatedAt: Timestamp,
@@ -98,7 +100,10 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     ),
     // a new price from Dilovod, and what is left in stock 1 after the morning's orders
-    updateBody: Strict(optional({ sku: Sku, ...editable }), { minProperties: 1, examples: [{ costPerItem: '132.00', stockBalanceByStock: { '1': 36, '2': 12 } }] }),
+    updateBody: Strict(optional({ sku: Sku, ...editable }), {
+      minProperties: 1,
+      examples: [{ costPerItem: '132.00', stockBalanceByStock: { '1': 36, '2': 12 } }],
+    }),
     list: {
       filters: {
         q: Type.String({ minLength: 1, maxLength: 100, description: 'name or SKU contains this, ignoring case' }),
@@ -115,7 +120,6 @@ const productsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       defaultSort: 'id',
     },
   });
-
 };
 
 export default productsRoutes;

@@ -54,7 +54,12 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
     const header = request.headers['x-webhook-secret'];
     const given = typeof header === 'string' ? header : fieldOf(request.query, 'token');
     if (typeof given !== 'string' || !timingSafeEqual(digest(given), expected)) {
-      refuse(request, 401, 'WEBHOOK_UNAUTHORIZED', 'A valid webhook secret is required (X-Webhook-Secret, or ?token= in the URL SalesDrive calls)');
+      refuse(
+        request,
+        401,
+        'WEBHOOK_UNAUTHORIZED',
+        'A valid webhook secret is required (X-Webhook-Secret, or ?token= in the URL SalesDrive calls)',
+      );
     }
   }
 
@@ -101,16 +106,19 @@ const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, {
         app.metrics.salesdriveDelivery('invalid');
         throw new HttpError(400, 'INVALID_PAYLOAD', error.message);
       }
-      const outcome = await app.db.transaction((tx) => applyDelivery(tx, delivery, app.statusPush)).catch((error: unknown) => {
-        // an order that needs correcting first, an external id another order has: nothing stored
-        if (error instanceof HttpError && error.statusCode === 409) {
-          app.metrics.salesdriveDelivery('conflict');
-          request.log.warn({ orderId: delivery.id, code: error.code }, 'SalesDrive delivery not stored');
-        }
-        throw error;
-      });
+      const outcome = await app.db
+        .transaction((tx) => applyDelivery(tx, delivery, app.statusPush))
+        .catch((error: unknown) => {
+          // an order that needs correcting first, an external id another order has: nothing stored
+          if (error instanceof HttpError && error.statusCode === 409) {
+            app.metrics.salesdriveDelivery('conflict');
+            request.log.warn({ orderId: delivery.id, code: error.code }, 'SalesDrive delivery not stored');
+          }
+          throw error;
+        });
       app.metrics.salesdriveDelivery(outcome.result);
-      if (outcome.statusKept) request.log.info({ orderId: outcome.orderId }, "SalesDrive's status not applied: a clerk's change is newer or not yet pushed");
+      if (outcome.statusKept)
+        request.log.info({ orderId: outcome.orderId }, "SalesDrive's status not applied: a clerk's change is newer or not yet pushed");
       return outcome;
     },
   );

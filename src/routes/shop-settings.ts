@@ -10,7 +10,9 @@ import { errorResponses, IfMatchHeaders, Nullable, Strict, Timestamp } from '../
 
 const ShopSettings = Type.Object(
   {
-    weightTolerancePercent: Type.String({ description: 'a parcel may differ from its expected weight by this share of it, %, decimal string' }),
+    weightTolerancePercent: Type.String({
+      description: 'a parcel may differ from its expected weight by this share of it, %, decimal string',
+    }),
     weightToleranceGrams: Type.Integer({ description: '… or by this many grams, whichever is larger' }),
     updatedAt: Nullable(Timestamp),
   },
@@ -24,7 +26,9 @@ export type ShopSettingsRow = Static<typeof ShopSettings>;
 
 const UpdateShopSettings = Strict(
   {
-    weightTolerancePercent: Type.Optional(Type.String({ pattern: '^(100(\\.0{1,2})?|\\d{1,2}(\\.\\d{1,2})?)$', description: '0 to 100, decimal string' })),
+    weightTolerancePercent: Type.Optional(
+      Type.String({ pattern: '^(100(\\.0{1,2})?|\\d{1,2}(\\.\\d{1,2})?)$', description: '0 to 100, decimal string' }),
+    ),
     weightToleranceGrams: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
   },
   // scales at the packing station read a little heavy in winter: a wider margin
@@ -35,7 +39,11 @@ const shopSettingsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/shop-settings',
     {
-      schema: { tags: ['shop-settings'], summary: "The shop's settings: the weight check's tolerance", response: { ...errorResponses, 200: ShopSettings } },
+      schema: {
+        tags: ['shop-settings'],
+        summary: "The shop's settings: the weight check's tolerance",
+        response: { ...errorResponses, 200: ShopSettings },
+      },
       config: { access: { resource: 'shopSettings', action: 'read' } },
     },
     async (_request, reply) => withEtag(reply, await readShopSettings(app.db)),

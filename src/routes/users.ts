@@ -43,10 +43,26 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     item: User,
     createBody: Strict(
       { email, role, password, ...optional(rest) },
-      { examples: [{ email: 'sklad.lviv@nk-food.shop', name: 'Ірина Коваль', role: 'storekeeper', roleName: 'Комірник', password: 'Sklad-Lviv-2026' }] },
+      {
+        examples: [
+          {
+            email: 'sklad.lviv@nk-food.shop',
+            name: 'Ірина Коваль',
+            role: 'storekeeper',
+            roleName: 'Комірник',
+            password: 'Sklad-Lviv-2026',
+          },
+        ],
+      },
     ),
     updateBody: Strict(
-      optional({ ...editable, currentPassword: Type.String({ maxLength: 200, description: 'required to change your own password (whatever your role); not to set another user\'s' }) }),
+      optional({
+        ...editable,
+        currentPassword: Type.String({
+          maxLength: 200,
+          description: "required to change your own password (whatever your role); not to set another user's",
+        }),
+      }),
       { minProperties: 1, examples: [{ name: 'Ірина Коваль-Мельник', roleName: 'Старша комірниця' }] },
     ),
     self: ['read', 'update'],
@@ -83,7 +99,8 @@ const usersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (password !== undefined) {
         // one's own password, whatever the role; an admin setting someone else's needs none
         if (before.id === request.user.id) {
-          if (currentPassword === undefined) throw new HttpError(400, 'CURRENT_PASSWORD_REQUIRED', 'currentPassword is required to change your own password');
+          if (currentPassword === undefined)
+            throw new HttpError(400, 'CURRENT_PASSWORD_REQUIRED', 'currentPassword is required to change your own password');
           // through the transaction that holds the row: another connection would wait for a free one
           const [stored] = await tx.select({ hash: users.passwordHash }).from(users).where(eq(users.id, before.id));
           const check = await verifyPassword(currentPassword, stored?.hash);

@@ -98,12 +98,16 @@ export async function applyDelivery(
         ...inSync,
       })
       .returning({ status: orders.status, statusText: orders.statusText });
-    await tx.insert(orderHistory).values({ orderId: id, status: created!.status, statusText: created!.statusText, source, notes: 'new order from SalesDrive' });
+    await tx
+      .insert(orderHistory)
+      .values({ orderId: id, status: created!.status, statusText: created!.statusText, source, notes: 'new order from SalesDrive' });
     return { result: 'created', orderId: id, statusKept: false };
   }
   if (before.sameDelivery) return { result: 'unchanged', orderId: id, statusKept: false };
-  if (sameUpdateAtIsUnchanged && updateAt && before.salesdriveUpdatedAt?.getTime() === updateAt.getTime()) return { result: 'unchanged', orderId: id, statusKept: false };
-  if (updateAt && before.salesdriveUpdatedAt && updateAt < before.salesdriveUpdatedAt) return { result: 'stale', orderId: id, statusKept: false };
+  if (sameUpdateAtIsUnchanged && updateAt && before.salesdriveUpdatedAt?.getTime() === updateAt.getTime())
+    return { result: 'unchanged', orderId: id, statusKept: false };
+  if (updateAt && before.salesdriveUpdatedAt && updateAt < before.salesdriveUpdatedAt)
+    return { result: 'stale', orderId: id, statusKept: false };
 
   // a clerk's change wins over a delivery that does not know it: one older than the change, or
   // any while the change is still on its way to SalesDrive
@@ -114,7 +118,8 @@ export async function applyDelivery(
     const [manual] = await lastManualChange(tx, id);
     statusKept = pushPending || (manual !== undefined && (!updateAt || updateAt < manual.at));
   }
-  const statusChange = !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusLabel(status, statusText) } : undefined;
+  const statusChange =
+    !statusKept && status !== undefined && status !== before.status ? { status, statusText: statusLabel(status, statusText) } : undefined;
   // while a clerk's change is on its way, its push owns sync_status and sync_error
   const values = { ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) };
   assertCorrectable(id, before, values);

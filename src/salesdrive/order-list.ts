@@ -41,7 +41,9 @@ export function orderListClient(salesdrive: SalesDrivePush) {
       text = await response.text();
     } catch (error) {
       if (timeout.aborted) throw new OrderListError(`SalesDrive did not answer in ${salesdrive.timeout} s`);
-      throw new OrderListError(`SalesDrive is unreachable: ${String(fieldOf(fieldOf(error, 'cause'), 'code') ?? fieldOf(error, 'message') ?? error)}`);
+      throw new OrderListError(
+        `SalesDrive is unreachable: ${String(fieldOf(fieldOf(error, 'cause'), 'code') ?? fieldOf(error, 'message') ?? error)}`,
+      );
     }
     if (!response.ok) throw new OrderListError(`SalesDrive answered ${response.status}: ${excerpt(text)}`);
     let body: unknown;
@@ -61,9 +63,13 @@ export function orderListClient(salesdrive: SalesDrivePush) {
   return {
     /** One page of the orders updated between the two instants. */
     page: (from: Date, to: Date, page: number, signal?: AbortSignal) =>
-      get({ page: String(page), limit: String(PAGE_SIZE), 'filter[updateAt][from]': kyivText(from), 'filter[updateAt][to]': kyivText(to) }, signal),
+      get(
+        { page: String(page), limit: String(PAGE_SIZE), 'filter[updateAt][from]': kyivText(from), 'filter[updateAt][to]': kyivText(to) },
+        signal,
+      ),
     /** One order by its id, or undefined when SalesDrive has none. */
-    byId: async (id: string, signal?: AbortSignal) => (await get({ page: '1', limit: '1', 'filter[id][from]': id, 'filter[id][to]': id }, signal)).orders[0],
+    byId: async (id: string, signal?: AbortSignal) =>
+      (await get({ page: '1', limit: '1', 'filter[id][from]': id, 'filter[id][to]': id }, signal)).orders[0],
   };
 }
 export type OrderListClient = ReturnType<typeof orderListClient>;
@@ -85,9 +91,18 @@ export function deliveryOfListOrder(order: unknown): Delivery {
   const data: Record<string, unknown> = {
     ...order,
     ...(Array.isArray(products)
-      ? { products: products.map((p) => ({ name: fieldOf(p, 'text') ?? fieldOf(p, 'name'), amount: fieldOf(p, 'amount'), price: fieldOf(p, 'price'), sku: fieldOf(p, 'sku') })) }
+      ? {
+          products: products.map((p) => ({
+            name: fieldOf(p, 'text') ?? fieldOf(p, 'name'),
+            amount: fieldOf(p, 'amount'),
+            price: fieldOf(p, 'price'),
+            sku: fieldOf(p, 'sku'),
+          })),
+        }
       : {}),
-    ...(isObject(contact) ? { contacts: [{ fName: contact.fName, lName: contact.lName, mName: contact.mName, phone: contact.phone }] } : {}),
+    ...(isObject(contact)
+      ? { contacts: [{ fName: contact.fName, lName: contact.lName, mName: contact.mName, phone: contact.phone }] }
+      : {}),
   };
   if (isObject(delivery) && fieldOf(order, 'ord_novaposhta') === undefined && fieldOf(order, 'ord_ukrposhta') === undefined) {
     if (provider === 'ukrposhta') data.ord_ukrposhta = { cityName: delivery.cityName };
@@ -96,7 +111,9 @@ export function deliveryOfListOrder(order: unknown): Delivery {
   const payload = { info: { webhookEvent: 'status_change' }, data };
   if (!Value.Check(SalesDrivePayload, payload)) {
     const [error] = Value.Errors(SalesDrivePayload, payload);
-    throw new PayloadError(`order ${String(fieldOf(order, 'id'))} of SalesDrive's list cannot be stored: ${error?.instancePath ?? ''} ${error?.message ?? 'invalid'}`);
+    throw new PayloadError(
+      `order ${String(fieldOf(order, 'id'))} of SalesDrive's list cannot be stored: ${error?.instancePath ?? ''} ${error?.message ?? 'invalid'}`,
+    );
   }
   return readDelivery(payload);
 }

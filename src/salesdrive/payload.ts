@@ -12,13 +12,18 @@ import { statusLabel } from '../orders/statuses.js';
 const Maybe = <T extends Parameters<typeof Nullable>[0]>(schema: T) => Type.Optional(Nullable(schema));
 const Numeric = Type.Union([Type.Number(), Type.String({ pattern: '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$', maxLength: 40 })]);
 /** SalesDrive's times: Kyiv wall-clock time, "2026-11-30 11:15:00". */
-const KyivTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}(:\\d{2})?$', description: 'Kyiv time, YYYY-MM-DD HH:MM:SS' });
+const KyivTime = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}(:\\d{2})?$',
+  description: 'Kyiv time, YYYY-MM-DD HH:MM:SS',
+});
 const OrderId = Type.Union([Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), Type.String({ pattern: '^[0-9]{1,15}$' })], {
   description: "SalesDrive's order id: the order's id here",
 });
 
 /** A `meta.fields` entry: the option texts of the field's value (status, shipping, payment method). */
-const MetaField = Type.Object({ options: Maybe(Type.Array(Type.Object({ text: Maybe(Type.Union([Text(300), Type.Number()])) }), { maxItems: 100 })) });
+const MetaField = Type.Object({
+  options: Maybe(Type.Array(Type.Object({ text: Maybe(Type.Union([Text(300), Type.Number()])) }), { maxItems: 100 })),
+});
 
 const Product = Type.Object({
   name: Maybe(Text(300)),
@@ -138,7 +143,10 @@ export function kyivTime(text: string, field: string): Date {
   const instants = [kyivOffset(wall - 86_400_000), kyivOffset(wall + 86_400_000)]
     .map((offset) => wall - offset)
     .filter((instant) => instant === wall - kyivOffset(instant));
-  if (!instants.length) throw new PayloadError(`${field} is not a valid time: ${JSON.stringify(text)} does not exist in Kyiv (the clocks go forward an hour then)`);
+  if (!instants.length)
+    throw new PayloadError(
+      `${field} is not a valid time: ${JSON.stringify(text)} does not exist in Kyiv (the clocks go forward an hour then)`,
+    );
   return new Date(Math.min(...instants));
 }
 
@@ -148,7 +156,8 @@ const number = (value: number | string | null | undefined) => (present(value) ? 
 /** Money as the decimal string numeric(12,2) holds; more than kopecks, or negative, is refused. */
 function money(value: number | string, field: string): string {
   const text = String(value).trim();
-  if (!/^\d{1,10}(\.\d{1,2})?$/.test(text)) throw new PayloadError(`${field} must be an amount in hryvnias with at most 2 decimals: ${JSON.stringify(value)}`);
+  if (!/^\d{1,10}(\.\d{1,2})?$/.test(text))
+    throw new PayloadError(`${field} must be an amount in hryvnias with at most 2 decimals: ${JSON.stringify(value)}`);
   return text;
 }
 
@@ -162,11 +171,17 @@ export function externalIdOf(data: OrderData): string {
 }
 
 function portions(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null || value === '' || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)) {
+  if (
+    value === undefined ||
+    value === null ||
+    value === '' ||
+    (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
+  ) {
     return undefined;
   }
   const n = typeof value === 'number' || typeof value === 'string' ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new PayloadError(`${field} must be a whole number of portions: ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 0 || n > 100_000)
+    throw new PayloadError(`${field} must be a whole number of portions: ${JSON.stringify(value)}`);
   return n;
 }
 

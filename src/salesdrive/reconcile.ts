@@ -26,10 +26,16 @@ export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
 export type ReconcileCounts = Record<ReconcileResult, number>;
 
 /** One order of the list, upserted as a webhook delivery would be; 'invalid' and 'conflict' leave the order as it was. */
-export async function applyListOrder(db: Db, statusPush: StatusPush | undefined, order: unknown): Promise<{ result: ReconcileResult; orderId?: string; outcome?: AppliedDelivery; reason?: string }> {
+export async function applyListOrder(
+  db: Db,
+  statusPush: StatusPush | undefined,
+  order: unknown,
+): Promise<{ result: ReconcileResult; orderId?: string; outcome?: AppliedDelivery; reason?: string }> {
   try {
     const delivery = deliveryOfListOrder(order);
-    const outcome = await db.transaction((tx) => applyDelivery(tx, delivery, statusPush, { source: 'salesdrive', sameUpdateAtIsUnchanged: true }));
+    const outcome = await db.transaction((tx) =>
+      applyDelivery(tx, delivery, statusPush, { source: 'salesdrive', sameUpdateAtIsUnchanged: true }),
+    );
     return { result: outcome.result, orderId: outcome.orderId, outcome };
   } catch (error) {
     if (error instanceof PayloadError) return { result: 'invalid', reason: error.message };
@@ -47,8 +53,17 @@ export interface ReconcileReport {
   notStored: { orderId: string | null; result: ReconcileResult; reason: string }[];
 }
 
-export async function reconcile(db: Db, list: OrderListClient, statusPush: StatusPush | undefined, overlapSeconds: number, signal?: AbortSignal): Promise<ReconcileReport> {
-  const [stored] = await db.select({ mark: feedMarks.mark }).from(feedMarks).where(sql`${feedMarks.name} = ${RECONCILE_MARK}`);
+export async function reconcile(
+  db: Db,
+  list: OrderListClient,
+  statusPush: StatusPush | undefined,
+  overlapSeconds: number,
+  signal?: AbortSignal,
+): Promise<ReconcileReport> {
+  const [stored] = await db
+    .select({ mark: feedMarks.mark })
+    .from(feedMarks)
+    .where(sql`${feedMarks.name} = ${RECONCILE_MARK}`);
   const to = new Date();
   const from = stored ? new Date(stored.mark.getTime() - overlapSeconds * 1000) : new Date(to.getTime() - FIRST_LOOK_BACK_MS);
   const counts: ReconcileCounts = { created: 0, updated: 0, unchanged: 0, stale: 0, invalid: 0, conflict: 0 };
@@ -66,7 +81,8 @@ export async function reconcile(db: Db, list: OrderListClient, statusPush: Statu
     }
     if (orders.length < PAGE_SIZE || page * PAGE_SIZE >= total) break;
   }
-  if (page > MAX_PAGES) throw new Error(`SalesDrive's order list had more than ${MAX_PAGES} pages from ${from.toISOString()}: not reconciled, the mark stays`);
+  if (page > MAX_PAGES)
+    throw new Error(`SalesDrive's order list had more than ${MAX_PAGES} pages from ${from.toISOString()}: not reconciled, the mark stays`);
   // only forward: a run that started earlier and ended later does not take it back
   await db
     .insert(feedMarks)

@@ -20,7 +20,11 @@ export async function readShopSettings(db: Db) {
 export type ShopSettingsChange = Partial<Pick<typeof shopSettings.$inferInsert, 'weightTolerancePercent' | 'weightToleranceGrams'>>;
 
 /** Changes the row in one transaction, the row locked; `check` sees it first (a stale If-Match throws there). */
-export async function updateShopSettings(db: Db, change: ShopSettingsChange, check: (before: Awaited<ReturnType<typeof readShopSettings>>) => void) {
+export async function updateShopSettings(
+  db: Db,
+  change: ShopSettingsChange,
+  check: (before: Awaited<ReturnType<typeof readShopSettings>>) => void,
+) {
   await readShopSettings(db);
   return db.transaction(async (tx) => {
     const [before] = await tx.select(columns).from(shopSettings).where(eq(shopSettings.id, 1)).for('update');

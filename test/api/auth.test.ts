@@ -12,13 +12,15 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 // first, before any login replaces a legacy session
 t.test('each legacy token carried over by the migration refreshes once, then rotates', async (t) => {
   // the sessions migration 0005 made of the slots 0002 filled: never rotated, no device label
-  const legacy = await sql`select id, is_active from users where sessions @> '[{"previousHash": null, "device": null}]' and id in (4, 12, 16, 20, 24, 32) order by id`;
+  const legacy =
+    await sql`select id, is_active from users where sessions @> '[{"previousHash": null, "device": null}]' and id in (4, 12, 16, 20, 24, 32) order by id`;
   t.equal(legacy.length, 6);
   // the raw legacy tokens: from a copy of the legacy backup
   const tokens: Record<number, string> = {};
   const copy = await scratchDatabase(await legacyTemplate());
   const legacySql = connect(copy.url);
-  const rows = await legacySql`select distinct on ("userId") "userId" as id, token from refresh_tokens where "expiresAt" > now() at time zone 'UTC' order by "userId", "expiresAt" desc`;
+  const rows =
+    await legacySql`select distinct on ("userId") "userId" as id, token from refresh_tokens where "expiresAt" > now() at time zone 'UTC' order by "userId", "expiresAt" desc`;
   await legacySql.end();
   await copy.drop();
   for (const { id, token } of rows) tokens[id] = token;
@@ -78,7 +80,11 @@ t.test('refresh rotates: a new pair, and the old refresh token stops working', a
   t.equal(second.json().user.id, 2);
   const [row] = await sql`select sessions from users where id = 2`;
   const rotated = (row!.sessions as { hash: string; previousHash: string }[]).filter((s) => s.hash === sha256(second.json().refreshToken));
-  t.same(rotated.map((s) => s.previousHash), [sha256(first.refreshToken)], 'the session remembers the token it replaced');
+  t.same(
+    rotated.map((s) => s.previousHash),
+    [sha256(first.refreshToken)],
+    'the session remembers the token it replaced',
+  );
   const replay = await refresh(first.refreshToken);
   t.equal(replay.statusCode, 401, 'the rotated token is refused');
   t.equal(replay.json().code, 'INVALID_REFRESH_TOKEN');
@@ -124,7 +130,12 @@ t.test('logout, deactivation and a password change end the session', async (t) =
 
   const s3 = (await login('user6@nk-food.shop', 'keeper-Passw0rd!')).json();
   const self = { authorization: `Bearer ${s3.accessToken}` };
-  const wrong = await app.inject({ method: 'PATCH', url: '/api/v1/users/11', headers: self, payload: { password: 'a-new-Passw0rd', currentPassword: 'nope' } });
+  const wrong = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/users/11',
+    headers: self,
+    payload: { password: 'a-new-Passw0rd', currentPassword: 'nope' },
+  });
   t.equal(wrong.statusCode, 403, 'a wrong current password changes nothing');
   t.equal((await refresh(s3.refreshToken)).statusCode, 200, 'and keeps the session');
   const s4 = (await login('user6@nk-food.shop', 'keeper-Passw0rd!')).json();
@@ -143,7 +154,11 @@ t.test('logout, deactivation and a password change end the session', async (t) =
 t.test('sessions on several devices: each refreshes and logs out alone; beyond MAX_SESSIONS_PER_USER the oldest ends', async (t) => {
   const devices = [];
   for (let i = 1; i <= 6; i++) {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'user7@nk-food.shop', password: 'keeper-Passw0rd!', device: `station ${i}` } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: 'user7@nk-food.shop', password: 'keeper-Passw0rd!', device: `station ${i}` },
+    });
     devices.push(res.json());
   }
   t.equal((await refresh(devices[0].refreshToken)).statusCode, 401, 'the sixth login ended the oldest session');
@@ -157,8 +172,16 @@ t.test('sessions on several devices: each refreshes and logs out alone; beyond M
   }
   const list = await app.inject({ url: '/api/v1/auth/sessions', headers: me(rotated[0]) });
   t.equal(list.statusCode, 200);
-  t.same(list.json().map((s: { device: string }) => s.device), ['station 6', 'station 5', 'station 4', 'station 3', 'station 2'], 'newest first');
-  t.same(list.json().map((s: { current: boolean }) => s.current), [false, false, false, false, true], 'the caller\'s own is marked');
+  t.same(
+    list.json().map((s: { device: string }) => s.device),
+    ['station 6', 'station 5', 'station 4', 'station 3', 'station 2'],
+    'newest first',
+  );
+  t.same(
+    list.json().map((s: { current: boolean }) => s.current),
+    [false, false, false, false, true],
+    "the caller's own is marked",
+  );
   t.same(Object.keys(list.json()[0]).sort(), ['createdAt', 'current', 'device', 'expiresAt', 'id', 'lastRefreshedAt']);
   const [row] = await sql`select sessions from users where id = 12`;
   for (const s of row!.sessions as { hash: string; previousHash: string }[]) {
@@ -167,7 +190,11 @@ t.test('sessions on several devices: each refreshes and logs out alone; beyond M
   }
 
   t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: me(rotated[0]) })).statusCode, 204);
-  t.equal((await app.inject({ url: '/api/v1/auth/me', headers: me(rotated[0]) })).statusCode, 401, 'logout ends this device\'s access token');
+  t.equal(
+    (await app.inject({ url: '/api/v1/auth/me', headers: me(rotated[0]) })).statusCode,
+    401,
+    "logout ends this device's access token",
+  );
   t.equal((await refresh(rotated[0].refreshToken)).statusCode, 401, 'and its refresh token');
   t.equal((await app.inject({ url: '/api/v1/auth/me', headers: me(rotated[1]) })).statusCode, 200, 'another device goes on');
   const again = await refresh(rotated[1].refreshToken);

@@ -26,7 +26,18 @@ t.test('every request body has an example that its schema accepts', async (t) =>
 });
 
 t.test('the main responses (each resource as read, and the packing station routes) have a valid example', async (t) => {
-  for (const route of ['GET /api/v1/orders/{id}', 'GET /api/v1/orders/counts', 'GET /api/v1/orders/{id}/expected-weight', 'GET /api/v1/box-settings/recommend', 'GET /api/v1/shop-settings', 'GET /api/v1/products/{id}', 'GET /api/v1/box-settings/{id}', 'GET /api/v1/users/{id}', 'GET /api/v1/order-history/{id}', 'GET /api/v1/wordpress-sku-cache/{id}']) {
+  for (const route of [
+    'GET /api/v1/orders/{id}',
+    'GET /api/v1/orders/counts',
+    'GET /api/v1/orders/{id}/expected-weight',
+    'GET /api/v1/box-settings/recommend',
+    'GET /api/v1/shop-settings',
+    'GET /api/v1/products/{id}',
+    'GET /api/v1/box-settings/{id}',
+    'GET /api/v1/users/{id}',
+    'GET /api/v1/order-history/{id}',
+    'GET /api/v1/wordpress-sku-cache/{id}',
+  ]) {
     const media = operations.find((o) => o.route === route)!.operation.responses['200']!.content!['application/json']!;
     t.not(media.example, undefined, `${route}: has an example`);
     t.ok(Value.Check(media.schema, media.example), `${route}: its example is valid`);
@@ -48,9 +59,22 @@ t.test('Try it out → Execute with each example does something sensible', async
     t.equal(res.statusCode, 200, `PATCH /api/v1/${resource}/{id}: ${res.body}`);
   }
   const [order] = await sql`select status, ttn, total_price::text, items from orders where id = '123457'`;
-  t.same(order, { status: '3', ttn: '20450912345678', total_price: '488.93', items: (bodyOf('POST /api/v1/orders').example as { items: unknown }).items });
+  t.same(order, {
+    status: '3',
+    ttn: '20450912345678',
+    total_price: '488.93',
+    items: (bodyOf('POST /api/v1/orders').example as { items: unknown }).items,
+  });
   const history = await sql`select status, source from order_history where order_id = '123457' order by changed_at`;
-  t.same(history, [{ status: '1', source: 'manual' }, { status: '4', source: 'manual' }, { status: '3', source: 'manual' }], 'its first status, the example entry, then the status change');
+  t.same(
+    history,
+    [
+      { status: '1', source: 'manual' },
+      { status: '4', source: 'manual' },
+      { status: '3', source: 'manual' },
+    ],
+    'its first status, the example entry, then the status change',
+  );
   const [box] = await sql`select marking, is_active from box_settings where marking = 'XXL'`;
   t.same(box, { marking: 'XXL', is_active: false });
   const [cache] = await sql`select total_count from wordpress_sku_cache order by id desc limit 1`;

@@ -11,7 +11,12 @@ t.test('a lone surrogate in a value or a field name: 400, nothing stored', async
   const products = await count('products');
   const inName = await post('/api/v1/products', '{"sku": "T-U1", "name": "Вареники \\ud800"}');
   t.equal(inName.statusCode, 400);
-  t.same(inName.json(), { statusCode: 400, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: 'body.name is not valid Unicode (a lone surrogate)' });
+  t.same(inName.json(), {
+    statusCode: 400,
+    code: 'FST_ERR_VALIDATION',
+    error: 'Bad Request',
+    message: 'body.name is not valid Unicode (a lone surrogate)',
+  });
   const nested = await post('/api/v1/products', '{"sku": "T-U2", "name": "x", "set": [{"id": "\\udc00x", "quantity": 1}]}');
   t.equal(nested.statusCode, 400);
   t.equal(nested.json().message, 'body.set.0.id is not valid Unicode (a lone surrogate)');
@@ -47,7 +52,10 @@ t.test('a number JavaScript cannot hold as written: 400, nothing stored', async 
     t.match(res.json().message, `the number ${number}`, 'the message names it');
   }
   t.equal(await count('products'), products, 'nothing stored');
-  const kept = await post('/api/v1/products', '{"sku": "T-N1", "name": "1e400 \\"9.99\\"", "stockBalanceByStock": {"1": 12.50, "2": 1e3, "3": -0, "4": 0.30000000000000004, "5": 5e-324}}');
+  const kept = await post(
+    '/api/v1/products',
+    '{"sku": "T-N1", "name": "1e400 \\"9.99\\"", "stockBalanceByStock": {"1": 12.50, "2": 1e3, "3": -0, "4": 0.30000000000000004, "5": 5e-324}}',
+  );
   t.equal(kept.statusCode, 201, `numbers held exactly are taken, and digits in strings are text (${kept.body})`);
   t.same(kept.json().stockBalanceByStock, { 1: 12.5, 2: 1000, 3: 0, 4: 0.30000000000000004, 5: 5e-324 });
 });
@@ -55,11 +63,21 @@ t.test('a number JavaScript cannot hold as written: 400, nothing stored', async 
 t.test('a body sent compressed: 415, nothing stored (it was read as plain JSON)', async (t) => {
   const products = await count('products');
   for (const encoding of ['gzip', 'br', 'deflate']) {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/products', headers: { ...admin, 'content-encoding': encoding }, payload: '{"sku": "T-Z", "name": "x"}' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/products',
+      headers: { ...admin, 'content-encoding': encoding },
+      payload: '{"sku": "T-Z", "name": "x"}',
+    });
     t.equal(res.statusCode, 415, `${encoding}: 415`);
     t.equal(res.json().code, 'FST_ERR_CTP_INVALID_MEDIA_TYPE');
   }
-  const identity = await app.inject({ method: 'POST', url: '/api/v1/products', headers: { ...admin, 'content-encoding': 'identity' }, payload: '{"sku": "T-Z1", "name": "x"}' });
+  const identity = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: { ...admin, 'content-encoding': 'identity' },
+    payload: '{"sku": "T-Z1", "name": "x"}',
+  });
   t.equal(identity.statusCode, 201, 'identity is no encoding');
   t.equal(await count('products'), products + 1, 'only that one stored');
 });

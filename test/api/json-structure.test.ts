@@ -10,30 +10,65 @@ const post = (url: string, json: string) => app.inject({ method: 'POST', url, he
 t.test('a field name twice: 400 naming it and where, nothing stored', async (t) => {
   const products = await count('products');
   const top = await post('/api/v1/products', '{"sku": "T-D1", "sku": "T-D2", "name": "x"}');
-  t.same(top.json(), { statusCode: 400, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: 'body has the field "sku" twice: send each field once' });
+  t.same(top.json(), {
+    statusCode: 400,
+    code: 'FST_ERR_VALIDATION',
+    error: 'Bad Request',
+    message: 'body has the field "sku" twice: send each field once',
+  });
   const escaped = await post('/api/v1/products', '{"sku": "T-D3", "\\u0073ku": "T-D4", "name": "x"}');
   t.equal(escaped.json().message, 'body has the field "sku" twice: send each field once', 'written with an escape it is the same name');
-  const nested = await post('/api/v1/products', '{"sku": "T-D5", "name": "x", "set": [{"id": "a", "quantity": 1}, {"id": "b", "quantity": 1, "id": "c"}]}');
+  const nested = await post(
+    '/api/v1/products',
+    '{"sku": "T-D5", "name": "x", "set": [{"id": "a", "quantity": 1}, {"id": "b", "quantity": 1, "id": "c"}]}',
+  );
   t.equal(nested.json().message, 'body.set.1 has the field "id" twice: send each field once');
   t.equal(await count('products'), products, 'nothing stored');
-  const users = await app.inject({ method: 'POST', url: '/api/v1/users', headers: admin, payload: '{"email": "a@nk-food.shop", "email": "b@nk-food.shop", "role": "user", "password": "a-long-Passw0rd"}' });
+  const users = await app.inject({
+    method: 'POST',
+    url: '/api/v1/users',
+    headers: admin,
+    payload: '{"email": "a@nk-food.shop", "email": "b@nk-food.shop", "role": "user", "password": "a-long-Passw0rd"}',
+  });
   t.equal(users.statusCode, 400);
   t.equal((await sql`select count(*)::int as n from users where email in ('a@nk-food.shop', 'b@nk-food.shop')`)[0]!.n, 0);
 });
 
 t.test('the same name in different objects, and in strings, is fine', async (t) => {
-  const made = await post('/api/v1/products', '{"sku": "T-D6", "name": "\\"sku\\": 1, \\"sku\\": 2", "set": [{"id": "a", "quantity": 1}, {"id": "b", "quantity": 2}]}');
+  const made = await post(
+    '/api/v1/products',
+    '{"sku": "T-D6", "name": "\\"sku\\": 1, \\"sku\\": 2", "set": [{"id": "a", "quantity": 1}, {"id": "b", "quantity": 2}]}',
+  );
   t.equal(made.statusCode, 201, made.body);
-  t.same(made.json().set, [{ id: 'a', quantity: 1 }, { id: 'b', quantity: 2 }]);
+  t.same(made.json().set, [
+    { id: 'a', quantity: 1 },
+    { id: 'b', quantity: 2 },
+  ]);
 });
 
 t.test(`nested deeper than ${MAX_DEPTH} levels: 400 naming the limit (it was "Body is not valid JSON")`, async (t) => {
   for (const depth of [MAX_DEPTH + 1, 10_000]) {
     const deep = `{"sku": "T-N", "name": "x", "stockBalanceByStock": ${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
     const res = await post('/api/v1/products', deep);
-    t.same(res.json(), { statusCode: 400, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: `body nests deeper than ${MAX_DEPTH} levels of objects and arrays, the most taken` }, `${depth} levels`);
+    t.same(
+      res.json(),
+      {
+        statusCode: 400,
+        code: 'FST_ERR_VALIDATION',
+        error: 'Bad Request',
+        message: `body nests deeper than ${MAX_DEPTH} levels of objects and arrays, the most taken`,
+      },
+      `${depth} levels`,
+    );
   }
-  const within = await post('/api/v1/products', `{"sku": "T-N", "name": "x", "stockBalanceByStock": ${'['.repeat(MAX_DEPTH - 1)}${']'.repeat(MAX_DEPTH - 1)}}`);
+  const within = await post(
+    '/api/v1/products',
+    `{"sku": "T-N", "name": "x", "stockBalanceByStock": ${'['.repeat(MAX_DEPTH - 1)}${']'.repeat(MAX_DEPTH - 1)}}`,
+  );
   t.equal(within.statusCode, 400);
-  t.match(within.json().message, /^body\.stockBalanceByStock must be object/, `${MAX_DEPTH} levels parse (the schema then refuses an array)`);
+  t.match(
+    within.json().message,
+    /^body\.stockBalanceByStock must be object/,
+    `${MAX_DEPTH} levels parse (the schema then refuses an array)`,
+  );
 });

@@ -54,9 +54,19 @@ t.test('create, read, change, delete', async (t) => {
 t.test('a stale If-Match gets 412 and changes nothing (two clerks, one order)', async (t) => {
   const read = await app.inject({ url: '/api/v1/orders/100010', headers: keeper });
   const etag = read.headers.etag as string;
-  const first = await app.inject({ method: 'PATCH', url: '/api/v1/orders/100010', headers: { ...keeper, 'if-match': etag }, payload: { ttn: 'first-clerk' } });
+  const first = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/orders/100010',
+    headers: { ...keeper, 'if-match': etag },
+    payload: { ttn: 'first-clerk' },
+  });
   t.equal(first.statusCode, 200);
-  const second = await app.inject({ method: 'PATCH', url: '/api/v1/orders/100010', headers: { ...keeper, 'if-match': etag }, payload: { ttn: 'second-clerk' } });
+  const second = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/orders/100010',
+    headers: { ...keeper, 'if-match': etag },
+    payload: { ttn: 'second-clerk' },
+  });
   t.equal(second.statusCode, 412);
   t.equal(second.json().code, 'PRECONDITION_FAILED');
   const [row] = await sql`select ttn from orders where id = '100010'`;
@@ -64,7 +74,12 @@ t.test('a stale If-Match gets 412 and changes nothing (two clerks, one order)', 
   const del = await app.inject({ method: 'DELETE', url: '/api/v1/orders/100010', headers: { ...admin, 'if-match': etag } });
   t.equal(del.statusCode, 412);
   t.equal(await count('orders'), 800, 'the delete did not happen');
-  const fresh = await app.inject({ method: 'PATCH', url: '/api/v1/orders/100010', headers: { ...keeper, 'if-match': first.headers.etag as string }, payload: { ttn: 'third' } });
+  const fresh = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/orders/100010',
+    headers: { ...keeper, 'if-match': first.headers.etag as string },
+    payload: { ttn: 'third' },
+  });
   t.equal(fresh.statusCode, 200, 'the current ETag matches');
 });
 
@@ -73,7 +88,8 @@ t.test('a status change appends a history row, by the caller, in the same transa
   const res = await app.inject({ method: 'PATCH', url: '/api/v1/orders/100020', headers: keeper, payload: { status: '4' } });
   t.equal(res.statusCode, 200);
   t.equal(res.json().statusText, 'Відправлено');
-  const [entry] = await sql`select status, status_text, source, user_id from order_history where order_id = '100020' order by changed_at desc limit 1`;
+  const [entry] =
+    await sql`select status, status_text, source, user_id from order_history where order_id = '100020' order by changed_at desc limit 1`;
   t.same(entry, { status: '4', status_text: 'Відправлено', source: 'manual', user_id: 3 });
   t.equal(await count('order_history'), before + 1);
   const history = await app.inject({ url: '/api/v1/orders/100020/history', headers: keeper });
@@ -87,13 +103,23 @@ t.test('a status change appends a history row, by the caller, in the same transa
   const refused = await app.inject({ method: 'PATCH', url: '/api/v1/orders/100020', headers: keeper, payload: { status: '42' } });
   t.equal(refused.statusCode, 400);
   t.equal(await count('order_history'), before + 1);
-  const labelled = await app.inject({ method: 'PATCH', url: '/api/v1/orders/100020', headers: keeper, payload: { status: '42', statusText: 'Новий статус' } });
+  const labelled = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/orders/100020',
+    headers: keeper,
+    payload: { status: '42', statusText: 'Новий статус' },
+  });
   t.equal(labelled.statusCode, 200);
   t.equal(await count('order_history'), before + 2);
 });
 
 t.test('keyset pagination walks all 800 legacy orders with no duplicate and no gap', async (t) => {
-  for (const [sort, order] of [['createdAt', 'desc'], ['orderDate', 'desc'], ['orderDate', 'asc'], ['lastSynced', 'asc']]) {
+  for (const [sort, order] of [
+    ['createdAt', 'desc'],
+    ['orderDate', 'desc'],
+    ['orderDate', 'asc'],
+    ['lastSynced', 'asc'],
+  ]) {
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -106,9 +132,11 @@ t.test('keyset pagination walks all 800 legacy orders with no duplicate and no g
       cursor = page.nextCursor;
       pages++;
     } while (cursor && pages < 100);
-    const expected = (await sql.unsafe(
-      `select id from orders order by ${sort === 'createdAt' ? 'created_at' : sort === 'orderDate' ? 'order_date' : 'last_synced'} ${order}, id ${order}`,
-    )).map((r) => r.id);
+    const expected = (
+      await sql.unsafe(
+        `select id from orders order by ${sort === 'createdAt' ? 'created_at' : sort === 'orderDate' ? 'order_date' : 'last_synced'} ${order}, id ${order}`,
+      )
+    ).map((r) => r.id);
     t.equal(new Set(seen).size, seen.length, `${sort} ${order}: no duplicate`);
     t.same(seen, expected, `${sort} ${order}: every order once, in order (${pages} pages)`);
   }
@@ -118,7 +146,8 @@ t.test('keyset pagination walks all 800 legacy orders with no duplicate and no g
 
 t.test('filters: status (several), sync status, phone, external ids, date range', async (t) => {
   const get = async (query: string) => (await app.inject({ url: `/api/v1/orders?limit=100&${query}`, headers: keeper })).json();
-  const [{ n: newOrConfirmed }] = (await sql`select count(*)::int as n from orders where status in ('1', '2') and sync_status = 'error'`) as unknown as [{ n: number }];
+  const [{ n: newOrConfirmed }] =
+    (await sql`select count(*)::int as n from orders where status in ('1', '2') and sync_status = 'error'`) as unknown as [{ n: number }];
   let total = 0;
   let page = await get('status=1&status=2&syncStatus=error');
   total += page.items.length;
@@ -130,13 +159,25 @@ t.test('filters: status (several), sync status, phone, external ids, date range'
   const one = await get('status=5');
   const sold = await sql`select id from orders where status = '5' order by created_at desc, id desc limit 100`;
   t.ok(sold.length > 0, 'the legacy data has sold orders');
-  t.same(one.items.map((o: { id: string }) => o.id), sold.map((o) => o.id), 'exactly the sold orders, newest first');
+  t.same(
+    one.items.map((o: { id: string }) => o.id),
+    sold.map((o) => o.id),
+    'exactly the sold orders, newest first',
+  );
   const byPhone = await get('customerPhone=%2B380670104729');
-  t.same(byPhone.items.map((o: { id: string }) => o.id), ['100001']);
+  t.same(
+    byPhone.items.map((o: { id: string }) => o.id),
+    ['100001'],
+  );
   const byExternal = await get('externalId=50001&externalId=WP-50054');
   t.same(byExternal.items.map((o: { id: string }) => o.id).sort(), ['100001', '100054']);
   const range = await get('from=2025-06-01T00:00:00Z&to=2025-06-01T23:59:59Z&order=asc');
-  const thatDay = await sql`select id from orders where created_at between '2025-06-01T00:00:00Z' and '2025-06-01T23:59:59Z' order by created_at, id limit 100`;
+  const thatDay =
+    await sql`select id from orders where created_at between '2025-06-01T00:00:00Z' and '2025-06-01T23:59:59Z' order by created_at, id limit 100`;
   t.ok(thatDay.length > 0, 'the legacy data has orders that day');
-  t.same(range.items.map((o: { id: string }) => o.id), thatDay.map((o) => o.id), 'exactly the orders of that day, oldest first');
+  t.same(
+    range.items.map((o: { id: string }) => o.id),
+    thatDay.map((o) => o.id),
+    'exactly the orders of that day, oldest first',
+  );
 });

@@ -25,10 +25,15 @@ async function answered<T>(response: Promise<T>): Promise<T | 'no answer'> {
 t.test('PGlite: a storekeeper changes their own password, and the service still serves', async (t) => {
   const dataDir = await pgliteFolder(t, 'migrated');
   const admin = { email: 'admin@backoffice.local', password: 'first-admin-Passw0rd' };
-  await runMigrations({ dataDir }, async () => undefined, (client) => ensureFirstAdmin(client, admin, false));
+  await runMigrations(
+    { dataDir },
+    async () => undefined,
+    (client) => ensureFirstAdmin(client, admin, false),
+  );
   const app = await buildApp({ database: { dataDir }, ...TEST_CONFIG });
   t.teardown(() => app.close());
-  const login = (email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+  const login = (email: string, password: string) =>
+    app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
 
   const adminAuth = { authorization: `Bearer ${(await login(admin.email, admin.password)).json().accessToken}` };
   const keeper = { email: 'keeper@nk-food.shop', role: 'storekeeper', password: 'keeper-Passw0rd!' };
@@ -72,21 +77,33 @@ t.test('PostgreSQL: 20 concurrent self-service password changes (pool of 10) all
   );
   t.not(changes, 'no answer', 'every change answers');
   if (changes === 'no answer') return;
-  t.same(changes.map((r) => r.statusCode), people.map(() => 200), changes.filter((r) => r.statusCode !== 200).map((r) => r.body).join(' '));
+  t.same(
+    changes.map((r) => r.statusCode),
+    people.map(() => 200),
+    changes
+      .filter((r) => r.statusCode !== 200)
+      .map((r) => r.body)
+      .join(' '),
+  );
   const ready = await answered(app.inject({ url: '/readyz' }));
   t.equal(ready === 'no answer' ? ready : ready.statusCode, 200, '/readyz still answers');
 });
 
-t.test('one\'s own password needs currentPassword whatever the role; another user\'s does not', async (t) => {
+t.test("one's own password needs currentPassword whatever the role; another user's does not", async (t) => {
   const { app, headersFor } = await testApp(t);
-  const login = (email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+  const login = (email: string, password: string) =>
+    app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
   const patch = (id: number, role: Role, payload: Record<string, unknown>) =>
     app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: headersFor(role), payload });
 
   const bare = await patch(LOGINS.admin.id, 'admin', { password: 'an-admin-Passw0rd' });
   t.equal(bare.statusCode, 400, 'an admin changing their own password without currentPassword');
   t.equal(bare.json().code, 'CURRENT_PASSWORD_REQUIRED');
-  t.equal((await patch(LOGINS.admin.id, 'admin', { password: 'an-admin-Passw0rd', currentPassword: 'wrong' })).statusCode, 403, 'or with a wrong one');
+  t.equal(
+    (await patch(LOGINS.admin.id, 'admin', { password: 'an-admin-Passw0rd', currentPassword: 'wrong' })).statusCode,
+    403,
+    'or with a wrong one',
+  );
   t.equal((await login(LOGINS.admin.email, LOGINS.admin.password)).statusCode, 200, 'changes nothing');
   const keeper = await patch(LOGINS.storekeeper.id, 'storekeeper', { password: 'a-keeper-Passw0rd' });
   t.equal(keeper.statusCode, 400, 'the same for any other role');

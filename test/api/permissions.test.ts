@@ -12,9 +12,19 @@ t.test('README "Who may do what" matches src/auth/permissions.ts', async (t) => 
     .trim()
     .split('\n')
     .slice(2)
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
   const documented = Object.fromEntries(
-    rows.map(([role, ...cells]) => [role, Object.fromEntries(COLUMNS.map((resource, i) => [resource, cells[i] === 'own profile' || cells[i] === '—' ? [] : cells[i]!.split(', ')]))]),
+    rows.map(([role, ...cells]) => [
+      role,
+      Object.fromEntries(
+        COLUMNS.map((resource, i) => [resource, cells[i] === 'own profile' || cells[i] === '—' ? [] : cells[i]!.split(', ')]),
+      ),
+    ]),
   );
   t.same(documented, PERMISSIONS);
 });

@@ -32,15 +32,39 @@ interface RouteCase {
   webhook?: true;
 }
 
-const order = { id: '910001', externalId: 'X-910001', orderNumber: '910001', quantity: 1, status: '1', items: [{ productName: 'Борщ', quantity: 1, price: 10, sku: '01010' }] };
+const order = {
+  id: '910001',
+  externalId: 'X-910001',
+  orderNumber: '910001',
+  quantity: 1,
+  status: '1',
+  items: [{ productName: 'Борщ', quantity: 1, price: 10, sku: '01010' }],
+};
 const product = { sku: 'NEW-1', name: 'Новий товар', costPerItem: '10.50' };
-const box = { name: 'Коробка T', marking: 'T1', qntFrom: 1, qntTo: 2, width: 10, height: 10, length: 10, weight: '0.50', selfWeight: '0.10' };
+const box = {
+  name: 'Коробка T',
+  marking: 'T1',
+  qntFrom: 1,
+  qntTo: 2,
+  width: 10,
+  height: 10,
+  length: 10,
+  weight: '0.50',
+  selfWeight: '0.10',
+};
 const user = { email: 'new.clerk@nk-food.shop', role: 'storekeeper', password: 'a-long-Passw0rd' };
 const history = { orderId: '100001', status: '2', source: 'manual' };
 const skus = { skus: ['01001', '01002'] };
 
 const cases: RouteCase[] = [
-  { method: 'POST', route: '/api/v1/auth/login', url: '/api/v1/auth/login', body: { email: 'boss@nk-food.shop', password: 'x' }, public: true, table: 'users' },
+  {
+    method: 'POST',
+    route: '/api/v1/auth/login',
+    url: '/api/v1/auth/login',
+    body: { email: 'boss@nk-food.shop', password: 'x' },
+    public: true,
+    table: 'users',
+  },
   { method: 'POST', route: '/api/v1/auth/refresh', url: '/api/v1/auth/refresh', body: { refreshToken: 'x' }, public: true, table: 'users' },
   { method: 'POST', route: '/api/v1/auth/logout', url: '/api/v1/auth/logout', table: 'users' },
   { method: 'POST', route: '/api/v1/auth/logout-all', url: '/api/v1/auth/logout-all', table: 'users' },
@@ -49,48 +73,190 @@ const cases: RouteCase[] = [
   { method: 'GET', route: '/api/v1/users', url: '/api/v1/users', forbidden: 'boss' },
   { method: 'GET', route: '/api/v1/users/{id}', url: '/api/v1/users/2', forbidden: 'storekeeper', missing: '/api/v1/users/9999' },
   { method: 'POST', route: '/api/v1/users', url: '/api/v1/users', body: user, forbidden: 'boss', table: 'users' },
-  { method: 'PATCH', route: '/api/v1/users/{id}', url: '/api/v1/users/2', body: { name: 'Марія' }, forbidden: 'shop-manager', missing: '/api/v1/users/9999', table: 'users' },
-  { method: 'DELETE', route: '/api/v1/users/{id}', url: '/api/v1/users/30', forbidden: 'boss', missing: '/api/v1/users/9999', table: 'users' },
+  {
+    method: 'PATCH',
+    route: '/api/v1/users/{id}',
+    url: '/api/v1/users/2',
+    body: { name: 'Марія' },
+    forbidden: 'shop-manager',
+    missing: '/api/v1/users/9999',
+    table: 'users',
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/users/{id}',
+    url: '/api/v1/users/30',
+    forbidden: 'boss',
+    missing: '/api/v1/users/9999',
+    table: 'users',
+  },
   { method: 'GET', route: '/api/v1/orders', url: '/api/v1/orders' },
   { method: 'GET', route: '/api/v1/orders/{id}', url: '/api/v1/orders/100001', missing: '/api/v1/orders/nope' },
   { method: 'POST', route: '/api/v1/orders', url: '/api/v1/orders', body: order, forbidden: 'storekeeper', table: 'orders' },
-  { method: 'PATCH', route: '/api/v1/orders/{id}', url: '/api/v1/orders/100001', body: { ttn: '1' }, forbidden: 'ads-manager', missing: '/api/v1/orders/nope', table: 'orders' },
-  { method: 'DELETE', route: '/api/v1/orders/{id}', url: '/api/v1/orders/100002', forbidden: 'shop-manager', missing: '/api/v1/orders/nope', table: 'orders' },
+  {
+    method: 'PATCH',
+    route: '/api/v1/orders/{id}',
+    url: '/api/v1/orders/100001',
+    body: { ttn: '1' },
+    forbidden: 'ads-manager',
+    missing: '/api/v1/orders/nope',
+    table: 'orders',
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/orders/{id}',
+    url: '/api/v1/orders/100002',
+    forbidden: 'shop-manager',
+    missing: '/api/v1/orders/nope',
+    table: 'orders',
+  },
   { method: 'GET', route: '/api/v1/orders/counts', url: '/api/v1/orders/counts?syncStatus=success' },
-  { method: 'GET', route: '/api/v1/orders/{id}/expected-weight', url: '/api/v1/orders/100001/expected-weight', missing: '/api/v1/orders/nope/expected-weight' },
-  { method: 'GET', route: '/api/v1/orders/{id}/packing-list', url: '/api/v1/orders/100001/packing-list', missing: '/api/v1/orders/nope/packing-list' },
+  {
+    method: 'GET',
+    route: '/api/v1/orders/{id}/expected-weight',
+    url: '/api/v1/orders/100001/expected-weight',
+    missing: '/api/v1/orders/nope/expected-weight',
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/orders/{id}/packing-list',
+    url: '/api/v1/orders/100001/packing-list',
+    missing: '/api/v1/orders/nope/packing-list',
+  },
   // without SALESDRIVE_URL here: both refuse (409, test/server/salesdrive-reconcile.test.ts), bad input first
   { method: 'POST', route: '/api/v1/orders/reconcile', url: '/api/v1/orders/reconcile', forbidden: 'boss' },
   { method: 'POST', route: '/api/v1/orders/{id}/refresh', url: '/api/v1/orders/100001/refresh', forbidden: 'ads-manager' },
   { method: 'GET', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings' },
-  { method: 'PATCH', route: '/api/v1/shop-settings', url: '/api/v1/shop-settings', body: { weightToleranceGrams: 80 }, forbidden: 'boss', table: 'shop_settings' },
-  { method: 'GET', route: '/api/v1/orders/by-external-id/{externalId}', url: '/api/v1/orders/by-external-id/50001', missing: '/api/v1/orders/by-external-id/nope' },
+  {
+    method: 'PATCH',
+    route: '/api/v1/shop-settings',
+    url: '/api/v1/shop-settings',
+    body: { weightToleranceGrams: 80 },
+    forbidden: 'boss',
+    table: 'shop_settings',
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/orders/by-external-id/{externalId}',
+    url: '/api/v1/orders/by-external-id/50001',
+    missing: '/api/v1/orders/by-external-id/nope',
+  },
   { method: 'GET', route: '/api/v1/orders/{id}/history', url: '/api/v1/orders/100002/history', missing: '/api/v1/orders/nope/history' },
   { method: 'GET', route: '/api/v1/order-history', url: '/api/v1/order-history' },
-  { method: 'GET', route: '/api/v1/order-history/{id}', url: '/api/v1/order-history/ca6ac4011d306a7fdec12921b', missing: '/api/v1/order-history/nope' },
-  { method: 'POST', route: '/api/v1/order-history', url: '/api/v1/order-history', body: history, forbidden: 'ads-manager', table: 'order_history' },
+  {
+    method: 'GET',
+    route: '/api/v1/order-history/{id}',
+    url: '/api/v1/order-history/ca6ac4011d306a7fdec12921b',
+    missing: '/api/v1/order-history/nope',
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/order-history',
+    url: '/api/v1/order-history',
+    body: history,
+    forbidden: 'ads-manager',
+    table: 'order_history',
+  },
   { method: 'GET', route: '/api/v1/products', url: '/api/v1/products' },
   { method: 'GET', route: '/api/v1/products/{id}', url: '/api/v1/products/1', missing: '/api/v1/products/9999' },
   { method: 'POST', route: '/api/v1/products', url: '/api/v1/products', body: product, forbidden: 'storekeeper', table: 'products' },
-  { method: 'PATCH', route: '/api/v1/products/{id}', url: '/api/v1/products/1', body: { name: 'Вареники' }, forbidden: 'user', missing: '/api/v1/products/9999', table: 'products' },
-  { method: 'DELETE', route: '/api/v1/products/{id}', url: '/api/v1/products/2', forbidden: 'shop-manager', missing: '/api/v1/products/9999', table: 'products' },
+  {
+    method: 'PATCH',
+    route: '/api/v1/products/{id}',
+    url: '/api/v1/products/1',
+    body: { name: 'Вареники' },
+    forbidden: 'user',
+    missing: '/api/v1/products/9999',
+    table: 'products',
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/products/{id}',
+    url: '/api/v1/products/2',
+    forbidden: 'shop-manager',
+    missing: '/api/v1/products/9999',
+    table: 'products',
+  },
   // without DILOVOD_URL here: a run is refused (409, test/server/dilovod-sync.test.ts), bad input first
   { method: 'POST', route: '/api/v1/products/sync', url: '/api/v1/products/sync', forbidden: 'boss', table: 'catalogue_sync_runs' },
   { method: 'GET', route: '/api/v1/products/sync/runs', url: '/api/v1/products/sync/runs', forbidden: 'storekeeper' },
-  { method: 'GET', route: '/api/v1/products/sync/runs/{id}', url: '/api/v1/products/sync/runs/0b9e4c1a-6f0d-4e57-9a43-5c1d2f3e4a5b', forbidden: 'shop-manager', missing: '/api/v1/products/sync/runs/0b9e4c1a-6f0d-4e57-9a43-5c1d2f3e4a5c' },
+  {
+    method: 'GET',
+    route: '/api/v1/products/sync/runs/{id}',
+    url: '/api/v1/products/sync/runs/0b9e4c1a-6f0d-4e57-9a43-5c1d2f3e4a5b',
+    forbidden: 'shop-manager',
+    missing: '/api/v1/products/sync/runs/0b9e4c1a-6f0d-4e57-9a43-5c1d2f3e4a5c',
+  },
   { method: 'GET', route: '/api/v1/products/by-sku/{sku}', url: '/api/v1/products/by-sku/01001', missing: '/api/v1/products/by-sku/nope' },
   { method: 'GET', route: '/api/v1/box-settings', url: '/api/v1/box-settings' },
   { method: 'GET', route: '/api/v1/box-settings/{id}', url: '/api/v1/box-settings/7', missing: '/api/v1/box-settings/9999' },
-  { method: 'POST', route: '/api/v1/box-settings', url: '/api/v1/box-settings', body: box, forbidden: 'storekeeper', table: 'box_settings' },
-  { method: 'PATCH', route: '/api/v1/box-settings/{id}', url: '/api/v1/box-settings/7', body: { overflow: 1 }, forbidden: 'shop-manager', missing: '/api/v1/box-settings/9999', table: 'box_settings' },
-  { method: 'DELETE', route: '/api/v1/box-settings/{id}', url: '/api/v1/box-settings/9', forbidden: 'storekeeper', missing: '/api/v1/box-settings/9999', table: 'box_settings' },
+  {
+    method: 'POST',
+    route: '/api/v1/box-settings',
+    url: '/api/v1/box-settings',
+    body: box,
+    forbidden: 'storekeeper',
+    table: 'box_settings',
+  },
+  {
+    method: 'PATCH',
+    route: '/api/v1/box-settings/{id}',
+    url: '/api/v1/box-settings/7',
+    body: { overflow: 1 },
+    forbidden: 'shop-manager',
+    missing: '/api/v1/box-settings/9999',
+    table: 'box_settings',
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/box-settings/{id}',
+    url: '/api/v1/box-settings/9',
+    forbidden: 'storekeeper',
+    missing: '/api/v1/box-settings/9999',
+    table: 'box_settings',
+  },
   { method: 'GET', route: '/api/v1/box-settings/recommend', url: '/api/v1/box-settings/recommend?portions=5' },
   { method: 'GET', route: '/api/v1/wordpress-sku-cache', url: '/api/v1/wordpress-sku-cache' },
-  { method: 'GET', route: '/api/v1/wordpress-sku-cache/{id}', url: '/api/v1/wordpress-sku-cache/1', missing: '/api/v1/wordpress-sku-cache/9999' },
-  { method: 'POST', route: '/api/v1/wordpress-sku-cache', url: '/api/v1/wordpress-sku-cache', body: skus, forbidden: 'storekeeper', table: 'wordpress_sku_cache' },
-  { method: 'PATCH', route: '/api/v1/wordpress-sku-cache/{id}', url: '/api/v1/wordpress-sku-cache/1', body: skus, forbidden: 'ads-manager', missing: '/api/v1/wordpress-sku-cache/9999', table: 'wordpress_sku_cache' },
-  { method: 'DELETE', route: '/api/v1/wordpress-sku-cache/{id}', url: '/api/v1/wordpress-sku-cache/1', forbidden: 'shop-manager', missing: '/api/v1/wordpress-sku-cache/9999', table: 'wordpress_sku_cache' },
-  { method: 'POST', route: '/api/v1/webhooks/salesdrive', url: '/api/v1/webhooks/salesdrive', body: { info: { webhookEvent: 'new_order' }, data: { id: 910002 } }, public: true, table: 'orders', webhook: true },
+  {
+    method: 'GET',
+    route: '/api/v1/wordpress-sku-cache/{id}',
+    url: '/api/v1/wordpress-sku-cache/1',
+    missing: '/api/v1/wordpress-sku-cache/9999',
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/wordpress-sku-cache',
+    url: '/api/v1/wordpress-sku-cache',
+    body: skus,
+    forbidden: 'storekeeper',
+    table: 'wordpress_sku_cache',
+  },
+  {
+    method: 'PATCH',
+    route: '/api/v1/wordpress-sku-cache/{id}',
+    url: '/api/v1/wordpress-sku-cache/1',
+    body: skus,
+    forbidden: 'ads-manager',
+    missing: '/api/v1/wordpress-sku-cache/9999',
+    table: 'wordpress_sku_cache',
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/wordpress-sku-cache/{id}',
+    url: '/api/v1/wordpress-sku-cache/1',
+    forbidden: 'shop-manager',
+    missing: '/api/v1/wordpress-sku-cache/9999',
+    table: 'wordpress_sku_cache',
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/webhooks/salesdrive',
+    url: '/api/v1/webhooks/salesdrive',
+    body: { info: { webhookEvent: 'new_order' }, data: { id: 910002 } },
+    public: true,
+    table: 'orders',
+    webhook: true,
+  },
 ];
 
 /** The data of every business table: a bad request must leave all of it as it was. */
@@ -118,7 +284,8 @@ function badBodies(body: Record<string, unknown>): [string, unknown, number?][] 
     ['a string instead of an object (sent as text/plain)', 'body', 415],
   ];
   for (const [field, value] of Object.entries(body)) {
-    const wrongType = typeof value === 'string' ? 12345 : typeof value === 'number' ? String(value) : typeof value === 'boolean' ? 'yes' : 'not-an-object';
+    const wrongType =
+      typeof value === 'string' ? 12345 : typeof value === 'number' ? String(value) : typeof value === 'boolean' ? 'yes' : 'not-an-object';
     bad.push([`${field}: wrong type`, { ...body, [field]: wrongType }]);
     if (typeof value === 'string') bad.push([`${field}: a 100,000-character string`, { ...body, [field]: 'x'.repeat(100_000) }]);
     if (typeof value === 'number') {
@@ -129,7 +296,6 @@ function badBodies(body: Record<string, unknown>): [string, unknown, number?][] 
   }
   return bad;
 }
-
 
 t.test('the matrix covers every route of the API', async (t) => {
   const paths = (await app.inject({ url: '/openapi.json' })).json().paths as Record<string, Record<string, unknown>>;
@@ -147,7 +313,10 @@ for (const c of cases) {
       const anonymous = await send({ payload: c.body });
       t.equal(anonymous.statusCode, 401, 'no token: 401');
       t.equal(anonymous.json().code, 'UNAUTHORIZED');
-      const forged = await send({ payload: c.body, headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIn0.' } });
+      const forged = await send({
+        payload: c.body,
+        headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIiwicm9sZSI6ImFkbWluIn0.' },
+      });
       t.equal(forged.statusCode, 401, 'an unsigned token: 401');
     }
     const before = await snapshot();
@@ -184,11 +353,24 @@ for (const c of cases) {
     const [path, query] = c.url.split('?');
     const badUrls = [
       `${c.url}${query ? '&' : '?'}unknown=1`,
-      ...(c.method === 'GET' && !c.url.includes('{') && !/\/[^/]*\d[^/]*$/.test(path!) && !c.url.includes('recommend') && !c.url.includes('/me')
-        ? [`${path}?limit=0`, `${path}?limit=101`, `${path}?limit=abc`, `${path}?cursor=not-a-cursor`, `${path}?cursor=${Buffer.from('{"s":"x"}').toString('base64url')}`, `${path}?order=sideways`]
+      ...(c.method === 'GET' &&
+      !c.url.includes('{') &&
+      !/\/[^/]*\d[^/]*$/.test(path!) &&
+      !c.url.includes('recommend') &&
+      !c.url.includes('/me')
+        ? [
+            `${path}?limit=0`,
+            `${path}?limit=101`,
+            `${path}?limit=abc`,
+            `${path}?cursor=not-a-cursor`,
+            `${path}?cursor=${Buffer.from('{"s":"x"}').toString('base64url')}`,
+            `${path}?order=sideways`,
+          ]
         : []),
       // not a serial id: a 400 (a text id such as an order's may be anything, and is then not found)
-      ...(c.missing && /\/\d+$/.test(c.missing) ? [c.url.replace(/\d+$/, 'abc'), c.url.replace(/\d+$/, '-1'), c.url.replace(/\d+$/, '99999999999')] : []),
+      ...(c.missing && /\/\d+$/.test(c.missing)
+        ? [c.url.replace(/\d+$/, 'abc'), c.url.replace(/\d+$/, '-1'), c.url.replace(/\d+$/, '99999999999')]
+        : []),
       ...(c.url.includes('recommend') ? [`${path}?portions=0`, `${path}?portions=abc`, path!] : []),
     ];
     for (const url of badUrls) {

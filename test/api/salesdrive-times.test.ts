@@ -16,8 +16,10 @@ const delivery = (id: number, data: Record<string, unknown>) => {
 };
 
 const { app, sql, count } = await testApp(t, { salesdrive: { webhookSecret: SECRET, webhookRateLimit: 100_000 } });
-const send = (payload: unknown) => app.inject({ method: 'POST', url: `/api/v1/webhooks/salesdrive?token=${SECRET}`, payload: payload as object });
-const orderDate = async (id: number) => ((await sql`select order_date from orders where id = ${String(id)}`)[0]?.order_date as Date).toISOString();
+const send = (payload: unknown) =>
+  app.inject({ method: 'POST', url: `/api/v1/webhooks/salesdrive?token=${SECRET}`, payload: payload as object });
+const orderDate = async (id: number) =>
+  ((await sql`select order_date from orders where id = ${String(id)}`)[0]?.order_date as Date).toISOString();
 
 t.test('spring, 2026-03-29: 03:00-03:59 Kyiv does not exist, a 400 naming the field, nothing stored', async (t) => {
   const orders = await count('orders');
@@ -28,7 +30,11 @@ t.test('spring, 2026-03-29: 03:00-03:59 Kyiv does not exist, a 400 naming the fi
   ] as const) {
     const response = await send(delivery(124001, { [field]: time }));
     t.equal(response.statusCode, 400, `${field} ${time}`);
-    t.match(response.json(), { statusCode: 400, error: 'Bad Request', message: `data.${field} is not a valid time: "${time}" does not exist in Kyiv` });
+    t.match(response.json(), {
+      statusCode: 400,
+      error: 'Bad Request',
+      message: `data.${field} is not a valid time: "${time}" does not exist in Kyiv`,
+    });
   }
   t.equal(await count('orders'), orders, 'nothing stored');
   t.equal((await send(delivery(124002, { orderTime: '2026-03-29 02:59:59' }))).statusCode, 200);

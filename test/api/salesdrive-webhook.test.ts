@@ -31,25 +31,28 @@ const order = async (id: number | string) => (await sql`select * from orders whe
 const history = async (id: number | string) =>
   sql`select status, status_text, source, user_id from order_history where order_id = ${String(id)} order by changed_at, id`;
 
-t.test('only SalesDrive gets in: a missing or wrong secret is 401 and changes nothing, and neither it nor the payload is logged', async (t) => {
-  const orders = await count('orders');
-  for (const [query, headers] of [
-    ['', {}],
-    ['?token=wrong', {}],
-    [`?token=${SECRET}x`, {}],
-    ['', { 'x-webhook-secret': SECRET.slice(0, -1) }],
-  ] as const) {
-    const response = await send(newOrder, query, headers);
-    t.equal(response.statusCode, 401, `${query} ${JSON.stringify(headers)}`);
-    t.equal(response.json().code, 'WEBHOOK_UNAUTHORIZED');
-  }
-  t.equal(await count('orders'), orders, 'nothing stored');
-  t.notOk(await order(123460));
-  const logged = logs.join('');
-  t.notMatch(logged, 'Шевчук', 'no payload in the log');
-  t.notMatch(logged, SECRET.slice(0, -1), 'no secret in the log');
-  t.match(logged, 'SalesDrive webhook refused');
-});
+t.test(
+  'only SalesDrive gets in: a missing or wrong secret is 401 and changes nothing, and neither it nor the payload is logged',
+  async (t) => {
+    const orders = await count('orders');
+    for (const [query, headers] of [
+      ['', {}],
+      ['?token=wrong', {}],
+      [`?token=${SECRET}x`, {}],
+      ['', { 'x-webhook-secret': SECRET.slice(0, -1) }],
+    ] as const) {
+      const response = await send(newOrder, query, headers);
+      t.equal(response.statusCode, 401, `${query} ${JSON.stringify(headers)}`);
+      t.equal(response.json().code, 'WEBHOOK_UNAUTHORIZED');
+    }
+    t.equal(await count('orders'), orders, 'nothing stored');
+    t.notOk(await order(123460));
+    const logged = logs.join('');
+    t.notMatch(logged, 'Шевчук', 'no payload in the log');
+    t.notMatch(logged, SECRET.slice(0, -1), 'no secret in the log');
+    t.match(logged, 'SalesDrive webhook refused');
+  },
+);
 
 t.test('a new order: every field the old back office read, times from Kyiv to UTC, the payload as received', async (t) => {
   const response = await send(newOrder);
@@ -88,8 +91,14 @@ t.test('a new order: every field the old back office read, times from Kyiv to UT
 
 t.test('the same delivery again: one row, one history entry', async (t) => {
   const again = await Promise.all([send(newOrder), send(newOrder), send(newOrder)]);
-  t.same(again.map((r) => r.statusCode), [200, 200, 200]);
-  t.same(again.map((r) => r.json().result), ['unchanged', 'unchanged', 'unchanged']);
+  t.same(
+    again.map((r) => r.statusCode),
+    [200, 200, 200],
+  );
+  t.same(
+    again.map((r) => r.json().result),
+    ['unchanged', 'unchanged', 'unchanged'],
+  );
   t.equal((await sql`select count(*)::int as n from orders where id = '123460'`)[0]!.n, 1);
   t.equal((await history(123460)).length, 1);
 });
@@ -99,7 +108,13 @@ t.test('a status change: the new status, the TTN, exactly one history row (sourc
   t.same(response.json(), { result: 'updated', orderId: '123460', statusKept: false });
   const row = await order(123460);
   t.match(row, { status: '3', status_text: 'На відправку', ttn: '20450912345678', external_id: 'SD123460' });
-  t.same((await history(123460)).map((h) => [h.status, h.source]), [['1', 'webhook'], ['3', 'webhook']]);
+  t.same(
+    (await history(123460)).map((h) => [h.status, h.source]),
+    [
+      ['1', 'webhook'],
+      ['3', 'webhook'],
+    ],
+  );
   t.equal((await send(statusChange)).json().result, 'unchanged');
   t.equal((await history(123460)).length, 2);
 });
@@ -114,12 +129,34 @@ t.test('a delivery older than the order (by updateAt) is acknowledged and change
 });
 
 t.test('lenient where SalesDrive is loose', async (t) => {
-  const loose = delivery(123461, { kilTPorcij: {}, contacts: [{ fName: 'Іван', phone: '+380501112233' }], products: undefined, paymentAmount: '120.5', sajt: 12, externalId: 'WP-5501', statusId: '2' }, 'new_order');
+  const loose = delivery(
+    123461,
+    {
+      kilTPorcij: {},
+      contacts: [{ fName: 'Іван', phone: '+380501112233' }],
+      products: undefined,
+      paymentAmount: '120.5',
+      sajt: 12,
+      externalId: 'WP-5501',
+      statusId: '2',
+    },
+    'new_order',
+  );
   delete loose.meta;
   delete loose.data.products;
   const response = await send(loose);
   t.equal(response.statusCode, 200, response.body);
-  t.match(await order(123461), { status: '2', status_text: 'Підтверджено', quantity: 0, customer_name: 'Іван', customer_phone: '+380501112233', total_price: '120.50', external_id: 'WP-5501', shipping_method: null, items: [] });
+  t.match(await order(123461), {
+    status: '2',
+    status_text: 'Підтверджено',
+    quantity: 0,
+    customer_name: 'Іван',
+    customer_phone: '+380501112233',
+    total_price: '120.50',
+    external_id: 'WP-5501',
+    shipping_method: null,
+    items: [],
+  });
 
   const onHold = await send(delivery(123461, { statusId: 9, updateAt: '2026-11-30 15:00:00' }));
   t.equal(onHold.json().result, 'updated');
@@ -173,7 +210,9 @@ t.test('another event is acknowledged and changes nothing', async (t) => {
 
 t.test('concurrent deliveries of one order never answer 500 and end on the newest', async (t) => {
   const id = 123480;
-  const versions = Array.from({ length: 8 }, (_, i) => delivery(id, { statusId: (i % 7) + 1, updateAt: `2026-12-01 10:00:0${i}` }, i === 0 ? 'new_order' : 'status_change'));
+  const versions = Array.from({ length: 8 }, (_, i) =>
+    delivery(id, { statusId: (i % 7) + 1, updateAt: `2026-12-01 10:00:0${i}` }, i === 0 ? 'new_order' : 'status_change'),
+  );
   const shuffled = [...versions, ...versions].sort(() => Math.random() - 0.5);
   const responses = await Promise.all(shuffled.map((payload) => send(payload)));
   t.same([...new Set(responses.map((r) => r.statusCode))], [200], 'every delivery is answered 200');
@@ -185,24 +224,45 @@ t.test('concurrent deliveries of one order never answer 500 and end on the newes
   // two first deliveries of one order meet: one row, one history entry
   const first = delivery(123481, {}, 'new_order');
   const both = await Promise.all([send(first), send(first), send(first), send(first)]);
-  t.same(both.map((r) => r.statusCode), [200, 200, 200, 200]);
+  t.same(
+    both.map((r) => r.statusCode),
+    [200, 200, 200, 200],
+  );
   t.same(both.map((r) => r.json().result).sort(), ['created', 'unchanged', 'unchanged', 'unchanged']);
   t.equal((await history(123481)).length, 1);
 });
 
 t.test("a clerk's change is not undone by a delivery older than it; a newer one applies", async (t) => {
   await send(delivery(123490, { statusId: 2, updateAt: kyiv(new Date(Date.now() - 60_000)) }, 'new_order'));
-  const patched = await app.inject({ method: 'PATCH', url: '/api/v1/orders/123490', headers: headersFor('storekeeper'), payload: { status: '3' } });
+  const patched = await app.inject({
+    method: 'PATCH',
+    url: '/api/v1/orders/123490',
+    headers: headersFor('storekeeper'),
+    payload: { status: '3' },
+  });
   t.equal(patched.statusCode, 200, patched.body);
   t.equal(patched.json().syncStatus, 'success', 'without SALESDRIVE_URL nothing is pushed and sync_status is left alone');
   // sent by SalesDrive before the clerk's change, arriving after it, with another field changed
-  const older = await send(delivery(123490, { statusId: 2, updateAt: kyiv(new Date(Date.now() - 30_000)), shipping_address: 'Відділення №5' }));
+  const older = await send(
+    delivery(123490, { statusId: 2, updateAt: kyiv(new Date(Date.now() - 30_000)), shipping_address: 'Відділення №5' }),
+  );
   t.same(older.json(), { result: 'updated', orderId: '123490', statusKept: true });
-  t.match(await order(123490), { status: '3', delivery_address: 'Відділення №5' }, "the clerk's status stays, the address is SalesDrive's newest");
+  t.match(
+    await order(123490),
+    { status: '3', delivery_address: 'Відділення №5' },
+    "the clerk's status stays, the address is SalesDrive's newest",
+  );
   const newer = await send(delivery(123490, { statusId: 4, updateAt: kyiv(new Date(Date.now() + 60_000)) }));
   t.equal(newer.json().statusKept, false);
   t.equal((await order(123490))!.status, '4');
-  t.same((await history(123490)).map((h) => [h.status, h.source]), [['2', 'webhook'], ['3', 'manual'], ['4', 'webhook']]);
+  t.same(
+    (await history(123490)).map((h) => [h.status, h.source]),
+    [
+      ['2', 'webhook'],
+      ['3', 'manual'],
+      ['4', 'webhook'],
+    ],
+  );
 });
 
 t.test('an external id that another order holds is a 409 naming the key, and nothing is stored', async (t) => {
@@ -213,23 +273,32 @@ t.test('an external id that another order holds is a 409 naming the key, and not
   t.notOk(await order(123499));
 });
 
-t.test('a legacy order whose values break a rule: a delivery that leaves them is a 409 naming them, one that corrects them applies', async (t) => {
-  t.equal((await send(delivery(123480, {}, 'new_order'))).statusCode, 200);
-  await writeLegacyValues(sql, 'orders', `update orders set quantity = -1, items = '{"legacy": true}' where id = '123480'`);
-  const before = await order(123480);
-  const refused = await send(delivery(123480, { statusId: 3, kilTPorcij: null, products: null, updateAt: kyiv(new Date()) }));
-  t.equal(refused.statusCode, 409, refused.body);
-  t.equal(refused.json().code, 'ORDER_NEEDS_CORRECTION');
-  t.same(refused.json().fields.map((f: { field: string; value: unknown }) => [f.field, f.value]), [['quantity', -1], ['items', { legacy: true }]]);
-  t.match(refused.json().message, /PATCH \/api\/v1\/orders\/123480/);
-  t.same(await order(123480), before, 'nothing changed');
-  t.match(logs.join(''), /"orderId":"123480","code":"ORDER_NEEDS_CORRECTION".*SalesDrive delivery not stored/);
+t.test(
+  'a legacy order whose values break a rule: a delivery that leaves them is a 409 naming them, one that corrects them applies',
+  async (t) => {
+    t.equal((await send(delivery(123480, {}, 'new_order'))).statusCode, 200);
+    await writeLegacyValues(sql, 'orders', `update orders set quantity = -1, items = '{"legacy": true}' where id = '123480'`);
+    const before = await order(123480);
+    const refused = await send(delivery(123480, { statusId: 3, kilTPorcij: null, products: null, updateAt: kyiv(new Date()) }));
+    t.equal(refused.statusCode, 409, refused.body);
+    t.equal(refused.json().code, 'ORDER_NEEDS_CORRECTION');
+    t.same(
+      refused.json().fields.map((f: { field: string; value: unknown }) => [f.field, f.value]),
+      [
+        ['quantity', -1],
+        ['items', { legacy: true }],
+      ],
+    );
+    t.match(refused.json().message, /PATCH \/api\/v1\/orders\/123480/);
+    t.same(await order(123480), before, 'nothing changed');
+    t.match(logs.join(''), /"orderId":"123480","code":"ORDER_NEEDS_CORRECTION".*SalesDrive delivery not stored/);
 
-  const corrects = await send(delivery(123480, { statusId: 3, updateAt: kyiv(new Date(Date.now() + 1000)) }));
-  t.equal(corrects.statusCode, 200, corrects.body);
-  t.match(await order(123480), { status: '3', quantity: 5 });
-  t.ok(Array.isArray((await order(123480))!.items), 'the items are the delivery\'s lines');
-});
+    const corrects = await send(delivery(123480, { statusId: 3, updateAt: kyiv(new Date(Date.now() + 1000)) }));
+    t.equal(corrects.statusCode, 200, corrects.body);
+    t.match(await order(123480), { status: '3', quantity: 5 });
+    t.ok(Array.isArray((await order(123480))!.items), "the items are the delivery's lines");
+  },
+);
 
 t.test('a body over the limit is 413 and changes nothing', async (t) => {
   const big = delivery(123495, { comment: 'x'.repeat(600 * 1024) }, 'new_order');
@@ -249,7 +318,9 @@ t.test('the webhook is disabled without SALESDRIVE_WEBHOOK_SECRET, and has its o
   const limited = await testApp(t, { salesdrive: { webhookSecret: SECRET, webhookRateLimit: 3 } });
   const statuses = [];
   for (let i = 0; i < 5; i++) {
-    statuses.push((await limited.app.inject({ method: 'POST', url: `/api/v1/webhooks/salesdrive?token=${SECRET}`, payload: newOrder })).statusCode);
+    statuses.push(
+      (await limited.app.inject({ method: 'POST', url: `/api/v1/webhooks/salesdrive?token=${SECRET}`, payload: newOrder })).statusCode,
+    );
   }
   t.same(statuses, [200, 200, 200, 429, 429]);
 });

@@ -7,7 +7,9 @@ const { app, sql, logs, headersFor } = await testApp(t);
 
 t.test('secrets stay out of responses and logs', async (t) => {
   const legacyHashes = (await sql`select password_hash from users`).map((r) => r.password_hash as string);
-  const legacyTokenHashes = (await sql`select s->>'hash' as hash from users, jsonb_array_elements(sessions) s`).map((r) => r.hash as string);
+  const legacyTokenHashes = (await sql`select s->>'hash' as hash from users, jsonb_array_elements(sessions) s`).map(
+    (r) => r.hash as string,
+  );
   const bodies: { url: string; body: string; issuesTokens: boolean }[] = [];
   const call = async (options: InjectOptions) => {
     const res = await app.inject(options);
@@ -28,35 +30,60 @@ t.test('secrets stay out of responses and logs', async (t) => {
   const admin = headersFor('admin');
   await call({ url: '/api/v1/users?limit=100', headers: admin });
   await call({ url: '/api/v1/users/1', headers: admin });
-  await call({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { email: 'secret.test@nk-food.shop', role: 'user', password: 'a-secret-Passw0rd' } });
-  await call({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { email: 'secret.test@nk-food.shop', role: 'user', password: 'a-secret-Passw0rd' } });
+  await call({
+    method: 'POST',
+    url: '/api/v1/users',
+    headers: admin,
+    payload: { email: 'secret.test@nk-food.shop', role: 'user', password: 'a-secret-Passw0rd' },
+  });
+  await call({
+    method: 'POST',
+    url: '/api/v1/users',
+    headers: admin,
+    payload: { email: 'secret.test@nk-food.shop', role: 'user', password: 'a-secret-Passw0rd' },
+  });
   await call({ method: 'PATCH', url: '/api/v1/users/5', headers: admin, payload: { password: 'another-secret-Passw0rd', isActive: true } });
-  await call({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { email: 'bad', role: 'user', password: 'a-secret-Passw0rd' } });
+  await call({
+    method: 'POST',
+    url: '/api/v1/users',
+    headers: admin,
+    payload: { email: 'bad', role: 'user', password: 'a-secret-Passw0rd' },
+  });
 
   const hashesNow = (
     await sql`select password_hash, s->>'hash' as hash, s->>'previousHash' as previous from users left join jsonb_array_elements(sessions) s on true`
-  ).flatMap((r) =>
-    [r.password_hash, r.hash, r.previous].filter(Boolean),
-  ) as string[];
+  ).flatMap((r) => [r.password_hash, r.hash, r.previous].filter(Boolean)) as string[];
   const secrets = [...new Set([...legacyHashes, ...legacyTokenHashes, ...hashesNow])];
   const passwords = ['a-secret-Passw0rd', 'another-secret-Passw0rd', ...Object.values(LOGINS).map((l) => l.password)];
   t.ok(secrets.length > 20 && issued.length === 12, `${secrets.length} hashes and ${issued.length} tokens to look for`);
   const requestLines = logs.filter((line) => JSON.parse(line).msg === 'request');
   t.equal(requestLines.length, bodies.length, 'one log line per request');
-  t.ok(requestLines.every((line) => typeof JSON.parse(line).reqId === 'string'), 'each with its request id');
+  t.ok(
+    requestLines.every((line) => typeof JSON.parse(line).reqId === 'string'),
+    'each with its request id',
+  );
 
   const leaks = (text: string, extra: string[]) => [...secrets, ...extra].filter((s) => text.includes(s));
   for (const { url, body, issuesTokens } of bodies) {
     t.same(leaks(body, issuesTokens ? passwords : [...passwords, ...issued]), [], `response of ${url}`);
   }
-  t.same(logs.flatMap((line) => leaks(line, [...passwords, ...issued])), [], 'log lines');
+  t.same(
+    logs.flatMap((line) => leaks(line, [...passwords, ...issued])),
+    [],
+    'log lines',
+  );
 });
 
 t.test('/openapi.json describes every route with its schemas; /docs serves the UI', async (t) => {
   const doc = (await app.inject({ url: '/openapi.json' })).json();
   t.equal(doc.openapi, '3.1.0');
   t.same(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-  const operations = Object.entries(doc.paths as Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: { in: string }[] }>>)
+  const operations = Object.entries(
+    doc.paths as Record<
+      string,
+      Record<string, { requestBody?: unknown; responses: Record<string, unknown>; parameters?: { in: string }[] }>
+    >,
+  )
     .filter(([path]) => path.startsWith('/api/v1'))
     .flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
   t.equal(operations.length, 49, 'all 49 operations of /api/v1');
@@ -65,8 +92,13 @@ t.test('/openapi.json describes every route with its schemas; /docs serves the U
     t.ok(success, `${method} ${path}: a success response`);
     t.ok(op.responses['400'] && op.responses['401'], `${method} ${path}: error responses`);
     // actions whose request is the caller and the path alone (log out, run a feed now, re-read an order) take no body
-    if ((method === 'post' || method === 'patch') && !/\/(logout(-all)?|reconcile|refresh|sync)$/.test(path)) t.ok(op.requestBody, `${method} ${path}: a request body schema`);
-    if (path.includes('{')) t.ok(op.parameters?.some((p) => p.in === 'path'), `${method} ${path}: path parameters`);
+    if ((method === 'post' || method === 'patch') && !/\/(logout(-all)?|reconcile|refresh|sync)$/.test(path))
+      t.ok(op.requestBody, `${method} ${path}: a request body schema`);
+    if (path.includes('{'))
+      t.ok(
+        op.parameters?.some((p) => p.in === 'path'),
+        `${method} ${path}: path parameters`,
+      );
   }
   t.ok(doc.paths['/livez'] && doc.paths['/readyz'], 'the probes are described');
   const ui = await app.inject({ url: '/docs/' });
@@ -85,7 +117,11 @@ t.test('/openapi.json describes every route with its schemas; /docs serves the U
   t.same(spec.json(), doc, "the UI's description is the app's");
   const missing = await app.inject({ url: '/docs/no-such-file' });
   t.equal(missing.statusCode, 404);
-  t.same(missing.json(), { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Route GET /docs/no-such-file not found' }, 'an unknown path under /docs answers like any other');
+  t.same(
+    missing.json(),
+    { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Route GET /docs/no-such-file not found' },
+    'an unknown path under /docs answers like any other',
+  );
 });
 
 t.test('DOCS_UI=false: no Swagger UI, the OpenAPI description stays', async (t) => {

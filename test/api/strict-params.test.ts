@@ -22,8 +22,11 @@ const LOOSE_INTEGERS = ['0x87', '1.35e2', '+135', ' 135', '0b10000111', '135.0',
 const LOOSE_BOOLEANS = ['1', '0', 'TRUE', 'yes', ' true', 'false '];
 
 const kindOf = (schema: Parameter['schema']): string | undefined =>
-  schema.type === 'array' ? kindOf(schema.items ?? {}) : (schema.type ?? schema.anyOf?.map((s) => s.type).find((k) => k === 'integer' || k === 'boolean'));
-const fine = (p: Parameter) => (kindOf(p.schema) === 'integer' ? (p.in === 'path' ? '2147483000' : '1') : kindOf(p.schema) === 'boolean' ? 'true' : 'x');
+  schema.type === 'array'
+    ? kindOf(schema.items ?? {})
+    : (schema.type ?? schema.anyOf?.map((s) => s.type).find((k) => k === 'integer' || k === 'boolean'));
+const fine = (p: Parameter) =>
+  kindOf(p.schema) === 'integer' ? (p.in === 'path' ? '2147483000' : '1') : kindOf(p.schema) === 'boolean' ? 'true' : 'x';
 
 let checked = 0;
 for (const [path, operations] of Object.entries(spec.paths)) {
@@ -49,7 +52,12 @@ for (const [path, operations] of Object.entries(spec.paths)) {
         for (const loose of kind === 'integer' ? LOOSE_INTEGERS : LOOSE_BOOLEANS) {
           const res = await app.inject({ method: method.toUpperCase() as 'GET', url: url(new Map([[p, loose]])), headers: admin });
           t.equal(res.statusCode, 400, `${JSON.stringify(loose)}: 400 (${res.body.slice(0, 200)})`);
-          t.match(res.json(), { statusCode: 400, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: new RegExp(`^${part}\\.${p.name} must be`) });
+          t.match(res.json(), {
+            statusCode: 400,
+            code: 'FST_ERR_VALIDATION',
+            error: 'Bad Request',
+            message: new RegExp(`^${part}\\.${p.name} must be`),
+          });
         }
         const canonical = await app.inject({ method: method.toUpperCase() as 'GET', url: url(new Map()), headers: admin });
         // a PATCH then stops at its missing body: the parameter itself passed

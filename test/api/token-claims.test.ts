@@ -8,7 +8,7 @@ import t from 'tap';
 import { fromJwtClaims, REVOKING_COLUMNS, toJwtClaims, type TokenClaims } from '../../src/auth/token-claims.js';
 import { LOGINS, testApp } from '../helpers/app.js';
 
-t.test('a token\'s claims survive their JWT form', async (t) => {
+t.test("a token's claims survive their JWT form", async (t) => {
   const claims: TokenClaims = { id: 42, role: 'storekeeper', sessionId: 'a-session', version: 3 };
   t.same(fromJwtClaims(toJwtClaims(claims)), claims);
   t.ok(Number.isNaN(fromJwtClaims({ ...toJwtClaims(claims), sub: '42abc' }).id), 'a sub that is not all digits is no user id');
@@ -41,7 +41,7 @@ t.test('a change to each revoking column, made elsewhere, refuses a token alread
   /** The status of /auth/me once it is `expected`, or after 10 s of it not being so (NOTIFYs are asynchronous). */
   const statusOnceIt = async (authorization: string, expected: number) => {
     let status = (await me(authorization)).statusCode;
-    for (const started = Date.now(); status !== expected && Date.now() - started < 10_000; ) {
+    for (const started = Date.now(); status !== expected && Date.now() - started < 10_000;) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       status = (await me(authorization)).statusCode;
     }
@@ -59,28 +59,36 @@ t.test('a change to each revoking column, made elsewhere, refuses a token alread
   }
 });
 
-t.test('the replica that deactivates a user refuses its token at once, though a request during the commit read the old state', async (t) => {
-  const { app, sql, headersFor } = await testApp(t);
-  const { id } = LOGINS.storekeeper;
-  // without the NOTIFY (it would make every replica forget, this one too, a moment later), only this
-  // replica's own forgetting, after the commit, can refuse the token; and the commit takes half a
-  // second (a deferred trigger), long after the route's own work is done
-  await sql.unsafe(`
+t.test(
+  'the replica that deactivates a user refuses its token at once, though a request during the commit read the old state',
+  async (t) => {
+    const { app, sql, headersFor } = await testApp(t);
+    const { id } = LOGINS.storekeeper;
+    // without the NOTIFY (it would make every replica forget, this one too, a moment later), only this
+    // replica's own forgetting, after the commit, can refuse the token; and the commit takes half a
+    // second (a deferred trigger), long after the route's own work is done
+    await sql.unsafe(`
     alter table users disable trigger users_auth_change;
     create function slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(0.5); return null; end $$;
     create constraint trigger slow_commit after update on users deferrable initially deferred for each row execute function slow_commit()`);
-  const keeper = headersFor('storekeeper');
-  const me = () => app.inject({ url: '/api/v1/auth/me', headers: keeper });
-  t.equal((await me()).statusCode, 200);
-  const deactivation = app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: headersFor('admin'), payload: { isActive: false } });
-  const during: number[] = [];
-  let done = false;
-  void deactivation.finally(() => (done = true));
-  while (!done) {
-    during.push((await me()).statusCode);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  t.equal((await deactivation).statusCode, 200);
-  t.ok(during.includes(200), `requests while the change was committing were served as before it (${during.length})`);
-  t.equal((await me()).statusCode, 401, 'the first request after the answer is refused');
-});
+    const keeper = headersFor('storekeeper');
+    const me = () => app.inject({ url: '/api/v1/auth/me', headers: keeper });
+    t.equal((await me()).statusCode, 200);
+    const deactivation = app.inject({
+      method: 'PATCH',
+      url: `/api/v1/users/${id}`,
+      headers: headersFor('admin'),
+      payload: { isActive: false },
+    });
+    const during: number[] = [];
+    let done = false;
+    void deactivation.finally(() => (done = true));
+    while (!done) {
+      during.push((await me()).statusCode);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    t.equal((await deactivation).statusCode, 200);
+    t.ok(during.includes(200), `requests while the change was committing were served as before it (${during.length})`);
+    t.equal((await me()).statusCode, 401, 'the first request after the answer is refused');
+  },
+);

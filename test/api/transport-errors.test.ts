@@ -33,7 +33,8 @@ const spec = (await app.inject({ url: '/openapi.json' })).json<{
   components: { schemas: Record<string, { required?: string[] }> };
 }>();
 /** The schema a response refers to, e.g. #/components/schemas/def-0. */
-const schemaOf = (response: Operation['responses'][string]) => spec.components.schemas[(response.content?.['application/json']?.schema?.$ref ?? '').split('/').pop()!];
+const schemaOf = (response: Operation['responses'][string]) =>
+  spec.components.schemas[(response.content?.['application/json']?.schema?.$ref ?? '').split('/').pop()!];
 const documented = (path: string, method: string) => Object.keys(spec.paths[path]?.[method]?.responses ?? {}).map(Number);
 const SHAPE = { statusCode: Number, code: String, error: String, message: String };
 
@@ -44,9 +45,17 @@ t.test('every route lists the statuses sent before its handler, each in the one 
       operations++;
       const statuses = Object.keys(operation.responses).map(Number);
       const expected = [400, 408, 431, 500, ...(['post', 'patch', 'put', 'delete'].includes(method) ? [413, 415] : [])];
-      t.same(expected.filter((s) => !statuses.includes(s)), [], `${method} ${path}: ${statuses.join(' ')}`);
+      t.same(
+        expected.filter((s) => !statuses.includes(s)),
+        [],
+        `${method} ${path}: ${statuses.join(' ')}`,
+      );
       for (const status of statuses.filter((s) => s >= 400 && path.startsWith('/api/'))) {
-        t.match(schemaOf(operation.responses[status]!), { required: ['statusCode', 'code', 'error', 'message'] }, `${method} ${path} ${status}: the error shape`);
+        t.match(
+          schemaOf(operation.responses[status]!),
+          { required: ['statusCode', 'code', 'error', 'message'] },
+          `${method} ${path} ${status}: the error shape`,
+        );
       }
     }
   }
@@ -63,20 +72,23 @@ t.test('a query longer than Node takes: 431 in the error shape, naming the limit
   t.ok(documented('/api/v1/orders', 'get').includes(431), 'documented');
 });
 
-t.test('a path parameter over 100 characters: 401 without a token, 400 naming it with one (it was 414 "Bad Request" echoing the path, before authentication)', async (t) => {
-  for (const [path, route] of [
-    [`/api/v1/orders/${'a'.repeat(150)}`, '/api/v1/orders/{id}'],
-    [`/api/v1/products/${'1'.repeat(150)}`, '/api/v1/products/{id}'],
-    [`/api/v1/orders/${'a'.repeat(5000)}/history`, '/api/v1/orders/{id}/history'],
-  ] as const) {
-    const anonymous = await send('GET', path);
-    t.equal(anonymous.statusCode, 401, `${route}: authentication first`);
-    const res = await send('GET', path, admin);
-    t.equal(res.statusCode, 400, route);
-    t.match(res.json, { ...SHAPE, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: /^params\.id must/ });
-    t.notMatch(JSON.stringify(res.json), 'aaaaaaaaaa', 'the path is not echoed');
-  }
-});
+t.test(
+  'a path parameter over 100 characters: 401 without a token, 400 naming it with one (it was 414 "Bad Request" echoing the path, before authentication)',
+  async (t) => {
+    for (const [path, route] of [
+      [`/api/v1/orders/${'a'.repeat(150)}`, '/api/v1/orders/{id}'],
+      [`/api/v1/products/${'1'.repeat(150)}`, '/api/v1/products/{id}'],
+      [`/api/v1/orders/${'a'.repeat(5000)}/history`, '/api/v1/orders/{id}/history'],
+    ] as const) {
+      const anonymous = await send('GET', path);
+      t.equal(anonymous.statusCode, 401, `${route}: authentication first`);
+      const res = await send('GET', path, admin);
+      t.equal(res.statusCode, 400, route);
+      t.match(res.json, { ...SHAPE, code: 'FST_ERR_VALIDATION', error: 'Bad Request', message: /^params\.id must/ });
+      t.notMatch(JSON.stringify(res.json), 'aaaaaaaaaa', 'the path is not echoed');
+    }
+  },
+);
 
 t.test('a malformed URL: 400 in the error shape, the URL not echoed', async (t) => {
   const res = await send('GET', '/api/v1/orders/%zzsecret', admin);
@@ -86,11 +98,23 @@ t.test('a malformed URL: 400 in the error shape, the URL not echoed', async (t) 
 });
 
 t.test('413 and 415 are in the error shape and documented', async (t) => {
-  const big = await send('POST', '/api/v1/products', { ...admin, 'content-type': 'application/json' }, `{"name": "${'x'.repeat(2 * 1024 * 1024)}"}`);
+  const big = await send(
+    'POST',
+    '/api/v1/products',
+    { ...admin, 'content-type': 'application/json' },
+    `{"name": "${'x'.repeat(2 * 1024 * 1024)}"}`,
+  );
   t.equal(big.statusCode, 413);
-  t.match(big.json, { ...SHAPE, code: 'FST_ERR_CTP_BODY_TOO_LARGE', message: 'The body is larger than 1048576 bytes (1024 KiB), the most this route takes' });
+  t.match(big.json, {
+    ...SHAPE,
+    code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+    message: 'The body is larger than 1048576 bytes (1024 KiB), the most this route takes',
+  });
   const text = await send('POST', '/api/v1/products', { ...admin, 'content-type': 'application/x-www-form-urlencoded' }, 'sku=1');
   t.equal(text.statusCode, 415);
   t.match(text.json, { ...SHAPE, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
-  t.same([413, 415].filter((s) => !documented('/api/v1/products', 'post').includes(s)), []);
+  t.same(
+    [413, 415].filter((s) => !documented('/api/v1/products', 'post').includes(s)),
+    [],
+  );
 });

@@ -45,7 +45,11 @@ const httpPort: Manifest | undefined = container.ports?.find((p: Manifest) => p.
 const plainEnv: Record<string, string> = Object.fromEntries(
   (container.env ?? []).filter((e: Manifest) => 'value' in e).map((e: Manifest) => [e.name, String(e.value)]),
 );
-const pkg = JSON.parse(read('package.json')) as { scripts?: Record<string, string>; dependencies?: Record<string, string>; engines?: { node?: string } };
+const pkg = JSON.parse(read('package.json')) as {
+  scripts?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  engines?: { node?: string };
+};
 
 /** Dockerfile instructions by stage: [{ from, lines: ['RUN …', 'COPY …'] }]. */
 const stages = read('Dockerfile')
@@ -91,12 +95,19 @@ t.test('metrics: a port of their own, the app default METRICS_PORT, exposed and 
   t.not(config.metricsPort, config.port, 'not the API port');
   t.equal(Number(dockerEnv.METRICS_PORT ?? loadConfig({}).metricsPort), config.metricsPort, 'the image agrees');
   t.ok(exposed.includes(String(config.metricsPort)), 'Dockerfile EXPOSE');
-  t.same(deployment.spec.template.metadata.annotations, {
-    'prometheus.io/scrape': 'true',
-    'prometheus.io/port': String(config.metricsPort),
-    'prometheus.io/path': '/metrics',
-  }, 'pods annotated for scraping that port and path');
-  t.notOk(one('Service').spec.ports.some((p: Manifest) => p.targetPort === 'metrics'), 'the Service routes no client to it');
+  t.same(
+    deployment.spec.template.metadata.annotations,
+    {
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(config.metricsPort),
+      'prometheus.io/path': '/metrics',
+    },
+    'pods annotated for scraping that port and path',
+  );
+  t.notOk(
+    one('Service').spec.ports.some((p: Manifest) => p.targetPort === 'metrics'),
+    'the Service routes no client to it',
+  );
 });
 
 t.test('probes: /livez for liveness, /readyz for readiness and startup, on the http port', async (t) => {
@@ -146,7 +157,10 @@ t.test('secrets come from the Secret "backoffice-api", whose example holds every
   for (const ref of Object.values(fromSecret) as Manifest[]) {
     if (!ref.optional) t.ok(ref.key in (example.stringData ?? {}), `the example Secret has ${ref.key}`);
   }
-  t.notOk(applied.some((m) => m.kind === 'Secret'), 'no Secret in deploy/ itself: `kubectl apply -f deploy/` never applies the example');
+  t.notOk(
+    applied.some((m) => m.kind === 'Secret'),
+    'no Secret in deploy/ itself: `kubectl apply -f deploy/` never applies the example',
+  );
   t.ok(example.stringData.JWT_SECRET.length < 32, 'the example JWT_SECRET is too short to start with, unedited');
 });
 
@@ -176,7 +190,10 @@ t.test('the Service reaches the pods on the named container port', async (t) => 
   const service = one('Service');
   t.match(deployment.spec.template.metadata.labels, service.spec.selector, 'the selector matches the pod labels');
   for (const port of service.spec.ports) {
-    t.ok(container.ports.some((p: Manifest) => p.name === port.targetPort), `targetPort ${port.targetPort} is a named container port`);
+    t.ok(
+      container.ports.some((p: Manifest) => p.name === port.targetPort),
+      `targetPort ${port.targetPort} is a named container port`,
+    );
   }
 });
 
@@ -185,7 +202,7 @@ t.test('the Dockerfile runs `npm start` as node, in production, with production 
   t.ok(start, 'package.json has scripts.start (the command the image runs)');
   const cmd = instructions(finalStage, 'CMD').at(-1);
   t.ok(cmd?.startsWith('['), 'CMD in exec form (node is PID 1 and receives SIGTERM)');
-  t.equal((JSON.parse(cmd ?? '[]') as string[]).join(' '), start?.replace(/^exec /, ''), 'CMD = npm start (less the shell\'s exec)');
+  t.equal((JSON.parse(cmd ?? '[]') as string[]).join(' '), start?.replace(/^exec /, ''), "CMD = npm start (less the shell's exec)");
   t.notOk(pkg.dependencies?.tsx, 'tsx is no runtime dependency: the image runs compiled JavaScript');
   t.notMatch(start, /tsx|\.ts\b/, 'npm start runs no TypeScript');
   t.equal(dockerEnv.NODE_ENV, 'production', 'ENV NODE_ENV=production');
@@ -201,13 +218,30 @@ t.test('the Dockerfile runs `npm start` as node, in production, with production 
   t.ok(deps, 'a stage runs npm ci --omit=dev');
   t.ok(build, 'a stage runs npm run build');
   const copies = instructions(finalStage, 'COPY');
-  t.ok(copies.some((c) => c.includes(`--from=${nameOf(deps)}`) && c.includes('node_modules')), 'the final stage takes node_modules from the deps stage');
-  t.ok(copies.some((c) => c.includes(`--from=${nameOf(build)}`) && c.includes('dist')), 'and dist/ from the build stage');
+  t.ok(
+    copies.some((c) => c.includes(`--from=${nameOf(deps)}`) && c.includes('node_modules')),
+    'the final stage takes node_modules from the deps stage',
+  );
+  t.ok(
+    copies.some((c) => c.includes(`--from=${nameOf(build)}`) && c.includes('dist')),
+    'and dist/ from the build stage',
+  );
   for (const path of ['drizzle', 'package.json']) {
-    t.ok(copies.some((c) => c.split(/\s+/).slice(0, -1).some((a) => a.replace(/\/$/, '') === path)), `copies ${path}`);
+    t.ok(
+      copies.some((c) =>
+        c
+          .split(/\s+/)
+          .slice(0, -1)
+          .some((a) => a.replace(/\/$/, '') === path),
+      ),
+      `copies ${path}`,
+    );
   }
   const buildCopied = instructions(build ?? finalStage, 'COPY').some((c) => c.includes('scripts/build.mjs'));
-  t.ok(start?.includes('dist/server.js') && pkg.scripts?.build?.includes('scripts/build.mjs') && buildCopied, 'npm start runs what scripts/build.mjs bundles, which the build stage runs');
+  t.ok(
+    start?.includes('dist/server.js') && pkg.scripts?.build?.includes('scripts/build.mjs') && buildCopied,
+    'npm start runs what scripts/build.mjs bundles, which the build stage runs',
+  );
 });
 
 t.test('the image holds what the bundle leaves out, and a compile cache its user can read', async (t) => {
@@ -226,7 +260,14 @@ t.test('the image holds what the bundle leaves out, and a compile cache its user
   const lines = finalStage.lines;
   const warm = lines.findIndex((l) => /^RUN\s+node dist\/server\.js --warm-compile-cache$/.test(l));
   t.ok(warm > 0, 'the final stage fills it: node dist/server.js --warm-compile-cache');
-  t.equal(lines.slice(0, warm).filter((l) => /^USER\s/i.test(l)).at(-1), 'USER node', 'as node');
+  t.equal(
+    lines
+      .slice(0, warm)
+      .filter((l) => /^USER\s/i.test(l))
+      .at(-1),
+    'USER node',
+    'as node',
+  );
 });
 
 t.test('the driver patch (patches/, patch-package) is applied wherever npm ci runs', async (t) => {
@@ -238,20 +279,37 @@ t.test('the driver patch (patches/, patch-package) is applied wherever npm ci ru
   const installed = lines.findIndex((l) => /^RUN\s+npm ci\b/.test(l));
   t.ok(copied >= 0 && copied < installed, 'the build stage copies patches/ before its npm ci, so the bundle holds the patched driver');
   const deps = stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm ci\b.*--omit=dev/.test(r)))!;
-  t.ok(instructions(deps, 'RUN').some((r) => /--omit=dev/.test(r) && /--ignore-scripts/.test(r)), 'the deps stage has no patch-package: no scripts');
-  t.ok(instructions(deps, 'COPY').some((c) => /--from=build\b.*node_modules\/postgres/.test(c)), 'and takes the patched driver from the build stage');
-  const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
+  t.ok(
+    instructions(deps, 'RUN').some((r) => /--omit=dev/.test(r) && /--ignore-scripts/.test(r)),
+    'the deps stage has no patch-package: no scripts',
+  );
+  t.ok(
+    instructions(deps, 'COPY').some((c) => /--from=build\b.*node_modules\/postgres/.test(c)),
+    'and takes the patched driver from the build stage',
+  );
+  const ignored = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim());
   t.notOk(ignored.includes('patches') || ignored.includes('patches/'), 'patches/ reaches the build');
 });
 
 t.test('.dockerignore keeps what the image needs', async (t) => {
-  const ignored = read('.dockerignore').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ignored = read('.dockerignore')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const path of ['drizzle', 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/build.mjs']) {
     t.notOk(ignored.includes(path) || ignored.includes(`${path}/`), `${path} is not ignored`);
   }
   const scriptsIgnored = ['scripts', 'scripts/', 'scripts/*'].some((p) => ignored.includes(p));
   t.ok(!scriptsIgnored || ignored.includes('!scripts/build.mjs'), 'scripts/build.mjs reaches the build stage');
   t.ok(!scriptsIgnored || ignored.includes('!scripts/require-node.cjs'), 'and scripts/require-node.cjs, which npm run build runs first');
-  t.ok(instructions(stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm run build\b/.test(r)))!, 'COPY').some((c) => c.includes('scripts/require-node.cjs')), 'the build stage copies it');
+  t.ok(
+    instructions(
+      stages.find((s) => instructions(s, 'RUN').some((r) => /\bnpm run build\b/.test(r)))!,
+      'COPY',
+    ).some((c) => c.includes('scripts/require-node.cjs')),
+    'the build stage copies it',
+  );
   for (const path of ['node_modules', '.git', 'data', '.env']) t.ok(ignored.includes(path), `${path} is ignored`);
 });

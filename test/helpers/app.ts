@@ -41,7 +41,8 @@ export async function writeLegacyValues(sql: ReturnType<typeof connect>, table: 
       select conname as name, pg_get_constraintdef(oid) as definition from pg_constraint where conrelid = ${table}::regclass and contype = 'c'`;
     for (const rule of rules) await tx.unsafe(`alter table ${table} drop constraint ${rule.name}`);
     await tx.unsafe(statement);
-    for (const rule of rules) await tx.unsafe(`alter table ${table} add constraint ${rule.name} ${rule.definition.replace(/ NOT VALID$/, '')} not valid`);
+    for (const rule of rules)
+      await tx.unsafe(`alter table ${table} add constraint ${rule.name} ${rule.definition.replace(/ NOT VALID$/, '')} not valid`);
   });
 }
 

@@ -26,8 +26,10 @@ export async function compareCarried(legacy: postgres.Sql, current: postgres.Sql
       select column_name as name, data_type as type from information_schema.columns
        where table_schema = 'public' and table_name = ${legacyTable} order by ordinal_position`;
     const newColumns = new Set(
-      (await current`select column_name as name from information_schema.columns
-         where table_schema = 'public' and table_name = ${table}`).map((c) => c.name as string),
+      (
+        await current`select column_name as name from information_schema.columns
+         where table_schema = 'public' and table_name = ${table}`
+      ).map((c) => c.name as string),
     );
     const before = await legacy.unsafe(`select row_to_json(r) as row from "${legacyTable}" r order by id`);
     const after = await current.unsafe(`select row_to_json(r) as row from "${table}" r order by id`);
@@ -47,7 +49,8 @@ export async function compareCarried(legacy: postgres.Sql, current: postgres.Sql
         if (value !== null && type === 'double precision') {
           // money: the same amount to the kopeck, exactly
           expected = Number((value as number).toFixed(2));
-          if (Math.abs((value as number) - (expected as number)) > 1e-9) mismatches.push(`${table} ${old.id}: ${name} ${value} is not whole kopecks`);
+          if (Math.abs((value as number) - (expected as number)) > 1e-9)
+            mismatches.push(`${table} ${old.id}: ${name} ${value} is not whole kopecks`);
         }
         compared++;
         if (JSON.stringify(now) !== JSON.stringify(expected)) {

@@ -7,7 +7,9 @@ import type postgres from 'postgres';
 
 /** Runs plain SQL and returns the rows: postgres.js (`sql.unsafe`) or PGlite (`query().rows`). */
 export type Query = (text: string) => Promise<Record<string, unknown>[]>;
-export const viaPostgres = (sql: postgres.Sql): Query => async (text) => [...(await sql.unsafe(text))];
+export const viaPostgres =
+  (sql: postgres.Sql): Query =>
+  async (text) => [...(await sql.unsafe(text))];
 
 const unmanaged = `('_prisma_migrations')`;
 

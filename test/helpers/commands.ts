@@ -62,7 +62,12 @@ export function scriptCommand(name: string): string[] {
  * An npm script's command with `args`, as `npm run -s <name> -- <args>` runs it once built; with
  * `viaNpm`, through npm itself.
  */
-export function runScript(name: string, args: string[], env: Record<string, string | undefined> = {}, { input, viaNpm = false }: { input?: string; viaNpm?: boolean } = {}) {
+export function runScript(
+  name: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  { input, viaNpm = false }: { input?: string; viaNpm?: boolean } = {},
+) {
   if (viaNpm) return run('npm', ['run', '-s', name, ...(args.length ? ['--', ...args] : [])], env, PROJECT_ROOT, input);
   const [command, ...scriptArgs] = scriptCommand(name);
   return run(command!, [...scriptArgs, ...args], env, PROJECT_ROOT, input);
@@ -72,7 +77,8 @@ export function runScript(name: string, args: string[], env: Record<string, stri
 export const dbMigrate = (target: Target, options?: { viaNpm?: boolean }) => runScript('db:migrate', [], targetEnv(target), options);
 
 /** `npm run db:rollback [-- …args]`, likewise. */
-export const dbRollback = (target: Target, args: string[] = [], options?: { viaNpm?: boolean }) => runScript('db:rollback', args, targetEnv(target), options);
+export const dbRollback = (target: Target, args: string[] = [], options?: { viaNpm?: boolean }) =>
+  runScript('db:rollback', args, targetEnv(target), options);
 
 /** The whole chain, as `npm run db:migrate` reports applying it to a database that has none of it. */
 export const CHAIN = readChain();

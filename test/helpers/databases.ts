@@ -166,5 +166,8 @@ export async function scratchWithClient(t: { teardown(fn: () => unknown): void }
 /** `pg_dump --schema-only`, without the `\restrict` lines that differ on every run (pg_dump 15.14+). */
 export async function schemaDump(url: string): Promise<string> {
   const { stdout } = await promisify(execFile)('pg_dump', ['--schema-only', url], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout.split('\n').filter((line) => !/^\\(un)?restrict /.test(line)).join('\n');
+  return stdout
+    .split('\n')
+    .filter((line) => !/^\\(un)?restrict /.test(line))
+    .join('\n');
 }

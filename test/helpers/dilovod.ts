@@ -73,13 +73,15 @@ export async function dilovodStandIn(): Promise<Interface> {
     const answer = async () => {
       concurrent++;
       self.maxConcurrent = Math.max(self.maxConcurrent, concurrent);
-      const json = (value: unknown) => !response.destroyed && response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+      const json = (value: unknown) =>
+        !response.destroyed && response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
       try {
         const { key, action, params } = JSON.parse(body);
-        const from = typeof params?.from === 'string' ? params.from : params?.from?.register ?? action;
+        const from = typeof params?.from === 'string' ? params.from : (params?.from?.register ?? action);
         self.calls.push({ action, from, key });
         if (self.mode === 'slow') await new Promise((resolve) => setTimeout(resolve, self.delay));
-        if (self.mode === 'down') return response.writeHead(503, { 'content-type': 'text/html' }).end('<h1>503 Service Temporarily Unavailable</h1>');
+        if (self.mode === 'down')
+          return response.writeHead(503, { 'content-type': 'text/html' }).end('<h1>503 Service Temporarily Unavailable</h1>');
         if (self.mode === 'error') return json({ error: `Access denied for key ${key}` });
         if (self.mode === 'busy-once') {
           self.mode = 'up';

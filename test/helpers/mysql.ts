@@ -39,7 +39,14 @@ function backupInserts(): string[] {
         .replace(/^INSERT INTO "BoxSettings"/, 'INSERT INTO "settings_boxes"')
         .replace(/^INSERT INTO "WordPressSkuCache"/, 'INSERT INTO "settings_wp_sku"')
         // every column name quoted: `set` is a reserved word in MySQL
-        .replace(/^(INSERT INTO \S+ )\(([^)]*)\)/, (_, head: string, names: string) => `${head}(${names.split(',').map((n) => `"${n.trim().replace(/"/g, '')}"`).join(', ')})`)
+        .replace(
+          /^(INSERT INTO \S+ )\(([^)]*)\)/,
+          (_, head: string, names: string) =>
+            `${head}(${names
+              .split(',')
+              .map((n) => `"${n.trim().replace(/"/g, '')}"`)
+              .join(', ')})`,
+        )
         .replace(/'(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\+00'/g, "'$1'"),
     );
 }
@@ -80,8 +87,12 @@ export async function scratchMysql(t: { teardown(fn: () => unknown): void }, con
     url: mysqlUrlFor(name),
     query,
     checksums: async () => {
-      const tables = await query<{ name: string }>(`SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${name}' ORDER BY 1`);
-      const rows = await query<{ Table: string; Checksum: string }>(`CHECKSUM TABLE ${tables.map((r) => `\`${r.name}\``).join(', ')} EXTENDED`);
+      const tables = await query<{ name: string }>(
+        `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${name}' ORDER BY 1`,
+      );
+      const rows = await query<{ Table: string; Checksum: string }>(
+        `CHECKSUM TABLE ${tables.map((r) => `\`${r.name}\``).join(', ')} EXTENDED`,
+      );
       return Object.fromEntries(rows.map((r) => [r.Table, String(r.Checksum)]));
     },
   };

@@ -13,7 +13,9 @@ import { runMigrations } from '../../src/migrate/migrator.js';
 import { PROJECT_ROOT } from './commands.js';
 import { backupText, chainText, fingerprint, STALE_AFTER_MS, withAdmin } from './databases.js';
 
-const PGLITE_VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
+const PGLITE_VERSION = (
+  JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }
+).version;
 const PREFIX = 'bo-pglite-tpl-';
 
 /** What a prepared folder holds: the legacy backup; the backup restructured by the chain; an empty database the chain ran on. */

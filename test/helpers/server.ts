@@ -28,7 +28,14 @@ export function startServer(
 ): Promise<ServerProcess> {
   const child = spawn(command!, args, {
     cwd,
-    env: childEnv({ PORT: '0', METRICS_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', ...env }),
+    env: childEnv({
+      PORT: '0',
+      METRICS_PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters',
+      ...env,
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -60,7 +67,7 @@ export function startServer(
  * assertion to show): lines after the listening line may arrive later, and stderr apart from stdout.
  */
 export async function outputOnceItSays(server: ServerProcess, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-  for (const started = Date.now(); !pattern.test(server.output()) && Date.now() - started < timeoutMs; ) {
+  for (const started = Date.now(); !pattern.test(server.output()) && Date.now() - started < timeoutMs;) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return server.output();

@@ -32,7 +32,9 @@ t.test('a legacy MySQL database is imported, migrated and served, every row veri
   const mysql = await scratchMysql(t);
   const target = await scratchPostgres(t);
   const before = await mysql.checksums();
-  const [legacyToken] = await mysql.query<{ token: string }>("SELECT token FROM refresh_tokens WHERE expiresAt > '2090-01-01' ORDER BY id LIMIT 1");
+  const [legacyToken] = await mysql.query<{ token: string }>(
+    "SELECT token FROM refresh_tokens WHERE expiresAt > '2090-01-01' ORDER BY id LIMIT 1",
+  );
 
   const imported = await runScript('db:import', [mysql.url], { DATABASE_URL: target.url }, { viaNpm: true });
   t.equal(imported.code, 0, imported.stderr);
@@ -48,11 +50,13 @@ t.test('a legacy MySQL database is imported, migrated and served, every row veri
 
   // the hard cases, exactly, in the legacy shape
   const sql = target.sql;
-  const [user] = await sql`select name, "roleName", "isActive", "lastActivityAt"::text as activity, "lastLoginAt"::text as login from "User" where id = 9000000`;
+  const [user] =
+    await sql`select name, "roleName", "isActive", "lastActivityAt"::text as activity, "lastLoginAt"::text as login from "User" where id = 9000000`;
   t.equal(user!.name, 'Emoji 🍕🥟 and combining: Jose\u0301 Ñ');
   t.equal(user!.roleName, 'Quotes \' " and back\\slashes \\n');
   t.same([user!.isActive, user!.activity, user!.login], [false, '1970-01-01 00:00:00', '2025-08-28 23:59:59.999']);
-  const orders = await sql`select id, "totalPrice"::text as price, items::text as items, "rawData" as raw, "customerName" as name, "orderDate"::text as date from "Order" where id like 'hard-%' order by id`;
+  const orders =
+    await sql`select id, "totalPrice"::text as price, items::text as items, "rawData" as raw, "customerName" as name, "orderDate"::text as date from "Order" where id like 'hard-%' order by id`;
   t.same(
     orders.map((o) => [o.id, o.price, o.items, o.date]),
     [
@@ -64,15 +68,40 @@ t.test('a legacy MySQL database is imported, migrated and served, every row veri
   t.equal(orders[0]!.name, 'Ім\'я "в лапках" \\ 🎉');
   t.equal((orders[1]!.raw as { note: string }).note.length, 'довгий текст '.length * 20000);
   t.same(orders[2]!.raw, { a: {}, b: [], c: null, d: 'tab\tnewline\nquote"backslash\\' });
-  const products = await sql`select id, "costPerItem"::text as cost, "set"::text as set, "set" is null as sql_null from "Product" where id >= 7000000 order by id`;
-  t.same(products.map((p) => [p.id, p.cost, p.set, p.sql_null]), [[7000000, '0.07', 'null', false], [7000001, null, null, true]], 'JSON null is not SQL NULL');
+  const products =
+    await sql`select id, "costPerItem"::text as cost, "set"::text as set, "set" is null as sql_null from "Product" where id >= 7000000 order by id`;
+  t.same(
+    products.map((p) => [p.id, p.cost, p.set, p.sql_null]),
+    [
+      [7000000, '0.07', 'null', false],
+      [7000001, null, null, true],
+    ],
+    'JSON null is not SQL NULL',
+  );
   const doubles = await sql`select price::text from "DilovodData" where id >= 1000 order by id`;
-  t.same(doubles.map((d) => d.price), ['1e-07', '5e-324', '1.7976931348623157e+308'], 'doubles bit for bit');
-  const [note] = await sql`select id::text, small, amount::text, ratio::text, payload, kind, day::text, duration::text, made, code, latin from shop_notes order by id limit 1`;
-  t.same({ ...note, payload: [...(note!.payload as Buffer)] }, {
-    id: '1', small: -128, amount: '12345678901234.123456', ratio: '0.1', payload: [0, 255, 16], kind: 'warning',
-    day: '1970-01-01', duration: '-838:59:59', made: 2025, code: 'AB', latin: 'café',
-  });
+  t.same(
+    doubles.map((d) => d.price),
+    ['1e-07', '5e-324', '1.7976931348623157e+308'],
+    'doubles bit for bit',
+  );
+  const [note] =
+    await sql`select id::text, small, amount::text, ratio::text, payload, kind, day::text, duration::text, made, code, latin from shop_notes order by id limit 1`;
+  t.same(
+    { ...note, payload: [...(note!.payload as Buffer)] },
+    {
+      id: '1',
+      small: -128,
+      amount: '12345678901234.123456',
+      ratio: '0.1',
+      payload: [0, 255, 16],
+      kind: 'warning',
+      day: '1970-01-01',
+      duration: '-838:59:59',
+      made: 2025,
+      code: 'AB',
+      latin: 'café',
+    },
+  );
   t.same((await sql`select id::text from shop_notes order by id desc limit 1`)[0], { id: '18446744073709551000' });
   const [base] = await sql`select created_at::text as created from settings_base where key = 'weight_tolerance_percentage'`;
   t.equal(base!.created, '2025-08-28 10:00:00.123+00', 'TIMESTAMP read in UTC, kept as timestamptz');
@@ -84,18 +113,36 @@ t.test('a legacy MySQL database is imported, migrated and served, every row veri
 
   const app = await buildApp({ database: { url: target.url }, ...TEST_CONFIG });
   t.teardown(() => app.close());
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.admin.email, password: LOGINS.admin.password } });
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: LOGINS.admin.email, password: LOGINS.admin.password },
+  });
   t.equal(login.statusCode, 200, 'a legacy account logs in with its old password');
-  const farAbove = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'far.above@nk-food.shop', password: LOGINS.admin.password } });
+  const farAbove = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: 'far.above@nk-food.shop', password: LOGINS.admin.password },
+  });
   t.equal(farAbove.statusCode, 403, 'an inactive legacy account is refused after its right password');
   const refresh = () => app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken: legacyToken!.token } });
   t.equal((await refresh()).statusCode, 200, 'a legacy refresh token works');
   t.equal((await refresh()).statusCode, 401, '… once');
   const admin = { authorization: `Bearer ${login.json().accessToken}` };
-  const newUser = await app.inject({ method: 'POST', url: '/api/v1/users', headers: admin, payload: { email: 'new.after.import@nk-food.shop', role: 'user', password: 'a-new-Passw0rd!' } });
+  const newUser = await app.inject({
+    method: 'POST',
+    url: '/api/v1/users',
+    headers: admin,
+    payload: { email: 'new.after.import@nk-food.shop', role: 'user', password: 'a-new-Passw0rd!' },
+  });
   t.equal(newUser.statusCode, 201, newUser.body);
   t.ok(newUser.json().id > 9000000, 'the sequence is past the largest imported id');
-  const newProduct = await app.inject({ method: 'POST', url: '/api/v1/products', headers: admin, payload: { sku: 'AFTER-IMPORT', name: 'Новий' } });
+  const newProduct = await app.inject({
+    method: 'POST',
+    url: '/api/v1/products',
+    headers: admin,
+    payload: { sku: 'AFTER-IMPORT', name: 'Новий' },
+  });
   t.equal(newProduct.statusCode, 201, newProduct.body);
   t.ok(newProduct.json().id > 7000001);
 });
@@ -109,7 +156,10 @@ t.test('a target that is not empty is refused and left as it was', async (t) => 
   t.equal(result.code, 1);
   t.match(result.stderr, /The target database is not empty: it holds public\.kept\./);
   const tables = await target.sql`select table_name from information_schema.tables where table_schema = 'public'`;
-  t.same(tables.map((r) => r.table_name), ['kept']);
+  t.same(
+    tables.map((r) => r.table_name),
+    ['kept'],
+  );
   t.same(await target.sql`select id from kept`, [{ id: 1 }]);
 });
 
@@ -137,7 +187,10 @@ t.test('a row that arrives changed fails the import and leaves the target empty'
 t.test('two imports into one database at once: one copies, the other finds its tables and writes nothing', async (t) => {
   const mysql = await scratchMysql(t);
   const target = await scratchPostgres(t);
-  const results = await Promise.all([dbImport([mysql.url], { DATABASE_URL: target.url }), dbImport([mysql.url], { DATABASE_URL: target.url })]);
+  const results = await Promise.all([
+    dbImport([mysql.url], { DATABASE_URL: target.url }),
+    dbImport([mysql.url], { DATABASE_URL: target.url }),
+  ]);
   t.same(results.map((r) => r.code).sort(), [0, 1], results.map((r) => r.stderr).join('\n'));
   t.match(results.find((r) => r.code === 1)!.stderr, /The target database is not empty: it holds public\."BoxSettings", /);
   const [orders] = await target.sql`select count(*)::int as n from "Order"`;
@@ -149,7 +202,7 @@ t.test('values PostgreSQL cannot hold stop the import before it writes, each nam
   const target = await scratchPostgres(t);
   const before = await mysql.checksums();
   const expected = [
-    "User id=1 lastLoginAt: a zero date (0000-00-00), which PostgreSQL cannot hold\n    fix: UPDATE `User` SET `lastLoginAt` = NULL WHERE `id` = 1;",
+    'User id=1 lastLoginAt: a zero date (0000-00-00), which PostgreSQL cannot hold\n    fix: UPDATE `User` SET `lastLoginAt` = NULL WHERE `id` = 1;',
     "User id=2 lastLoginAt: an impossible date (2024-02-30 10:00:00.000), which PostgreSQL cannot hold\n    fix: UPDATE `User` SET `lastLoginAt` = '2024-02-29 10:00:00.000' /* or the real date */ WHERE `id` = 2;",
     "User id=3 name: a NUL byte, which a PostgreSQL string cannot hold\n    fix: UPDATE `User` SET `name` = REPLACE(`name`, CHAR(0), '') WHERE `id` = 3;",
     'User id=3 password: a NUL byte',
@@ -164,13 +217,16 @@ t.test('values PostgreSQL cannot hold stop the import before it writes, each nam
     t.match(result.stderr, /^8 value\(s\) PostgreSQL cannot hold exactly/m);
     for (const line of expected) t.ok(result.stderr.includes(line), line);
     t.notMatch(result.stdout + result.stderr, /secret|fine@/, 'never a password hash, never another row');
-    const tables = await target.sql`select count(*)::int as n from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')`;
+    const tables =
+      await target.sql`select count(*)::int as n from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')`;
     t.equal(tables[0]!.n, 0, 'nothing written');
   }
   t.same(await mysql.checksums(), before, 'the MySQL database is unchanged');
 
   // once fixed with the UPDATEs printed, --check finds nothing
-  const fixes = [...(await dbImport([mysql.url, '--check'], { DATABASE_URL: target.url })).stderr.matchAll(/fix: (UPDATE .*;)$/gm)].map((m) => m[1]!);
+  const fixes = [...(await dbImport([mysql.url, '--check'], { DATABASE_URL: target.url })).stderr.matchAll(/fix: (UPDATE .*;)$/gm)].map(
+    (m) => m[1]!,
+  );
   t.equal(fixes.length, 8);
   await mysql.query("SET SESSION sql_mode = 'ALLOW_INVALID_DATES'");
   for (const fix of fixes) await mysql.query(fix);

@@ -15,7 +15,11 @@ t.teardown(async () => {
 
 t.test('eight npm run db:migrate at once on one legacy database', async (t) => {
   const results = await Promise.all(Array.from({ length: 8 }, () => dbMigrate({ url: target.url })));
-  t.same(results.map((r) => r.code), Array(8).fill(0), 'all exit 0');
+  t.same(
+    results.map((r) => r.code),
+    Array(8).fill(0),
+    'all exit 0',
+  );
   const appliers = results.filter((r) => APPLIED_WHOLE_CHAIN.test(r.stdout));
   const waiters = results.filter((r) => /Nothing to apply/.test(r.stdout));
   t.equal(appliers.length, 1, 'exactly one applies the chain');

@@ -72,7 +72,10 @@ t.test('each statement that meets a row first stops the migration with the whole
         `update "Order" set "totalPrice" = '-Infinity' where id = '100006'`,
       ],
       count: 3, // both users, and the order
-      lines: [`"User" id=37 "email"='BOSS@nk-food.shop': the same address as user id`, `"Order" id='100006' "totalPrice"=-Infinity: not a number`],
+      lines: [
+        `"User" id=37 "email"='BOSS@nk-food.shop': the same address as user id`,
+        `"Order" id='100006' "totalPrice"=-Infinity: not a number`,
+      ],
     },
   ];
   for (const c of cases) {
@@ -125,7 +128,11 @@ t.test('rows that break a new rule are kept unchanged; new rows must follow it',
     ['users id=8', 'users_role_check'],
     ['wordpress_sku_cache id=1', 'wordpress_sku_cache_skus_check'],
   ] as const) {
-    t.match(result.stdout, new RegExp(`^  ${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*: ${check} \\(`, 'm'), `reports ${table} breaking ${check}`);
+    t.match(
+      result.stdout,
+      new RegExp(`^  ${table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .*: ${check} \\(`, 'm'),
+      `reports ${table} breaking ${check}`,
+    );
   }
   t.notMatch(result.stdout, /orders_total_price_check/, 'checks that every row passes are validated');
 
@@ -139,9 +146,21 @@ t.test('rows that break a new rule are kept unchanged; new rows must follow it',
   t.same(await sql`select currency from products where id = 1`, [{ currency: 'грн' }]);
   t.same(await sql`select skus from wordpress_sku_cache`, [{ skus: { '01001': true } }]);
 
-  const refused = (query: Promise<unknown>) => query.then(() => 'accepted', (e: { code?: string }) => e.code);
-  t.equal(await refused(sql`insert into users (email, role, password_hash) values ('new@nk-food.shop', 'superuser', 'x')`), '23514', 'a new user with an unknown role is refused');
+  const refused = (query: Promise<unknown>) =>
+    query.then(
+      () => 'accepted',
+      (e: { code?: string }) => e.code,
+    );
+  t.equal(
+    await refused(sql`insert into users (email, role, password_hash) values ('new@nk-food.shop', 'superuser', 'x')`),
+    '23514',
+    'a new user with an unknown role is refused',
+  );
   t.equal(await refused(sql`update users set email = ' x@nk-food.shop' where id = 9`), '23514', 'a stray space is refused on update');
   t.equal(await refused(sql`update box_settings set qnt_from = 20 where id = 8`), '23514', 'an inverted portion range is refused');
-  t.equal(await refused(sql`insert into users (email, role, password_hash) values ('BOSS@nk-food.shop', 'boss', 'x')`), '23505', 'e-mail is unique regardless of case');
+  t.equal(
+    await refused(sql`insert into users (email, role, password_hash) values ('BOSS@nk-food.shop', 'boss', 'x')`),
+    '23505',
+    'e-mail is unique regardless of case',
+  );
 });

@@ -22,9 +22,17 @@ const SESSIONS = { users: ['refresh_token_hash', 'refresh_token_expires_at', 'pr
 const RECREATED_EMPTY = ['refresh_tokens', 'DilovodData', 'SalesDriveData'];
 
 t.test('every journal entry has its down file, and every down file a journal entry', async (t) => {
-  t.same(CHAIN.filter((m) => !existsSync(downFile(m.tag))).map((m) => m.tag), [], 'no migration without its down file');
+  t.same(
+    CHAIN.filter((m) => !existsSync(downFile(m.tag))).map((m) => m.tag),
+    [],
+    'no migration without its down file',
+  );
   const tags = new Set(CHAIN.map((m) => `${m.tag}.sql`));
-  t.same(readdirSync(DOWN_FOLDER).filter((f) => !tags.has(f)), [], 'no down file without its migration');
+  t.same(
+    readdirSync(DOWN_FOLDER).filter((f) => !tags.has(f)),
+    [],
+    'no down file without its migration',
+  );
 });
 
 /** The first `n` migrations of the chain, as drizzle's migrator reads them (journal cut after n). */
@@ -61,8 +69,11 @@ t.test('for each step: up -> down is the state before it, up -> down -> up the s
     const reverted = await state();
     t.equal(reverted.dump, previous.dump, `${step.tag}: up -> down gives the schema before it`);
     const changed = Object.keys(previous.data).filter((table) => reverted.data[table] !== previous.data[table]);
-    t.same(changed.filter((table) => !RECREATED_EMPTY.includes(table) || reverted.data[table] !== '0:'), [],
-      `${step.tag}: up -> down gives the content before it (bar tables recreated empty: ${changed.join(', ') || 'none'})`);
+    t.same(
+      changed.filter((table) => !RECREATED_EMPTY.includes(table) || reverted.data[table] !== '0:'),
+      [],
+      `${step.tag}: up -> down gives the content before it (bar tables recreated empty: ${changed.join(', ') || 'none'})`,
+    );
 
     await up(k + 1);
     const again = await state();
@@ -76,7 +87,11 @@ t.test('a database that ran the first 0002 (timestamptz(3), now() defaults) ends
   const old = await scratchWithClient(t, await legacyTemplate());
   const fresh = await scratchWithClient(t, await migratedTemplate());
   const through0003 = CHAIN.findIndex((m) => m.tag === '0003_order_history_user_index') + 1;
-  await migrate(drizzle(old.sql), { migrationsFolder: chainPrefix(t, through0003), migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' });
+  await migrate(drizzle(old.sql), {
+    migrationsFolder: chainPrefix(t, through0003),
+    migrationsSchema: 'drizzle',
+    migrationsTable: '__drizzle_migrations',
+  });
   // what the first version of 0002 left: every timestamp column timestamptz(3), defaults now()
   await old.sql.unsafe(`DO $first$
     DECLARE c record;
@@ -98,10 +113,17 @@ t.test('a database that ran the first 0002 (timestamptz(3), now() defaults) ends
   const result = await dbMigrate(old);
   t.equal(result.code, 0, result.stderr);
   const rest = CHAIN.slice(through0003);
-  t.ok(rest.some((m) => m.tag.endsWith('_plain_timestamptz')), 'the chain has the migration that does it');
+  t.ok(
+    rest.some((m) => m.tag.endsWith('_plain_timestamptz')),
+    'the chain has the migration that does it',
+  );
   t.match(result.stdout, `Applied ${rest.length} migration(s): ${rest.map((m) => m.tag).join(', ')}.`);
   t.equal(await schemaDump(old.url), await schemaDump(fresh.url), 'the schema of a fresh migration, byte for byte');
   t.same(await dataFingerprint(old.sql), await dataFingerprint(fresh.sql), 'and the same content');
   const existed = new Set(filesBefore.map((f) => f.relname));
-  t.same((await files()).filter((f) => existed.has(f.relname)), filesBefore, 'no table rewritten (tables added since aside)');
+  t.same(
+    (await files()).filter((f) => existed.has(f.relname)),
+    filesBefore,
+    'no table rewritten (tables added since aside)',
+  );
 });

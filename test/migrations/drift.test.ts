@@ -134,7 +134,13 @@ t.teardown(async () => {
 });
 
 /** A run stopped on three objects it cannot carry, naming each with what to do: `lines` all in its output. */
-function assertStopped(t: Pick<typeof tap, 'equal' | 'match' | 'ok'>, result: CommandResult, what: 'Migration' | 'Rollback', way: 'over' | 'back', lines: string[]) {
+function assertStopped(
+  t: Pick<typeof tap, 'equal' | 'match' | 'ok'>,
+  result: CommandResult,
+  what: 'Migration' | 'Rollback',
+  way: 'over' | 'back',
+  lines: string[],
+) {
   t.equal(result.code, 1, 'exits 1');
   t.match(result.stderr, new RegExp(`${what} of PostgreSQL \\(.*\\) stopped; nothing was changed\\.`));
   t.match(result.stderr, new RegExp(`3 object\\(s\\) that the migration chain does not manage cannot be carried ${way} as they are:`));
@@ -172,9 +178,14 @@ t.test('migrate and roll back a drifted database: every object carried, and work
 
   // the views' figures: the same to the kopeck (money is numeric(12,2) now), the same instants
   t.same(await figures(sql), before, 'the views and the materialized view give the same figures');
-  const [revenue] = await sql`select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'order_revenue'::regclass and attname = 'revenue'`;
+  const [revenue] =
+    await sql`select format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'order_revenue'::regclass and attname = 'revenue'`;
   t.equal(revenue!.type, 'numeric', 'a sum of numeric(12,2) money');
-  t.match(await sql`select pg_get_viewdef('order_revenue'::regclass) as d`, [{ d: /sum\(orders\.total_price\) AS revenue/ }], 'on the new names');
+  t.match(
+    await sql`select pg_get_viewdef('order_revenue'::regclass) as d`,
+    [{ d: /sum\(orders\.total_price\) AS revenue/ }],
+    'on the new names',
+  );
   const owners = await sql`select relname, pg_get_userbyid(relowner) as owner, obj_description(oid, 'pg_class') as comment from pg_class
                             where relname in ('order_revenue', 'daily_revenue') order by 1`;
   t.same(owners, [
@@ -183,13 +194,21 @@ t.test('migrate and roll back a drifted database: every object carried, and work
   ]);
   t.same(await sql`select col_description('order_revenue'::regclass, 3) as c`, [{ c: 'UAH' }]);
   t.same((await asReader(sql, 'select count(*)::int as n from order_revenue')).length, 1, 'the read-only role reads the view');
-  t.same(await asReader(sql, 'select count(*)::int as n from busy_statuses'), [{ n: before.filter((f) => f.view === 'busy_statuses').length }]);
-  t.same(await asReader(sql, 'select count(*)::int as n from daily_revenue where day is not null'), [{ n: before.filter((f) => f.view === 'daily_revenue' && f.key).length }]);
+  t.same(await asReader(sql, 'select count(*)::int as n from busy_statuses'), [
+    { n: before.filter((f) => f.view === 'busy_statuses').length },
+  ]);
+  t.same(await asReader(sql, 'select count(*)::int as n from daily_revenue where day is not null'), [
+    { n: before.filter((f) => f.view === 'daily_revenue' && f.key).length },
+  ]);
   t.same(await asReader(sql, 'select count(*)::int as n from orders'), [{ n: 800 }], 'and the table, renamed');
   t.same(await asReader(sql, 'select count(email)::int as n from users'), [{ n: 35 }], 'and the columns granted');
   t.same(await sql`select indexname from pg_indexes where tablename = 'daily_revenue'`, [{ indexname: 'daily_revenue_day' }]);
-  t.match(await sql`select indexdef from pg_indexes where indexname = 'Order_paid_idx'`, [{ indexdef: /\(order_date\) WHERE \(status = '5'::text\)/ }]);
-  t.match(await sql`select indexdef from pg_indexes where indexname = 'Order_customerName_trgm'`, [{ indexdef: /gin \(customer_name gin_trgm_ops\)/ }]);
+  t.match(await sql`select indexdef from pg_indexes where indexname = 'Order_paid_idx'`, [
+    { indexdef: /\(order_date\) WHERE \(status = '5'::text\)/ },
+  ]);
+  t.match(await sql`select indexdef from pg_indexes where indexname = 'Order_customerName_trgm'`, [
+    { indexdef: /gin \(customer_name gin_trgm_ops\)/ },
+  ]);
 
   // the triggers did not fire for the chain's moves (0002 and 0005 update users), and fire now
   t.same(await sql`select count(*)::int as n from audit_log`, [{ n: 0 }], 'no audit row for the restructuring itself');
@@ -197,14 +216,29 @@ t.test('migrate and roll back a drifted database: every object carried, and work
   await sql`update orders set status = '6' where id = ${order!.id}`;
   await sql`update orders set customer_name = customer_name where id = ${order!.id}`;
   const audited = await sql`select tbl, op, row_id, new->>'status' as status, new ? 'total_price' as new_names from audit_log`;
-  t.same(audited, [{ tbl: 'orders', op: 'UPDATE', row_id: order!.id, status: '6', new_names: true }], 'a status change writes its audit row; another change none');
+  t.same(
+    audited,
+    [{ tbl: 'orders', op: 'UPDATE', row_id: order!.id, status: '6', new_names: true }],
+    'a status change writes its audit row; another change none',
+  );
   await sql`update users set name = name where id = 1`;
   t.same(await sql`select count(*)::int as n from audit_log where tbl = 'users'`, [{ n: 1 }], 'the users trigger fires again');
-  t.same(await sql`select tgname, tgenabled::text from pg_trigger where tgname in ('order_status_audit', 'user_audit') order by 1`,
-    [{ tgname: 'order_status_audit', tgenabled: 'O' }, { tgname: 'user_audit', tgenabled: 'O' }], 'enabled as they were');
-  t.same(await sql`select tablename from pg_publication_tables where pubname = ${`${READER}_reports`} order by 1`,
-    [{ tablename: 'order_history' }, { tablename: 'orders' }]);
-  const refused = await sql`insert into invoices (order_id) values ('no such order')`.then(() => 'accepted', (e: { code?: string }) => e.code);
+  t.same(
+    await sql`select tgname, tgenabled::text from pg_trigger where tgname in ('order_status_audit', 'user_audit') order by 1`,
+    [
+      { tgname: 'order_status_audit', tgenabled: 'O' },
+      { tgname: 'user_audit', tgenabled: 'O' },
+    ],
+    'enabled as they were',
+  );
+  t.same(await sql`select tablename from pg_publication_tables where pubname = ${`${READER}_reports`} order by 1`, [
+    { tablename: 'order_history' },
+    { tablename: 'orders' },
+  ]);
+  const refused = await sql`insert into invoices (order_id) values ('no such order')`.then(
+    () => 'accepted',
+    (e: { code?: string }) => e.code,
+  );
   t.equal(refused, '23503', 'the foreign key from invoices holds');
 
   // and back: the operator's objects as they were, on the legacy names
@@ -213,7 +247,11 @@ t.test('migrate and roll back a drifted database: every object carried, and work
   const down = await dbRollback({ url });
   t.equal(down.code, 0, down.stderr);
   t.match(down.stdout, /Objects the chain does not manage, on its tables, carried back \(\d+\):/);
-  t.ok(down.stdout.includes(`  view public.order_revenue: created again after 0002_restructure changed what it reads, with owner ${OWNER}, 1 grant(s), comment, 1 column comment(s)\n`));
+  t.ok(
+    down.stdout.includes(
+      `  view public.order_revenue: created again after 0002_restructure changed what it reads, with owner ${OWNER}, 1 grant(s), comment, 1 column comment(s)\n`,
+    ),
+  );
   t.same(await figures(sql), changed, 'the same figures, on the legacy schema');
   const back = await driftState(sql);
   t.same(back.triggers, original.triggers, 'the triggers, as they were');
@@ -223,8 +261,11 @@ t.test('migrate and roll back a drifted database: every object carried, and work
     t.same(now, relation, `${relation.relname}: definition, owner, grants, comments as they were`);
   }
   await sql`update "Order" set status = '7' where id = ${order!.id}`;
-  t.same(await sql`select tbl, new->>'status' as status, new ? 'totalPrice' as legacy_names from audit_log`, [{ tbl: 'Order', status: '7', legacy_names: true }],
-    'the audit trigger works on the legacy table');
+  t.same(
+    await sql`select tbl, new->>'status' as status, new ? 'totalPrice' as legacy_names from audit_log`,
+    [{ tbl: 'Order', status: '7', legacy_names: true }],
+    'the audit trigger works on the legacy table',
+  );
 });
 
 t.test('what cannot be carried stops the migration before anything changes, naming every object with what to do', async (t) => {
@@ -245,20 +286,31 @@ t.test('what cannot be carried stops the migration before anything changes, nami
   t.notMatch(result.stderr, /order_revenue|daily_revenue|audit_row/, 'nothing that can be carried');
   t.match(result.stderr, /HINT: .*then run npm run db:migrate again/);
   t.same(await wholeState(sql), state, 'schema and rows as they were, no ledger');
-  t.same(await driftState(sql), objects, 'and the operator\'s objects');
+  t.same(await driftState(sql), objects, "and the operator's objects");
 
   // the operator does what it says: drops them, migrates, creates them again on the new names
-  await sql.unsafe(`drop trigger order_touch on "Order"; drop function touch_updated_at(); drop function order_total(text); drop view token_report`);
+  await sql.unsafe(
+    `drop trigger order_touch on "Order"; drop function touch_updated_at(); drop function order_total(text); drop view token_report`,
+  );
   const again = await dbMigrate({ url });
   t.equal(again.code, 0, again.stderr);
   await sql.unsafe(`
     create function touch_updated_at() returns trigger language plpgsql as $$ begin NEW.updated_at := now(); return NEW; end $$;
     create trigger order_touch before update on orders for each row execute function touch_updated_at();
     create function order_total(p_id text) returns numeric language sql as $$ select total_price from orders where id = p_id $$;`);
-  const [order] = await sql`select id, total_price::text as total from orders where updated_at < now() - interval '1 day' order by id limit 1`;
+  const [order] =
+    await sql`select id, total_price::text as total from orders where updated_at < now() - interval '1 day' order by id limit 1`;
   await sql`update orders set status_text = status_text where id = ${order!.id}`;
-  t.same(await sql`select updated_at > now() - interval '1 minute' as touched from orders where id = ${order!.id}`, [{ touched: true }], 'the fixed trigger sets updated_at');
-  t.same(await sql`select order_total(${order!.id})::text as total`, [{ total: order!.total }], 'the fixed function gives the order\'s total');
+  t.same(
+    await sql`select updated_at > now() - interval '1 minute' as touched from orders where id = ${order!.id}`,
+    [{ touched: true }],
+    'the fixed trigger sets updated_at',
+  );
+  t.same(
+    await sql`select order_total(${order!.id})::text as total`,
+    [{ total: order!.total }],
+    "the fixed function gives the order's total",
+  );
 
   // the same holds going back: the new names in their bodies stop the rollback, untouched
   await sql.unsafe(`create view session_report as select id, jsonb_array_length(sessions) as sessions from users`);
@@ -285,7 +337,10 @@ t.test('a view that cannot be created again on the new types stops the migration
   const result = await dbMigrate({ url });
   t.equal(result.code, 1, 'exits 1');
   t.match(result.stderr, /1 object\(s\) that the migration chain does not manage cannot be carried over as they are:/);
-  t.match(result.stderr, /view public\.order_days: it cannot be created again after 0002_restructure changed what it reads: function legacy_day\(timestamp with time zone\) does not exist\./);
+  t.match(
+    result.stderr,
+    /view public\.order_days: it cannot be created again after 0002_restructure changed what it reads: function legacy_day\(timestamp with time zone\) does not exist\./,
+  );
   t.match(result.stderr, /Drop it before migrating \(DROP VIEW public\.order_days;\)/);
   t.same(await wholeState(sql), state, 'the database as it was');
 });
@@ -317,12 +372,20 @@ t.test('PGlite: the same on the embedded database', async (t) => {
   await withPglite(async (pg) => {
     t.same((await pg.query(revenue)).rows, before, 'the same figures');
     await pg.exec(`update orders set status = '8' where id = (select min(id) from orders where status <> '8')`);
-    t.same((await pg.query(`select tbl, new->>'status' as status from audit_log`)).rows, [{ tbl: 'orders', status: '8' }], 'the audit trigger fires');
+    t.same(
+      (await pg.query(`select tbl, new->>'status' as status from audit_log`)).rows,
+      [{ tbl: 'orders', status: '8' }],
+      'the audit trigger fires',
+    );
   });
   const down = await dbRollback({ dataDir });
   t.equal(down.code, 0, down.stderr);
   await withPglite(async (pg) => {
     t.same((await pg.query(`select count(*)::int as n from product_costs`)).rows.length, 1, 'the materialized view is back');
-    t.match((await pg.query<{ d: string }>(`select pg_get_viewdef('order_revenue'::regclass) as d`)).rows, [{ d: /sum\(("Order"\.)?"totalPrice"\) AS revenue\s+FROM "Order"/ }], 'on the legacy names');
+    t.match(
+      (await pg.query<{ d: string }>(`select pg_get_viewdef('order_revenue'::regclass) as d`)).rows,
+      [{ d: /sum\(("Order"\.)?"totalPrice"\) AS revenue\s+FROM "Order"/ }],
+      'on the legacy names',
+    );
   });
 });

@@ -78,13 +78,33 @@ t.test('each user with an unexpired legacy token holds a session with the SHA-25
       ],
     })),
   );
-  t.ok(holders.every((u) => typeof u.sessions[0].id === 'string' && !Number.isNaN(Date.parse(u.sessions[0].createdAt))), 'each with an id and a creation time');
-  t.ok(tokens.every((tok) => tok.expires.startsWith('2099-')), 'those tokens are the ones valid until 2099');
+  t.ok(
+    holders.every((u) => typeof u.sessions[0].id === 'string' && !Number.isNaN(Date.parse(u.sessions[0].createdAt))),
+    'each with an id and a creation time',
+  );
+  t.ok(
+    tokens.every((tok) => tok.expires.startsWith('2099-')),
+    'those tokens are the ones valid until 2099',
+  );
 });
 
-t.test('the unused tables and the duplicate indexes are gone; Prisma\'s ledger is kept', async (t) => {
-  const tables = (await migrated`select relname from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1`).map((r) => r.relname);
-  t.same(tables, ['_prisma_migrations', 'box_settings', 'catalogue_sync_runs', 'feed_marks', 'order_history', 'orders', 'products', 'rate_limits', 'shop_settings', 'users', 'wordpress_sku_cache']);
+t.test("the unused tables and the duplicate indexes are gone; Prisma's ledger is kept", async (t) => {
+  const tables = (
+    await migrated`select relname from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r' order by 1`
+  ).map((r) => r.relname);
+  t.same(tables, [
+    '_prisma_migrations',
+    'box_settings',
+    'catalogue_sync_runs',
+    'feed_marks',
+    'order_history',
+    'orders',
+    'products',
+    'rate_limits',
+    'shop_settings',
+    'users',
+    'wordpress_sku_cache',
+  ]);
   const indexes = (await migrated`select indexname from pg_indexes where schemaname = 'public' order by 1`).map((r) => r.indexname);
   t.same(indexes, [
     '_prisma_migrations_pkey',

@@ -11,13 +11,18 @@ import { MIGRATIONS_FOLDER } from '../../src/db/migrations-folder.js';
 import { downChanges, planOf, upChanges, type StepChanges } from '../../src/migrate/drift/plan.js';
 
 const NAME = String.raw`(?:"((?:[^"]|"")+)"|([A-Za-z_][\w$]*))`;
-const nameOf = (quoted: string | undefined, bare: string | undefined) => (quoted !== undefined ? quoted.replaceAll('""', '"') : bare!.toLowerCase());
+const nameOf = (quoted: string | undefined, bare: string | undefined) =>
+  quoted !== undefined ? quoted.replaceAll('""', '"') : bare!.toLowerCase();
 
 /** What a migration's SQL renames and drops, read from its text: `Old -> new`, `table.old -> new`, `name -> (dropped)`. */
 function changesInSql(text: string): string[] {
   const source = text.replace(/--[^\n]*/g, ' ');
   const found: string[] = [];
-  const temporary = new Set([...source.matchAll(new RegExp(String.raw`CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?${NAME}`, 'gi'))].map((m) => nameOf(m[1], m[2])));
+  const temporary = new Set(
+    [...source.matchAll(new RegExp(String.raw`CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?${NAME}`, 'gi'))].map((m) =>
+      nameOf(m[1], m[2]),
+    ),
+  );
   for (const m of source.matchAll(new RegExp(String.raw`ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?${NAME}([^;]*)`, 'gi'))) {
     const table = nameOf(m[1], m[2]);
     const clauses = m[3]!;
@@ -53,9 +58,18 @@ t.test("each migration's plan says what it renames and drops, and what its down 
     // the up direction names a renamed column by its table after the step, as drizzle-kit writes it
     const upChangesAsWritten = upChanges(tag);
     upChangesAsWritten.columns = upChangesAsWritten.columns.map((c) =>
-      c.becomes === null ? c : { ...c, table: planOf(tag).tables?.[c.table!] ?? c.table });
-    t.same(changesInSql(up), changesInPlan(upChangesAsWritten), `${tag}: its SQL against drizzle/plans/${tag}.json (tables, columns, drop)`);
-    t.same(changesInSql(down), changesInPlan(downChanges(tag)), `${tag}: its down file against the plan (renames back; create: what it drops)`);
+      c.becomes === null ? c : { ...c, table: planOf(tag).tables?.[c.table!] ?? c.table },
+    );
+    t.same(
+      changesInSql(up),
+      changesInPlan(upChangesAsWritten),
+      `${tag}: its SQL against drizzle/plans/${tag}.json (tables, columns, drop)`,
+    );
+    t.same(
+      changesInSql(down),
+      changesInPlan(downChanges(tag)),
+      `${tag}: its down file against the plan (renames back; create: what it drops)`,
+    );
   }
 });
 

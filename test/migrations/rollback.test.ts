@@ -21,30 +21,71 @@ const content = async (sql: Parameters<typeof dataFingerprint>[0]) => {
   const { rate_limits: _counters, ...rest } = await dataFingerprint(sql, SESSIONS);
   return rest;
 };
-const WHOLE_CHAIN_BACK = new RegExp(`Rolled back ${CHAIN.length} migration\\(s\\): ${[...CHAIN].reverse().map((m) => m.tag).join(', ')}\\.`);
+const WHOLE_CHAIN_BACK = new RegExp(
+  `Rolled back ${CHAIN.length} migration\\(s\\): ${[...CHAIN]
+    .reverse()
+    .map((m) => m.tag)
+    .join(', ')}\\.`,
+);
 
 /** Writes of every kind through the API: orders, history, products, users, box settings, the SKU cache. */
 async function writeThroughApi(url: string) {
   const app = await buildApp({ database: { url }, ...TEST_CONFIG }, { logLevel: 'silent' });
   try {
-    const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.admin.email, password: LOGINS.admin.password } });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: LOGINS.admin.email, password: LOGINS.admin.password },
+    });
     if (login.statusCode !== 200) throw new Error(login.body);
     const headers = { authorization: `Bearer ${login.json().accessToken}` };
-    const list = async (path: string) => (await app.inject({ url: `/api/v1/${path}?limit=3&order=asc`, headers })).json().items as { id: string | number }[];
+    const list = async (path: string) =>
+      (await app.inject({ url: `/api/v1/${path}?limit=3&order=asc`, headers })).json().items as { id: string | number }[];
     const [orderA, orderB] = await list('orders');
     const [productA, productB] = await list('products');
     const [box] = await list('box-settings');
     const [cache] = await list('wordpress-sku-cache');
     const writes = [
-      { method: 'POST', url: '/api/v1/orders', payload: { id: '900001', externalId: 'WP-900001', orderNumber: '900001', quantity: 2, status: '1', items: [{ productName: 'Борщ український', sku: '01010', quantity: 2, price: 121.77 }], rawData: { source: 'test' }, customerPhone: '+380670104729', totalPrice: '243.54', orderDate: '2026-11-20T08:37:00.748Z' } },
+      {
+        method: 'POST',
+        url: '/api/v1/orders',
+        payload: {
+          id: '900001',
+          externalId: 'WP-900001',
+          orderNumber: '900001',
+          quantity: 2,
+          status: '1',
+          items: [{ productName: 'Борщ український', sku: '01010', quantity: 2, price: 121.77 }],
+          rawData: { source: 'test' },
+          customerPhone: '+380670104729',
+          totalPrice: '243.54',
+          orderDate: '2026-11-20T08:37:00.748Z',
+        },
+      },
       { method: 'PATCH', url: '/api/v1/orders/900001', payload: { status: '2' } },
-      { method: 'PATCH', url: `/api/v1/orders/${orderA!.id}`, payload: { status: '3', totalPrice: '0.10', customerName: 'Ковальчук Ірина' } },
+      {
+        method: 'PATCH',
+        url: `/api/v1/orders/${orderA!.id}`,
+        payload: { status: '3', totalPrice: '0.10', customerName: 'Ковальчук Ірина' },
+      },
       { method: 'DELETE', url: `/api/v1/orders/${orderB!.id}` },
-      { method: 'POST', url: '/api/v1/order-history', payload: { orderId: String(orderA!.id), status: '4', source: 'salesdrive', notes: 'ТТН видано' } },
-      { method: 'POST', url: '/api/v1/products', payload: { sku: 'T-900', name: 'Тестові вареники', costPerItem: '12345678.91', weight: 500 } },
+      {
+        method: 'POST',
+        url: '/api/v1/order-history',
+        payload: { orderId: String(orderA!.id), status: '4', source: 'salesdrive', notes: 'ТТН видано' },
+      },
+      {
+        method: 'POST',
+        url: '/api/v1/products',
+        payload: { sku: 'T-900', name: 'Тестові вареники', costPerItem: '12345678.91', weight: 500 },
+      },
       { method: 'PATCH', url: `/api/v1/products/${productA!.id}`, payload: { costPerItem: '0.30', categoryName: 'Інше' } },
       { method: 'DELETE', url: `/api/v1/products/${productB!.id}` },
-      { method: 'POST', url: '/api/v1/users', payload: { email: 'new.clerk@nk-food.shop', role: 'storekeeper', password: 'a-new-Passw0rd!' } },
+      {
+        method: 'POST',
+        url: '/api/v1/users',
+        payload: { email: 'new.clerk@nk-food.shop', role: 'storekeeper', password: 'a-new-Passw0rd!' },
+      },
       { method: 'PATCH', url: `/api/v1/users/${LOGINS.boss.id}`, payload: { name: 'Новий бос' } },
       { method: 'DELETE', url: `/api/v1/users/${LOGINS.user.id}` },
       { method: 'PATCH', url: `/api/v1/box-settings/${box!.id}`, payload: { overflow: 3 } },
@@ -79,18 +120,26 @@ t.test('legacy backup -> migrate -> writes through the API -> rollback -> migrat
   t.match(back.stdout, WHOLE_CHAIN_BACK);
   t.match(back.stdout, /users -> "User"\s+35\s+35/);
   t.match(back.stdout, /orders -> "Order"\s+800\s+800/, 'one order created, one deleted');
-  t.match(back.stdout, /refresh_tokens\s+-\s+0\s+recreated empty: 7 session\(s\) end/, 'six legacy sessions and the admin\'s login');
+  t.match(back.stdout, /refresh_tokens\s+-\s+0\s+recreated empty: 7 session\(s\) end/, "six legacy sessions and the admin's login");
   t.match(back.stdout, /DilovodData\s+-\s+0\s+recreated empty/);
   t.match(back.stdout, /Every row is accounted for\./);
 
-  t.equal(await schemaDump(db.url), backupDump, 'pg_dump --schema-only is the backup\'s, byte for byte');
+  t.equal(await schemaDump(db.url), backupDump, "pg_dump --schema-only is the backup's, byte for byte");
   for (const carried of await compareCarried(sql, before)) {
     t.equal(carried.legacyRows, carried.rows, `"${carried.table}": every row carried back`);
     t.same(carried.mismatches, [], `${carried.table}: ${carried.compared} values carried back unchanged`);
   }
   const [created] = await sql`select "totalPrice", "orderDate", status from "Order" where id = '900001'`;
-  t.same(created, { totalPrice: 243.54, orderDate: new Date('2026-11-20T08:37:00.748Z'), status: '2' }, 'an order created through the API is there');
-  t.same(await sql`select count(*)::int as n from "OrderHistory" where "orderId" = '900001'`, [{ n: 2 }], 'with its history: its first status and its status change');
+  t.same(
+    created,
+    { totalPrice: 243.54, orderDate: new Date('2026-11-20T08:37:00.748Z'), status: '2' },
+    'an order created through the API is there',
+  );
+  t.same(
+    await sql`select count(*)::int as n from "OrderHistory" where "orderId" = '900001'`,
+    [{ n: 2 }],
+    'with its history: its first status and its status change',
+  );
 
   const sequences = await sql`
     select s.sequencename as name, s.last_value::int as last, d.refobjid::regclass::text as table
@@ -113,12 +162,16 @@ t.test('legacy backup -> migrate -> writes through the API -> rollback -> migrat
 t.test('two rollbacks at once: one rolls back, the other finds nothing to do', async (t) => {
   const { url } = await scratchWithClient(t, await migratedTemplate());
   const results = await Promise.all([dbRollback({ url }), dbRollback({ url })]);
-  t.same(results.map((r) => r.code), [0, 0], results.map((r) => r.stderr).join(''));
+  t.same(
+    results.map((r) => r.code),
+    [0, 0],
+    results.map((r) => r.stderr).join(''),
+  );
   t.equal(results.filter((r) => WHOLE_CHAIN_BACK.test(r.stdout)).length, 1, 'one rolls back');
   t.equal(results.filter((r) => /Nothing to roll back\./.test(r.stdout)).length, 1, 'the other waited, then found nothing');
 });
 
-t.test("what the legacy schema has no place for is named in the report with how many it held and why, never silently", async (t) => {
+t.test('what the legacy schema has no place for is named in the report with how many it held and why, never silently', async (t) => {
   const { url, sql } = await scratchWithClient(t, await migratedTemplate());
   await sql`update box_settings set barcode = 'BOX-' || id where id in (select id from box_settings order by id limit 2)`;
   await sql`update products set barcode = '48200' || id where id in (select id from products order by id limit 3)`;
@@ -128,7 +181,11 @@ t.test("what the legacy schema has no place for is named in the report with how 
   t.match(back.stdout, /box_settings\.barcode \(values\)\s+2\s+-\s+dropped: box barcodes are entered again/);
   t.match(back.stdout, /products\.barcode \(values\)\s+3\s+-\s+dropped: the next sync from Dilovod brings the product barcodes back/);
   t.match(back.stdout, /feed_marks\s+1\s+-\s+dropped: the legacy schema keeps no high-water marks/);
-  t.notMatch(back.stdout, /products\.outdated_at|catalogue_sync_runs|users\.sessions/, 'nothing named that held nothing (or is told with the sessions)');
+  t.notMatch(
+    back.stdout,
+    /products\.outdated_at|catalogue_sync_runs|users\.sessions/,
+    'nothing named that held nothing (or is told with the sessions)',
+  );
   t.match(back.stdout, /Every row is accounted for\./);
 });
 
@@ -138,7 +195,13 @@ t.test('--to <tag> stops after that migration, and migrate applies the rest agai
   const [kept, ...reverted] = CHAIN.slice(1);
   const back = await dbRollback({ url }, ['--to', kept!.tag]);
   t.equal(back.code, 0, back.stderr);
-  t.match(back.stdout, `Rolled back ${reverted.length} migration(s): ${[...reverted].reverse().map((m) => m.tag).join(', ')}.`);
+  t.match(
+    back.stdout,
+    `Rolled back ${reverted.length} migration(s): ${[...reverted]
+      .reverse()
+      .map((m) => m.tag)
+      .join(', ')}.`,
+  );
   t.equal((await sql`select count(*)::int as n from drizzle.__drizzle_migrations`)[0]!.n, 2, 'the ledger keeps the first two');
   const forward = await dbMigrate({ url });
   t.match(forward.stdout, `Applied ${reverted.length} migration(s): ${reverted.map((m) => m.tag).join(', ')}.`);

@@ -36,7 +36,13 @@ const app = await buildApp({
   salesdrive: {
     webhookSecret: SECRET,
     webhookRateLimit: 100,
-    push: { url: `http://127.0.0.1:${(salesdrive.address() as AddressInfo).port}`, apiKey: 'key', formKey: 'form', timeout: 2, retryDelay: 1 },
+    push: {
+      url: `http://127.0.0.1:${(salesdrive.address() as AddressInfo).port}`,
+      apiKey: 'key',
+      formKey: 'form',
+      timeout: 2,
+      retryDelay: 1,
+    },
   },
 });
 t.teardown(async () => {
@@ -49,7 +55,11 @@ t.test('a webhook order, changed by a clerk, reaches SalesDrive', async (t) => {
   const payload = JSON.parse(readFileSync(new URL('../fixtures/salesdrive/new-order.json', import.meta.url), 'utf8'));
   const arrived = await app.inject({ method: 'POST', url: `/api/v1/webhooks/salesdrive?token=${SECRET}`, payload });
   t.same(arrived.json(), { result: 'created', orderId: '123460', statusKept: false });
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.storekeeper.email, password: LOGINS.storekeeper.password } });
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: LOGINS.storekeeper.email, password: LOGINS.storekeeper.password },
+  });
   const auth = { authorization: `Bearer ${login.json().accessToken}` };
   const patched = await app.inject({ method: 'PATCH', url: '/api/v1/orders/123460', headers: auth, payload: { status: '3' } });
   t.equal(patched.statusCode, 200);
@@ -65,7 +75,11 @@ t.test('a webhook order, changed by a clerk, reaches SalesDrive', async (t) => {
 });
 
 t.test('the catalogue from Dilovod, its run queued and recorded in PGlite', async (t) => {
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: LOGINS.admin.email, password: LOGINS.admin.password } });
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: LOGINS.admin.email, password: LOGINS.admin.password },
+  });
   const run = await syncRun(app, { authorization: `Bearer ${login.json().accessToken}` });
   t.equal(run.state, 'succeeded', run.error ?? '');
   t.same([run.created, run.outdated], [2, 0]);

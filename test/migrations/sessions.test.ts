@@ -51,7 +51,11 @@ async function beforeSessions(t: { teardown(fn: () => unknown): void }) {
   return { db, sql };
 }
 
-const raw = { rotated: randomBytes(32).toString('base64url'), replaced: randomBytes(32).toString('base64url'), expired: randomBytes(32).toString('base64url') };
+const raw = {
+  rotated: randomBytes(32).toString('base64url'),
+  replaced: randomBytes(32).toString('base64url'),
+  expired: randomBytes(32).toString('base64url'),
+};
 
 t.test('every slot, legacy tokens included, becomes a session; the tokens keep working', async (t) => {
   const { db, sql } = await beforeSessions(t);
@@ -68,7 +72,11 @@ t.test('every slot, legacy tokens included, becomes a session; the tokens keep w
   const result = await dbMigrate({ url: db.url });
   t.equal(result.code, 0, result.stderr);
   t.match(result.stdout, new RegExp(`Applied \\d+ migration\\(s\\): ${TAG}[.,]`), 'from 0005 on');
-  t.match(result.stdout, new RegExp(`users holding a refresh-token session\\s+${slots.length}\\s+${slots.length}\\s*\\n`), 'the report counts them');
+  t.match(
+    result.stdout,
+    new RegExp(`users holding a refresh-token session\\s+${slots.length}\\s+${slots.length}\\s*\\n`),
+    'the report counts them',
+  );
 
   const after = await sql`select id, sessions from users where sessions <> '[]' order by id`;
   t.same(
@@ -82,7 +90,12 @@ t.test('every slot, legacy tokens included, becomes a session; the tokens keep w
     const [s] = sessions;
     t.same(
       { hash: s!.hash, previousHash: s!.previousHash, expiresAt: instant(s!.expiresAt), rotatedAt: s!.rotatedAt && instant(s!.rotatedAt) },
-      { hash: slot.hash, previousHash: slot.previousHash, expiresAt: instant(slot.expiresAt), rotatedAt: slot.rotatedAt && instant(slot.rotatedAt) },
+      {
+        hash: slot.hash,
+        previousHash: slot.previousHash,
+        expiresAt: instant(slot.expiresAt),
+        rotatedAt: slot.rotatedAt && instant(slot.rotatedAt),
+      },
       `user ${slot.id}: the slot, exactly`,
     );
   }
@@ -143,8 +156,12 @@ t.test(`drizzle/down/${TAG}.sql reverts exactly 0005: the schema before it, the 
   const withoutPositions = (columns: Record<string, unknown>[]) => columns.map(({ position, ...c }) => c);
   t.same(withoutPositions(schema.columns), withoutPositions(reference.columns), 'columns as before 0005, in the same order');
   t.same({ ...schema, columns: [] }, { ...reference, columns: [] }, 'tables, constraints, indexes, triggers as before 0005');
-  const [slot] = await sql`select refresh_token_hash as hash, previous_refresh_token_hash as previous, refresh_token_rotated_at as rotated from users where id = 2`;
-  t.same({ ...slot, rotated: instant(slot!.rotated) }, { hash: sha256('old phone'), previous: sha256('before old phone'), rotated: instant(sessions[0]!.rotatedAt) });
+  const [slot] =
+    await sql`select refresh_token_hash as hash, previous_refresh_token_hash as previous, refresh_token_rotated_at as rotated from users where id = 2`;
+  t.same(
+    { ...slot, rotated: instant(slot!.rotated) },
+    { hash: sha256('old phone'), previous: sha256('before old phone'), rotated: instant(sessions[0]!.rotatedAt) },
+  );
 });
 
 t.test('the refresh look-ups by token hash (current and previous) can use users_sessions_idx', async (t) => {
@@ -156,7 +173,10 @@ t.test('the refresh look-ups by token hash (current and previous) can use users_
       await tx`set local enable_seqscan = off`;
       const byKey: Record<string, string> = {};
       for (const key of ['hash', 'previousHash']) {
-        const plan = await tx.unsafe(`explain select id from users where sessions @> jsonb_build_array(jsonb_build_object('${key}', $1::text))`, ['x']);
+        const plan = await tx.unsafe(
+          `explain select id from users where sessions @> jsonb_build_array(jsonb_build_object('${key}', $1::text))`,
+          ['x'],
+        );
         byKey[key] = plan.map((r) => r['QUERY PLAN']).join('\n');
       }
       return byKey;

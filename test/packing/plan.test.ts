@@ -6,7 +6,16 @@
  */
 import fc from 'fast-check';
 import t from 'tap';
-import { centikilograms, kilogramsText, MAX_PORTIONS, PACKING_MODES, packingPlan, type PackingBox, type PackingMode, type PackingPlan } from '../../src/packing/plan.js';
+import {
+  centikilograms,
+  kilogramsText,
+  MAX_PORTIONS,
+  PACKING_MODES,
+  packingPlan,
+  type PackingBox,
+  type PackingMode,
+  type PackingPlan,
+} from '../../src/packing/plan.js';
 
 const RUNS = 300;
 
@@ -134,7 +143,9 @@ t.test('no box that holds a portion: no plan; such boxes are left out of plans',
 t.test('the same boxes and N give the same plan, whatever the order of the boxes', async (t) => {
   fc.assert(
     fc.property(
-      boxSets.chain((boxes) => fc.tuple(fc.constant(boxes), fc.shuffledSubarray(boxes, { minLength: boxes.length, maxLength: boxes.length }))),
+      boxSets.chain((boxes) =>
+        fc.tuple(fc.constant(boxes), fc.shuffledSubarray(boxes, { minLength: boxes.length, maxLength: boxes.length })),
+      ),
       fc.integer({ min: 1, max: 2000 }),
       modes,
       ([boxes, shuffled], n, mode) => {
@@ -161,10 +172,15 @@ t.test('an economical plan never uses more boxes than the spacious one', async (
 
 t.test('no plan is better: the exhaustive search on small N finds the same cost', async (t) => {
   fc.assert(
-    fc.property(boxSets.map((b) => b.slice(0, 4)).filter((b) => b.some((x) => x.qntTo >= 1)), fc.integer({ min: 1, max: 40 }), modes, (boxes, n, mode) => {
-      const plan = packingPlan(boxes, n, mode)!;
-      return compare(costOf(boxes, placedOf(plan)), exhaustiveBest(boxes, n, mode)!) === 0;
-    }),
+    fc.property(
+      boxSets.map((b) => b.slice(0, 4)).filter((b) => b.some((x) => x.qntTo >= 1)),
+      fc.integer({ min: 1, max: 40 }),
+      modes,
+      (boxes, n, mode) => {
+        const plan = packingPlan(boxes, n, mode)!;
+        return compare(costOf(boxes, placedOf(plan)), exhaustiveBest(boxes, n, mode)!) === 0;
+      },
+    ),
     { numRuns: RUNS },
   );
   t.pass();
@@ -185,10 +201,16 @@ t.test('no plan is better: any valid plan for large N costs at least as much', a
     return placed;
   };
   fc.assert(
-    fc.property(boxSets, fc.integer({ min: 1, max: 3000 }), modes, fc.array(fc.nat(), { minLength: 1, maxLength: 20 }), (boxes, n, mode, draws) => {
-      const plan = packingPlan(boxes, n, mode)!;
-      return compare(costOf(boxes, placedOf(plan)), costOf(boxes, randomPlan(boxes, n, mode, draws))) <= 0;
-    }),
+    fc.property(
+      boxSets,
+      fc.integer({ min: 1, max: 3000 }),
+      modes,
+      fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+      (boxes, n, mode, draws) => {
+        const plan = packingPlan(boxes, n, mode)!;
+        return compare(costOf(boxes, placedOf(plan)), costOf(boxes, randomPlan(boxes, n, mode, draws))) <= 0;
+      },
+    ),
     { numRuns: RUNS },
   );
   t.pass();

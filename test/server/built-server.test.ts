@@ -45,13 +45,23 @@ for (const [layout, checkout] of LAYOUTS) {
     t.teardown(db.drop);
     // the image's build step: the compile cache filled without a database, then used by the start
     const compileCache = join(scratch, `compile-cache-${LAYOUTS.findIndex(([name]) => name === layout)}`);
-    const warm = spawnSync(process.execPath, [server, '--warm-compile-cache'], { cwd: root, env: childEnv({ NODE_COMPILE_CACHE: compileCache }), encoding: 'utf8' });
+    const warm = spawnSync(process.execPath, [server, '--warm-compile-cache'], {
+      cwd: root,
+      env: childEnv({ NODE_COMPILE_CACHE: compileCache }),
+      encoding: 'utf8',
+    });
     t.equal(warm.status, 0, `--warm-compile-cache exits 0 without a database${warm.status ? `:\n${warm.stderr}` : ''}`);
     t.equal(warm.stdout + warm.stderr, '', 'and says nothing');
     const cached = readdirSync(compileCache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
     t.ok(cached.length > 0, `it leaves Node's compile cache in NODE_COMPILE_CACHE (${cached.length} files)`);
 
-    const env = { DATABASE_URL: db.url, NODE_ENV: 'production', ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, NODE_COMPILE_CACHE: compileCache };
+    const env = {
+      DATABASE_URL: db.url,
+      NODE_ENV: 'production',
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      NODE_COMPILE_CACHE: compileCache,
+    };
     const running = await startServer(env, 120_000, { command: [process.execPath, server], cwd: root });
     t.teardown(() => running.child.kill('SIGKILL'));
     const get = (path: string, headers: Record<string, string> = {}) => fetch(running.url(path), { headers });
@@ -81,7 +91,10 @@ for (const [layout, checkout] of LAYOUTS) {
       const answer = await get(`/docs/${file}`);
       t.equal(answer.status, 200, `/docs/${file} 200`);
       t.match(answer.headers.get('content-type'), type, `/docs/${file} ${type}`);
-      t.ok(Buffer.from(await answer.arrayBuffer()).equals(readFileSync(join(SWAGGER_UI, file))), `/docs/${file} is the installed package's file`);
+      t.ok(
+        Buffer.from(await answer.arrayBuffer()).equals(readFileSync(join(SWAGGER_UI, file))),
+        `/docs/${file} is the installed package's file`,
+      );
     }
     const openapi = await get('/docs/json');
     t.equal(openapi.status, 200, '/docs/json, the description the UI reads');
@@ -97,11 +110,26 @@ t.test('an error no handler expects prints a stack that names src/ files and lin
   // a .env that is a directory: process.loadEnvFile throws in readEnvFile, before anything catches it
   const cwd = join(scratch, 'env-is-a-directory');
   mkdirSync(join(cwd, '.env'), { recursive: true });
-  const { status, stderr } = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist', 'server.js')], { cwd, env: childEnv({ NODE_ENV: 'production' }), encoding: 'utf8' });
+  const { status, stderr } = spawnSync(process.execPath, [join(PROJECT_ROOT, 'dist', 'server.js')], {
+    cwd,
+    env: childEnv({ NODE_ENV: 'production' }),
+    encoding: 'utf8',
+  });
   t.equal(status, 1, 'the start fails');
-  const line = readFileSync(join(PROJECT_ROOT, 'src', 'config.ts'), 'utf8').split('\n').findIndex((l) => l.includes('process.loadEnvFile(')) + 1;
+  const line =
+    readFileSync(join(PROJECT_ROOT, 'src', 'config.ts'), 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('process.loadEnvFile(')) + 1;
   t.ok(line > 0, `src/config.ts calls process.loadEnvFile on line ${line}`);
-  t.match(stderr, `at readEnvFile (${join(PROJECT_ROOT, 'src', 'config.ts')}:${line}:`, 'the stack names the source file and line of the throw');
-  t.match(stderr, new RegExp(`at startServer \\(${join(PROJECT_ROOT, 'src', 'server.ts').replaceAll('.', '\\.')}:\\d+:\\d+\\)`), 'and of its callers');
+  t.match(
+    stderr,
+    `at readEnvFile (${join(PROJECT_ROOT, 'src', 'config.ts')}:${line}:`,
+    'the stack names the source file and line of the throw',
+  );
+  t.match(
+    stderr,
+    new RegExp(`at startServer \\(${join(PROJECT_ROOT, 'src', 'server.ts').replaceAll('.', '\\.')}:\\d+:\\d+\\)`),
+    'and of its callers',
+  );
   t.notMatch(stderr, /dist\/chunks\//, 'not the bundle');
 });

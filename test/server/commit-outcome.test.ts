@@ -14,7 +14,8 @@ await sql.unsafe(`
   create trigger lose_during_work before update on orders for each row when (new.ttn = 'LOSE-DURING-WORK') execute function end_my_session();
   create constraint trigger lose_at_commit after update on orders deferrable initially deferred
     for each row when (new.ttn = 'LOSE-AT-COMMIT') execute function end_my_session();`);
-const patch = (ttn: string) => app.inject({ method: 'PATCH', url: '/api/v1/orders/100010', headers: headersFor('admin'), payload: { ttn } });
+const patch = (ttn: string) =>
+  app.inject({ method: 'PATCH', url: '/api/v1/orders/100010', headers: headersFor('admin'), payload: { ttn } });
 const ttn = async () => (await sql`select ttn from orders where id = '100010'`)[0]!.ttn;
 
 t.test('lost while the transaction works: 503, and nothing changed', async (t) => {

@@ -50,17 +50,28 @@ const START_ENV = { JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters', 
 t.test('each bad value is named by its variable', async (t) => {
   for (const [variable, env] of bad) {
     const problems = problemsOf({ ...START_ENV, ...env });
-    t.ok(problems.some((problem) => new RegExp(`^${variable}\\b`).test(problem)), `${JSON.stringify(env)}: names ${variable} (${problems.join('; ')})`);
+    t.ok(
+      problems.some((problem) => new RegExp(`^${variable}\\b`).test(problem)),
+      `${JSON.stringify(env)}: names ${variable} (${problems.join('; ')})`,
+    );
   }
 });
 
 t.test('npm start exits non-zero and names the variable', async (t) => {
   // the message's way out of the process, for a value of each kind: a number, a secret, a URL
-  const kinds: Record<string, string>[] = [{ PORT: 'eighty' }, { JWT_SECRET: '', NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db' }, { DATABASE_URL: 'mysql://localhost/db' }];
+  const kinds: Record<string, string>[] = [
+    { PORT: 'eighty' },
+    { JWT_SECRET: '', NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h/db' },
+    { DATABASE_URL: 'mysql://localhost/db' },
+  ];
   for (const env of kinds) {
     const error = await refusal({ ...START_ENV, ...env });
     t.match(error.message, /exited with 1 before listening/, `${JSON.stringify(env)}: exit 1 before listening`);
-    t.match(error.message, new RegExp(`Invalid configuration:\\n {2}- ${Object.keys(env)[0]}\\b`), `${JSON.stringify(env)}: names ${Object.keys(env)[0]}`);
+    t.match(
+      error.message,
+      new RegExp(`Invalid configuration:\\n {2}- ${Object.keys(env)[0]}\\b`),
+      `${JSON.stringify(env)}: names ${Object.keys(env)[0]}`,
+    );
   }
 });
 
@@ -93,7 +104,11 @@ t.test('MAX_SESSIONS_PER_USER: 5 by default, 1 to 100', async (t) => {
 });
 
 t.test('a bad value is named, never shown: secrets stay out of the output', async (t) => {
-  const secrets = { JWT_SECRET: 'Zr8-too-short-secret', ADMIN_PASSWORD: 'hunter2', DATABASE_URL: 'mysql://shop:Db-Passw0rd@db.internal/shop' };
+  const secrets = {
+    JWT_SECRET: 'Zr8-too-short-secret',
+    ADMIN_PASSWORD: 'hunter2',
+    DATABASE_URL: 'mysql://shop:Db-Passw0rd@db.internal/shop',
+  };
   const refused = await refusal(secrets);
   t.match(refused.message, /exited with 1 before listening/);
   for (const name of Object.keys(secrets)) t.match(refused.message, new RegExp(`- ${name}`), `names ${name}`);
@@ -120,7 +135,19 @@ t.test('SalesDrive: the webhook secret is long enough, the push needs its keys, 
   ]);
   t.match(problemsOf({ SALESDRIVE_URL: 'shop.salesdrive.me' }), [/^SALESDRIVE_URL: /]);
   const push = loadConfig({ SALESDRIVE_URL: 'https://shop.salesdrive.me/', SALESDRIVE_API_KEY: 'k', SALESDRIVE_FORM_KEY: 'f' }).salesdrive;
-  t.same(push, { webhookSecret: undefined, webhookRateLimit: 600, push: { url: 'https://shop.salesdrive.me', apiKey: 'k', formKey: 'f', timeout: 10, retryDelay: 10, reconcileInterval: 5, reconcileOverlap: 600 } });
+  t.same(push, {
+    webhookSecret: undefined,
+    webhookRateLimit: 600,
+    push: {
+      url: 'https://shop.salesdrive.me',
+      apiKey: 'k',
+      formKey: 'f',
+      timeout: 10,
+      retryDelay: 10,
+      reconcileInterval: 5,
+      reconcileOverlap: 600,
+    },
+  });
   t.same(loadConfig({}).salesdrive, { webhookSecret: undefined, webhookRateLimit: 600 }, 'unset: nothing pushed, the webhook refuses');
 });
 
@@ -134,8 +161,15 @@ t.test('Dilovod: off without DILOVOD_URL, the key required with it and never sho
     }
   };
   t.equal(loadConfig({}).dilovod, undefined, 'unset: nothing synced');
-  t.same(problemsOf({ DILOVOD_URL: 'https://api.dilovod.ua' }), ["DILOVOD_API_KEY: required with DILOVOD_URL (the catalogue is read from Dilovod's API)"]);
-  const bad = problemsOf({ DILOVOD_URL: 'api.dilovod.ua', DILOVOD_API_KEY: 'dv-key-value', DILOVOD_MAX_CHANGE_SHARE: '150', DILOVOD_SET_PARENT_IDS: '11003,abc' });
+  t.same(problemsOf({ DILOVOD_URL: 'https://api.dilovod.ua' }), [
+    "DILOVOD_API_KEY: required with DILOVOD_URL (the catalogue is read from Dilovod's API)",
+  ]);
+  const bad = problemsOf({
+    DILOVOD_URL: 'api.dilovod.ua',
+    DILOVOD_API_KEY: 'dv-key-value',
+    DILOVOD_MAX_CHANGE_SHARE: '150',
+    DILOVOD_SET_PARENT_IDS: '11003,abc',
+  });
   t.match(bad, [/^DILOVOD_URL: /, /^DILOVOD_MAX_CHANGE_SHARE: /, /^DILOVOD_SET_PARENT_IDS: /]);
   t.notMatch(bad.join(), 'dv-key-value');
   t.same(loadConfig({ DILOVOD_URL: 'https://api.dilovod.ua', DILOVOD_API_KEY: 'k', DILOVOD_SET_PARENT_IDS: '1,2' }).dilovod, {

@@ -25,7 +25,9 @@ const replica = async () => {
   await app.ready();
   return app;
 };
-const headersOn = (app: App) => ({ authorization: `Bearer ${app.signAccessToken({ id: LOGINS.admin.id, role: 'admin', sessionId: testSessionId(LOGINS.admin.id), version: 0 })}` });
+const headersOn = (app: App) => ({
+  authorization: `Bearer ${app.signAccessToken({ id: LOGINS.admin.id, role: 'admin', sessionId: testSessionId(LOGINS.admin.id), version: 0 })}`,
+});
 const catalogue = () => sql`select * from products order by id`;
 
 t.test('two replicas: requests made together join one run; runs one at a time; Dilovod sees one call at a time', async (t) => {
@@ -37,12 +39,20 @@ t.test('two replicas: requests made together join one run; runs one at a time; D
   dilovod.mode = 'slow';
   dilovod.delay = 100;
   dilovod.maxConcurrent = 0;
-  const started = await Promise.all([a, b, a, b].map((app) => app.inject({ method: 'POST', url: '/api/v1/products/sync', headers: headersOn(app) })));
-  t.ok(started.every((res) => res.statusCode === 202), 'each answered 202 at once');
+  const started = await Promise.all(
+    [a, b, a, b].map((app) => app.inject({ method: 'POST', url: '/api/v1/products/sync', headers: headersOn(app) })),
+  );
+  t.ok(
+    started.every((res) => res.statusCode === 202),
+    'each answered 202 at once',
+  );
   const ids = [...new Set(started.map((res) => res.json<Run>().id))];
   t.ok(ids.length <= 2, `four requests, ${ids.length} run(s): one waiting is joined, not doubled`);
   const runs = await Promise.all(ids.map((id) => runEnded(a, headersOn(a), id)));
-  t.same(runs.map((run) => run.state), ids.map(() => 'succeeded'));
+  t.same(
+    runs.map((run) => run.state),
+    ids.map(() => 'succeeded'),
+  );
   t.equal(dilovod.maxConcurrent, 1, 'never two calls at once, across both replicas');
   const overlapping = await sql`
     select count(*)::int as n from catalogue_sync_runs r1 join catalogue_sync_runs r2
@@ -73,16 +83,25 @@ t.test('a replica stopped mid-run: the run is failed, nothing applied; the other
 
   const next = await syncRun(b, headersOn(b));
   t.equal(next.state, 'succeeded', next.error ?? '');
-  t.same(await sql`select count(*)::int as n from products where name like '% (before)'`, [{ n: 0 }], 'the next run applied the whole catalogue');
+  t.same(
+    await sql`select count(*)::int as n from products where name like '% (before)'`,
+    [{ n: 0 }],
+    'the next run applied the whole catalogue',
+  );
 });
 
 t.test('a replica killed mid-run (no chance to record it): the next run marks its run failed by its heartbeat', async (t) => {
   const a = await replica();
   t.teardown(() => a.close());
   // what a killed process leaves: a run marked running whose heartbeat stopped minutes ago
-  const [dead] = await sql`insert into catalogue_sync_runs (trigger, state, started_at, heartbeat_at) values ('schedule', 'running', now() - interval '10 minutes', now() - interval '10 minutes') returning id`;
+  const [dead] =
+    await sql`insert into catalogue_sync_runs (trigger, state, started_at, heartbeat_at) values ('schedule', 'running', now() - interval '10 minutes', now() - interval '10 minutes') returning id`;
   const next = await syncRun(a, headersOn(a));
   t.equal(next.state, 'succeeded');
   const [marked] = await sql`select state, error, finished_at is not null as finished from catalogue_sync_runs where id = ${dead!.id}`;
-  t.same(marked, { state: 'failed', error: 'Interrupted: the process running it stopped before it finished; nothing of it was applied', finished: true });
+  t.same(marked, {
+    state: 'failed',
+    error: 'Interrupted: the process running it stopped before it finished; nothing of it was applied',
+    finished: true,
+  });
 });

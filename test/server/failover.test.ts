@@ -15,7 +15,12 @@ const ADMIN = { email: 'failover@backoffice.local', password: 'failover-Passw0rd
 t.test('writes under load while PostgreSQL restarts and its backends are killed', async (t) => {
   const pg = await startPrivatePostgres();
   t.teardown(() => pg.destroy());
-  const server = await startServer({ DATABASE_URL: pg.url(), ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password, LOG_LEVEL: 'error' });
+  const server = await startServer({
+    DATABASE_URL: pg.url(),
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'error',
+  });
   t.teardown(() => server.child.kill('SIGKILL'));
   const admin = connect(pg.url());
   t.teardown(() => admin.end({ timeout: 1 }));
@@ -36,7 +41,12 @@ t.test('writes under load while PostgreSQL restarts and its backends are killed'
   const ids: string[] = [];
   for (let i = 0; i < WRITERS; i++) {
     const id = String(910_000 + i);
-    const created = await call('POST', '/api/v1/orders', { id, externalId: `fo-${i}`, orderNumber: `fo-${i}`, quantity: 1, status: '1', items: [] }, token);
+    const created = await call(
+      'POST',
+      '/api/v1/orders',
+      { id, externalId: `fo-${i}`, orderNumber: `fo-${i}`, quantity: 1, status: '1', items: [] },
+      token,
+    );
     t.equal(created.status, 201, `order ${id} created`);
     ids.push(id);
   }
@@ -84,7 +94,7 @@ t.test('writes under load while PostgreSQL restarts and its backends are killed'
   /** Until writes are acknowledged again after the fault (bounded: 60 s), then a second of them in flight. */
   const acknowledgedAgain = async () => {
     const before = acknowledged();
-    for (const started = Date.now(); Date.now() - started < 60_000; ) {
+    for (const started = Date.now(); Date.now() - started < 60_000;) {
       await new Promise((r) => setTimeout(r, 100));
       if (acknowledged() > before + WRITERS) {
         const steady = acknowledged();
@@ -98,7 +108,10 @@ t.test('writes under load while PostgreSQL restarts and its backends are killed'
   const faults: [string, () => Promise<unknown>][] = [
     ['a fast restart', () => pg.restart('fast')],
     ['an immediate restart (a crash)', () => pg.restart('immediate')],
-    ['pg_terminate_backend of the service', () => admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name like 'backoffice-api%'`],
+    [
+      'pg_terminate_backend of the service',
+      () => admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name like 'backoffice-api%'`,
+    ],
     ['a second fast restart', () => pg.restart('fast')],
   ];
   // the faults strike while every writer is inside its transaction, waiting for the row lock that
@@ -107,7 +120,9 @@ t.test('writes under load while PostgreSQL restarts and its backends are killed'
   const whileLocked = async (fault: () => Promise<unknown>) => {
     const locker = spawn('psql', ['-At', '-f', '-', pg.url()], { stdio: ['pipe', 'pipe', 'ignore'] });
     const orderIds = ids.map((id) => `'${id}'`).join(', ');
-    locker.stdin.end(`begin;\nselect count(*) from (select id from orders where id in (${orderIds}) for update) locked;\nselect pg_sleep(3);\ncommit;\n`);
+    locker.stdin.end(
+      `begin;\nselect count(*) from (select id from orders where id in (${orderIds}) for update) locked;\nselect pg_sleep(3);\ncommit;\n`,
+    );
     const held = new Promise((resolve) => locker.on('close', resolve));
     await new Promise((resolve) => locker.stdout.once('data', resolve));
     await new Promise((r) => setTimeout(r, 300));
@@ -129,14 +144,24 @@ t.test('writes under load while PostgreSQL restarts and its backends are killed'
   t.equal((await call('GET', '/readyz')).status, 200, 'ready again');
   const unavailable = outcomes.reduce((sum, o) => sum + o.unavailable, 0);
   t.ok(unavailable > 0, `the faults were felt: ${unavailable} writes answered 503`);
-  t.same(outcomes.flatMap((o) => o.other), [], 'no answer but 200, 503 and 504 OUTCOME_UNKNOWN');
+  t.same(
+    outcomes.flatMap((o) => o.other),
+    [],
+    'no answer but 200, 503 and 504 OUTCOME_UNKNOWN',
+  );
 
   for (const [w, id] of ids.entries()) {
     const seen = outcomes[w]!;
     const [order] = await admin<{ ttn: string }[]>`select ttn from orders where id = ${id}`;
     t.equal(order!.ttn, seen.lastOk, `order ${id}: the last acknowledged write is the one in the database`);
     // one history row per acknowledged write: none for a write answered 503
-    t.equal((await historyOf(id)) - historyBefore[w]!, seen.ok, `order ${id}: one history row per acknowledged write (${seen.ok}; ${seen.unavailable} answered 503)`);
+    t.equal(
+      (await historyOf(id)) - historyBefore[w]!,
+      seen.ok,
+      `order ${id}: one history row per acknowledged write (${seen.ok}; ${seen.unavailable} answered 503)`,
+    );
   }
-  t.comment(`writes: ${outcomes.reduce((s, o) => s + o.ok, 0)} acknowledged, ${unavailable} answered 503, ${outcomes.reduce((s, o) => s + o.unknown, 0)} answered 504 OUTCOME_UNKNOWN`);
+  t.comment(
+    `writes: ${outcomes.reduce((s, o) => s + o.ok, 0)} acknowledged, ${unavailable} answered 503, ${outcomes.reduce((s, o) => s + o.unknown, 0)} answered 504 OUTCOME_UNKNOWN`,
+  );
 });

@@ -22,7 +22,9 @@ t.test('each installation signs with its own secret, kept across restarts', asyn
   const first = await startServer({ ...unset, PGLITE_DATA_DIR: dataDir });
   t.teardown(() => first.child.kill('SIGKILL'));
   t.match(first.output(), /listening on http:\/\/127\.0\.0\.1:/, 'listens on 127.0.0.1 by default');
-  const [, email, password] = (await outputOnceItSays(first, /First admin created/)).match(/First admin created: (\S+) with password (\S+)/)!;
+  const [, email, password] = (await outputOnceItSays(first, /First admin created/)).match(
+    /First admin created: (\S+) with password (\S+)/,
+  )!;
   const login = await fetch(first.url('/api/v1/auth/login'), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -16,7 +16,11 @@ const getJson = async (server: ServerProcess, path: string, init?: RequestInit) 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 const login = (server: ServerProcess, email: string, password: string) =>
-  getJson(server, '/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  getJson(server, '/api/v1/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
 
 t.test('npm start on PGlite in an empty directory, then SIGTERM with a slow request in flight', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'bo-start-'));
@@ -63,7 +67,11 @@ t.test('npm start on PGlite in an empty directory, then SIGTERM with a slow requ
 
   const again = await startServer({ DATABASE_URL: '', PGLITE_DATA_DIR: dataDir, NODE_ENV: 'development' });
   t.teardown(() => again.child.kill('SIGKILL'));
-  t.match(again.output(), /^Database: PGlite in \S+\. Nothing to apply: the database is up to date\.$/m, 'the second start says in one line that its database is ready');
+  t.match(
+    again.output(),
+    /^Database: PGlite in \S+\. Nothing to apply: the database is up to date\.$/m,
+    'the second start says in one line that its database is ready',
+  );
   t.notMatch(again.output(), /rows before/, 'and prints no table of rows');
   t.notMatch(again.output(), /First admin created/, 'and never touches an existing user');
   t.equal((await login(again, generated![1]!, generated![2]!)).status, 200);
@@ -120,7 +128,12 @@ t.test('production without an admin password: the empty database gets no admin, 
   t.match(await outputOnceItSays(server, /set ADMIN_EMAIL and ADMIN_PASSWORD/), /set ADMIN_EMAIL and ADMIN_PASSWORD/);
   server.child.kill('SIGTERM');
   await server.exited;
-  const withAdmin = await startServer({ DATABASE_URL: db.url, NODE_ENV: 'production', ADMIN_EMAIL: 'Owner@NK-food.shop', ADMIN_PASSWORD: 'owner-Passw0rd!' });
+  const withAdmin = await startServer({
+    DATABASE_URL: db.url,
+    NODE_ENV: 'production',
+    ADMIN_EMAIL: 'Owner@NK-food.shop',
+    ADMIN_PASSWORD: 'owner-Passw0rd!',
+  });
   t.teardown(() => withAdmin.child.kill('SIGKILL'));
   const firstAdmin = /First admin created: owner@nk-food.shop \(password from ADMIN_PASSWORD\)/;
   t.match(await outputOnceItSays(withAdmin, firstAdmin), firstAdmin);

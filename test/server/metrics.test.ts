@@ -51,13 +51,21 @@ t.test('the app on a metrics port: requests, logins, refresh-token reuse, migrat
   t.equal(m.get('http_request_duration_seconds_count{method="GET",route="/api/v1/orders/:id",status_code="404"}'), 1, 'and status');
   t.equal(m.get('http_request_duration_seconds_count{method="POST",route="/api/v1/auth/login",status_code="429"}'), 1);
   t.ok(m.get('http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/api/v1/orders",status_code="200"}') === 3, 'a histogram');
-  t.notOk([...m.keys()].some((k) => k.includes('route="/metrics"')), 'the API-port 404 names no route');
+  t.notOk(
+    [...m.keys()].some((k) => k.includes('route="/metrics"')),
+    'the API-port 404 names no route',
+  );
   t.equal(m.get('backoffice_migrations{state="applied"}'), CHAIN.length);
   t.equal(m.get('backoffice_migrations{state="pending"}'), 0);
   t.equal(m.get('backoffice_db_pool_max'), 10);
   t.equal(m.get('backoffice_db_pool_connections{state="in_use"}'), 0, 'idle between requests');
   t.equal(m.get('backoffice_db_pool_connections{state="idle"}'), 10);
-  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_eventloop_lag_p99_seconds']) {
+  for (const name of [
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_eventloop_lag_p99_seconds',
+  ]) {
     t.ok(m.has(name), name);
   }
 

@@ -6,7 +6,11 @@ import t from 'tap';
 import { migratedTemplate, scratchDatabase } from '../helpers/databases.js';
 import { startServer } from '../helpers/server.js';
 
-const status = (url: string) => fetch(url).then((r) => r.status, (e: { cause?: { code?: string } }) => e.cause?.code ?? 'failed');
+const status = (url: string) =>
+  fetch(url).then(
+    (r) => r.status,
+    (e: { cause?: { code?: string } }) => e.cause?.code ?? 'failed',
+  );
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   t.test(`${signal} to the npm process drains and stops the server`, async (t) => {

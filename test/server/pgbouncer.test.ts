@@ -57,7 +57,10 @@ t.test('through PgBouncer in transaction mode: migrate directly, then 640 concur
   const ids = (await sql<{ id: string }[]>`select id from orders order by id limit 40`).map((r) => r.id);
   const sessions = await Promise.all(
     ['keeper@nk-food.shop', 'manager@nk-food.shop', 'boss@nk-food.shop', 'user2@nk-food.shop'].map(async (email, i) => {
-      const response = await post(server, '/api/v1/auth/login', { email, password: i === 0 ? 'keeper-Passw0rd!' : { 1: 'manager-Passw0rd!', 2: 'boss-Passw0rd!', 3: 'keeper-Passw0rd!' }[i]! });
+      const response = await post(server, '/api/v1/auth/login', {
+        email,
+        password: i === 0 ? 'keeper-Passw0rd!' : { 1: 'manager-Passw0rd!', 2: 'boss-Passw0rd!', 3: 'keeper-Passw0rd!' }[i]!,
+      });
       t.equal(response.status, 200, `${email} logs in`);
       return { token: ((await response.json()) as { refreshToken: string }).refreshToken };
     }),

@@ -11,7 +11,7 @@ import { startServer, type ServerProcess } from '../helpers/server.js';
 
 const LIMIT = 5;
 const db = await scratchDatabase(await migratedTemplate());
-const [a, b] = await Promise.all(
+const [a, b] = (await Promise.all(
   [1, 2].map(() =>
     startServer({
       DATABASE_URL: db.url,
@@ -22,7 +22,7 @@ const [a, b] = await Promise.all(
       TRUST_PROXY: 'true',
     }),
   ),
-) as [ServerProcess, ServerProcess];
+)) as [ServerProcess, ServerProcess];
 const sql = connect(db.url);
 t.teardown(async () => {
   a.child.kill('SIGKILL');
@@ -40,11 +40,20 @@ interface Answer {
 let clients = 0;
 /** A client address no other request of this file uses (the proxy's own address after it). */
 const newClient = () => `198.18.${Math.floor(++clients / 250)}.${(clients % 250) + 1}, 10.0.0.1`;
-async function call(server: ServerProcess, method: string, path: string, options: { token?: string; body?: unknown; client?: string } = {}): Promise<Answer> {
+async function call(
+  server: ServerProcess,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; client?: string } = {},
+): Promise<Answer> {
   const headers: Record<string, string> = { 'x-forwarded-for': options.client ?? newClient() };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(server.url(path), { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  const res = await fetch(server.url(path), {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -62,7 +71,8 @@ async function within(ms: number, check: () => Promise<boolean>) {
   } while (Date.now() < deadline);
   return check();
 }
-const refusedWithin = (ms: number, server: ServerProcess, token: string) => within(ms, async () => (await me(server, token)).status === 401);
+const refusedWithin = (ms: number, server: ServerProcess, token: string) =>
+  within(ms, async () => (await me(server, token)).status === 401);
 
 const admin = (await login(a, LOGINS.admin.email, LOGINS.admin.password)).body.accessToken as string;
 let users = 0;
@@ -125,7 +135,13 @@ t.test("sessions on two devices: each refreshes on either replica; logout ends t
   let station = await loggedIn(b, user, 'station');
 
   const list = await call(a, 'GET', '/api/v1/auth/sessions', { token: phone.accessToken });
-  t.same(list.body.map((s: { device: string; current: boolean }) => [s.device, s.current]), [['station', false], ['phone', true]]);
+  t.same(
+    list.body.map((s: { device: string; current: boolean }) => [s.device, s.current]),
+    [
+      ['station', false],
+      ['phone', true],
+    ],
+  );
   const [row] = await sql`select sessions from users where id = ${user.id}`;
   for (const s of row!.sessions as { hash: string }[]) t.notMatch(JSON.stringify(list.body), s.hash, 'no hash listed');
 
@@ -163,7 +179,10 @@ t.test('login limits count the attempts on both replicas: per e-mail and per cli
   const client = newClient();
   const perClient = [];
   for (let i = 0; i <= LIMIT; i++) {
-    const res = await call(i % 2 ? b : a, 'POST', '/api/v1/auth/login', { client, body: { email: `nobody-${i}@nk-food.shop`, password: 'x' } });
+    const res = await call(i % 2 ? b : a, 'POST', '/api/v1/auth/login', {
+      client,
+      body: { email: `nobody-${i}@nk-food.shop`, password: 'x' },
+    });
     perClient.push(res.status);
   }
   t.same(perClient, [...Array(LIMIT).fill(401), 429], `${LIMIT} attempts from one client over both replicas, then 429`);

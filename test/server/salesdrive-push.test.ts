@@ -76,7 +76,15 @@ const [first, b] = await Promise.all([start(), start()]);
 let a = first;
 const sql = connect(db.url);
 t.teardown(async () => {
-  if (process.env.DEBUG_PUSH) console.error(servers.map((s) => s.output()).join('\n').split('\n').filter((l) => /push|queue|rror/i.test(l)).join('\n'));
+  if (process.env.DEBUG_PUSH)
+    console.error(
+      servers
+        .map((s) => s.output())
+        .join('\n')
+        .split('\n')
+        .filter((l) => /push|queue|rror/i.test(l))
+        .join('\n'),
+    );
   for (const server of servers) server.child.kill('SIGKILL');
   await Promise.all(servers.map((s) => s.exited));
   await sql.end();
@@ -93,7 +101,8 @@ async function call(server: ServerProcess, method: string, path: string, body?: 
   return { status: response.status, body: await response.json().catch(() => null) };
 }
 const login = async (server: ServerProcess) =>
-  (await call(server, 'POST', '/api/v1/auth/login', { email: LOGINS.storekeeper.email, password: LOGINS.storekeeper.password })).body.accessToken as string;
+  (await call(server, 'POST', '/api/v1/auth/login', { email: LOGINS.storekeeper.email, password: LOGINS.storekeeper.password })).body
+    .accessToken as string;
 
 /** Polls until `check` holds, at most `ms`. */
 async function within(ms: number, check: () => Promise<boolean>) {
@@ -116,7 +125,8 @@ for (const id of ORDERS) {
 }
 let tokenA = await login(a);
 const tokenB = await login(b);
-const setStatus = (server: ServerProcess, token: string, id: string, status: string) => call(server, 'PATCH', `/api/v1/orders/${id}`, { status }, token);
+const setStatus = (server: ServerProcess, token: string, id: string, status: string) =>
+  call(server, 'PATCH', `/api/v1/orders/${id}`, { status }, token);
 
 t.test('a status change made here reaches SalesDrive with the key and form the old back office sent', async (t) => {
   const patched = await setStatus(a, tokenA, '223001', '2');
@@ -135,7 +145,13 @@ t.test('SalesDrive down, then slow, then up, a replica restarted in between: eve
   await down();
   const expected: Record<string, string[]> = { '223001': ['2'], '223002': [], '223003': [] };
   const changes: [string, string][] = [
-    ['223001', '3'], ['223002', '2'], ['223001', '4'], ['223003', '2'], ['223002', '3'], ['223002', '4'], ['223001', '5'],
+    ['223001', '3'],
+    ['223002', '2'],
+    ['223001', '4'],
+    ['223003', '2'],
+    ['223002', '3'],
+    ['223002', '4'],
+    ['223001', '5'],
   ];
   for (const [i, [id, status]] of changes.entries()) {
     const server = i % 2 ? b : a;

@@ -45,14 +45,16 @@ function open(): Promise<Client> {
 }
 /** Established connections whose local end is the server's port (ss, from iproute2). */
 const serverSideConnections = () =>
-  execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${server.port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length;
+  execFileSync('ss', ['-Htn', 'state', 'established', `( sport = :${server.port} )`], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean).length;
 const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const livez = async () => (await fetch(server.url('/livez'))).status;
 /** Resolves once every promise has, or after `ms` with those still open counted. */
 async function within(ms: number, closed: Promise<number>[]) {
   let open = closed.length;
   for (const c of closed) void c.then(() => open--);
-  for (const deadline = Date.now() + ms; open > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+  for (const deadline = Date.now() + ms; open > 0 && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 100));
   return open;
 }
 
@@ -60,7 +62,9 @@ t.test('a request sent a byte at a time is cut off after REQUEST_TIMEOUT, and ot
   const body = JSON.stringify({ email: 'keeper@nk-food.shop', password: 'keeper-Passw0rd!' });
   const clients = await Promise.all(Array.from({ length: 40 }, open));
   for (const { socket } of clients) {
-    socket.write(`POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(
+      `POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
   }
   let sent = 0;
   const drip = setInterval(() => {
@@ -68,7 +72,10 @@ t.test('a request sent a byte at a time is cut off after REQUEST_TIMEOUT, and ot
     sent++;
   }, 250);
   t.equal(await livez(), 200, 'the service answers while they drip');
-  const left = await within(10_000, clients.map((c) => c.closed));
+  const left = await within(
+    10_000,
+    clients.map((c) => c.closed),
+  );
   clearInterval(drip);
   t.equal(left, 0, 'every slow sender was cut off');
   const lifetimes = await Promise.all(clients.map((c) => c.closed));
@@ -81,7 +88,10 @@ t.test('headers that never end are cut off too', async (t) => {
   const clients = await Promise.all(Array.from({ length: 20 }, open));
   for (const { socket } of clients) socket.write('GET /livez HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
   const drip = setInterval(() => clients.forEach(({ socket }) => socket.destroyed || socket.write('a')), 250);
-  const left = await within(10_000, clients.map((c) => c.closed));
+  const left = await within(
+    10_000,
+    clients.map((c) => c.closed),
+  );
   clearInterval(drip);
   t.equal(left, 0, 'every one was cut off');
 });
@@ -104,7 +114,9 @@ t.test('clients that ask for the Swagger bundle and never read are dropped after
   }
   t.equal(held, 0, 'the server dropped every one');
   for (const { socket } of clients) socket.destroy();
-  t.comment(`server RSS: ${(before / 2 ** 20).toFixed(0)} MB before, ${(during / 2 ** 20).toFixed(0)} MB with 60 non-reading clients of a 1.5 MB file`);
+  t.comment(
+    `server RSS: ${(before / 2 ** 20).toFixed(0)} MB before, ${(during / 2 ** 20).toFixed(0)} MB with 60 non-reading clients of a 1.5 MB file`,
+  );
 });
 
 t.test('connections beyond MAX_CONNECTIONS are closed at once; once the others time out, the service serves again', async (t) => {
@@ -113,6 +125,13 @@ t.test('connections beyond MAX_CONNECTIONS are closed at once; once the others t
   const extra = await open();
   const refusedAfter = await Promise.race([extra.closed, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
   t.not(refusedAfter, -1, `the 101st connection is closed (after ${refusedAfter} ms)`);
-  t.equal(await within(10_000, idle.map((c) => c.closed)), 0, 'the idle ones time out');
+  t.equal(
+    await within(
+      10_000,
+      idle.map((c) => c.closed),
+    ),
+    0,
+    'the idle ones time out',
+  );
   t.equal(await livez(), 200, 'and the service serves again');
 });

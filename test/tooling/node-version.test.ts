@@ -25,7 +25,13 @@ const older = candidates.filter(existsSync).find((node) => {
   return a < major || (a === major && b < minor);
 });
 
-t.ok(older, `a Node.js older than ${major}.${minor} to run the commands with (found: ${candidates.filter(existsSync).map((n) => `${n} ${versionOf(n)}`).join(', ')})`);
+t.ok(
+  older,
+  `a Node.js older than ${major}.${minor} to run the commands with (found: ${candidates
+    .filter(existsSync)
+    .map((n) => `${n} ${versionOf(n)}`)
+    .join(', ')})`,
+);
 
 t.test('npm start and the operator commands name the Node.js required, and stop before the build', async (t) => {
   const env = { PATH: `${dirname(older!)}:${process.env.PATH}` };

@@ -18,8 +18,12 @@ t.test('npm test without PostgreSQL says what to do, and fails', async (t) => {
   clearTimeout(stopper);
   t.equal(code, 1, 'exit 1');
   const said = output.split('\n').filter((line) => line.trim() && !line.startsWith('>'));
-  t.same(said, [
-    'npm test needs PostgreSQL 15 or newer at postgres://postgres:***@127.0.0.1:1/postgres (connect ECONNREFUSED 127.0.0.1:1): ' +
-      'start it (user postgres, no password), or set PG_ADMIN_URL=postgres://user@host:port/postgres.',
-  ], 'one line, no stack, no password');
+  t.same(
+    said,
+    [
+      'npm test needs PostgreSQL 15 or newer at postgres://postgres:***@127.0.0.1:1/postgres (connect ECONNREFUSED 127.0.0.1:1): ' +
+        'start it (user postgres, no password), or set PG_ADMIN_URL=postgres://user@host:port/postgres.',
+    ],
+    'one line, no stack, no password',
+  );
 });

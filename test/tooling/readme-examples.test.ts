@@ -14,7 +14,11 @@ const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 
 /** Fenced blocks, their common indentation removed (some sit in a numbered list). */
 const blocks = [...readme.matchAll(/^( *)```[^\n]*\n([\s\S]*?)^\1```$/gm)].map(([, indent, body]) =>
-  body!.split('\n').map((line) => line.slice(indent!.length)).join('\n').trim(),
+  body!
+    .split('\n')
+    .map((line) => line.slice(indent!.length))
+    .join('\n')
+    .trim(),
 );
 
 /** Counts that depend on the day the run happens (tokens expire), and trailing spaces. */

@@ -18,7 +18,8 @@ function resetPassword(args: string[], env: Record<string, string>, input = '') 
   return result;
 }
 
-const login = (app: App, email: string, password: string) => app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
+const login = (app: App, email: string, password: string) =>
+  app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } });
 const refresh = (app: App, refreshToken: string) => app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refreshToken } });
 
 t.test('PostgreSQL: a generated password, shown once; the session ends', async (t) => {
@@ -51,7 +52,11 @@ t.test('PostgreSQL: a generated password, shown once; the session ends', async (
 t.test('PGlite: the same command on the embedded database', async (t) => {
   const dataDir = await pgliteFolder(t, 'migrated');
   const admin = { email: 'admin@backoffice.local', password: 'lost-admin-Passw0rd' };
-  await runMigrations({ dataDir }, async () => undefined, (client) => ensureFirstAdmin(client, admin, false));
+  await runMigrations(
+    { dataDir },
+    async () => undefined,
+    (client) => ensureFirstAdmin(client, admin, false),
+  );
   const result = await resetPassword([admin.email], { DATABASE_URL: '', PGLITE_DATA_DIR: dataDir });
   t.equal(result.code, 0, result.stderr);
   const shown = result.stdout.match(/New password of admin@backoffice\.local: (\S+) \(shown once\)/);

@@ -63,8 +63,14 @@ export async function captureTrigger(q: Query, oid: string): Promise<SetAside> {
       from pg_trigger t where t.oid = ${oid}`);
   const on = `${ident(t!.name)} ON ${t!.table}`;
   return {
-    kind: 'trigger', name: `${ident(t!.name)} on ${t!.table}`, drop: `DROP TRIGGER ${on}`,
-    create: [t!.def, ...(t!.enabled !== 'O' ? [`ALTER TABLE ${t!.table} ${ENABLE[t!.enabled]} TRIGGER ${ident(t!.name)}`] : []), ...commentOn(`TRIGGER ${on}`, t!.comment)],
+    kind: 'trigger',
+    name: `${ident(t!.name)} on ${t!.table}`,
+    drop: `DROP TRIGGER ${on}`,
+    create: [
+      t!.def,
+      ...(t!.enabled !== 'O' ? [`ALTER TABLE ${t!.table} ${ENABLE[t!.enabled]} TRIGGER ${ident(t!.name)}`] : []),
+      ...commentOn(`TRIGGER ${on}`, t!.comment),
+    ],
     with: t!.comment === null ? [] : ['comment'],
   };
 }
@@ -76,8 +82,14 @@ export async function captureRule(q: Query, oid: string): Promise<SetAside> {
       from pg_rewrite r where r.oid = ${oid}`);
   const on = `${ident(r!.name)} ON ${r!.table}`;
   return {
-    kind: 'rule', name: `${ident(r!.name)} on ${r!.table}`, drop: `DROP RULE ${on}`,
-    create: [r!.def.replace(/;\s*$/, ''), ...(r!.enabled !== 'O' ? [`ALTER TABLE ${r!.table} ${ENABLE[r!.enabled]} RULE ${ident(r!.name)}`] : []), ...commentOn(`RULE ${on}`, r!.comment)],
+    kind: 'rule',
+    name: `${ident(r!.name)} on ${r!.table}`,
+    drop: `DROP RULE ${on}`,
+    create: [
+      r!.def.replace(/;\s*$/, ''),
+      ...(r!.enabled !== 'O' ? [`ALTER TABLE ${r!.table} ${ENABLE[r!.enabled]} RULE ${ident(r!.name)}`] : []),
+      ...commentOn(`RULE ${on}`, r!.comment),
+    ],
     with: r!.comment === null ? [] : ['comment'],
   };
 }
@@ -93,14 +105,29 @@ export async function capturePolicy(q: Query, oid: string): Promise<SetAside> {
                   ' WITH CHECK (' || pg_get_expr(p.polwithcheck, p.polrelid) || ')') as "create"
       from pg_policy p where p.oid = ${oid}`);
   const on = `${ident(p!.name)} ON ${p!.table}`;
-  return { kind: 'policy', name: `${ident(p!.name)} on ${p!.table}`, drop: `DROP POLICY ${on}`, create: [p!.create, ...commentOn(`POLICY ${on}`, p!.comment)], with: p!.comment === null ? [] : ['comment'] };
+  return {
+    kind: 'policy',
+    name: `${ident(p!.name)} on ${p!.table}`,
+    drop: `DROP POLICY ${on}`,
+    create: [p!.create, ...commentOn(`POLICY ${on}`, p!.comment)],
+    with: p!.comment === null ? [] : ['comment'],
+  };
 }
 
 /** A view or materialized view, as PostgreSQL defines it now, with everything that goes with it. */
 export async function captureRelation(q: Query, oid: string): Promise<SetAside> {
   const [v] = await q<{
-    name: string; kind: string; def: string; options: string[] | null; owner: string; populated: boolean; tablespace: string | null;
-    comment: string | null; has_acl: boolean; grants: string[]; columns: { name: string; comment: string | null; default: string | null; grants: string[] }[];
+    name: string;
+    kind: string;
+    def: string;
+    options: string[] | null;
+    owner: string;
+    populated: boolean;
+    tablespace: string | null;
+    comment: string | null;
+    has_acl: boolean;
+    grants: string[];
+    columns: { name: string; comment: string | null; default: string | null; grants: string[] }[];
     indexes: { name: string; def: string; comment: string | null; clustered: boolean }[];
   }>(`
     select format('%I.%I', n.nspname, c.relname) as name, c.relkind::text as kind, pg_get_viewdef(c.oid) as def, c.reloptions as options,
@@ -137,7 +164,10 @@ export async function captureRelation(q: Query, oid: string): Promise<SetAside> 
   const grants = [...view.grants, ...view.columns.flatMap((c) => c.grants)];
   if (view.has_acl || grants.length) {
     // exactly the grants it had: none of what the new object got by default
-    create.push(`REVOKE ALL ON ${view.name} FROM PUBLIC, ${view.owner}`, ...grants.map((g) => `GRANT ${g.replace(/ TO /, ` ON ${view.name} TO `)}`));
+    create.push(
+      `REVOKE ALL ON ${view.name} FROM PUBLIC, ${view.owner}`,
+      ...grants.map((g) => `GRANT ${g.replace(/ TO /, ` ON ${view.name} TO `)}`),
+    );
   }
   for (const c of view.columns) {
     if (c.default !== null) create.push(`ALTER VIEW ${view.name} ALTER COLUMN ${ident(c.name)} SET DEFAULT ${c.default}`);
@@ -169,7 +199,11 @@ export async function captureRelation(q: Query, oid: string): Promise<SetAside> 
     withs.push(`${o.kind} ${part.name.replace(/ on .*/, '')}`);
   }
   return {
-    kind: matview ? 'materialized view' : 'view', name: view.name, drop: `DROP ${word} ${view.name}`, create, with: withs,
+    kind: matview ? 'materialized view' : 'view',
+    name: view.name,
+    drop: `DROP ${word} ${view.name}`,
+    create,
+    with: withs,
     ...(matview && view.populated ? { count: `select count(*)::int as n from ${view.name}` } : {}),
   };
 }

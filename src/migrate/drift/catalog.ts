@@ -23,11 +23,13 @@ export interface Transaction {
 }
 
 /** Plain SQL in a transaction: rows as plain objects (postgres.js gives an array, PGlite `{ rows }`). */
-export const queryIn = (tx: Pick<Transaction, 'execute'>): Query => async <T>(text: string) => {
-  // the row type is the caller's word for its own SQL; the shape is either driver's
-  const result = (await tx.execute(sql.raw(text))) as T[] | { rows: T[] };
-  return Array.isArray(result) ? result : result.rows;
-};
+export const queryIn =
+  (tx: Pick<Transaction, 'execute'>): Query =>
+  async <T>(text: string) => {
+    // the row type is the caller's word for its own SQL; the shape is either driver's
+    const result = (await tx.execute(sql.raw(text))) as T[] | { rows: T[] };
+    return Array.isArray(result) ? result : result.rows;
+  };
 /**
  * Names the chain itself gives (every snapshot's tables, columns, indexes and constraints, and the
  * triggers and functions its SQL creates): what is not among them on its tables is the operator's.
@@ -47,8 +49,18 @@ export function managedNames(): Managed {
   for (const file of readdirSync(`${MIGRATIONS_FOLDER}/meta`).filter((f) => f.endsWith('_snapshot.json'))) {
     // drizzle-kit's snapshot of this build's chain, read as the shape it writes
     const snapshot = JSON.parse(readFileSync(`${MIGRATIONS_FOLDER}/meta/${file}`, 'utf8')) as {
-      tables: Record<string, { name: string; columns: Record<string, { name: string }>; indexes: Record<string, unknown>; foreignKeys: Record<string, unknown>;
-        compositePrimaryKeys: Record<string, unknown>; uniqueConstraints: Record<string, unknown>; checkConstraints?: Record<string, unknown> }>;
+      tables: Record<
+        string,
+        {
+          name: string;
+          columns: Record<string, { name: string }>;
+          indexes: Record<string, unknown>;
+          foreignKeys: Record<string, unknown>;
+          compositePrimaryKeys: Record<string, unknown>;
+          uniqueConstraints: Record<string, unknown>;
+          checkConstraints?: Record<string, unknown>;
+        }
+      >;
     };
     for (const table of Object.values(snapshot.tables)) {
       for (const column of Object.values(table.columns)) m.columns.add(`${table.name}.${column.name}`);
@@ -59,14 +71,20 @@ export function managedNames(): Managed {
     }
   }
   const sqlFiles = [
-    ...readdirSync(MIGRATIONS_FOLDER).filter((f) => f.endsWith('.sql')).map((f) => `${MIGRATIONS_FOLDER}/${f}`),
-    ...readdirSync(`${MIGRATIONS_FOLDER}/down`).filter((f) => f.endsWith('.sql')).map((f) => `${MIGRATIONS_FOLDER}/down/${f}`),
+    ...readdirSync(MIGRATIONS_FOLDER)
+      .filter((f) => f.endsWith('.sql'))
+      .map((f) => `${MIGRATIONS_FOLDER}/${f}`),
+    ...readdirSync(`${MIGRATIONS_FOLDER}/down`)
+      .filter((f) => f.endsWith('.sql'))
+      .map((f) => `${MIGRATIONS_FOLDER}/down/${f}`),
   ];
   for (const file of sqlFiles) {
     const text = readFileSync(file, 'utf8');
     for (const [, name] of text.matchAll(/CREATE TRIGGER "?(\w+)"?/g)) m.triggers.add(name!);
     for (const [, name] of text.matchAll(/CREATE (?:OR REPLACE )?FUNCTION "?(\w+)"?\s*\(/g)) m.functions.add(name!);
-    for (const [, name] of text.matchAll(/(?:CREATE (?:UNIQUE )?INDEX|RENAME TO|RENAME CONSTRAINT "?\w+"? TO|ADD CONSTRAINT|CONSTRAINT) "?(\w+)"?/g)) {
+    for (const [, name] of text.matchAll(
+      /(?:CREATE (?:UNIQUE )?INDEX|RENAME TO|RENAME CONSTRAINT "?\w+"? TO|ADD CONSTRAINT|CONSTRAINT) "?(\w+)"?/g,
+    )) {
       m.indexes.add(name!);
       m.constraints.add(name!);
     }

@@ -49,7 +49,10 @@ export class DriftGuard {
   private tag = '';
   private readonly q: Query;
 
-  constructor(private readonly tx: Transaction, private readonly direction: Direction) {
+  constructor(
+    private readonly tx: Transaction,
+    private readonly direction: Direction,
+  ) {
     this.q = queryIn(tx);
   }
 
@@ -113,7 +116,8 @@ export class DriftGuard {
       } catch (error) {
         const again = this.direction === 'up' ? 'migrating' : 'rolling back';
         this.failures.push({
-          kind: object.kind, name: object.name,
+          kind: object.kind,
+          name: object.name,
           why: `it cannot be created again after ${this.tag} changed what it reads: ${driverMessage(error)}`,
           todo: `Drop it before ${again} (${object.drop};) and create it again on ${this.direction === 'up' ? 'the new' : 'the legacy'} schema afterwards.`,
         });
@@ -122,7 +126,9 @@ export class DriftGuard {
       const rows = object.count ? Number((await this.q<{ n: number }>(object.count))[0]?.n ?? 0) : undefined;
       const earlier = this.recreated.get(object.name);
       this.recreated.set(object.name, {
-        kind: object.kind, after: earlier && earlier.after !== this.tag ? `${earlier.after}, ${this.tag}` : this.tag, with: object.with,
+        kind: object.kind,
+        after: earlier && earlier.after !== this.tag ? `${earlier.after}, ${this.tag}` : this.tag,
+        with: object.with,
         ...(rows !== undefined ? { rows } : {}),
       });
     }

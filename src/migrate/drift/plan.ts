@@ -71,7 +71,8 @@ export function upChanges(tag: string): StepChanges {
     tables: [...Object.entries(tables).map(([name, becomes]) => ({ name, becomes })), ...drops.tables],
     columns: [
       ...Object.entries(plan.columns ?? {}).flatMap(([table, renames]) =>
-        Object.entries(renames).map(([name, becomes]) => ({ name, becomes, table: before(table) }))),
+        Object.entries(renames).map(([name, becomes]) => ({ name, becomes, table: before(table) })),
+      ),
       ...drops.columns,
     ],
   };
@@ -85,7 +86,8 @@ export function downChanges(tag: string): StepChanges {
     tables: [...Object.entries(plan.tables ?? {}).map(([becomes, name]) => ({ name, becomes })), ...drops.tables],
     columns: [
       ...Object.entries(plan.columns ?? {}).flatMap(([table, renames]) =>
-        Object.entries(renames).map(([becomes, name]) => ({ name, becomes, table }))),
+        Object.entries(renames).map(([becomes, name]) => ({ name, becomes, table })),
+      ),
       ...drops.columns,
     ],
   };
@@ -96,7 +98,11 @@ export const chainTableNames = () => [
   ...new Set(
     readChain().flatMap(({ tag }) => {
       const plan = planOf(tag);
-      return [...Object.entries(plan.tables ?? {}).flat(), ...dropped(plan.drop).tables.map((c) => c.name), ...dropped(plan.create).tables.map((c) => c.name)];
+      return [
+        ...Object.entries(plan.tables ?? {}).flat(),
+        ...dropped(plan.drop).tables.map((c) => c.name),
+        ...dropped(plan.create).tables.map((c) => c.name),
+      ];
     }),
   ),
 ];

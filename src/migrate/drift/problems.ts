@@ -14,7 +14,10 @@ export interface DriftProblem {
 
 /** The run stopped before committing anything: every object it cannot carry, each with what to do. */
 export class DriftStop extends Error {
-  constructor(readonly direction: Direction, readonly problems: DriftProblem[]) {
+  constructor(
+    readonly direction: Direction,
+    readonly problems: DriftProblem[],
+  ) {
     super(
       `${problems.length} object(s) that the migration chain does not manage cannot be carried ${direction === 'up' ? 'over' : 'back'} as they are:\n` +
         problems.map((p) => `  ${p.kind} ${p.name}: ${p.why}.\n    ${p.todo}`).join('\n'),
@@ -70,7 +73,8 @@ export async function findProblems(q: Query, direction: Direction, tags: string[
     const drop = `DROP TRIGGER ${ident(t.name)} ON ${t.table};`;
     if (dropped) {
       problems.push({
-        kind: 'trigger', name: `${ident(t.name)} on ${t.table} (function ${t.function})`,
+        kind: 'trigger',
+        name: `${ident(t.name)} on ${t.table} (function ${t.function})`,
         why: `${dropped.tag} drops ${t.table} (${dropped.note ?? 'not in ' + schema}), and the trigger with it`,
         todo: `Drop it before ${again} (${drop}); what it did has no table to act on in ${schema}.`,
       });
@@ -83,7 +87,8 @@ export async function findProblems(q: Query, direction: Direction, tags: string[
       ...(inArgs.length ? [`its arguments name ${inArgs.map(describeChange).join(', ')}`] : []),
     ];
     problems.push({
-      kind: 'trigger', name: `${ident(t.name)} on ${t.table} (function ${t.function})`,
+      kind: 'trigger',
+      name: `${ident(t.name)} on ${t.table} (function ${t.function})`,
       why: `${parts.join('; ')}: it would fail at its first use`,
       todo: `Drop it before ${again} (${drop}), then create the function again with the names changed as above, and the trigger, ${after}.`,
     });
@@ -92,7 +97,8 @@ export async function findProblems(q: Query, direction: Direction, tags: string[
     const names = named.get(f.oid) ?? [];
     if (!names.length || triggerFunctions.has(f.oid)) continue;
     problems.push({
-      kind: f.kind, name: f.name,
+      kind: f.kind,
+      name: f.name,
       why: `its body names ${names.map(describeChange).join(', ')}: it would fail at its first use`,
       todo: `Drop it before ${again} (DROP ${f.kind.toUpperCase()} ${f.name};) and create it again with the names changed as above ${after}, or change them in it then.`,
     });
@@ -112,12 +118,12 @@ export async function findProblems(q: Query, direction: Direction, tags: string[
     const throughView = d.via && cannot.has(d.via);
     if (!lost.length && !throughView) continue;
     cannot.add(d.name);
-    const what = lost.length
-      ? [...new Set(lost.map((l) => l.label))].join(', ')
-      : `view ${d.via}`;
-    const dropWord = d.kind === 'policy' ? `DROP POLICY ${d.name}` : d.kind === 'rule' ? `DROP RULE ${d.name}` : `DROP ${d.kind.toUpperCase()} ${d.name}`;
+    const what = lost.length ? [...new Set(lost.map((l) => l.label))].join(', ') : `view ${d.via}`;
+    const dropWord =
+      d.kind === 'policy' ? `DROP POLICY ${d.name}` : d.kind === 'rule' ? `DROP RULE ${d.name}` : `DROP ${d.kind.toUpperCase()} ${d.name}`;
     problems.push({
-      kind: d.kind, name: d.name,
+      kind: d.kind,
+      name: d.name,
       why: lost.length
         ? `it reads ${what}, which ${lost[0]!.change.tag} drops${lost[0]!.change.note ? ` (${lost[0]!.change.note})` : ''}`
         : `it reads ${what}, which cannot be carried`,
@@ -132,7 +138,8 @@ export async function findProblems(q: Query, direction: Direction, tags: string[
     const dropped = droppedTables.get(unquote(k.references));
     if (!dropped) continue;
     problems.push({
-      kind: 'foreign key', name: `${ident(k.name)} on ${k.table}`,
+      kind: 'foreign key',
+      name: `${ident(k.name)} on ${k.table}`,
       why: `it references ${k.references}, which ${dropped.tag} drops${dropped.note ? ` (${dropped.note})` : ''}`,
       todo: `Drop it before ${again} (ALTER TABLE ${k.table} DROP CONSTRAINT ${ident(k.name)};).`,
     });

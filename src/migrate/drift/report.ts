@@ -20,13 +20,18 @@ export async function carriedLines(q: Query, direction: Direction, recreated: Re
   for (const d of await dependents(q, tables)) {
     const r = recreated.get(d.name);
     if (r) {
-      const what = r.rows !== undefined ? `created again and refreshed after ${r.after} (${r.rows} rows)` : `created again after ${r.after} changed what it reads`;
+      const what =
+        r.rows !== undefined
+          ? `created again and refreshed after ${r.after} (${r.rows} rows)`
+          : `created again after ${r.after} changed what it reads`;
       lines.push(`${d.kind} ${d.name}: ${what}, with ${r.with.join(', ') || 'nothing else'}`);
     } else lines.push(`${d.kind} ${d.name}: kept (PostgreSQL carries it through the renames)`);
   }
   for (const t of await unmanagedTriggers(q, tables)) {
     const r = recreated.get(`${ident(t.name)} on ${t.table}`);
-    lines.push(`trigger ${ident(t.name)} on ${t.table} (function ${t.function}): ${r ? `created again after ${r.after}` : 'kept'}; it did not fire for ${fired}'s own changes`);
+    lines.push(
+      `trigger ${ident(t.name)} on ${t.table} (function ${t.function}): ${r ? `created again after ${r.after}` : 'kept'}; it did not fire for ${fired}'s own changes`,
+    );
   }
   const indexes = await q<{ name: string; table: string; constraint: boolean }>(`
     select ic.relname as name, i.indrelid::regclass::text as "table", exists (select from pg_constraint k where k.conindid = i.indexrelid) as "constraint"

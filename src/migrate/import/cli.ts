@@ -27,7 +27,9 @@ if (args.includes('--help')) {
     if (error instanceof ImportStopped) {
       console.error(error.message);
     } else {
-      console.error(`The import stopped: ${withoutPassword(error instanceof Error ? error.message : String(error), urls[0]!)}\nNothing was written: the target is as it was.`);
+      console.error(
+        `The import stopped: ${withoutPassword(error instanceof Error ? error.message : String(error), urls[0]!)}\nNothing was written: the target is as it was.`,
+      );
     }
     process.exitCode = 1;
   }

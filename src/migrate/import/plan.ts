@@ -11,7 +11,17 @@ import { mapColumn, type Kind, type MysqlColumn } from './types.js';
 /** The two models whose MySQL tables Prisma named with @@map; every other legacy table has the same name on both. */
 const RENAMED: Record<string, string> = { settings_boxes: 'BoxSettings', settings_wp_sku: 'WordPressSkuCache' };
 /** Referenced tables before those that reference them (drizzle/0000 creates the foreign keys). */
-const LOAD_ORDER = ['User', 'Order', 'Product', 'BoxSettings', 'WordPressSkuCache', 'DilovodData', 'SalesDriveData', 'OrderHistory', 'refresh_tokens'];
+const LOAD_ORDER = [
+  'User',
+  'Order',
+  'Product',
+  'BoxSettings',
+  'WordPressSkuCache',
+  'DilovodData',
+  'SalesDriveData',
+  'OrderHistory',
+  'refresh_tokens',
+];
 
 interface LegacyColumn {
   name: string;
@@ -75,7 +85,10 @@ export function planImport(tables: MysqlTable[], otherObjects: { name: string; t
       }
       const legacyColumn = legacyColumns?.find((c) => c.name === column.name);
       if (legacyColumns && !legacyColumn) {
-        problems.push({ table: table.name, problem: `column ${column.name} (${column.columnType}) is not in the legacy schema the migration chain starts from` });
+        problems.push({
+          table: table.name,
+          problem: `column ${column.name} (${column.columnType}) is not in the legacy schema the migration chain starts from`,
+        });
         continue;
       }
       // a legacy jsonb column is JSON whatever MySQL calls it (MariaDB: LONGTEXT)
@@ -83,7 +96,8 @@ export function planImport(tables: MysqlTable[], otherObjects: { name: string; t
       columns.push({ name: column.name, kind, pgType: mapping.pgType, mysql: column });
     }
     for (const missing of legacyColumns?.filter((c) => c.notNull && c.default === undefined && !/serial/.test(c.type)) ?? []) {
-      if (!table.columns.some((c) => c.name === missing.name)) problems.push({ table: table.name, problem: `has no column ${missing.name}, which the legacy schema requires` });
+      if (!table.columns.some((c) => c.name === missing.name))
+        problems.push({ table: table.name, problem: `has no column ${missing.name}, which the legacy schema requires` });
     }
     plans.push({ source: table, target, legacy: legacyColumns !== undefined, columns });
   }

@@ -77,7 +77,8 @@ function checksOf(column: PlannedColumn): Check[] {
     case 'text':
       return [
         {
-          wrong: (value) => (typeof value === 'string' && value.includes('\u0000') ? 'a NUL byte, which a PostgreSQL string cannot hold' : undefined),
+          wrong: (value) =>
+            typeof value === 'string' && value.includes('\u0000') ? 'a NUL byte, which a PostgreSQL string cannot hold' : undefined,
           fix: () => `REPLACE(${c}, CHAR(0), '')`,
         },
       ];
@@ -136,7 +137,8 @@ function possibleDate(text: string): string {
 }
 
 const keyText = (key: { column: string; value: SourceValue }[]) => key.map((k) => `${k.column}=${mysql.escape(k.value)}`).join(', ');
-const keyWhere = (key: { column: string; value: SourceValue }[]) => key.map((k) => `${quoteMysql(k.column)} = ${mysql.escape(k.value)}`).join(' AND ');
+const keyWhere = (key: { column: string; value: SourceValue }[]) =>
+  key.map((k) => `${quoteMysql(k.column)} = ${mysql.escape(k.value)}`).join(' AND ');
 
 /**
  * Every uncarriable value of every table: the rows read once (in the snapshot, only the key and the

@@ -17,7 +17,9 @@ export function formatProblems(structural: StructuralProblem[], rows: RowProblem
     for (const p of structural) lines.push(`  ${p.table}: ${p.problem}`);
   }
   if (rows.length) {
-    lines.push(`${rows.length} value(s) PostgreSQL cannot hold exactly (a line per row and column; fix them in MySQL, then run the import again):`);
+    lines.push(
+      `${rows.length} value(s) PostgreSQL cannot hold exactly (a line per row and column; fix them in MySQL, then run the import again):`,
+    );
     for (const p of rows) lines.push(`  ${p.table} ${p.key} ${p.column}: ${p.wrong}\n    fix: ${p.fix}`);
   }
   return lines.join('\n');
@@ -34,7 +36,11 @@ export function formatResults(results: TableResult[]): string {
 }
 
 const duration = (seconds: number) =>
-  !Number.isFinite(seconds) ? '?' : seconds < 60 ? `${Math.ceil(seconds)} s` : `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s`;
+  !Number.isFinite(seconds)
+    ? '?'
+    : seconds < 60
+      ? `${Math.ceil(seconds)} s`
+      : `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s`;
 
 /** A progress line every few seconds while rows are copied; nothing for a copy shorter than that. */
 export class Progress {

@@ -66,10 +66,14 @@ export async function openSource(url: string): Promise<Source> {
     await connection.query("SET SESSION time_zone = '+00:00'");
     await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
-    const [[{ snapshotAt }]] = (await connection.query("SELECT DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%fZ') AS snapshotAt")) as unknown as [[{ snapshotAt: string }]];
+    const [[{ snapshotAt }]] = (await connection.query(
+      "SELECT DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%s.%fZ') AS snapshotAt",
+    )) as unknown as [[{ snapshotAt: string }]];
     const query = async <T>(sql: string) => (await connection.query(sql))[0] as T[];
     const select = (table: string, columns: string[]) =>
-      raw.query({ sql: `SELECT ${columns.map(quoteMysql).join(', ')} FROM ${quoteMysql(table)}`, rowsAsArray: true }).stream({ highWaterMark: 1000 });
+      raw
+        .query({ sql: `SELECT ${columns.map(quoteMysql).join(', ')} FROM ${quoteMysql(table)}`, rowsAsArray: true })
+        .stream({ highWaterMark: 1000 });
     const { tables, otherObjects } = await readCatalogue(query, database);
     return {
       description: describeMysqlUrl(url),
@@ -79,7 +83,11 @@ export async function openSource(url: string): Promise<Source> {
       otherObjects,
       query,
       count: async (table) => Number((await query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${quoteMysql(table)}`))[0]!.n),
-      rows: (table) => select(table.name, table.columns.map((c) => c.name)),
+      rows: (table) =>
+        select(
+          table.name,
+          table.columns.map((c) => c.name),
+        ),
       select,
       close: async () => {
         await connection.query('ROLLBACK').catch(() => {});
@@ -100,8 +108,16 @@ async function readCatalogue(query: Query, database: string) {
     `SELECT TABLE_NAME AS name, TABLE_TYPE AS type, AUTO_INCREMENT AS nextId FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${schema} ORDER BY TABLE_NAME`,
   );
   const columns = await query<{
-    table: string; name: string; dataType: string; columnType: string; nullable: string; charset: string | null;
-    extra: string; precision: number | null; scale: number | null; length: number | null;
+    table: string;
+    name: string;
+    dataType: string;
+    columnType: string;
+    nullable: string;
+    charset: string | null;
+    extra: string;
+    precision: number | null;
+    scale: number | null;
+    length: number | null;
   }>(
     `SELECT TABLE_NAME AS \`table\`, COLUMN_NAME AS name, LOWER(DATA_TYPE) AS dataType, LOWER(COLUMN_TYPE) AS columnType,
             IS_NULLABLE AS nullable, CHARACTER_SET_NAME AS charset, EXTRA AS extra, NUMERIC_PRECISION AS \`precision\`,

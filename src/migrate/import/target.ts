@@ -56,7 +56,8 @@ function targetOn(client: DatabaseClient): Target {
             order by 1`,
         )
       ).map((r) => r.name),
-    transaction: (work) => (client.kind === 'postgres' ? postgresTransaction(client.db.$client, work) : pgliteTransaction(client.pglite, work)),
+    transaction: (work) =>
+      client.kind === 'postgres' ? postgresTransaction(client.db.$client, work) : pgliteTransaction(client.pglite, work),
   };
 }
 

@@ -5,7 +5,8 @@
  */
 
 /** How a value is carried and compared. */
-export type Kind = 'integer' | 'boolean' | 'decimal' | 'double' | 'real' | 'text' | 'json' | 'datetime' | 'timestamptz' | 'date' | 'time' | 'bytes';
+export type Kind =
+  'integer' | 'boolean' | 'decimal' | 'double' | 'real' | 'text' | 'json' | 'datetime' | 'timestamptz' | 'date' | 'time' | 'bytes';
 
 export interface MysqlColumn {
   name: string;
@@ -77,7 +78,8 @@ export function mapColumn(column: MysqlColumn): Mapping | undefined {
 export type SourceValue = string | number | Buffer | null;
 
 /** PostgreSQL COPY text format: the escapes COPY reads back as the same characters. */
-const escapeCopy = (text: string) => text.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+const escapeCopy = (text: string) =>
+  text.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
 
 /** A double as its shortest round-trip text, -0 included: PostgreSQL reads back the same 64 bits. */
 const doubleText = (n: number) => (Object.is(n, -0) ? '-0' : String(n));
