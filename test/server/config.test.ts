@@ -152,14 +152,6 @@ t.test('SalesDrive: the webhook secret is long enough, the push needs its keys, 
 });
 
 t.test('Dilovod: off without DILOVOD_URL, the key required with it and never shown, the settings validated', async (t) => {
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-      return [];
-    } catch (e) {
-      return (e as { problems: string[] }).problems;
-    }
-  };
   t.equal(loadConfig({}).dilovod, undefined, 'unset: nothing synced');
   t.same(problemsOf({ DILOVOD_URL: 'https://api.dilovod.ua' }), [
     "DILOVOD_API_KEY: required with DILOVOD_URL (the catalogue is read from Dilovod's API)",
