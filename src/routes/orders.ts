@@ -6,6 +6,7 @@ import { orders } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { historyPage, prepareLatestHistory, recordStatusChange } from '../orders/history.js';
 import { countByStatus, DEFAULT_SORT, filters, filtersButStatus, neighbour, prepareOrderRead, SortName, sorts, where, type Filters } from '../orders/list.js';
+import { ordersPage } from '../orders/search.js';
 import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/shapes.js';
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
@@ -247,7 +248,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     updateBody: UpdateOrder,
     // GET /orders/:id is below: it also answers the order's history and neighbours
     operations: ['list', 'create', 'update', 'delete'],
-    list: { filters, where, sorts, defaultSort: DEFAULT_SORT },
+    list: { filters, where, sorts, defaultSort: DEFAULT_SORT, page: ordersPage },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
     toUpdate: async (body, before, { tx }) => {
