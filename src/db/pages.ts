@@ -7,7 +7,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Static, TObject, TSchema } from 'typebox';
 import { HttpError } from '../errors.js';
 import { PAGE_DEFAULTS } from '../schemas.js';
-import type { Db } from './client.js';
+import type { Db, Tx } from './client.js';
 
 type Row = Record<string, unknown>;
 
@@ -87,13 +87,16 @@ export function publicColumns(table: PgTable, item: TObject) {
   );
 }
 
+/** listPage's arguments after the database. */
+export type PageArgs = Parameters<typeof listPage> extends [unknown, ...infer Rest] ? Rest : never;
+
 export interface KeysetPage {
   items: Row[];
   nextCursor: string | null;
 }
 
 export async function listPage(
-  db: Db,
+  db: Db | Tx,
   options: { table: PgTable; idColumn: PgColumn; columns: Record<string, PgColumn>; sort: string; sortColumn: PgColumn },
   query: { limit?: number; cursor?: string; order?: 'asc' | 'desc' },
   conditions: (SQL | undefined)[],

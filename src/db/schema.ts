@@ -9,6 +9,7 @@
 import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
+  bigint,
   boolean,
   check,
   foreignKey,
@@ -17,7 +18,9 @@ import {
   jsonb,
   numeric,
   pgTable,
+  primaryKey,
   serial,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -357,3 +360,19 @@ export const feedMarks = pgTable('feed_marks', {
   mark: timestamptz().notNull(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * How many orders each status has, kept by triggers on orders in the writing transaction
+ * (migration 0010), so that GET /orders/counts reads a few rows, not the whole table. A status's
+ * count is the sum of its slots: each connection adds to the slot of its backend pid, so that
+ * concurrent webhooks do not queue on one row.
+ */
+export const orderStatusCounts = pgTable(
+  'order_status_counts',
+  {
+    status: text().notNull(),
+    slot: smallint().notNull(),
+    n: bigint({ mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.status, t.slot] })],
+);

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static, type TInteger, type TObject, type TSchema, type TString } from 'typebox';
 import type { Resource } from '../auth/permissions.js';
 import type { Db, Tx } from '../db/client.js';
-import { listPage, publicColumns, type ListQuery } from '../db/pages.js';
+import { listPage, publicColumns, type ListQuery, type PageArgs } from '../db/pages.js';
 import { assertKeepsRules } from '../db/rules.js';
 import { HttpError, notFound } from '../errors.js';
 import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from '../schemas.js';
@@ -63,6 +63,8 @@ export interface CrudOptions<
     where: (query: ListQuery<F, S>) => (SQL | undefined)[];
     sorts: S;
     defaultSort: keyof S & string;
+    /** How a page is read, when not by listPage itself (e.g. a search that picks its plan). */
+    page?: (db: Db, ...args: [...PageArgs, filters: ListQuery<F, S>]) => ReturnType<typeof listPage>;
   };
   operations?: Operation[];
   /** Turns a create body into column values (e.g. hashes a password); runs in the insert's transaction. */
@@ -207,7 +209,14 @@ export function registerCrud<
           request.query,
         );
         const sort = query.sort ?? list.defaultSort;
-        return listPage(app.db, { table, idColumn, columns, sort, sortColumn: list.sorts[sort]! }, query, list.where({ ...query, sort }));
+        const filters = { ...query, sort };
+        return (list.page ?? listPage)(
+          app.db,
+          { table, idColumn, columns, sort, sortColumn: list.sorts[sort]! },
+          query,
+          list.where(filters),
+          filters,
+        );
       },
     );
   }

@@ -17,6 +17,7 @@ import {
   where,
   type Filters,
 } from '../orders/list.js';
+import { ordersPage } from '../orders/search.js';
 import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/shapes.js';
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
@@ -307,7 +308,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     updateBody: UpdateOrder,
     // GET /orders/:id is below: it also answers the order's history and neighbours
     operations: ['list', 'create', 'update', 'delete'],
-    list: { filters, where, sorts, defaultSort: DEFAULT_SORT },
+    list: { filters, where, sorts, defaultSort: DEFAULT_SORT, page: ordersPage },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
     toUpdate: async (body, before, { tx }) => {

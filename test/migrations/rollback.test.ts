@@ -16,10 +16,14 @@ import { LOGINS, TEST_CONFIG } from '../helpers/app.js';
 
 /** What a rollback cannot carry back: the sessions (users keeps only their tokens' hashes). */
 const SESSIONS = { users: ['sessions', 'token_version'] };
-/** The content but the sessions and the login-attempt counters (rate_limits), which do not go back. */
+/**
+ * The content but the sessions and the login-attempt counters (rate_limits), which do not go back;
+ * of order_status_counts the count per status, not how the writers spread it over slots.
+ */
 const content = async (sql: Parameters<typeof dataFingerprint>[0]) => {
-  const { rate_limits: _counters, ...rest } = await dataFingerprint(sql, SESSIONS);
-  return rest;
+  const { rate_limits: _counters, order_status_counts: _slots, ...rest } = await dataFingerprint(sql, SESSIONS);
+  const counts = await sql`select status, sum(n)::int as n from order_status_counts group by status having sum(n) <> 0 order by status`;
+  return { ...rest, order_status_counts: JSON.stringify(counts) };
 };
 const WHOLE_CHAIN_BACK = new RegExp(
   `Rolled back ${CHAIN.length} migration\\(s\\): ${[...CHAIN]

@@ -1,0 +1,112 @@
+/**
+ * GET /orders?q= for each shape the packing station sends (a TTN or phone ending, an order number,
+ * a name fragment), rare and common: the pages hold the matching orders sorted as asked, and the
+ * cursor walks them all (src/orders/search.ts: a rare match is sorted from the trigram index's
+ * matches, a common one found by walking the sort's index).
+ */
+import t from 'tap';
+import { RARE } from '../../src/orders/search.js';
+import { buildApp } from '../../src/app.js';
+import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
+import { dbMigrate } from '../helpers/commands.js';
+import { pgliteFolder } from '../helpers/pglite.js';
+
+const { app, sql, headersFor } = await testApp(t);
+const keeper = headersFor('storekeeper');
+
+// more orders of one name than RARE, so that it is a common match; their order dates repeat
+const COMMON = 'Загальнобуденко';
+await sql`insert into orders (id, external_id, order_number, ttn, quantity, status, status_text, items, raw_data, customer_name, customer_phone, order_date, created_at)
+  select 'common-' || g, 'common-' || g, 'C-' || g, '20450000' || lpad(g::text, 6, '0'), 1, (1 + g % 8)::text, 'x', '[]', '{}',
+         ${COMMON} || ' ' || g, '+38050' || lpad(g::text, 7, '0'), timestamptz '2025-01-01' + (g % 97) * interval '1 hour',
+         timestamptz '2025-01-01' + (g % 1000) * interval '1 minute'
+  from generate_series(1, ${RARE + 300}) g`;
+
+type Sort = { sort: 'createdAt' | 'orderDate'; column: 'created_at' | 'order_date'; order: 'asc' | 'desc' };
+const SORTS: Sort[] = [
+  { sort: 'createdAt', column: 'created_at', order: 'desc' },
+  { sort: 'orderDate', column: 'order_date', order: 'asc' },
+];
+
+/** The ids of the orders whose fields contain q, in the list's order (NULLs first going down, last going up). */
+async function expected(q: string, { column, order }: Sort, extra = sql``) {
+  const like = `%${q.replace(/[\\%_]/g, '\\$&')}%`;
+  const direction = order === 'desc' ? sql`desc nulls first` : sql`asc nulls last`;
+  const rows = await sql`select id from orders
+    where (order_number ilike ${like} or ttn ilike ${like} or customer_name ilike ${like} or customer_phone ilike ${like}) ${extra}
+    order by ${sql(column)} ${direction}, id ${order === 'desc' ? sql`desc` : sql`asc`}`;
+  return rows.map((r) => r.id as string);
+}
+
+/** The ids of up to `pages` pages of the list, following nextCursor. */
+async function pages(q: string, { sort, order }: Sort, pages: number, extra = ''): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < pages; page++) {
+    const url: string = `/api/v1/orders?q=${encodeURIComponent(q)}&sort=${sort}&order=${order}&limit=40${extra}${cursor ? `&cursor=${cursor}` : ''}`;
+    const res = await app.inject({ url, headers: keeper });
+    t.equal(res.statusCode, 200, res.body);
+    const body: { items: { id: string }[]; nextCursor: string | null } = res.json();
+    ids.push(...body.items.map((o) => o.id));
+    cursor = body.nextCursor;
+    if (!cursor) break;
+  }
+  return ids;
+}
+
+const [sample] = await sql`select id, ttn, order_number, customer_name, customer_phone from orders
+  where ttn <> '' and customer_name is not null and customer_phone is not null and id not like 'common-%' order by id limit 1`;
+
+t.test('every shape, rare and common, sorted as asked, and the cursor walks every match', async (t) => {
+  const shapes: [string, string][] = [
+    ['a TTN ending', sample!.ttn.slice(-5)],
+    ['a phone ending', sample!.customer_phone.slice(-7)],
+    ['an order number', sample!.order_number],
+    ['a name fragment', sample!.customer_name.split(' ')[0]!.slice(0, 5).toLowerCase()],
+    ['a fragment no order has', 'Жодногонема'],
+    ['a common name fragment', COMMON.toUpperCase()],
+    ['a common TTN fragment', '2045000'],
+  ];
+  for (const [shape, q] of shapes) {
+    for (const sort of SORTS) {
+      const all = await expected(q, sort);
+      const common = all.length > RARE;
+      const found = await pages(q, sort, common ? 3 : 1000);
+      t.same(found, common ? all.slice(0, 120) : all, `${shape} (${q}, ${all.length} matches, ${sort.sort} ${sort.order})`);
+    }
+  }
+  t.ok((await expected(COMMON, SORTS[0]!)).length > RARE, 'the common shapes match more than RARE orders');
+});
+
+t.test('with the other filters, rare and common alike', async (t) => {
+  for (const q of [sample!.ttn.slice(-5), COMMON]) {
+    const sort = SORTS[0]!;
+    const all = await expected(q, sort, sql`and status in ('4', '5')`);
+    const found = await pages(q, sort, all.length > RARE ? 3 : 1000, '&status=4&status=5');
+    t.same(found, all.length > RARE ? all.slice(0, 120) : all, `${q}: ${all.length} matches of status 4 or 5`);
+  }
+});
+
+t.test('on PGlite too: the look-up and the page in one read-only transaction', async (t) => {
+  const dataDir = await pgliteFolder(t, 'legacy-migrated');
+  t.equal((await dbMigrate({ dataDir })).code, 0);
+  const embedded = await buildApp({ ...TEST_CONFIG, database: { dataDir } });
+  t.teardown(() => embedded.close());
+  const login = await embedded.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { email: LOGINS.storekeeper.email, password: LOGINS.storekeeper.password },
+  });
+  const headers = { authorization: `Bearer ${login.json().accessToken}` };
+  const q = sample!.ttn.slice(-5);
+  const res = await embedded.inject({ url: `/api/v1/orders?q=${q}&limit=100`, headers });
+  t.equal(res.statusCode, 200, res.body);
+  const like = `'%${q}%'`; // digits
+  const rows = await embedded.database.query<{ id: string }>(
+    `select id from orders where order_number ilike ${like} or ttn ilike ${like} or customer_name ilike ${like} or customer_phone ilike ${like} order by created_at desc, id desc limit 100`,
+  );
+  t.same(
+    res.json().items.map((o: { id: string }) => o.id),
+    rows.map((r) => r.id),
+  );
+});
