@@ -68,7 +68,22 @@ export type AppConfig = Pick<
 > &
   Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'dilovod' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
-  Partial<Pick<Config, 'metricsPort' | 'host'>>;
+  Partial<Pick<Config, 'metricsPort' | 'host'>> & {
+    /**
+     * Event-loop delay (ms, the mean over a second) past which the API answers 503 OVERLOADED;
+     * default MAX_EVENT_LOOP_DELAY_MS. 0: never, for an app served in-process by app.inject, whose
+     * loop also runs the test (and, on a loaded machine, waits for a core).
+     */
+    maxEventLoopDelay?: number;
+  };
+
+export const MAX_EVENT_LOOP_DELAY_MS = 1000;
+/**
+ * How long a plugin may take to register. Fastify's default (10 s) stopped starts on a loaded host:
+ * opening PGlite (its WebAssembly) or pg-boss creating its schema on a busy database; a start that
+ * hangs is the startup probe's to end.
+ */
+const PLUGIN_TIMEOUT_MS = 120_000;
 
 /** A secret in a query string (the SalesDrive webhook's ?token=) is not logged. */
 const withoutSecrets = (url: string) => url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
@@ -116,6 +131,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
   const compilers = deferredCompilers();
   const clients = config.clients ?? DEFAULT_CLIENT_LIMITS;
   const app = Fastify({
+    pluginTimeout: PLUGIN_TIMEOUT_MS,
     logger: logLevel
       ? { level: logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, ...(logStream ? { stream: logStream } : {}) }
       : false,
@@ -200,7 +216,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       // query or its opening read as lag, and the requests after it were refused (CI saw 503s)
       if ('url' in config.database) {
         await api.register(underPressure, {
-          maxEventLoopDelay: 1000,
+          maxEventLoopDelay: config.maxEventLoopDelay ?? MAX_EVENT_LOOP_DELAY_MS,
           retryAfter: 5,
           pressureHandler: (_request, reply, type, value) => {
             reply

@@ -22,6 +22,7 @@ export const TEST_CONFIG = {
   loginRateLimit: 1000,
   loginRateLimitPerClient: 1000,
   maxSessionsPerUser: 5,
+  maxEventLoopDelay: 0,
 } satisfies Omit<AppConfig, 'database'>;
 
 export const testSessionId = (userId: number) => `test-session-${userId}`;
