@@ -9,9 +9,10 @@
  */
 import t, { type Test } from 'tap';
 import { testApp } from '../helpers/app.js';
+import { connect } from '../helpers/databases.js';
 
 // one connection: whatever the cut query leaves behind, the next query meets
-const { app, tokenFor } = await testApp(t, {}, { poolMax: 1 });
+const { app, db, tokenFor } = await testApp(t, { statementTimeout: 1 }, { poolMax: 1 });
 const cut = async (t: Test) => {
   const error = await app.database
     .query('select x from generate_series(1, 3) x where x = 1 or pg_terminate_backend(pg_backend_pid())')
@@ -47,4 +48,37 @@ t.test('token checks after the cut read their users: 200, not 401 SESSION_ENDED'
     const res = await app.inject({ url: '/api/v1/auth/me', headers: { authorization: `Bearer ${tokenFor(role)}` } });
     t.equal(res.statusCode, 200, `${role}: ${res.statusCode} ${res.body}`);
   }
+});
+
+// postgres.js looks the array types up with the first statement of each new connection, and let
+// that lookup's failure go unhandled: the service stopped ("stopping after an error", exit 1)
+t.test('a new connection whose type lookup fails: that request 503, the process goes on', async (t) => {
+  const unhandled: unknown[] = [];
+  const note = (reason: unknown) => void unhandled.push(reason);
+  process.on('unhandledRejection', note);
+  t.teardown(() => void process.off('unhandledRejection', note));
+  await cut(t);
+  // the lookup waits for this lock until the statement timeout (1 s) cancels it
+  const locker = connect(db.url);
+  t.teardown(() => locker.end({ timeout: 1 }));
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let locked = () => {};
+  const taken = new Promise<void>((resolve) => (locked = resolve));
+  const holding = locker.begin(async (tx) => {
+    await tx`lock table pg_catalog.pg_type in access exclusive mode`;
+    locked();
+    await held;
+  });
+  await taken;
+  const asUser = { authorization: `Bearer ${tokenFor('ads-manager')}` };
+  const timedOut = await app.inject({ url: '/api/v1/auth/me', headers: asUser });
+  release();
+  await holding;
+  t.equal(timedOut.statusCode, 503, timedOut.body);
+  t.equal(timedOut.json().code, 'STATEMENT_TIMEOUT');
+  const after = await app.inject({ url: '/api/v1/auth/me', headers: asUser });
+  t.equal(after.statusCode, 200, after.body);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(unhandled, [], 'no unhandled rejection');
 });
