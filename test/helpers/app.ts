@@ -1,6 +1,7 @@
 /** The app on a scratch copy of the migrated legacy database, as tests drive it: through HTTP (`app.inject`). */
 import { Writable } from 'node:stream';
 import { buildApp, type AppConfig } from '../../src/app.js';
+import { openDatabase } from '../../src/db/client.js';
 import type { Role } from '../../src/db/schema.js';
 import { connect, migratedTemplate, scratchDatabase } from './databases.js';
 
@@ -51,7 +52,8 @@ interface Teardown {
   teardown(fn: () => unknown): void;
 }
 
-export async function testApp(t: Teardown, overrides: Partial<AppConfig> = {}) {
+/** `poolMax`: the app's pool of that many connections (1: every query on one connection) instead of the default. */
+export async function testApp(t: Teardown, overrides: Partial<AppConfig> = {}, { poolMax }: { poolMax?: number } = {}) {
   const db = await scratchDatabase(await migratedTemplate());
   const logs: string[] = [];
   const logStream = new Writable({
@@ -60,7 +62,9 @@ export async function testApp(t: Teardown, overrides: Partial<AppConfig> = {}) {
       done();
     },
   });
-  const app = await buildApp({ database: { url: db.url }, ...TEST_CONFIG, ...overrides }, { logLevel: 'trace', logStream });
+  const database =
+    poolMax === undefined ? undefined : await openDatabase({ url: db.url }, { max: poolMax, statementTimeout: overrides.statementTimeout });
+  const app = await buildApp({ database: { url: db.url }, ...TEST_CONFIG, ...overrides }, { logLevel: 'trace', logStream, database });
   const sql = connect(db.url);
   await giveTestSessions(sql);
   t.teardown(async () => {
