@@ -148,6 +148,8 @@ const idleRss = async (pid: number) => {
 /** Each endpoint on each server for the warm-up's time; then whether they ran the same SQL (as they ran it) and answered the same. */
 async function warmUp(list: Endpoint[], service: Server, baseline: Server, f: Fixtures) {
   say(`warm-up, ${WARMUP} s per endpoint and server; same SQL and body?`);
+  // the pools' connections opened (each asks for the array types) and the token's user read (then cached) before any is sampled
+  for (const server of [service, baseline]) await httpLoad({ ...list[0]!.load, url: server.url }, CONNECTIONS, 1);
   return withDatabase('postgres', async (sql) => {
     const result: { sameSql: boolean; sameBody: boolean }[] = [];
     for (const endpoint of list) {
