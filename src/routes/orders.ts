@@ -22,7 +22,7 @@ import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/s
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
 import { BOXES_PATTERN, PROBLEM_REASONS } from '../packing/packing-list.js';
-import { registerCrud, withEtag } from './crud.js';
+import { itemJson, registerCrud, withEtag } from './crud.js';
 import {
   errorResponses,
   ListOf,
@@ -354,6 +354,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const orderColumns = publicColumns(orders, Order);
   const readOrder = prepareOrderRead(app.db, orderColumns);
   const readView = orderViewReader(app.db, orderColumns, historyColumns);
+  const orderJson = itemJson(Order);
 
   app.get(
     '/orders/:id',
@@ -376,13 +377,13 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (include !== 'history') {
         const [row] = await readOrder.execute({ id });
         if (!row) throw notFound('Order');
-        return withEtag(reply, row);
+        return orderJson.send(reply, row);
       }
       const query: Filters = { ...rest, sort: sort ?? DEFAULT_SORT };
       const view = await readView(id, query, order ?? PAGE_DEFAULTS.order, historyLimit ?? HISTORY_LIMIT);
       if (!view) throw notFound('Order');
       const { history, previousId, nextId, ...row } = view;
-      withEtag(reply, row);
+      withEtag(reply, row, orderJson.tag(row));
       return view;
     },
   );
