@@ -1,6 +1,6 @@
 /**
  * Where the service's CPU goes per request, next to the baseline's:
- * `npx tsx bench/api-profile.ts [--endpoints read,refresh] [--seconds 10] [--connections 10]`.
+ * `npx tsx bench/api-profile.ts [--endpoints read,refresh] [--seconds 10] [--connections 10] [--orders 1000000]`.
  *
  * Runs the service, the baseline with its statements sent as drizzle sends them (unnamed: parse and
  * describe, then bind and execute), and the baseline as it is (named prepared statements), one
@@ -12,7 +12,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { accessToken, endpoints, ensureApiDatabase, fixtures, startBaseline, startService, type Endpoint } from './lib/api-setup.js';
+import {
+  accessToken,
+  endpoints,
+  ensureApiDatabase,
+  fixtures,
+  startBaseline,
+  startService,
+  useOrders,
+  type Endpoint,
+} from './lib/api-setup.js';
 import { attribute, profileClock, readProfile, type CallFrame, type Category } from './lib/cpu-profile.js';
 import { httpLoad } from './lib/load.js';
 import { cpuSeconds, type Server } from './lib/processes.js';
@@ -23,8 +32,10 @@ const { values: options } = parseArgs({
     endpoints: { type: 'string', default: 'read,refresh' },
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
+    orders: { type: 'string', default: process.env.BENCH_ORDERS ?? '1000000' },
   },
 });
+useOrders(Number(options.orders));
 const SECONDS = Number(options.seconds);
 const CONNECTIONS = Number(options.connections);
 const COMMAND = ['npx tsx bench/api-profile.ts', ...process.argv.slice(2)].join(' ');

@@ -1,16 +1,21 @@
 /**
- * The API under load: `npx tsx bench/api.ts [--seconds 10] [--warmup 2] [--rounds 2] [--connections 10]`.
+ * The API under load: `npx tsx bench/api.ts [--orders 1000000] [--seconds 10] [--warmup 2] [--rounds 2] [--connections 10]
+ * [--endpoints list,deep,read,counts,search,view,refresh,webhook,login]`.
  *
  * The service as production runs it (`node dist/server.js`, NODE_ENV=production) and
  * the floor (bench/baseline-server.ts: node:http, a postgres.js pool of the same size, the same
- * SQL, the same JSON), each its own process, on a migrated copy of the 1,000,000-order legacy
- * database (kept as bo_bench_api_1000000). Each endpoint is loaded by autocannon from this process
+ * SQL, the same JSON), each its own process, on a migrated copy of the legacy database with
+ * `orders` orders (kept as bo_bench_api_<orders>_<last migration>). Each endpoint is loaded by autocannon from this process
  * at a fixed number of connections, service and baseline alternated (ABBA over `rounds`), `seconds`
  * per side in all. Login is measured against argon2id verification alone, in this process. RSS of
  * both servers: after start, idle after the warm-up, and the peak sampled every 100 ms under load.
- * Writes the "api" section of bench/RESULTS.md.
+ * Beside each figure, how busy the machine was with other work (bench/lib/machine-load.ts).
+ * Writes the "api-<orders>" section of bench/RESULTS.md and bench/api-<orders>.json, then the
+ * "api" section (every size measured, side by side) and bench/api-scale-p50.svg, -p99.svg from those files
+ * (bench/lib/api-scale.ts).
  */
 import { verify as argon2Verify } from '@node-rs/argon2';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
   accessToken,
@@ -27,7 +32,10 @@ import {
   startService,
   type Endpoint,
   type Fixtures,
+  useOrders,
 } from './lib/api-setup.js';
+import { writeScale, type SizeRun } from './lib/api-scale.js';
+import { LOADED_CORES, watchLoad } from './lib/machine-load.js';
 import { closedLoop, figures, httpLoad, type Figures, type HttpLoad, type Run } from './lib/load.js';
 import { withDatabase, type Sql } from './lib/pg.js';
 import { cpuSeconds, rss, watchPeakRss, type Server } from './lib/processes.js';
@@ -41,8 +49,12 @@ const { values: options } = parseArgs({
     warmup: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
     connections: { type: 'string', default: '10' },
+    orders: { type: 'string', default: process.env.BENCH_ORDERS ?? '1000000' },
+    endpoints: { type: 'string', default: 'list,deep,read,counts,search,view,refresh,webhook,login' },
   },
 });
+useOrders(Number(options.orders));
+const WANTED = new Set(options.endpoints.split(','));
 const [SECONDS, WARMUP, ROUNDS, CONNECTIONS] = [options.seconds, options.warmup, options.rounds, options.connections].map(Number) as [
   number,
   number,
@@ -64,21 +76,54 @@ async function interleaved(sides: Side[], seconds: number): Promise<Figures[]> {
   return runs.map(figures);
 }
 
+/** The processes a measurement runs on (this one, the servers, PgBouncer, the database's backends); set per pass. */
+let ownPids: number[] = [process.pid];
+const ours = async () => {
+  const backends = await withDatabase(
+    'postgres',
+    (sql) => sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = ${DATABASE}`,
+  );
+  return [...ownPids, ...backends.map((b) => b.pid)];
+};
+/** `run`, and how busy the machine was meanwhile with other work. */
+async function watched(run: () => Promise<Run>): Promise<Run> {
+  const watch = await watchLoad(ours);
+  const result = await run();
+  return { ...result, load: await watch.stop() };
+}
+
 /** The load on one server, and the CPU time the server used meanwhile. */
 const sideOf =
   (server: Server, load: Omit<HttpLoad, 'url'>): Side =>
-  async (seconds) => {
-    const cpu = cpuSeconds(server.pid);
-    const run = await httpLoad({ ...load, url: server.url }, CONNECTIONS, seconds);
-    return { ...run, cpuSeconds: cpuSeconds(server.pid) - cpu };
-  };
+  (seconds) =>
+    watched(async () => {
+      const cpu = cpuSeconds(server.pid);
+      const run = await httpLoad({ ...load, url: server.url }, CONNECTIONS, seconds);
+      return { ...run, cpuSeconds: cpuSeconds(server.pid) - cpu };
+    });
 
-/** The statements each server's connections ran since `since` (pg_stat_activity keeps the last one). */
-async function statementsSince(sql: Sql, application: string, since: Date): Promise<string[]> {
-  const rows = await sql<{ query: string }[]>`
-    select distinct query from pg_stat_activity
-     where datname = ${DATABASE} and application_name = ${application} and query_start >= ${since}`;
-  return rows.map((r) => r.query).sort();
+/**
+ * The statements a server's connections run while `load` runs: pg_stat_activity keeps each
+ * connection's last one, sampled every few milliseconds (every statement of an endpoint that runs
+ * several is seen), but the service's rate-limit counts (the webhook's, written in batches), which
+ * the baseline has not.
+ */
+async function statementsDuring(sql: Sql, application: string, load: () => Promise<unknown>): Promise<string[]> {
+  const seen = new Set<string>();
+  let running = true;
+  const sampling = (async () => {
+    while (running) {
+      const rows = await sql<{ query: string }[]>`
+        select distinct query from pg_stat_activity
+         where datname = ${DATABASE} and application_name = ${application} and query <> ''
+           and query not like 'insert into "rate_limits"%'`;
+      for (const { query } of rows) seen.add(query);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  })();
+  await load().finally(() => (running = false));
+  await sampling;
+  return [...seen].sort();
 }
 
 /** Same body from both servers? (The refresh sample spends a spare token on each.) */
@@ -100,7 +145,31 @@ const idleRss = async (pid: number) => {
   return samples.sort((a, b) => a - b)[5]!;
 };
 
+/** Each endpoint on each server for the warm-up's time; then whether they ran the same SQL (as they ran it) and answered the same. */
+async function warmUp(list: Endpoint[], service: Server, baseline: Server, f: Fixtures) {
+  say(`warm-up, ${WARMUP} s per endpoint and server; same SQL and body?`);
+  // the pools' connections opened (each asks for the array types) and the token's user read (then cached) before any is sampled
+  for (const server of [service, baseline]) await httpLoad({ ...list[0]!.load, url: server.url }, CONNECTIONS, 1);
+  return withDatabase('postgres', async (sql) => {
+    const result: { sameSql: boolean; sameBody: boolean }[] = [];
+    for (const endpoint of list) {
+      const ran: string[][] = [];
+      for (const [server, application] of [
+        [service, 'backoffice-api'],
+        [baseline, 'bench-baseline'],
+      ] as const) {
+        ran.push(await statementsDuring(sql, application, () => httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP)));
+      }
+      statements[endpoint.name] ??= ran[0]!;
+      result.push({ sameSql: ran[0]!.join('\n') === ran[1]!.join('\n'), sameBody: await sameBody(service, baseline, endpoint, f) });
+    }
+    return result;
+  });
+}
+
 interface Comparison {
+  key: Endpoint['key'] | 'login';
+  viaBouncer: boolean;
   endpoint: string;
   service: Figures;
   /** What the service is compared with: its name, figures, and whether it ran the same SQL and answered the same. */
@@ -114,6 +183,7 @@ const f = await fixtures(CONNECTIONS);
 say('starting the service and the baseline …');
 const service = await startService();
 const baseline = await startBaseline();
+ownPids = [process.pid, service.pid, baseline.pid];
 const comparisons: Comparison[] = [];
 const memory: Record<string, { server: Server; started?: number; idle?: number; peak?: number }> = {
   service: { server: service },
@@ -122,20 +192,9 @@ const memory: Record<string, { server: Server; started?: number; idle?: number; 
 const statements: Record<string, string[]> = {};
 try {
   for (const m of Object.values(memory)) m.started = await idleRss(m.server.pid);
-  const list = endpoints(f, await accessToken(service, f));
+  const list = endpoints(f, await accessToken(service, f)).filter((e) => WANTED.has(e.key));
 
-  say(`warm-up, ${WARMUP} s per endpoint and server; same SQL and body?`);
-  const checks = await withDatabase('postgres', async (sql) => {
-    const result: { sameSql: boolean; sameBody: boolean }[] = [];
-    for (const endpoint of list) {
-      const [{ now: since }] = (await sql`select clock_timestamp() as now`) as unknown as [{ now: Date }];
-      for (const server of [service, baseline]) await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP);
-      const ran = await Promise.all(['backoffice-api', 'bench-baseline'].map((application) => statementsSince(sql, application, since)));
-      statements[endpoint.name] = ran[0]!;
-      result.push({ sameSql: ran[0]!.join('\n') === ran[1]!.join('\n'), sameBody: await sameBody(service, baseline, endpoint, f) });
-    }
-    return result;
-  });
+  const checks = await warmUp(list, service, baseline, f);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   for (const m of Object.values(memory)) m.idle = await idleRss(m.server.pid);
 
@@ -143,27 +202,43 @@ try {
   for (const [i, endpoint] of list.entries()) {
     say(`${endpoint.name}: ${SECONDS} s per server …`);
     const [s, b] = await interleaved([sideOf(service, endpoint.load), sideOf(baseline, endpoint.load)], SECONDS);
-    comparisons.push({ endpoint: endpoint.name, service: s!, against: [{ name: 'baseline server', figures: b!, ...checks[i] }] });
+    comparisons.push({
+      key: endpoint.key,
+      viaBouncer: false,
+      endpoint: endpoint.name,
+      service: s!,
+      against: [{ name: 'baseline server', figures: b!, ...checks[i] }],
+    });
   }
-
-  say(`POST /api/v1/auth/login against argon2id verify: ${SECONDS} s each …`);
-  const login = loginLoad(f);
-  await httpLoad({ ...login, url: service.url }, CONNECTIONS, WARMUP);
-  const verify = () => argon2Verify(f.argon2Hash, f.password);
-  const [s, concurrent, single] = await interleaved(
-    [sideOf(service, login), (seconds) => closedLoop(verify, CONNECTIONS, seconds), (seconds) => closedLoop(verify, 1, seconds)],
-    SECONDS,
-  );
-  const peak = peaks.stop();
-  for (const m of Object.values(memory)) m.peak = peak.get(m.server.pid);
-  comparisons.push({
-    endpoint: 'POST /api/v1/auth/login',
-    service: s!,
-    against: [
-      { name: `argon2id verify, ${CONNECTIONS} at once`, figures: concurrent! },
-      { name: 'argon2id verify, one at a time', figures: single! },
-    ],
-  });
+  if (!WANTED.has('login')) {
+    const peak = peaks.stop();
+    for (const m of Object.values(memory)) m.peak = peak.get(m.server.pid);
+  } else {
+    say(`POST /api/v1/auth/login against argon2id verify: ${SECONDS} s each …`);
+    const login = loginLoad(f);
+    await httpLoad({ ...login, url: service.url }, CONNECTIONS, WARMUP);
+    const verify = () => argon2Verify(f.argon2Hash, f.password);
+    const [s, concurrent, single] = await interleaved(
+      [
+        sideOf(service, login),
+        (seconds) => watched(() => closedLoop(verify, CONNECTIONS, seconds)),
+        (seconds) => watched(() => closedLoop(verify, 1, seconds)),
+      ],
+      SECONDS,
+    );
+    const peak = peaks.stop();
+    for (const m of Object.values(memory)) m.peak = peak.get(m.server.pid);
+    comparisons.push({
+      key: 'login',
+      viaBouncer: false,
+      endpoint: 'POST /api/v1/auth/login',
+      service: s!,
+      against: [
+        { name: `argon2id verify, ${CONNECTIONS} at once`, figures: concurrent! },
+        { name: 'argon2id verify, one at a time', figures: single! },
+      ],
+    });
+  }
 } catch (error) {
   console.error(`service output:\n${service.output()}\nbaseline output:\n${baseline.output()}`);
   throw error;
@@ -179,17 +254,28 @@ const bouncer = await startPgBouncer({ poolMode: 'transaction', poolSize: 10 });
 const viaBouncer = { DATABASE_URL: bouncer.urlFor(DATABASE), DIRECT_DATABASE_URL: urlFor(DATABASE) };
 const pooledService = await startService([], { ...viaBouncer, DATABASE_TRANSACTION_POOLER: 'true' });
 const pooledBaseline = await startBaseline({ prepare: false }, [], viaBouncer);
+ownPids = [process.pid, pooledService.pid, pooledBaseline.pid, bouncer.pid];
 try {
   const fresh = await fixtures(CONNECTIONS); // new sessions: the first pass rotated every refresh token
-  const list = endpoints(fresh, await accessToken(pooledService, fresh));
-  for (const endpoint of list) {
-    for (const server of [pooledService, pooledBaseline]) await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP);
+  const list = endpoints(fresh, await accessToken(pooledService, fresh)).filter((e) => WANTED.has(e.key));
+  const checks = await warmUp(list, pooledService, pooledBaseline, fresh);
+  for (const [i, endpoint] of list.entries()) {
     say(`${endpoint.name} via PgBouncer: ${SECONDS} s per server …`);
     const [s, b] = await interleaved([sideOf(pooledService, endpoint.load), sideOf(pooledBaseline, endpoint.load)], SECONDS);
     comparisons.push({
+      key: endpoint.key,
+      viaBouncer: true,
       endpoint: `${endpoint.name}, via PgBouncer`,
       service: s!,
-      against: [{ name: 'baseline server, via PgBouncer', figures: b! }],
+      // the SQL is the servers' own, through PgBouncer as directly (whose connections it does not name): as the direct pass found it
+      against: [
+        {
+          name: 'baseline server, via PgBouncer',
+          figures: b!,
+          sameSql: comparisons.find((c) => c.key === endpoint.key && !c.viaBouncer)?.against[0]!.sameSql,
+          sameBody: checks[i]!.sameBody,
+        },
+      ],
     });
   }
 } catch (error) {
@@ -209,10 +295,20 @@ try {
 const ms = (x: number | undefined) => (x === undefined ? '' : x < 10 ? x.toFixed(2) : x.toFixed(1));
 const checked = (x: boolean | undefined) => (x === undefined ? '' : x ? 'yes' : '**no**');
 const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-const figureCells = (x: Figures) => [count(Math.round(x.rps)), ms(x.p50), ms(x.p99), count(x.non2xx + x.errors), ms(x.cpuPerRequest)];
+const loaded = (x: Figures) => (x.load?.others ?? 0) > LOADED_CORES;
+const loadCell = (x: Figures) =>
+  x.load ? `${x.load.average.toFixed(2)} / ${x.load.others.toFixed(2)}${loaded(x) ? ' **loaded**' : ''}` : '';
+const figureCells = (x: Figures) => [
+  count(Math.round(x.rps)),
+  ms(x.p50),
+  ms(x.p99),
+  count(x.non2xx + x.errors),
+  ms(x.cpuPerRequest),
+  loadCell(x),
+];
 const table = [
-  '| endpoint | server | req/s | p50 ms | p99 ms | non-2xx | CPU ms/req | ratio | same SQL | same body |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |',
+  '| endpoint | server | req/s | p50 ms | p99 ms | non-2xx | CPU ms/req | load | ratio | same SQL | same body |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |',
   ...comparisons.flatMap(({ endpoint, service: s, against }) => [
     line([`\`${endpoint}\``, 'service', ...figureCells(s), '', '', '']),
     ...against.map((a) =>
@@ -234,15 +330,31 @@ const memoryTable = [
     ([name, m]) => `| ${name} | ${seconds(m.server.readySeconds!)} | ${bytes(m.started!)} | ${bytes(m.idle!)} | ${bytes(m.peak!)} |`,
   ),
 ];
+const anyLoaded = comparisons.some((c) => [c.service, ...c.against.map((a) => a.figures)].some(loaded));
+const sizeRun: SizeRun = {
+  orders: ORDERS,
+  date: new Date().toISOString(),
+  command: COMMAND,
+  loaded: anyLoaded,
+  endpoints: comparisons.map((c) => ({
+    key: c.key,
+    viaBouncer: c.viaBouncer,
+    name: c.endpoint,
+    service: c.service,
+    against: c.against.map((a) => ({ name: a.name, figures: a.figures, sameSql: a.sameSql, sameBody: a.sameBody })),
+  })),
+  memory: Object.fromEntries(Object.entries(memory).map(([name, m]) => [name, { idle: m.idle!, peak: m.peak! }])),
+};
+writeFileSync(new URL(`./api-${ORDERS}.json`, import.meta.url), `${JSON.stringify(sizeRun, null, 1)}\n`);
 const sqlDetails = Object.entries(statements).flatMap(([name, ran]) => [`\`${name}\`:`, '', '```sql', ...ran, '```', '']);
 
 writeSection(
   new URL('./RESULTS.md', import.meta.url),
-  'api',
+  `api-${ORDERS}`,
   [
-    '## The API under load',
+    `### ${count(ORDERS)} orders`,
     '',
-    `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 10)}:`,
+    `\`${COMMAND}\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${anyLoaded ? ': **on a loaded machine** (see "load")' : ''}:`,
     '',
     ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon', '@node-rs/argon2'])),
     '',
@@ -255,8 +367,11 @@ writeSection(
     `each) for ${SECONDS} s per server in ${ROUNDS} turns, service and baseline alternated (ABBA), after a warm-up of`,
     `${WARMUP} s each. Latencies are over every request of the turns. The ratio is service / baseline in 2xx responses`,
     'per second. "CPU ms/req": CPU time of the server process (all its threads, /proc/<pid>/stat) per request.',
-    '"Same SQL": the statements the two servers\' connections ran in the warm-up (pg_stat_activity) are identical;',
-    '"same body": one answer of each, compared byte for byte (refresh: its keys).',
+    '"Same SQL": the statements the two servers\' connections ran in the warm-up (pg_stat_activity, sampled every few ms) are identical;',
+    '"same body": one answer of each, compared byte for byte (refresh: its keys). "Load": the 1-minute load average',
+    "as the turns began (the highest), and the cores that other processes kept busy meanwhile (the machine's busy time in",
+    "/proc/stat less that of this process, the two servers, PgBouncer and the database's backends); over",
+    `${LOADED_CORES} cores, the figure is marked **loaded**: measured beside other work, not comparable with quiet ones.`,
     '',
     '- "via PgBouncer": the same endpoints through PgBouncer 1.18 in transaction mode (`default_pool_size` 10, the',
     "  service's pool size), the service with `DATABASE_TRANSACTION_POOLER=true` (no named prepared statements),",
@@ -269,7 +384,8 @@ writeSection(
     '  token it gets back joins the queue: every token is valid and presented once (tokens rotate).',
     "- Webhook: SalesDrive's deliveries shaped like test/fixtures/salesdrive/new-order.json, each new: a new order,",
     '  then its status change (a history row each), then the next; the service also counts each call in its',
-    '  database-backed rate limit, which the baseline does not have. The orders they create are deleted afterwards.',
+    '  database-backed rate limit (written in batches, at most every 250 ms: left out of "same SQL"), which the',
+    '  baseline does not have. The orders they create are deleted afterwards.',
     `- Login: ${CONNECTIONS} bench users with an argon2id hash (library defaults, as the service stores them), in turn;`,
     "  against it, `@node-rs/argon2` verify of the same hash in the benchmark's process (CPU: that process), at the",
     '  same concurrency and one at a time, alternated with the logins.',
@@ -289,4 +405,5 @@ writeSection(
     '</details>',
   ].join('\n'),
 );
-say('wrote bench/RESULTS.md (api section)');
+writeScale(say);
+say(`wrote bench/RESULTS.md (the api-${ORDERS} and api sections), bench/api-${ORDERS}.json and bench/api-scale-p50.svg, -p99.svg`);

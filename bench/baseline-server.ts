@@ -14,6 +14,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import postgres from 'postgres';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
+import { statusLabel } from '../src/orders/statuses.js';
 import { externalIdOf, ORDER_EVENTS, readDelivery, type SalesDrivePayload } from '../src/salesdrive/payload.js';
 
 const env = (name: string) =>
@@ -42,34 +43,32 @@ const listOrdersSql = (statuses: number, cursor: boolean) => {
   return `select ${ORDER_COLUMNS} from "orders" where ${where} order by "orders"."created_at" desc, "orders"."id" desc limit ${$(statuses + (cursor ? 3 : 1))}`;
 };
 const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = $1`;
-// GET /orders/counts, GET /orders?q= and GET /orders/:id?include=history (issue 19)
-const COUNTS = 'select "status", count(*) from "orders" group by "orders"."status"';
+// GET /orders/counts (the sums order_status_counts keeps) and GET /orders?q= (src/orders/search.ts: the matches looked
+// up first, with the plans that takes, then the page)
+const COUNTS =
+  'select "status", sum("n") from "order_status_counts" group by "order_status_counts"."status" having sum("order_status_counts"."n") <> $1';
 const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || chr(10) || coalesce("orders"."customer_name", '') || chr(10) || coalesce("orders"."customer_phone", ''))`;
-const SEARCH = `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ilike $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
-const HISTORY =
-  'select "order_history"."id", "order_history"."order_id", "order_history"."status", "order_history"."status_text", "order_history"."changed_at", "order_history"."source", "order_history"."user_id", "order_history"."notes", "users"."name" from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = $1 order by "order_history"."changed_at" desc, "order_history"."id" desc limit $2';
-const NEXT =
-  'select "id" from "orders" where ("orders"."created_at", "orders"."id") < ($1, $2) order by "orders"."created_at" desc, "orders"."id" desc limit $3';
-const PREVIOUS =
-  'select "id" from "orders" where ("orders"."created_at", "orders"."id") > ($1, $2) order by "orders"."created_at" asc, "orders"."id" asc limit $3';
+const RARE = 5000;
+const SEARCH_PLANS = 'select set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
+const SEARCH_HITS = `with hits as (select "orders"."id" from "orders" where ${SEARCH_TEXT} ilike $1 limit $2) select array(select id from hits) as ids, set_config($3, $4, true), set_config($5, $6, true), set_config($7, case when (select count(*) from hits) > $8 then 'off' else 'on' end, true)`;
+const SEARCH_RARE = `select ${ORDER_COLUMNS} from "orders" where (${SEARCH_TEXT} ilike $1 and "orders"."id" = ANY($2::text[])) order by "orders"."created_at" desc, "orders"."id" desc limit $3`;
+const SEARCH_COMMON = `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ilike $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
+// GET /orders/:id?include=history, without filters: the order, its latest history as JSON, its previous and next order
+const VIEW = `select ${ORDER_COLUMNS}, (select coalesce(json_agg(latest.entry order by latest.changed_at desc, latest.id desc), '[]'::json) from (select json_build_object('id', "order_history"."id", 'orderId', "order_history"."order_id", 'status', "order_history"."status", 'statusText', "order_history"."status_text", 'changedAt', "order_history"."changed_at", 'source', "order_history"."source", 'userId', "order_history"."user_id", 'notes', "order_history"."notes", 'userName', "users"."name") as entry, "order_history"."changed_at" as changed_at, "order_history"."id" as id from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = "viewed"."id" order by "order_history"."changed_at" desc, "order_history"."id" desc limit $1) latest), (select "id" from "orders" where ("orders"."created_at", "orders"."id") > ("viewed"."created_at", "viewed"."id") order by "orders"."created_at" asc, "orders"."id" asc limit 1), (select "id" from "orders" where ("orders"."created_at", "orders"."id") < ("viewed"."created_at", "viewed"."id") order by "orders"."created_at" desc, "orders"."id" desc limit 1) from "orders" "viewed" where "viewed"."id" = $2`;
 const STATUSES = ['1', '2', '3', '4', '5', '6', '7', '8', '9']; // src/orders/statuses.ts STATUS_TEXT
 // src/routes/auth.ts, POST /auth/refresh: the compare-and-swap on one session of users.sessions
 const REFRESH = `update "users" set "last_activity_at" = date_trunc('milliseconds', now()), "sessions" = (SELECT jsonb_agg(CASE WHEN (e.s->>'hash') = $1::text THEN e.s || jsonb_build_object('hash', $2::text, 'previousHash', $3::text, 'rotatedAt', $4::text, 'expiresAt', $5::text) ELSE e.s END ORDER BY e.i) FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i)), "updated_at" = date_trunc('milliseconds', now()) where ("users"."sessions" @> jsonb_build_array(jsonb_build_object('hash', $6::text)) and EXISTS (SELECT 1 FROM jsonb_array_elements("users"."sessions") WITH ORDINALITY AS e(s, i) WHERE (e.s->>'hash') = $7::text AND (e.s->>'expiresAt')::timestamptz > now()) and "users"."is_active" = $8) returning "id", "email", "name", "role", "role_name", "is_active", "last_activity_at", "last_login_at", "created_at", "updated_at", "token_version", (SELECT e.s->>'id' FROM jsonb_array_elements("sessions") AS e(s) WHERE e.s->>'hash' = $9::text) as "session_id"`;
 
-// src/routes/salesdrive-webhook.ts, a delivery of SalesDrive's webhook, as drizzle renders it (for the
-// bench's deliveries, which carry every field it reads)
-const WEBHOOK_LOCK = 'select pg_advisory_xact_lock(hashtextextended($1, 0))';
-const WEBHOOK_READ = 'select "status", "salesdrive_updated_at", "raw_data" = $1::jsonb from "orders" where "orders"."id" = $2 for update';
-const WEBHOOK_INSERT =
-  'insert into "orders" ("id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "salesdrive_updated_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, default, default) returning "status", "status_text"';
-const WEBHOOK_FIRST_HISTORY =
-  'insert into "order_history" ("id", "order_id", "status", "status_text", "changed_at", "source", "user_id", "notes") values (default, $1, $2, $3, default, $4, default, $5)';
-const WEBHOOK_LAST_MANUAL =
-  'select "changed_at" from "order_history" where ("order_history"."order_id" = $1 and "order_history"."source" = $2) order by "order_history"."changed_at" desc limit $3';
-const WEBHOOK_UPDATE =
-  'update "orders" set "ttn" = $1, "quantity" = $2, "status" = $3, "status_text" = $4, "items" = $5, "raw_data" = $6, "customer_name" = $7, "customer_phone" = $8, "delivery_address" = $9, "city_name" = $10, "payment_method" = $11, "shipping_method" = $12, "provider" = $13, "total_price" = $14, "order_date" = $15, "sync_status" = $16, "sync_error" = $17, "last_synced" = $18, "salesdrive_updated_at" = $19, "updated_at" = $20 where "orders"."id" = $21';
-const WEBHOOK_HISTORY =
-  'insert into "order_history" ("id", "order_id", "status", "status_text", "changed_at", "source", "user_id", "notes") values (default, $1, $2, $3, default, $4, default, default)';
+// src/routes/salesdrive-webhook.ts (src/salesdrive/deliveries.ts deliver), a delivery of SalesDrive's webhook, as drizzle
+// renders it for the bench's deliveries: a new order with its first history entry in one statement; a known one
+// (that statement did nothing) in a transaction: its row locked and read, then changed with its history entry
+const HISTORY_OF_CHANGED =
+  'insert into "order_history" ("order_id", "status", "status_text", "source", "notes") select changed.id, $%1, $%2, $%3, $%4 from changed returning 1';
+const historyOfChanged = (from: number) => HISTORY_OF_CHANGED.replace(/\$%(\d)/g, (_, i: string) => `$${from + Number(i) - 1}`);
+const WEBHOOK_CREATE = `with changed as (insert into "orders" ("id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "salesdrive_updated_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, default, default) on conflict do nothing returning "id") ${historyOfChanged(23)}`;
+const WEBHOOK_READ =
+  'select "status", "salesdrive_updated_at", "quantity", "items", "total_price", "sync_status", "raw_data" = $1::jsonb, (select max("changed_at") from "order_history" where ("order_history"."order_id" = "orders"."id" and "order_history"."source" = $2)) from "orders" where "orders"."id" = $3 for update';
+const WEBHOOK_UPDATE = `with changed as (update "orders" set "ttn" = $1, "quantity" = $2, "status" = $3, "status_text" = $4, "items" = $5, "raw_data" = $6, "customer_name" = $7, "customer_phone" = $8, "delivery_address" = $9, "city_name" = $10, "payment_method" = $11, "shipping_method" = $12, "provider" = $13, "total_price" = $14, "order_date" = $15, "sync_status" = $16, "sync_error" = $17, "last_synced" = $18, "salesdrive_updated_at" = $19, "updated_at" = $20 where "orders"."id" = $21 returning "id") ${historyOfChanged(22)}`;
 const webhookSecret = createHash('sha256').update(env('SALESDRIVE_WEBHOOK_SECRET')).digest();
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
@@ -100,15 +99,29 @@ async function listOrders(query: URLSearchParams) {
 }
 
 async function counts() {
-  const rows = await sql.unsafe<{ status: string; count: string }[]>(COUNTS);
+  const rows = await sql.unsafe<{ status: string; sum: string }[]>(COUNTS, [0]);
   const byStatus: Record<string, number> = Object.fromEntries(STATUSES.map((status) => [status, 0]));
-  for (const row of rows) byStatus[row.status] = Number(row.count);
-  return { total: rows.reduce((sum, row) => sum + Number(row.count), 0), byStatus };
+  for (const row of rows) byStatus[row.status] = Number(row.sum);
+  return { total: rows.reduce((sum, row) => sum + Number(row.sum), 0), byStatus };
 }
 
 async function search(query: URLSearchParams) {
   const pattern = `%${query.get('q')!.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const rows = await sql.unsafe<Row[]>(SEARCH, [pattern, 51]);
+  const rows = await sql.begin(async (tx) => {
+    await tx.unsafe(SEARCH_PLANS, ['enable_seqscan', 'off', 'enable_indexscan', 'off', 'enable_bitmapscan', 'on']);
+    const [found] = await tx.unsafe<{ ids: string[] }[]>(SEARCH_HITS, [
+      pattern,
+      RARE + 1,
+      'enable_seqscan',
+      'on',
+      'enable_indexscan',
+      'on',
+      'enable_bitmapscan',
+      RARE,
+    ]);
+    const ids = found!.ids;
+    return ids.length <= RARE ? tx.unsafe<Row[]>(SEARCH_RARE, [pattern, ids, 51]) : tx.unsafe<Row[]>(SEARCH_COMMON, [pattern, 51]);
+  });
   const items = rows.slice(0, 50);
   const last = items.at(-1);
   const nextCursor =
@@ -119,16 +132,14 @@ async function search(query: URLSearchParams) {
 }
 
 async function view(id: string) {
-  const [order] = await sql.unsafe<Row[]>(READ_ORDER, [id]);
-  if (!order) return undefined;
-  const createdAt = (order.createdAt as Date).toISOString();
-  const [history, [next], [previous]] = await Promise.all([
-    sql.unsafe<Row[]>(HISTORY, [id, 20]),
-    sql.unsafe<Row[]>(NEXT, [createdAt, id, 1]),
-    sql.unsafe<Row[]>(PREVIOUS, [createdAt, id, 1]),
-  ]);
-  const entries = history.map(({ name, ...entry }) => ({ ...entry, userName: name }));
-  return { ...order, history: entries, previousId: previous?.id ?? null, nextId: next?.id ?? null };
+  // the last three columns are unnamed: read by position
+  const result = await sql.unsafe(VIEW, [20, id]).values();
+  const values = result[0] as unknown[] | undefined;
+  if (!values) return undefined;
+  const row = result.columns.slice(0, -3).reduce<Row>((order, column, i) => ((order[column.name] = values[i]), order), {});
+  const [history, previousId, nextId] = values.slice(-3) as [{ changedAt: string }[], string | null, string | null];
+  const entries = history.map((entry) => ({ ...entry, changedAt: new Date(entry.changedAt).toISOString() }));
+  return { ...row, history: entries, previousId, nextId };
 }
 
 async function refresh(request: IncomingMessage) {
@@ -174,51 +185,54 @@ async function webhook(request: IncomingMessage, token: string | null) {
   const data = payload.data;
   const { id, fields: f, updateAt: given } = readDelivery({ ...payload, data });
   const updateAt = given ?? null;
+  const received = [
+    payload,
+    f.customerName,
+    f.customerPhone,
+    f.deliveryAddress,
+    f.cityName,
+    f.paymentMethod,
+    f.shippingMethod,
+    f.provider,
+    f.totalPrice,
+    f.orderDate,
+  ];
+  const status = f.status ?? '1';
+  const statusText = statusLabel(status, f.statusText);
+  const externalId = externalIdOf(data);
+  const [created] = await sql.unsafe(WEBHOOK_CREATE, [
+    id,
+    externalId,
+    externalId,
+    f.ttn ?? '',
+    f.quantity,
+    status,
+    statusText,
+    f.items,
+    ...received,
+    'success',
+    null,
+    new Date(),
+    updateAt,
+    status,
+    statusText,
+    'webhook',
+    'new order from SalesDrive',
+  ] as never[]);
+  if (created) return { result: 'created', orderId: id, statusKept: false };
   return sql.begin(async (tx) => {
-    await tx.unsafe(WEBHOOK_LOCK, [`salesdrive-order:${id}`]);
-    const [before] = await tx.unsafe<Row[]>(WEBHOOK_READ, [payload, id] as never[]); // postgres.js writes jsonb parameters as JSON
-    const received = [
-      payload,
-      f.customerName,
-      f.customerPhone,
-      f.deliveryAddress,
-      f.cityName,
-      f.paymentMethod,
-      f.shippingMethod,
-      f.provider,
-      f.totalPrice,
-      f.orderDate,
-    ];
-    if (!before) {
-      const externalId = externalIdOf(data);
-      const [created] = await tx.unsafe<Row[]>(WEBHOOK_INSERT, [
-        id,
-        externalId,
-        externalId,
-        f.ttn ?? '',
-        f.quantity,
-        f.status,
-        f.statusText,
-        f.items,
-        ...received,
-        'success',
-        null,
-        new Date(),
-        updateAt,
-      ] as never[]);
-      await tx.unsafe(WEBHOOK_FIRST_HISTORY, [id, created!.status, created!.statusText, 'webhook', 'new order from SalesDrive'] as never[]);
-      return { result: 'created', orderId: id, statusKept: false };
-    }
-    const [, storedUpdateAt, same] = Object.values(before) as [string, Date | null, boolean];
+    // two unnamed columns: read by position
+    const [before] = await tx.unsafe(WEBHOOK_READ, [payload, 'manual', id] as never[]).values(); // jsonb parameters as JSON
+    const [storedStatus, storedUpdateAt, , , , , same, manualAt] = before as [string, Date | null, ...unknown[], boolean, Date | null];
     if (same) return { result: 'unchanged', orderId: id, statusKept: false };
     if (updateAt && storedUpdateAt && updateAt < storedUpdateAt) return { result: 'stale', orderId: id, statusKept: false };
-    const [manual] = f.status !== before.status ? await tx.unsafe<Row[]>(WEBHOOK_LAST_MANUAL, [id, 'manual', 1]) : [];
-    if (manual && (!updateAt || updateAt < (manual.changedAt as Date))) throw new Error('the bench load makes no status change of its own');
+    if (f.status !== storedStatus && manualAt && (!updateAt || updateAt < manualAt))
+      throw new Error('the bench load makes no status change of its own');
     await tx.unsafe(WEBHOOK_UPDATE, [
       f.ttn,
       f.quantity,
       f.status,
-      f.statusText,
+      statusLabel(f.status!, f.statusText),
       f.items,
       ...received,
       'success',
@@ -227,8 +241,11 @@ async function webhook(request: IncomingMessage, token: string | null) {
       updateAt ?? storedUpdateAt,
       new Date(),
       id,
+      f.status,
+      statusLabel(f.status!, f.statusText),
+      'webhook',
+      null,
     ] as never[]);
-    if (f.status !== before.status) await tx.unsafe(WEBHOOK_HISTORY, [id, f.status, f.statusText, 'webhook'] as never[]);
     return { result: 'updated', orderId: id, statusKept: false };
   });
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 /**
- * What bench/api.ts and bench/api-profile.ts load: the migrated 1,000,000-order database, bench
+ * What bench/api.ts and bench/api-profile.ts load: the migrated legacy database (1,000,000 orders unless told), bench
  * users, the two servers, and the requests of each endpoint.
  */
 import { hashPassword } from '../../src/auth/passwords.js';
@@ -15,9 +15,16 @@ import { copyDatabase, databaseExists, dropDatabase, renameDatabase, urlFor, wit
 import { PROJECT_ROOT, startNode, type Server } from './processes.js';
 import { count } from './results.js';
 
-export const ORDERS = 1_000_000;
-/** Named after the chain's last migration: checkouts of different chains on one server keep their own. */
-export const DATABASE = `bo_bench_api_${ORDERS}_${readChain().at(-1)!.tag}`;
+/** Named after its orders and the chain's last migration: sizes, and checkouts of different chains, keep their own. */
+const databaseOf = (orders: number) => `bo_bench_api_${orders}_${readChain().at(-1)!.tag}`;
+/** The orders of the legacy database the benchmark runs on: BENCH_ORDERS, or `useOrders` (bench/api.ts --orders); 1,000,000 by default. */
+export let ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
+export let DATABASE = databaseOf(ORDERS);
+export function useOrders(orders: number) {
+  if (!Number.isSafeInteger(orders) || orders < 1000) throw new Error(`orders: ${orders} is not a whole number of 1,000 or more`);
+  ORDERS = orders;
+  DATABASE = databaseOf(orders);
+}
 const JWT_SECRET = 'bench-secret-bench-secret-bench-secret!';
 export const WEBHOOK_SECRET = 'bench-webhook-secret-bench-webhook-secret';
 const PASSWORD = 'bench-Passw0rd!';

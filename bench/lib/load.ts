@@ -4,6 +4,7 @@
  * together (every latency kept, so that percentiles over rounds are exact).
  */
 import autocannon from 'autocannon';
+import type { Load } from './machine-load.js';
 
 export interface Run {
   seconds: number;
@@ -14,6 +15,8 @@ export interface Run {
   errors: number;
   /** CPU time the server (or the task's process) used meanwhile, when measured. */
   cpuSeconds?: number;
+  /** How busy the machine was besides (bench/lib/machine-load.ts), when measured. */
+  load?: Load;
 }
 
 export interface HttpLoad {
@@ -94,6 +97,8 @@ export interface Figures {
   errors: number;
   /** Milliseconds of CPU per request, when measured. */
   cpuPerRequest?: number;
+  /** The highest 1-minute load average as a run started, and the cores other processes kept busy (mean over the runs). */
+  load?: Load;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -112,5 +117,11 @@ export function figures(runs: Run[]): Figures {
     non2xx,
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     cpuPerRequest: cpu === undefined ? undefined : (1000 * cpu) / latencies.length,
+    load: runs.every((r) => r.load)
+      ? {
+          average: Math.max(...runs.map((r) => r.load!.average)),
+          others: runs.reduce((sum, r) => sum + r.load!.others * r.seconds, 0) / seconds,
+        }
+      : undefined,
   };
 }

@@ -92,13 +92,15 @@ export function rss(pid: number): number {
 }
 
 let clockTicks: number | undefined;
+const ticksPerSecond = () => (clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })));
 
 /** CPU time a process has used so far, user and system, all its threads, in seconds (/proc/<pid>/stat). */
 export function cpuSeconds(pid: number): number {
-  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); // from field 3, state
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks; // fields 14 and 15: utime, stime
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond(); // fields 14 and 15: utime, stime
 }
+/** The kernel's clock ticks per second (CLK_TCK), the unit of /proc's CPU times. */
+cpuSeconds.ticksPerSecond = ticksPerSecond;
 
 /** Samples the RSS of each process every `intervalMs` and keeps the highest, until stopped. */
 export function watchPeakRss(pids: number[], intervalMs = 100) {

@@ -18,6 +18,9 @@ export type Db = PgDatabase<EitherDriverResult, typeof schema>;
 /** A transaction on Db: what `db.transaction(async (tx) => …)` hands its callback. */
 export type Tx = PgTransaction<EitherDriverResult, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 
+/** The rows `execute()` answered, on either driver (postgres.js: the list itself; PGlite: `{ rows }`). */
+export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? (result as T[]) : (result as { rows: T[] }).rows);
+
 /**
  * Where the data lives: a PostgreSQL server, or the embedded PGlite in a directory. `directUrl`:
  * PostgreSQL itself, for the migrator's session lock, when `url` goes through a transaction-mode

@@ -2,7 +2,7 @@
  * Keyset pagination: a page of rows after a cursor in (sort column, id) order, so that page 10,000
  * costs what page 1 costs; the cursor names its sort and order, and a malformed one is a 400.
  */
-import { and, asc, desc, getTableColumns, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, getTableColumns, is, isNotNull, isNull, or, Placeholder, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Static, TObject, TSchema } from 'typebox';
 import { HttpError } from '../errors.js';
@@ -49,7 +49,7 @@ function decodeCursor(text: string, sort: string, order: 'asc' | 'desc'): Cursor
 
 /** The value as the column's driver expects it; a malformed cursor value is a 400, not a 500. */
 function cursorValue(column: PgColumn, value: unknown) {
-  if (value === null) return null;
+  if (value === null || is(value, Placeholder)) return value;
   if (column.dataType === 'date') {
     const date = typeof value === 'string' || typeof value === 'number' ? new Date(value) : new Date(Number.NaN);
     if (Number.isNaN(date.getTime())) throw new HttpError(400, 'INVALID_CURSOR', 'cursor is malformed');
@@ -112,6 +112,22 @@ export async function listPage(
     .where(and(...conditions, cursor && afterCursor(sortColumn, idColumn, order, cursor)))
     .orderBy(...(sortColumn === idColumn ? [direction(idColumn)] : [direction(sortColumn), direction(idColumn)]))
     .limit(limit + 1);
+  return pageOf(rows, limit, { ...options, order });
+}
+
+/** The cursor a list was given, checked against its sort and order, its values as its columns take them. */
+export function readCursor(text: string, sort: string, order: 'asc' | 'desc', sortColumn: PgColumn, idColumn: PgColumn) {
+  const { v, id } = decodeCursor(text, sort, order);
+  return { v: cursorValue(sortColumn, v), id: cursorValue(idColumn, id) };
+}
+
+/** A page of the rows read (`limit` + 1 of them, at most): the first `limit`, and the cursor past them when there are more. */
+export function pageOf(
+  rows: Row[],
+  limit: number,
+  options: { idColumn: PgColumn; columns: Record<string, PgColumn>; sort: string; sortColumn: PgColumn; order: 'asc' | 'desc' },
+): KeysetPage {
+  const { idColumn, columns, sort, sortColumn, order } = options;
   const items: Row[] = rows.slice(0, limit);
   const last = items.at(-1);
   const sortKey = Object.keys(columns).find((k) => columns[k] === sortColumn);

@@ -5,7 +5,7 @@ import { listPage, publicColumns } from '../db/pages.js';
 import { orderHistory, orders, users } from '../db/schema.js';
 import { HistoryItem } from './shapes.js';
 
-const historyColumns = publicColumns(orderHistory, HistoryItem);
+export const historyColumns = publicColumns(orderHistory, HistoryItem);
 
 /** The latest entries of an order (`id`, `limit`), newest first, each with the name of the user who made it. */
 export const prepareLatestHistory = (db: Db) =>

@@ -1,10 +1,10 @@
 /** The list of orders: its sorts and filters, an order's neighbours in it, and its counts per status. */
-import { and, asc, count, desc, eq, gte, ilike, inArray, lte, ne, sql, sum, type SQL } from 'drizzle-orm';
-import type { PgColumn } from 'drizzle-orm/pg-core';
+import { and, asc, count, desc, eq, gte, ilike, inArray, isNotNull, isNull, lte, ne, or, sql, sum, type SQL } from 'drizzle-orm';
+import { alias, type PgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
-import { afterCursor, type ListQuery } from '../db/pages.js';
-import { orders, orderSearchText, orderStatusCounts } from '../db/schema.js';
+import { afterCursor, publicColumns, type ListQuery } from '../db/pages.js';
+import { orderHistory, orders, orderSearchText, orderStatusCounts, users } from '../db/schema.js';
 import { containing, Name, OneOf } from '../schemas.js';
 import { Phone, SyncStatus } from './shapes.js';
 import { OrderStatus, STATUS_TEXT } from './statuses.js';
@@ -96,3 +96,79 @@ export const prepareOrderRead = (db: Db, columns: Record<string, PgColumn>) =>
     .from(orders)
     .where(eq(orders.id, sql.placeholder('id')))
     .prepare('orders_read_view');
+
+/** The order a one-call view (GET /orders/:id?include=history) reads: its neighbours are orders of the list past it. */
+const viewed = alias(orders, 'viewed');
+
+/**
+ * SQL: the id of the first order past `viewed` in the list of this sort and filters, going `order`
+ * (as afterCursor pages it: descending puts NULLs first, ascending last).
+ */
+function neighbourOfViewed(query: Filters, order: 'asc' | 'desc'): SQL {
+  const column = sorts[query.sort];
+  const value = viewed[query.sort];
+  const direction = order === 'desc' ? desc : asc;
+  const past = order === 'desc' ? sql`<` : sql`>`;
+  const first = (condition: SQL | undefined) =>
+    sql`(select ${orders.id} from ${orders} where ${and(...where(query), condition)} order by ${direction(column)}, ${direction(orders.id)} limit 1)`;
+  const inValues = sql`(${column}, ${orders.id}) ${past} (${value}, ${viewed.id})`;
+  if (column.notNull) return first(inValues);
+  const inNulls = and(isNull(column), sql`${orders.id} ${past} ${viewed.id}`);
+  // each branch a condition the index of the sort serves; CASE runs only the one that applies
+  return sql`case when ${value} is null then ${first(order === 'desc' ? or(inNulls, isNotNull(column)) : inNulls)} else ${first(order === 'desc' ? inValues : or(inValues, isNull(column)))} end`;
+}
+
+interface HistoryJson {
+  changedAt: string;
+}
+
+/** The latest `limit` entries of the viewed order's history, newest first, each with its user's name: one JSON array. */
+function historyOfViewed(columns: Record<string, PgColumn>, limit: SQL) {
+  const fields = sql.join(
+    Object.entries({ ...columns, userName: users.name }).map(([key, column]) => sql`${sql.raw(`'${key}'`)}, ${column}`),
+    sql`, `,
+  );
+  const latest = sql.join(
+    [
+      sql`select json_build_object(${fields}) as entry, ${orderHistory.changedAt} as changed_at, ${orderHistory.id} as id`,
+      sql`from ${orderHistory} left join ${users} on ${users.id} = ${orderHistory.userId} where ${orderHistory.orderId} = ${viewed.id}`,
+      sql`order by ${orderHistory.changedAt} desc, ${orderHistory.id} desc limit ${limit}`,
+    ],
+    sql` `,
+  );
+  return sql`(select coalesce(json_agg(latest.entry order by latest.changed_at desc, latest.id desc), '[]'::json) from (${latest}) latest)`.mapWith(
+    // timestamps as every answer gives them (JSON has them in the session's time zone)
+    (entries: HistoryJson[]) => entries.map((entry) => ({ ...entry, changedAt: new Date(entry.changedAt).toISOString() })),
+  );
+}
+
+/**
+ * The one-call view of an order: its columns, its latest history and its previous and next order in
+ * the list of this sort, order and filters, in one statement (one round trip, which is what a
+ * transaction pooler charges for). Without filters, prepared once per sort and order.
+ */
+export function orderViewReader(db: Db, columns: Record<string, PgColumn>, historyColumns: Record<string, PgColumn>) {
+  const viewedColumns = publicColumns(viewed, Type.Object(Object.fromEntries(Object.keys(columns).map((key) => [key, Type.Unknown()]))));
+  const statement = (query: Filters, order: 'asc' | 'desc', id: unknown, limit: unknown) =>
+    db
+      .select({
+        ...viewedColumns,
+        history: historyOfViewed(historyColumns, sql`${limit}`),
+        previousId: neighbourOfViewed(query, order === 'desc' ? 'asc' : 'desc'),
+        nextId: neighbourOfViewed(query, order),
+      })
+      .from(viewed)
+      .where(eq(viewed.id, sql`${id}`));
+  const prepared = new Map<string, ReturnType<ReturnType<typeof statement>['prepare']>>();
+  return async (id: string, query: Filters, order: 'asc' | 'desc', limit: number) => {
+    const filtered = Object.keys(filters).some((name) => query[name as keyof typeof filters] !== undefined);
+    if (filtered) return (await statement(query, order, id, limit))[0];
+    const key = `${query.sort}_${order}`;
+    let read = prepared.get(key);
+    if (!read) {
+      read = statement(query, order, sql.placeholder('id'), sql.placeholder('limit')).prepare(`orders_view_${key}`);
+      prepared.set(key, read);
+    }
+    return (await read.execute({ id, limit }))[0];
+  };
+}

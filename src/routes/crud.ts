@@ -5,6 +5,7 @@
  * 412 and changes nothing, because the row is locked while the tag is compared.
  */
 import { createHash } from 'node:crypto';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import { eq, getTableColumns, getTableName, sql, type InferInsertModel, type InferSelectModel, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -94,22 +95,41 @@ export interface CrudOptions<
   readBy?: { path: string; param: string; schema: TSchema; column: PgColumn; summary: string }[];
 }
 
+/** A strong tag of a JSON text. */
+const tagOf = (json: string) => `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+
 /** A strong tag of the row as clients see it (JSON: dates as ISO strings, money as decimal strings). */
-export const etagOf = (row: object) => `"${createHash('sha256').update(JSON.stringify(row)).digest('base64url').slice(0, 27)}"`;
+export const etagOf = (row: object) => tagOf(JSON.stringify(row));
+
+/**
+ * The rows of a resource as its answers write them (its item schema's serialiser, which writes what
+ * JSON.stringify writes of them), and their tags: a read serialises its row once, for its body and its tag.
+ */
+export function itemJson(item: TObject) {
+  const serialize = SerializerSelector()({}, {})({ schema: item, method: 'GET', url: '', httpStatus: '200' }) as (row: object) => string;
+  return {
+    tag: (row: object) => tagOf(serialize(row)),
+    /** The row as the body, with its ETag. */
+    send(reply: FastifyReply, row: object) {
+      const body = serialize(row);
+      void reply.header('etag', tagOf(body)).type('application/json; charset=utf-8');
+      return body;
+    },
+  };
+}
 
 /** If-Match: "*" or a list of tags, any of which may match; weak tags never match a write. */
-export function assertIfMatch(request: FastifyRequest, row: object) {
+export function assertIfMatch(request: FastifyRequest, row: object, current = etagOf(row)) {
   const header = request.headers['if-match'];
   if (!header) return;
-  const current = etagOf(row);
   const tags = header.split(',').map((t) => t.trim());
   if (!tags.includes('*') && !tags.includes(current)) {
     throw new HttpError(412, 'PRECONDITION_FAILED', 'The row has changed since it was read (If-Match does not match its ETag)');
   }
 }
 
-export function withEtag<T extends object>(reply: FastifyReply, row: T) {
-  reply.header('etag', etagOf(row));
+export function withEtag<T extends object>(reply: FastifyReply, row: T, tag = etagOf(row)) {
+  reply.header('etag', tag);
   return row;
 }
 
@@ -144,6 +164,7 @@ export function registerCrud<
   const table: PgTable = options.table; // the SQL is the same for every table: built untyped, typed at the hooks
   const operations = new Set(options.operations ?? ['list', 'read', 'create', 'update', 'delete']);
   const columns = publicColumns(table, item);
+  const json = itemJson(item);
   const access = (action: 'read' | 'create' | 'update' | 'delete', operation: Operation) => ({
     access: { resource, action, self: options.self?.includes(operation) },
   });
@@ -178,7 +199,7 @@ export function registerCrud<
       async (request, reply) => {
         const [row] = await read.execute({ value: request.params[param] });
         if (!row) throw notFound(noun);
-        return withEtag(reply, row);
+        return json.send(reply, row);
       },
     );
   };
@@ -241,7 +262,7 @@ export function registerCrud<
         });
         const id = row[Object.keys(columns).find((k) => columns[k] === idColumn)!];
         reply.code(201).header('location', `/api/v1${prefix}/${encodeURIComponent(String(id))}`);
-        return withEtag(reply, row);
+        return withEtag(reply, row, json.tag(row));
       },
     );
   }
@@ -265,7 +286,7 @@ export function registerCrud<
         const row = await app.db.transaction(async (tx) => {
           const [before] = asItems(await selectById(tx, id).for('update'));
           if (!before) throw notFound(noun);
-          assertIfMatch(request, before);
+          assertIfMatch(request, before, json.tag(before));
           const body = validated<Static<TUpdate>>(request.body);
           // before the hook too: it may write to the row itself (ending a user's sessions)
           keepsRules(before, body);
@@ -278,7 +299,7 @@ export function registerCrud<
           return after!;
         });
         options.committed?.(id);
-        return withEtag(reply, row);
+        return withEtag(reply, row, json.tag(row));
       },
     );
   }
@@ -301,7 +322,7 @@ export function registerCrud<
         await app.db.transaction(async (tx) => {
           const [before] = await selectById(tx, id).for('update');
           if (!before) throw notFound(noun);
-          assertIfMatch(request, before);
+          assertIfMatch(request, before, json.tag(before));
           await tx.delete(table).where(byId(id));
         });
         options.committed?.(id);

@@ -4,13 +4,13 @@ import { Type } from 'typebox';
 import { publicColumns } from '../db/pages.js';
 import { orders } from '../db/schema.js';
 import { notFound } from '../errors.js';
-import { historyPage, prepareLatestHistory, recordStatusChange } from '../orders/history.js';
+import { historyColumns, historyPage, recordStatusChange } from '../orders/history.js';
 import {
   countByStatus,
   DEFAULT_SORT,
   filters,
   filtersButStatus,
-  neighbour,
+  orderViewReader,
   prepareOrderRead,
   SortName,
   sorts,
@@ -22,7 +22,7 @@ import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/s
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
 import { BOXES_PATTERN, PROBLEM_REASONS } from '../packing/packing-list.js';
-import { registerCrud, withEtag } from './crud.js';
+import { itemJson, registerCrud, withEtag } from './crud.js';
 import {
   errorResponses,
   ListOf,
@@ -351,8 +351,10 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
   );
 
-  const readOrder = prepareOrderRead(app.db, publicColumns(orders, Order));
-  const readHistory = prepareLatestHistory(app.db);
+  const orderColumns = publicColumns(orders, Order);
+  const readOrder = prepareOrderRead(app.db, orderColumns);
+  const readView = orderViewReader(app.db, orderColumns, historyColumns);
+  const orderJson = itemJson(Order);
 
   app.get(
     '/orders/:id',
@@ -372,18 +374,17 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id } = request.params;
       const { include, historyLimit, order, sort, ...rest } = request.query;
-      const [row] = await readOrder.execute({ id });
-      if (!row) throw notFound('Order');
-      withEtag(reply, row);
-      if (include !== 'history') return row;
+      if (include !== 'history') {
+        const [row] = await readOrder.execute({ id });
+        if (!row) throw notFound('Order');
+        return orderJson.send(reply, row);
+      }
       const query: Filters = { ...rest, sort: sort ?? DEFAULT_SORT };
-      const listOrder = order ?? PAGE_DEFAULTS.order;
-      const [history, nextId, previousId] = await Promise.all([
-        readHistory.execute({ id, limit: historyLimit ?? HISTORY_LIMIT }),
-        neighbour(app.db, row, query, listOrder),
-        neighbour(app.db, row, query, listOrder === 'desc' ? 'asc' : 'desc'),
-      ]);
-      return { ...row, history, previousId, nextId };
+      const view = await readView(id, query, order ?? PAGE_DEFAULTS.order, historyLimit ?? HISTORY_LIMIT);
+      if (!view) throw notFound('Order');
+      const { history, previousId, nextId, ...row } = view;
+      withEtag(reply, row, orderJson.tag(row));
+      return view;
     },
   );
 

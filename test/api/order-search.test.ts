@@ -87,7 +87,7 @@ t.test('with the other filters, rare and common alike', async (t) => {
   }
 });
 
-t.test('on PGlite too: the look-up and the page in one read-only transaction', async (t) => {
+t.test('on PGlite too: the look-up and the page in one transaction', async (t) => {
   const dataDir = await pgliteFolder(t, 'legacy-migrated');
   t.equal((await dbMigrate({ dataDir })).code, 0);
   const embedded = await buildApp({ ...TEST_CONFIG, database: { dataDir } });

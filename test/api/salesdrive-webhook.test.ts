@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
+import { SHARE_EVERY_MS } from '../../src/db/rate-limit-store.js';
 import { testApp, writeLegacyValues } from '../helpers/app.js';
 
 const SECRET = 'a-webhook-secret-of-salesdrive-0123456789';
@@ -323,4 +324,8 @@ t.test('the webhook is disabled without SALESDRIVE_WEBHOOK_SECRET, and has its o
     );
   }
   t.same(statuses, [200, 200, 200, 429, 429]);
+  // the first call of the window is written at once, the others together within SHARE_EVERY_MS: every replica sees them
+  await new Promise((resolve) => setTimeout(resolve, SHARE_EVERY_MS + 250));
+  const [shared] = await limited.sql`select hits from rate_limits where key like 'POST /api/v1/webhooks/salesdrive %'`;
+  t.equal(shared?.hits, 5, 'the database holds every call');
 });

@@ -25,6 +25,8 @@ const accepts = (port: number) =>
 export interface Bouncer {
   /** postgres://…@127.0.0.1:<port>/<database>, through PgBouncer. */
   urlFor(database: string): string;
+  /** Its process (bench/api.ts counts its CPU as the measurement's own). */
+  pid: number;
   output(): string;
   stop: () => Promise<void>;
 }
@@ -75,6 +77,7 @@ export async function startPgBouncer({ poolMode = 'transaction', poolSize = 5 } 
   }
   return {
     urlFor: (database) => `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${database}`,
+    pid: child.pid!,
     output: () => output,
     async stop() {
       child.kill('SIGINT');
