@@ -110,12 +110,14 @@ const sideOf =
  */
 async function statementsDuring(sql: Sql, application: string, load: () => Promise<unknown>): Promise<string[]> {
   const seen = new Set<string>();
+  // an idle connection shows the last statement it ran, perhaps for the endpoint before: only those begun since
+  const [{ since }] = (await sql`select clock_timestamp() as since`) as unknown as [{ since: Date }];
   let running = true;
   const sampling = (async () => {
     while (running) {
       const rows = await sql<{ query: string }[]>`
         select distinct query from pg_stat_activity
-         where datname = ${DATABASE} and application_name = ${application} and query <> ''
+         where datname = ${DATABASE} and application_name = ${application} and query <> '' and query_start >= ${since}
            and query not like 'insert into "rate_limits"%'`;
       for (const { query } of rows) seen.add(query);
       await new Promise((resolve) => setTimeout(resolve, 2));
