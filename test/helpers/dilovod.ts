@@ -143,10 +143,13 @@ export async function syncRun(app: App, headers: Record<string, string>, query =
   return runEnded(app, headers, started.json<Run>().id);
 }
 
+/** The run once it has ended; a 503 (overloaded, or the database away: nothing read) is asked again. */
 export async function runEnded(app: App, headers: Record<string, string>, id: string): Promise<Run> {
   for (;;) {
-    const run = (await app.inject({ url: `/api/v1/products/sync/runs/${id}`, headers })).json<Run>();
-    if (run.state !== 'queued' && run.state !== 'running') return run;
+    const res = await app.inject({ url: `/api/v1/products/sync/runs/${id}`, headers });
+    if (res.statusCode !== 200 && res.statusCode !== 503) throw new Error(`GET /products/sync/runs/${id}: ${res.statusCode} ${res.body}`);
+    const run = res.json<Run>();
+    if (res.statusCode === 200 && run.state !== 'queued' && run.state !== 'running') return run;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
