@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import type { DestinationStream, Logger } from 'pino';
 import { prepareDummyHash } from './auth/passwords.js';
 import { deferredCompilers } from './compilers.js';
-import { DEFAULT_CLIENT_LIMITS, DEFAULT_WEBHOOK_RATE_LIMIT, type Config } from './config.js';
+import { DEFAULT_CLIENT_LIMITS, DEFAULT_MAX_EVENT_LOOP_DELAY, DEFAULT_WEBHOOK_RATE_LIMIT, type Config } from './config.js';
 import type { DatabaseClient } from './db/client.js';
 import { databaseStore } from './db/rate-limit-store.js';
 import authPlugin from './plugins/auth.js';
@@ -66,18 +66,12 @@ export type AppConfig = Pick<
   | 'loginRateLimitPerClient'
   | 'maxSessionsPerUser'
 > &
-  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'dilovod' | 'statementTimeout' | 'clients' | 'docsUi'>> & { jwtSecret: string } &
+  Partial<Pick<Config, 'trustProxy' | 'salesdrive' | 'dilovod' | 'statementTimeout' | 'clients' | 'docsUi' | 'maxEventLoopDelay'>> & {
+    jwtSecret: string;
+  } &
   /** The metrics server listens only when metricsPort is given (the server gives it; tests may). */
-  Partial<Pick<Config, 'metricsPort' | 'host'>> & {
-    /**
-     * Event-loop delay (ms, the mean over a second) past which the API answers 503 OVERLOADED;
-     * default MAX_EVENT_LOOP_DELAY_MS. 0: never, for an app served in-process by app.inject, whose
-     * loop also runs the test (and, on a loaded machine, waits for a core).
-     */
-    maxEventLoopDelay?: number;
-  };
+  Partial<Pick<Config, 'metricsPort' | 'host'>>;
 
-export const MAX_EVENT_LOOP_DELAY_MS = 1000;
 /**
  * How long a plugin may take to register. Fastify's default (10 s) stopped starts on a loaded host:
  * opening PGlite (its WebAssembly) or pg-boss creating its schema on a busy database; a start that
@@ -216,7 +210,7 @@ export async function buildApp(config: AppConfig, { logLevel, logStream, databas
       // query or its opening read as lag, and the requests after it were refused (CI saw 503s)
       if ('url' in config.database) {
         await api.register(underPressure, {
-          maxEventLoopDelay: config.maxEventLoopDelay ?? MAX_EVENT_LOOP_DELAY_MS,
+          maxEventLoopDelay: config.maxEventLoopDelay ?? DEFAULT_MAX_EVENT_LOOP_DELAY,
           retryAfter: 5,
           pressureHandler: (_request, reply, type, value) => {
             reply

@@ -66,6 +66,12 @@ const EnvSchema = Type.Object({
     default: 1000,
     description: 'open connections this process takes at once; beyond it new ones are closed',
   }),
+  MAX_EVENT_LOOP_DELAY: Type.Integer({
+    minimum: 0,
+    maximum: 60_000,
+    default: 1000,
+    description: 'event-loop delay (ms, the mean over a second) past which the API answers 503 OVERLOADED on PostgreSQL; 0: never',
+  }),
   DOCS_UI: Type.Union([Type.Literal('true'), Type.Literal('false')], {
     default: 'true',
     description: 'false: no Swagger UI at /docs (/openapi.json stays)',
@@ -181,6 +187,8 @@ export interface Config {
   clients: ClientLimits;
   /** The Swagger UI at /docs. */
   docsUi: boolean;
+  /** Event-loop delay (ms) past which the API sheds requests (503 OVERLOADED); 0: never. */
+  maxEventLoopDelay: number;
   shutdownDelay: number;
   shutdownTimeout: number;
   /** Who the first admin is, when the database has no users. */
@@ -288,6 +296,7 @@ const clientLimitsOf = (values: Env): ClientLimits => ({
 /** The client limits and the webhook's rate limit a Config has when their variables are unset (an app built without them: tests). */
 export const DEFAULT_CLIENT_LIMITS = clientLimitsOf(DEFAULTS);
 export const DEFAULT_WEBHOOK_RATE_LIMIT = DEFAULTS.SALESDRIVE_WEBHOOK_RATE_LIMIT;
+export const DEFAULT_MAX_EVENT_LOOP_DELAY = DEFAULTS.MAX_EVENT_LOOP_DELAY;
 /** How far back a reconciliation reads before the last mark when its push config does not say (an app built without it: tests). */
 export const DEFAULT_RECONCILE_OVERLAP = DEFAULTS.SALESDRIVE_RECONCILE_OVERLAP;
 
@@ -344,6 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     statementTimeout: values.STATEMENT_TIMEOUT,
     clients: clientLimitsOf(values),
     docsUi: values.DOCS_UI === 'true',
+    maxEventLoopDelay: values.MAX_EVENT_LOOP_DELAY,
     shutdownDelay: values.SHUTDOWN_DELAY,
     shutdownTimeout: values.SHUTDOWN_TIMEOUT,
     firstAdmin: { email: (values.ADMIN_EMAIL ?? 'admin@backoffice.local').toLowerCase(), password: values.ADMIN_PASSWORD },

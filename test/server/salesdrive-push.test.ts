@@ -100,9 +100,15 @@ async function call(server: ServerProcess, method: string, path: string, body?: 
   const response = await fetch(server.url(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   return { status: response.status, body: await response.json().catch(() => null) };
 }
-const login = async (server: ServerProcess) =>
-  (await call(server, 'POST', '/api/v1/auth/login', { email: LOGINS.storekeeper.email, password: LOGINS.storekeeper.password })).body
-    .accessToken as string;
+const login = async (server: ServerProcess) => {
+  const answer = await call(server, 'POST', '/api/v1/auth/login', {
+    email: LOGINS.storekeeper.email,
+    password: LOGINS.storekeeper.password,
+  });
+  // thrown, not asserted: an assertion before the first subtest would end the root test early
+  if (answer.status !== 200) throw new Error(`login answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer.body.accessToken as string;
+};
 
 /** Polls until `check` holds, at most `ms`. */
 async function within(ms: number, check: () => Promise<boolean>) {
@@ -136,7 +142,7 @@ t.test('a status change made here reaches SalesDrive with the key and form the o
   t.same(accepted.at(-1), { id: 223001, statusId: '2', form: FORM_KEY, apiKey: API_KEY });
   t.same(pushedTo('223001'), ['2']);
   const unchanged = await call(b, 'PATCH', '/api/v1/orders/223001', { ttn: '20450000000001' }, tokenB);
-  t.equal(unchanged.status, 200);
+  t.equal(unchanged.status, 200, 'a change on the other replica', { answer: unchanged.body });
   await new Promise((r) => setTimeout(r, 1500));
   t.same(pushedTo('223001'), ['2'], 'a change that is not of the status pushes nothing');
 });
@@ -156,7 +162,7 @@ t.test('SalesDrive down, then slow, then up, a replica restarted in between: eve
   for (const [i, [id, status]] of changes.entries()) {
     const server = i % 2 ? b : a;
     const answer = await setStatus(server, server === a ? tokenA : tokenB, id, status);
-    t.equal(answer.status, 200, `PATCH ${id} → ${status}`);
+    t.equal(answer.status, 200, `PATCH ${id} → ${status}`, { answer: answer.body });
     expected[id]!.push(status);
   }
   t.ok(await within(10_000, async () => (await syncOf('223002')).sync_status === 'error'), 'a failed push shows in sync_status');
