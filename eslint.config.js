@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tap/', 'data/', 'drizzle/'] },
+  { ignores: ['dist/', 'test-bundles/', 'node_modules/', 'coverage/', '.tap/', 'data/', 'drizzle/'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

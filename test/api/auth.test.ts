@@ -1,5 +1,6 @@
 /** Login, rotating refresh tokens, logout: the session rules of the README ("Sessions"), through HTTP. */
 import { createHash } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
 import t from 'tap';
 import { LOGINS, TEST_CONFIG, testApp, testSessionId } from '../helpers/app.js';
 import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
@@ -219,7 +220,6 @@ t.test('tokens are checked: none, garbage, expired, or signed with another key',
   const res = await me(`Bearer ${expired}`);
   t.equal(res.statusCode, 401);
   t.match(res.json().message, /expired/);
-  const { createSigner } = await import('fast-jwt');
   const forged = createSigner({ key: 'another-secret-another-secret-another' })({ sub: '1', role: 'admin' });
   t.equal((await me(`Bearer ${forged}`)).statusCode, 401);
 });
@@ -259,7 +259,6 @@ t.test('behind a trusted proxy, the per-client limit counts each client, not the
 });
 
 t.test('a token signed with the secret but without exp, or with a sub that is not a user id: 401', async (t) => {
-  const { createSigner } = await import('fast-jwt');
   const sign = createSigner({ key: TEST_CONFIG.jwtSecret, algorithm: 'HS256' });
   const claims = { sub: '1', role: 'admin', sid: testSessionId(1), ver: 0 };
   const asAdmin = (token: string) => app.inject({ url: '/api/v1/orders?limit=1', headers: { authorization: `Bearer ${token}` } });

@@ -1,5 +1,10 @@
-/** tap's `before`: the tests start the built server (dist/), as production does; build it once first. */
+/**
+ * tap's `before`: the tests start the built server (dist/), as production does; build it once first.
+ * The test bundles tap is about to run are built again if a source changed since `npm test` (or a
+ * developer's last run) built them.
+ */
 import { execFileSync } from 'node:child_process';
 import { PROJECT_ROOT } from './commands.js';
 
 execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+execFileSync(process.execPath, ['test/helpers/build-tests.mjs'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
