@@ -55,7 +55,8 @@ const ownImportMetaUrl = {
 /**
  * The bundles' source maps keep only what maps to src/: tap's coverage leaves out a file any of whose
  * sources it excludes (the packages, the tests themselves), and reports what the rest maps to. A
- * generated line of other code then maps to nothing, and counts for no file.
+ * generated line of other code then maps to nothing, and counts for no file; a chunk without src/
+ * is left out (test/helpers/coverage-map.mjs).
  */
 const sourceMapsOfSrcOnly = {
   name: 'source-maps-of-src-only',

@@ -4,7 +4,7 @@
  * developer's last run) built them.
  */
 import { execFileSync } from 'node:child_process';
-import { PROJECT_ROOT } from './commands.js';
+import { childEnv, PROJECT_ROOT } from './commands.js';
 
-execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
-execFileSync(process.execPath, ['test/helpers/build-tests.mjs'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit', env: childEnv() });
+execFileSync(process.execPath, ['test/helpers/build-tests.mjs'], { cwd: PROJECT_ROOT, stdio: 'inherit', env: childEnv() });
