@@ -14,14 +14,16 @@ export interface CommandResult {
 }
 
 /**
- * The environment of a child process: this one's and `env`, without tap's coverage hooks (its
- * NODE_OPTIONS import and _TAPJS_PROCESSINFO_* variables). The children run npm or the bundle in
- * dist/, which coverage leaves out: collecting it there only costs CPU.
+ * The environment of a child process: this one's and `env`, without tap's coverage. The children run
+ * npm or the bundle in dist/, which coverage leaves out: collecting it there only costs CPU (V8's
+ * precise coverage, and at exit a JSON file of it with the bundle's source maps). tap's process
+ * tracker adds its --import to every child a test spawns whatever NODE_OPTIONS says, and collects
+ * coverage there unless _TAPJS_PROCESSINFO_COVERAGE_ is '0' (unset counts as on).
  */
 export function childEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('_TAPJS_PROCESSINFO_')));
   const nodeOptions = (inherited.NODE_OPTIONS ?? '').split(' ').filter((option) => option && !option.includes('@tapjs/processinfo'));
-  return { ...inherited, NODE_OPTIONS: nodeOptions.join(' ') || undefined, NO_COLOR: '1', ...env };
+  return { ...inherited, NODE_OPTIONS: nodeOptions.join(' ') || undefined, _TAPJS_PROCESSINFO_COVERAGE_: '0', NO_COLOR: '1', ...env };
 }
 
 /** Runs a command to its end; `input` is piped to its stdin (none: an empty stdin). */
