@@ -1,22 +1,11 @@
-/** An order's history: the latest entries, a page of them, and the entry a clerk's status change writes. */
-import { desc, eq, sql } from 'drizzle-orm';
+/** An order's history: a page of it, and the entry a clerk's status change writes (the latest entries come with the one-call view, orders/list.ts). */
+import { eq } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { listPage, publicColumns } from '../db/pages.js';
-import { orderHistory, orders, users } from '../db/schema.js';
+import { orderHistory, orders } from '../db/schema.js';
 import { HistoryItem } from './shapes.js';
 
 export const historyColumns = publicColumns(orderHistory, HistoryItem);
-
-/** The latest entries of an order (`id`, `limit`), newest first, each with the name of the user who made it. */
-export const prepareLatestHistory = (db: Db) =>
-  db
-    .select({ ...historyColumns, userName: users.name })
-    .from(orderHistory)
-    .leftJoin(users, eq(users.id, orderHistory.userId))
-    .where(eq(orderHistory.orderId, sql.placeholder('id')))
-    .orderBy(desc(orderHistory.changedAt), desc(orderHistory.id))
-    .limit(sql.placeholder('limit'))
-    .prepare('orders_read_history');
 
 /** A page of an order's history, newest first; undefined when there is no such order. */
 export async function historyPage(db: Db, id: string, query: { limit?: number; cursor?: string }) {
