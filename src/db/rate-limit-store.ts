@@ -91,12 +91,14 @@ export function databaseStore(db: Db) {
 
   class BatchedStore extends DatabaseRateLimitStore {
     private readonly windows = new Map<string, Window>();
+    private sweptAt = Date.now();
 
     override incr(key: string, callback: Callback, timeWindow: number) {
       const window = this.windows.get(key);
       if (!window || Date.now() >= window.endsAt) {
         if (window) clearTimeout(window.timer);
         this.windows.delete(key);
+        this.sweep();
         add(this.prefix + key, 1, timeWindow).then(({ current, ttl }) => {
           this.windows.set(key, { endsAt: Date.now() + ttl, shared: current, unsent: 0 });
           callback(null, { current, ttl });
@@ -117,8 +119,20 @@ export function databaseStore(db: Db) {
           window.shared = current;
           window.endsAt = Date.now() + ttl;
         },
-        () => {}, // kept unsent: sent with the next batch
+        // kept unsent, and sent again later unless the window has ended meanwhile
+        () => {
+          if (Date.now() < window.endsAt) window.timer ??= setTimeout(() => this.send(key, window, timeWindow), SHARE_EVERY_MS).unref();
+        },
       );
+    }
+
+    /** Forgets the windows that have ended (a key, a client's address, that calls no more), at most once a minute. */
+    private sweep() {
+      if (Date.now() - this.sweptAt < PURGE_EVERY_MS) return;
+      this.sweptAt = Date.now();
+      for (const [key, window] of this.windows) {
+        if (Date.now() >= window.endsAt && window.timer === undefined) this.windows.delete(key);
+      }
     }
   }
 

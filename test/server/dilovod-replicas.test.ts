@@ -43,11 +43,6 @@ t.test('two replicas: requests made together join one run; runs one at a time; D
   dilovod.mode = 'slow';
   dilovod.delay = 100;
   dilovod.maxConcurrent = 0;
-  // The API sheds requests for the second after one its event loop lagged over a second in
-  // (README; a second without a turn of the loop reads as "eventLoopDelay Infinity"). A replica's
-  // start-up, on a starved CPU, is such a second, and the POSTs made at once after it were refused
-  // 503 OVERLOADED. They are made once each replica has measured two quiet seconds.
-  await new Promise((resolve) => setTimeout(resolve, 2500));
   const started = await Promise.all(
     [a, b, a, b].map((app) => app.inject({ method: 'POST', url: '/api/v1/products/sync', headers: headersOn(app) })),
   );
