@@ -4,7 +4,8 @@
  * developer's last run) built them.
  */
 import { execFileSync } from 'node:child_process';
-import { childEnv, PROJECT_ROOT } from './commands.js';
+import { childEnv, PROJECT_ROOT, untracked } from './commands.js';
 
-execFileSync('npm', ['run', '-s', 'build'], { cwd: PROJECT_ROOT, stdio: 'inherit', env: childEnv() });
-execFileSync(process.execPath, ['test/helpers/build-tests.mjs'], { cwd: PROJECT_ROOT, stdio: 'inherit', env: childEnv() });
+const env = childEnv();
+execFileSync(...untracked('npm', ['run', '-s', 'build'], env), { cwd: PROJECT_ROOT, stdio: 'inherit', env });
+execFileSync(...untracked(process.execPath, ['test/helpers/build-tests.mjs'], env), { cwd: PROJECT_ROOT, stdio: 'inherit', env });

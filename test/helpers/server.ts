@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { childEnv, PROJECT_ROOT } from './commands.js';
+import { childEnv, PROJECT_ROOT, untracked } from './commands.js';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -26,21 +26,18 @@ export function startServer(
   timeoutMs = 120_000,
   { command: [command, ...args] = startCommand(), cwd = PROJECT_ROOT }: { command?: string[]; cwd?: string } = {},
 ): Promise<ServerProcess> {
-  const child = spawn(command!, args, {
-    cwd,
-    env: childEnv({
-      PORT: '0',
-      METRICS_PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters',
-      // no load shedding, as in the in-process test apps: on a CI machine with every core busy, a
-      // server that has just started (its schemas compiling) answered a login 503 OVERLOADED
-      MAX_EVENT_LOOP_DELAY: '0',
-      ...env,
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const serverEnv = childEnv({
+    PORT: '0',
+    METRICS_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    JWT_SECRET: 'a-test-secret-that-is-at-least-32-characters',
+    // no load shedding, as in the in-process test apps: on a CI machine with every core busy, a
+    // server that has just started (its schemas compiling) answered a login 503 OVERLOADED
+    MAX_EVENT_LOOP_DELAY: '0',
+    ...env,
   });
+  const child = spawn(...untracked(command!, args, serverEnv), { cwd, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

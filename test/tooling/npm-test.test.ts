@@ -1,12 +1,13 @@
 /** `npm test` where no PostgreSQL answers: one clear line and a non-zero exit, before any test runs. */
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { childEnv, PROJECT_ROOT } from '../helpers/commands.js';
+import { childEnv, PROJECT_ROOT, untracked } from '../helpers/commands.js';
 
 t.test('npm test without PostgreSQL says what to do, and fails', async (t) => {
-  const child = spawn('npm', ['test'], {
+  const env = childEnv({ PG_ADMIN_URL: 'postgres://postgres:Pg-Passw0rd@127.0.0.1:1/postgres' });
+  const child = spawn(...untracked('npm', ['test'], env), {
     cwd: PROJECT_ROOT,
-    env: childEnv({ PG_ADMIN_URL: 'postgres://postgres:Pg-Passw0rd@127.0.0.1:1/postgres' }),
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group: were the check to pass, the whole nested suite is stopped below
   });
