@@ -56,7 +56,7 @@ export const BUNDLE_OPTIONS = {
  * What the bundle is made of; unchanged since the last build (and its outputs all there), nothing to
  * do. patches/: what patch-package changes in the bundled dependencies (npm ci applies it).
  */
-const INPUTS = ['src', 'scripts/build.mjs', 'package-lock.json', 'tsconfig.json', 'patches'];
+export const INPUTS = ['src', 'scripts/build.mjs', 'package-lock.json', 'tsconfig.json', 'patches'];
 
 async function describeInputs(inputPaths) {
   const files = [];

@@ -106,7 +106,7 @@ export function databaseStore(db: Db) {
         return;
       }
       window.unsent++;
-      window.timer ??= setTimeout(() => this.send(key, window, timeWindow), SHARE_EVERY_MS).unref();
+      this.sendLater(key, window, timeWindow);
       callback(null, { current: window.shared + window.unsent, ttl: Math.max(0, window.endsAt - Date.now()) });
     }
 
@@ -121,9 +121,14 @@ export function databaseStore(db: Db) {
         },
         // kept unsent, and sent again later unless the window has ended meanwhile
         () => {
-          if (Date.now() < window.endsAt) window.timer ??= setTimeout(() => this.send(key, window, timeWindow), SHARE_EVERY_MS).unref();
+          if (Date.now() < window.endsAt) this.sendLater(key, window, timeWindow);
         },
       );
+    }
+
+    /** Sends the window's unsent calls SHARE_EVERY_MS from now, unless a send is already due. */
+    private sendLater(key: string, window: Window, timeWindow: number) {
+      window.timer ??= setTimeout(() => this.send(key, window, timeWindow), SHARE_EVERY_MS).unref();
     }
 
     /** Forgets the windows that have ended (a key, a client's address, that calls no more), at most once a minute. */

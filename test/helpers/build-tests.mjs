@@ -12,10 +12,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { decode, encode } from '@jridgewell/sourcemap-codec';
-import { buildOnce, EXTERNAL } from '../../scripts/build.mjs';
+import { buildOnce, EXTERNAL, INPUTS } from '../../scripts/build.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const TEST_BUNDLES = 'test-bundles';
 
 /**
  * The files that take longest, started first: tap starts files in the order of their names, and a
@@ -84,18 +83,18 @@ const sourceMapsOfSrcOnly = {
   },
 };
 
-export async function buildTests() {
+async function buildTests() {
   const testFiles = (await readdir(join(ROOT, 'test'), { recursive: true })).filter((file) => file.endsWith('.test.ts')).sort();
   const entryPoints = testFiles.map((file) => {
     const name = file.replace(/\.test\.ts$/, '');
     return { in: join('test', file), out: `${LONGEST.includes(name) ? '1-first' : '2'}/${name}.test` };
   });
-  return buildOnce(TEST_BUNDLES, ['src', 'test', 'scripts/build.mjs', 'package-lock.json', 'tsconfig.json', 'patches'], {
+  return buildOnce('test-bundles', [...INPUTS, 'test'], {
     entryPoints,
     outExtension: { '.js': '.mjs' },
     // tap's runtime is the runner's (its plugins, its state): loaded as it ships
     external: [...EXTERNAL, 'tap', '@tapjs/*'],
-    // for coverage only: c8 maps the bundles' coverage back to src/ (test/helpers/loader.mjs)
+    // for coverage only: tap maps the bundles' coverage back to src/ (sourceMapsOfSrcOnly)
     sourcemap: 'linked',
     plugins: [ownImportMetaUrl, sourceMapsOfSrcOnly],
   });

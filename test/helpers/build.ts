@@ -4,8 +4,12 @@
  * developer's last run) built them.
  */
 import { execFileSync } from 'node:child_process';
-import { childEnv, PROJECT_ROOT, untracked } from './commands.js';
+import { PROJECT_ROOT, untracked } from './commands.js';
 
-const env = childEnv();
-execFileSync(...untracked('npm', ['run', '-s', 'build'], env), { cwd: PROJECT_ROOT, stdio: 'inherit', env });
-execFileSync(...untracked(process.execPath, ['test/helpers/build-tests.mjs'], env), { cwd: PROJECT_ROOT, stdio: 'inherit', env });
+function runHere(command: string, args: string[]) {
+  const [file, fileArgs, env] = untracked(command, args);
+  execFileSync(file, fileArgs, { cwd: PROJECT_ROOT, stdio: 'inherit', env });
+}
+
+runHere('npm', ['run', '-s', 'build']);
+runHere(process.execPath, ['test/helpers/build-tests.mjs']);

@@ -20,31 +20,33 @@ export interface CommandResult {
  * tracker adds its --import to every child a test spawns whatever NODE_OPTIONS says, and collects
  * coverage there unless _TAPJS_PROCESSINFO_COVERAGE_ is '0' (unset counts as on).
  */
-export function childEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+function childEnv(env: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('_TAPJS_PROCESSINFO_')));
   const nodeOptions = (inherited.NODE_OPTIONS ?? '').split(' ').filter((option) => option && !option.includes('@tapjs/processinfo'));
   return { ...inherited, NODE_OPTIONS: nodeOptions.join(' ') || undefined, _TAPJS_PROCESSINFO_COVERAGE_: '0', NO_COLOR: '1', ...env };
 }
 
 /**
- * `command args` to spawn by way of env(1), which sets NODE_OPTIONS in the child again as `env` has
- * it: tap's process tracker hooks child_process and puts its --import back into every child's
- * NODE_OPTIONS whatever `env` says, and loading it costs each node process 0.26 s of CPU on Node 26
- * and 0.5 s on Node 22 (about 200 processes a run) to track dist/ code that coverage leaves out.
+ * The file, arguments and environment (childEnv's, with `env`) to spawn `command args` with, by way of
+ * env(1), which sets NODE_OPTIONS in the child again as that environment has it: tap's process
+ * tracker hooks child_process and puts its --import back into every child's NODE_OPTIONS whatever
+ * the environment says, and loading it costs each node process 0.26 s of CPU on Node 26 and 0.5 s on
+ * Node 22 (about 200 processes a run) to track dist/ code that coverage leaves out.
  */
-export function untracked(command: string, args: string[], env: NodeJS.ProcessEnv): [string, string[]] {
-  return ['env', [`NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`, command, ...args]];
+export function untracked(
+  command: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): [file: string, args: string[], env: NodeJS.ProcessEnv] {
+  const environment = childEnv(env);
+  return ['env', [`NODE_OPTIONS=${environment.NODE_OPTIONS ?? ''}`, command, ...args], environment];
 }
 
 /** Runs a command to its end; `input` is piped to its stdin (none: an empty stdin). */
 export function run(command: string, args: string[], env: Record<string, string | undefined> = {}, cwd = PROJECT_ROOT, input?: string) {
   return new Promise<CommandResult>((resolve, reject) => {
-    const childEnvironment = childEnv(env);
-    const child = spawn(...untracked(command, args, childEnvironment), {
-      cwd,
-      env: childEnvironment,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const [file, fileArgs, environment] = untracked(command, args, env);
+    const child = spawn(file, fileArgs, { cwd, env: environment, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';

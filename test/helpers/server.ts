@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { childEnv, PROJECT_ROOT, untracked } from './commands.js';
+import { PROJECT_ROOT, untracked } from './commands.js';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -26,7 +26,7 @@ export function startServer(
   timeoutMs = 120_000,
   { command: [command, ...args] = startCommand(), cwd = PROJECT_ROOT }: { command?: string[]; cwd?: string } = {},
 ): Promise<ServerProcess> {
-  const serverEnv = childEnv({
+  const [file, fileArgs, serverEnv] = untracked(command!, args, {
     PORT: '0',
     METRICS_PORT: '0',
     HOST: '127.0.0.1',
@@ -37,7 +37,7 @@ export function startServer(
     MAX_EVENT_LOOP_DELAY: '0',
     ...env,
   });
-  const child = spawn(...untracked(command!, args, serverEnv), { cwd, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, fileArgs, { cwd, env: serverEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));

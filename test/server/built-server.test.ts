@@ -11,7 +11,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { childEnv, PROJECT_ROOT, untracked } from '../helpers/commands.js';
+import { PROJECT_ROOT, untracked } from '../helpers/commands.js';
 import { scratchDatabase } from '../helpers/databases.js';
 import { startServer } from '../helpers/server.js';
 
@@ -28,8 +28,8 @@ function linkedCheckout(): string {
   const root = join(scratch, 'linked');
   for (const path of CHECKOUT) cpSync(join(PROJECT_ROOT, path), join(root, path), { recursive: true });
   symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
-  const env = childEnv();
-  execFileSync(...untracked(process.execPath, [join(root, 'scripts', 'build.mjs')], env), { cwd: root, stdio: 'inherit', env });
+  const [file, args, env] = untracked(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+  execFileSync(file, args, { cwd: root, stdio: 'inherit', env });
   return root;
 }
 
@@ -46,12 +46,8 @@ for (const [layout, checkout] of LAYOUTS) {
     t.teardown(db.drop);
     // the image's build step: the compile cache filled without a database, then used by the start
     const compileCache = join(scratch, `compile-cache-${LAYOUTS.findIndex(([name]) => name === layout)}`);
-    const warmEnv = childEnv({ NODE_COMPILE_CACHE: compileCache });
-    const warm = spawnSync(...untracked(process.execPath, [server, '--warm-compile-cache'], warmEnv), {
-      cwd: root,
-      env: warmEnv,
-      encoding: 'utf8',
-    });
+    const [file, args, warmEnv] = untracked(process.execPath, [server, '--warm-compile-cache'], { NODE_COMPILE_CACHE: compileCache });
+    const warm = spawnSync(file, args, { cwd: root, env: warmEnv, encoding: 'utf8' });
     t.equal(warm.status, 0, `--warm-compile-cache exits 0 without a database${warm.status ? `:\n${warm.stderr}` : ''}`);
     t.equal(warm.stdout + warm.stderr, '', 'and says nothing');
     const cached = readdirSync(compileCache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
@@ -112,12 +108,8 @@ t.test('an error no handler expects prints a stack that names src/ files and lin
   // a .env that is a directory: process.loadEnvFile throws in readEnvFile, before anything catches it
   const cwd = join(scratch, 'env-is-a-directory');
   mkdirSync(join(cwd, '.env'), { recursive: true });
-  const env = childEnv({ NODE_ENV: 'production' });
-  const { status, stderr } = spawnSync(...untracked(process.execPath, [join(PROJECT_ROOT, 'dist', 'server.js')], env), {
-    cwd,
-    env,
-    encoding: 'utf8',
-  });
+  const [file, args, env] = untracked(process.execPath, [join(PROJECT_ROOT, 'dist', 'server.js')], { NODE_ENV: 'production' });
+  const { status, stderr } = spawnSync(file, args, { cwd, env, encoding: 'utf8' });
   t.equal(status, 1, 'the start fails');
   const line =
     readFileSync(join(PROJECT_ROOT, 'src', 'config.ts'), 'utf8')

