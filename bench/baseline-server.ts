@@ -48,10 +48,22 @@ const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = 
 const COUNTS =
   'select "status", sum("n") from "order_status_counts" group by "order_status_counts"."status" having sum("order_status_counts"."n") <> $1';
 const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || chr(10) || coalesce("orders"."customer_name", '') || chr(10) || coalesce("orders"."customer_phone", ''))`;
-const RARE = 5000;
-const SEARCH_PLANS = 'select set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
-const SEARCH_HITS = `with hits as (select "orders"."id" from "orders" where ${SEARCH_TEXT} ilike $1 limit $2) select array(select id from hits) as ids, set_config($3, $4, true), set_config($5, $6, true), set_config($7, case when (select count(*) from hits) > $8 then 'off' else 'on' end, true)`;
-const SEARCH_RARE = `select ${ORDER_COLUMNS} from "orders" where (${SEARCH_TEXT} ilike $1 and "orders"."id" = ANY($2::text[])) order by "orders"."created_at" desc, "orders"."id" desc limit $3`;
+// the tries of src/orders/search.ts (FIRST_BOUND, GROWTH): a walk of the list, then a look-up of the matches, each bound 4 times the last
+const SEARCH_FIRST_BOUND = 1000;
+const SEARCH_GROWTH = 4;
+const SEARCH_PLANS = (on: boolean) => [
+  'enable_seqscan',
+  on ? 'on' : 'off',
+  'enable_indexscan',
+  on ? 'on' : 'off',
+  'enable_bitmapscan',
+  'on',
+];
+const searchWalk = (bound: number) =>
+  `with walked as (select "orders"."id" as id, "orders"."created_at" as v, ${SEARCH_TEXT} ilike $1 as hit from "orders" where true order by "orders"."created_at" desc, "orders"."id" desc limit ${bound}), found as (select id, v from walked where hit) select array(select id from found order by v desc, id desc limit $2) as ids, (select count(*) from walked)::int as walked, set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)`;
+const searchLookUp = (bound: number) =>
+  `with found as (select "orders"."id" as id, "orders"."created_at" as v from "orders" where ${SEARCH_TEXT} ilike $1 limit ${bound + 1}) select case when (select count(*) from found) > ${bound} then null else array(select id from found order by v desc, id desc limit $2) end as ids, set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)`;
+const SEARCH_PAGE = `select ${ORDER_COLUMNS} from "orders" where (${SEARCH_TEXT} ilike $1 and "orders"."id" = ANY($2::text[])) order by "orders"."created_at" desc, "orders"."id" desc limit $3`;
 const SEARCH_COMMON = `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ilike $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
 // GET /orders/:id?include=history, without filters: the order, its latest history as JSON, its previous and next order
 const VIEW = `select ${ORDER_COLUMNS}, (select coalesce(json_agg(latest.entry order by latest.changed_at desc, latest.id desc), '[]'::json) from (select json_build_object('id', "order_history"."id", 'orderId', "order_history"."order_id", 'status', "order_history"."status", 'statusText', "order_history"."status_text", 'changedAt', "order_history"."changed_at", 'source', "order_history"."source", 'userId', "order_history"."user_id", 'notes', "order_history"."notes", 'userName', "users"."name") as entry, "order_history"."changed_at" as changed_at, "order_history"."id" as id from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = "viewed"."id" order by "order_history"."changed_at" desc, "order_history"."id" desc limit $1) latest), (select "id" from "orders" where ("orders"."created_at", "orders"."id") > ("viewed"."created_at", "viewed"."id") order by "orders"."created_at" asc, "orders"."id" asc limit 1), (select "id" from "orders" where ("orders"."created_at", "orders"."id") < ("viewed"."created_at", "viewed"."id") order by "orders"."created_at" desc, "orders"."id" desc limit 1) from "orders" "viewed" where "viewed"."id" = $2`;
@@ -108,19 +120,16 @@ async function counts() {
 async function search(query: URLSearchParams) {
   const pattern = `%${query.get('q')!.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const rows = await sql.begin(async (tx) => {
-    await tx.unsafe(SEARCH_PLANS, ['enable_seqscan', 'off', 'enable_indexscan', 'off', 'enable_bitmapscan', 'on']);
-    const [found] = await tx.unsafe<{ ids: string[] }[]>(SEARCH_HITS, [
-      pattern,
-      RARE + 1,
-      'enable_seqscan',
-      'on',
-      'enable_indexscan',
-      'on',
-      'enable_bitmapscan',
-      RARE,
-    ]);
-    const ids = found!.ids;
-    return ids.length <= RARE ? tx.unsafe<Row[]>(SEARCH_RARE, [pattern, ids, 51]) : tx.unsafe<Row[]>(SEARCH_COMMON, [pattern, 51]);
+    const page = async (ids: string[]) => {
+      const found = await tx.unsafe<Row[]>(SEARCH_PAGE, [pattern, ids, 51]);
+      return found.length < ids.length ? tx.unsafe<Row[]>(SEARCH_COMMON, [pattern, 51]) : found;
+    };
+    for (let bound = SEARCH_FIRST_BOUND; ; bound *= SEARCH_GROWTH) {
+      const [walked] = await tx.unsafe<{ ids: string[]; walked: number }[]>(searchWalk(bound), [pattern, 51, ...SEARCH_PLANS(false)]);
+      if (walked!.ids.length === 51 || walked!.walked < bound) return page(walked!.ids);
+      const [looked] = await tx.unsafe<{ ids: string[] | null }[]>(searchLookUp(bound), [pattern, 51, ...SEARCH_PLANS(true)]);
+      if (looked!.ids) return page(looked!.ids);
+    }
   });
   const items = rows.slice(0, 50);
   const last = items.at(-1);

@@ -101,18 +101,27 @@ export async function listPage(
   query: { limit?: number; cursor?: string; order?: 'asc' | 'desc' },
   conditions: (SQL | undefined)[],
 ): Promise<KeysetPage> {
-  const { table, idColumn, columns, sort, sortColumn } = options;
+  const { table, idColumn, columns, sortColumn } = options;
   const limit = query.limit ?? PAGE_DEFAULTS.limit;
   const order = query.order ?? PAGE_DEFAULTS.order;
-  const cursor = query.cursor ? decodeCursor(query.cursor, sort, order) : undefined;
   const direction = order === 'desc' ? desc : asc;
   const rows = await db
     .select(columns)
     .from(table)
-    .where(and(...conditions, cursor && afterCursor(sortColumn, idColumn, order, cursor)))
+    .where(and(...conditions, pastCursor(options, query)))
     .orderBy(...(sortColumn === idColumn ? [direction(idColumn)] : [direction(sortColumn), direction(idColumn)]))
     .limit(limit + 1);
   return pageOf(rows, limit, { ...options, order });
+}
+
+/** The rows past the query's cursor, in its list's order (a malformed cursor is a 400); none without one. */
+export function pastCursor(
+  options: { idColumn: PgColumn; sort: string; sortColumn: PgColumn },
+  query: { cursor?: string; order?: 'asc' | 'desc' },
+): SQL | undefined {
+  if (!query.cursor) return undefined;
+  const order = query.order ?? PAGE_DEFAULTS.order;
+  return afterCursor(options.sortColumn, options.idColumn, order, decodeCursor(query.cursor, options.sort, order));
 }
 
 /** The cursor a list was given, checked against its sort and order, its values as its columns take them. */

@@ -37,6 +37,9 @@ export const { status: statusFilter, ...filtersButStatus } = {
 export const filters = { status: statusFilter, ...filtersButStatus };
 export type Filters = ListQuery<typeof filters, typeof sorts>;
 
+/** Orders whose order number, TTN, customer name or phone contain q: the expression of the trigram index orders_search_idx, as it is. */
+export const searchMatch = (q: string) => ilike(orderSearchText(orders), containing(q));
+
 export function where(q: Filters): (SQL | undefined)[] {
   const column = sorts[q.sort];
   return [
@@ -44,8 +47,7 @@ export function where(q: Filters): (SQL | undefined)[] {
     q.syncStatus ? inArray(orders.syncStatus, q.syncStatus) : undefined,
     q.customerPhone ? eq(orders.customerPhone, q.customerPhone) : undefined,
     q.externalId ? inArray(orders.externalId, q.externalId) : undefined,
-    // the expression of the trigram index orders_search_idx, as it is
-    q.q ? ilike(orderSearchText(orders), containing(q.q)) : undefined,
+    q.q ? searchMatch(q.q) : undefined,
     q.from ? gte(column, new Date(q.from)) : undefined,
     q.to ? lte(column, new Date(q.to)) : undefined,
   ];

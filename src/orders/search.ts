@@ -1,27 +1,28 @@
 /**
- * A page of GET /orders?q=, read so that its cost does not hang on the planner's guess of how many
- * orders match (issue 26). Prepared once, the query is planned for any q, as if a match were
- * common: it walks the sort's index and tests every order on its way, 0.6 s at 1M orders for a TTN
- * ending that matches one order. So the matches are first looked up in the trigram index, up to
- * RARE of them: when fewer, the page is sorted from those; when more, a match is common enough
- * that walking the sort's index finds a page after at most (orders / RARE) × the page's size.
+ * A page of GET /orders?q=, read so that its cost follows the matches, whatever the planner guesses
+ * of them (issue 26). Two ways find a page: walking the list in its order and testing each order,
+ * which is quick when matches are many near the top; and looking the matches up in the trigram
+ * index and sorting them, which is quick when they are few. Which one a q needs is known only
+ * once tried, and a match common in old orders is rare near the top, so both are tried in turn
+ * with a bound, each bound GROWTH times the last: a page costs at most a few times what the better
+ * way alone would have, and never a walk of the whole table for a rare match.
  */
-import { and, asc, desc, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Db, type Tx } from '../db/client.js';
-import { afterCursor, listPage, pageOf, readCursor, type PageArgs } from '../db/pages.js';
+import { afterCursor, listPage, pageOf, pastCursor, readCursor, type PageArgs } from '../db/pages.js';
 import { PAGE_DEFAULTS } from '../schemas.js';
 import { orders } from '../db/schema.js';
-import type { Filters } from './list.js';
+import { searchMatch, where, type Filters } from './list.js';
 
-/** Up to how many matches are sorted rather than found by walking the sort's index (a bitmap scan and as many look-ups by id). */
-export const RARE = 5000;
+/** The first walk tests this many orders, and the first look-up sorts up to this many matches. */
+export const FIRST_BOUND = 1000;
+/** Each further try's bound, against the one before. */
+export const GROWTH = 4;
 
 /** Turns a plan type off or on for the rest of the transaction. */
-const plans = (on: { seqscan: boolean; indexscan: boolean; bitmapscan: boolean | SQL }) =>
+const plans = (on: { seqscan: boolean; indexscan: boolean; bitmapscan: boolean }) =>
   sql.join(
-    Object.entries(on).map(
-      ([name, value]) => sql`set_config(${`enable_${name}`}, ${typeof value === 'boolean' ? (value ? 'on' : 'off') : value}, true)`,
-    ),
+    Object.entries(on).map(([name, value]) => sql`set_config(${`enable_${name}`}, ${value ? 'on' : 'off'}, true)`),
     sql`, `,
   );
 
@@ -62,27 +63,44 @@ async function preparedPage(db: Db, options: PageArgs[0], query: PageArgs[1], st
   return pageOf(rows, limit, { ...options, order });
 }
 
-/** listPage, for the list of orders: with q, its matches looked up first (see above). */
+/** listPage, for the list of orders: with q, found by the tries above, in one transaction for their plans. */
 export async function ordersPage(db: Db, ...[options, query, conditions, filters]: [...PageArgs, Filters]) {
   const prepared =
     options.sortColumn.notNull && Object.entries(filters).every(([name, value]) => value === undefined || PREPARED_FILTERS.has(name));
   if (prepared) return preparedPage(db, options, query, filters.status ?? []);
   if (!filters.q) return listPage(db, options, query, conditions);
+  const order = query.order ?? PAGE_DEFAULTS.order;
+  const wanted = (query.limit ?? PAGE_DEFAULTS.limit) + 1;
+  const after = pastCursor(options, query);
+  const direction = order === 'desc' ? desc : asc;
+  const listOrder = sql`${direction(options.sortColumn)}, ${direction(orders.id)}`;
+  const found = sql`array(select id from found order by v ${sql.raw(order)}, id ${sql.raw(order)} limit ${wanted})`;
+  // every other filter, and the cursor: what the walk goes through in the list's order
+  const others = and(...where({ ...filters, q: undefined }), after) ?? sql`true`;
   const search = async (tx: Tx) => {
-    await tx.execute(sql`select ${plans({ seqscan: false, indexscan: false, bitmapscan: true })}`);
-    // the matches, and the plans for the page (which the count decides), in one round trip
-    const hits = sql`select ${orders.id} from ${orders} where ${and(...conditions)} limit ${RARE + 1}`;
-    const bitmaps = sql`case when (select count(*) from hits) > ${RARE} then 'off' else 'on' end`;
-    const [found] = rowsOf<{ ids: string[] }>(
-      await tx.execute(
-        sql`with hits as (${hits}) select array(select id from hits) as ids, ${plans({ seqscan: true, indexscan: true, bitmapscan: bitmaps })}`,
-      ),
-    );
-    const ids = found!.ids;
-    if (ids.length <= RARE) return listPage(tx, options, query, [...conditions, sql`${orders.id} = ANY(${sql.param(ids)}::text[])`]);
-    return listPage(tx, options, query, conditions);
+    const pageOfIds = async (ids: string[]) => {
+      const page = await listPage(tx, options, query, [...conditions, sql`${orders.id} = ANY(${sql.param(ids)}::text[])`]);
+      // an order changed since it was found, and no longer matches: the page as the list has it, the slow way
+      return page.items.length + (page.nextCursor ? 1 : 0) < ids.length ? listPage(tx, options, query, conditions) : page;
+    };
+    for (let bound = FIRST_BOUND; ; bound *= GROWTH) {
+      // (the walk is planned as the list alone is: along the sort's index; the look-up after it, by bitmaps alone)
+      const walk = sql`select ${orders.id} as id, ${options.sortColumn} as v, ${searchMatch(filters.q!)} as hit from ${orders} where ${others} order by ${listOrder} limit ${sql.raw(String(bound))}`;
+      const [walked] = rowsOf<{ ids: string[]; walked: number }>(
+        await tx.execute(
+          sql`with walked as (${walk}), found as (select id, v from walked where hit) select ${found} as ids, (select count(*) from walked)::int as walked, ${plans({ seqscan: false, indexscan: false, bitmapscan: true })}`,
+        ),
+      );
+      if (walked!.ids.length === wanted || walked!.walked < bound) return pageOfIds(walked!.ids);
+      const lookUp = sql`select ${orders.id} as id, ${options.sortColumn} as v from ${orders} where ${and(...conditions, after)} limit ${sql.raw(String(bound + 1))}`;
+      const [looked] = rowsOf<{ ids: string[] | null }>(
+        await tx.execute(
+          sql`with found as (${lookUp}) select case when (select count(*) from found) > ${sql.raw(String(bound))} then null else ${found} end as ids, ${plans({ seqscan: true, indexscan: true, bitmapscan: true })}`,
+        ),
+      );
+      if (looked!.ids) return pageOfIds(looked!.ids);
+    }
   };
-  // a transaction for the plans alone (read committed, no SET TRANSACTION: a round trip less): the page
-  // applies every condition again, so an order changed between the look-up and the page is never wrong on it
+  // read committed, no SET TRANSACTION (a round trip less): the page applies every condition again
   return db.transaction(search);
 }

@@ -1,11 +1,11 @@
 /**
  * GET /orders?q= for each shape the packing station sends (a TTN or phone ending, an order number,
  * a name fragment), rare and common: the pages hold the matching orders sorted as asked, and the
- * cursor walks them all (src/orders/search.ts: a rare match is sorted from the trigram index's
- * matches, a common one found by walking the sort's index).
+ * cursor walks them all (src/orders/search.ts: a page found by walking the list, by looking its
+ * matches up in the trigram index, at the first try or a later one, or by a walk to the list's end).
  */
 import t from 'tap';
-import { RARE } from '../../src/orders/search.js';
+import { FIRST_BOUND, GROWTH } from '../../src/orders/search.js';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
 import { dbMigrate } from '../helpers/commands.js';
@@ -14,13 +14,22 @@ import { pgliteFolder } from '../helpers/pglite.js';
 const { app, sql, headersFor } = await testApp(t);
 const keeper = headersFor('storekeeper');
 
-// more orders of one name than RARE, so that it is a common match; their order dates repeat
+// a name on the newest orders, more of them than the second walk tests: a walk finds its pages; their order dates repeat
 const COMMON = 'Загальнобуденко';
+// a name on older orders only, more of them than the first look-up sorts: neither first try finds its first page, the second look-up does
+const OLD = 'Давньоминуленко';
+const OLD_MATCHES = FIRST_BOUND + 500;
 await sql`insert into orders (id, external_id, order_number, ttn, quantity, status, status_text, items, raw_data, customer_name, customer_phone, order_date, created_at)
-  select 'common-' || g, 'common-' || g, 'C-' || g, '20450000' || lpad(g::text, 6, '0'), 1, (1 + g % 8)::text, 'x', '[]', '{}',
+  select 'common-' || g, 'common-' || g, 'C-' || g, '20450000' || lpad(g::text, 6, '0'), 1, (1 + g % 8)::text, 'x', '[]'::jsonb, '{}'::jsonb,
          ${COMMON} || ' ' || g, '+38050' || lpad(g::text, 7, '0'), timestamptz '2025-01-01' + (g % 97) * interval '1 hour',
          timestamptz '2025-01-01' + (g % 1000) * interval '1 minute'
-  from generate_series(1, ${RARE + 300}) g`;
+  from generate_series(1, ${FIRST_BOUND * GROWTH + 300}) g
+  union all
+  select 'old-' || g, 'old-' || g, 'D-' || g, '20460000' || lpad(g::text, 6, '0'), 1, (1 + g % 8)::text, 'x', '[]'::jsonb, '{}'::jsonb,
+         ${OLD} || ' ' || g, null::text, null::timestamptz, timestamptz '2020-01-01' + g * interval '1 minute'
+  from generate_series(1, ${OLD_MATCHES}) g`;
+/** Lists longer than this are compared on their first three pages; shorter ones, whole. */
+const MANY = 200;
 
 type Sort = { sort: 'createdAt' | 'orderDate'; column: 'created_at' | 'order_date'; order: 'asc' | 'desc' };
 const SORTS: Sort[] = [
@@ -66,25 +75,36 @@ t.test('every shape, rare and common, sorted as asked, and the cursor walks ever
     ['a fragment no order has', 'Жодногонема'],
     ['a common name fragment', COMMON.toUpperCase()],
     ['a common TTN fragment', '2045000'],
+    ['a name of old orders only', OLD.slice(2, 12)],
   ];
   for (const [shape, q] of shapes) {
     for (const sort of SORTS) {
       const all = await expected(q, sort);
-      const common = all.length > RARE;
-      const found = await pages(q, sort, common ? 3 : 1000);
-      t.same(found, common ? all.slice(0, 120) : all, `${shape} (${q}, ${all.length} matches, ${sort.sort} ${sort.order})`);
+      const found = await pages(q, sort, all.length > MANY ? 3 : 1000);
+      t.same(found, all.length > MANY ? all.slice(0, 120) : all, `${shape} (${q}, ${all.length} matches, ${sort.sort} ${sort.order})`);
     }
   }
-  t.ok((await expected(COMMON, SORTS[0]!)).length > RARE, 'the common shapes match more than RARE orders');
+  const [newer] = await sql`select count(*)::int as n from orders where created_at > '2020-12-31'`;
+  t.ok(newer!.n > FIRST_BOUND * GROWTH, 'the second walk ends before the old orders');
+  t.equal((await expected(OLD, SORTS[0]!)).length, OLD_MATCHES, 'the old name matches more orders than the first look-up sorts');
 });
 
 t.test('with the other filters, rare and common alike', async (t) => {
   for (const q of [sample!.ttn.slice(-5), COMMON]) {
     const sort = SORTS[0]!;
     const all = await expected(q, sort, sql`and status in ('4', '5')`);
-    const found = await pages(q, sort, all.length > RARE ? 3 : 1000, '&status=4&status=5');
-    t.same(found, all.length > RARE ? all.slice(0, 120) : all, `${q}: ${all.length} matches of status 4 or 5`);
+    const found = await pages(q, sort, all.length > MANY ? 3 : 1000, '&status=4&status=5');
+    t.same(found, all.length > MANY ? all.slice(0, 120) : all, `${q}: ${all.length} matches of status 4 or 5`);
   }
+  // fewer orders than the first walk tests: the walk reaches the list's end
+  const phone = sample!.customer_phone;
+  const all = await expected(sample!.ttn.slice(-3), SORTS[0]!, sql`and customer_phone = ${phone}`);
+  t.ok(all.length > 0);
+  t.same(
+    await pages(sample!.ttn.slice(-3), SORTS[0]!, 1000, `&customerPhone=${encodeURIComponent(phone)}`),
+    all,
+    'with a phone: to the end',
+  );
 });
 
 t.test('on PGlite too: the look-up and the page in one transaction', async (t) => {
