@@ -47,6 +47,8 @@ const named =
   (frame: CallFrame) =>
     names.includes(frame.functionName);
 const owns = true;
+/** drizzle-orm's own source maps name its files `../src/…`: through the bundle's map they are node_modules/src/…. */
+const DRIZZLE = /drizzle-orm|node_modules\/src\//;
 /** An owning category takes the frame's whole subtree (first in this order wins); the others, what no deeper frame's takes. */
 const CATEGORIES: Category[] = [
   { name: 'idle', owns, claims: named('(idle)') },
@@ -67,9 +69,9 @@ const CATEGORIES: Category[] = [
   {
     name: 'drizzle-orm: building the SQL, on every request',
     owns,
-    claims: (f) => /drizzle-orm/.test(f.url) && f.functionName === '_prepare',
+    claims: (f) => DRIZZLE.test(f.url) && f.functionName === '_prepare',
   },
-  { name: 'drizzle-orm: running the query, rows to objects', owns, claims: url(/drizzle-orm/) },
+  { name: 'drizzle-orm: running the query, rows to objects', owns, claims: url(DRIZZLE) },
   { name: 'socket reads and writes (HTTP)', claims: url(/^node:(net|internal\/stream_base_commons)$/) },
   { name: 'node:http: parsing, headers, response', claims: url(/^node:_http/) },
   {

@@ -43,8 +43,8 @@ const listOrdersSql = (statuses: number, cursor: boolean) => {
   return `select ${ORDER_COLUMNS} from "orders" where ${where} order by "orders"."created_at" desc, "orders"."id" desc limit ${$(statuses + (cursor ? 3 : 1))}`;
 };
 const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = $1`;
-// GET /orders/counts (the sums order_status_counts keeps) and GET /orders?q= (src/orders/search.ts: the matches looked
-// up first, with the plans that takes, then the page)
+// GET /orders/counts (the sums order_status_counts keeps) and GET /orders?q= (src/orders/search.ts: walks and look-ups
+// tried in turn, with the plans they take, then the page)
 const COUNTS =
   'select "status", sum("n") from "order_status_counts" group by "order_status_counts"."status" having sum("order_status_counts"."n") <> $1';
 const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || chr(10) || coalesce("orders"."customer_name", '') || chr(10) || coalesce("orders"."customer_phone", ''))`;

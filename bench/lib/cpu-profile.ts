@@ -1,10 +1,15 @@
 /** V8 CPU profiles (`node --cpu-prof`): the samples of a time window, put into categories. */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface CallFrame {
   functionName: string;
   url: string;
+  /** 0-based, in the file V8 ran. */
+  lineNumber: number;
+  columnNumber: number;
 }
 
 interface Profile {
@@ -26,7 +31,26 @@ export interface Category {
 export function readProfile(dir: string, pid: number): Profile {
   const file = readdirSync(dir).find((name) => name.includes(`.${pid}.0.`) && name.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no main-thread profile of process ${pid} in ${dir}`);
-  return JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+  const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
+  for (const node of profile.nodes) node.callFrame.url = originalUrl(node.callFrame);
+  return profile;
+}
+
+const sourceMaps = new Map<string, SourceMap | undefined>();
+
+/**
+ * The file a frame's code was written in: through the bundle's source map for dist/ (npm run
+ * build), where every dependency is one file and only the map tells fastify from postgres.js.
+ */
+function originalUrl({ url, lineNumber, columnNumber }: CallFrame): string {
+  if (!url.startsWith('file://')) return url;
+  const path = fileURLToPath(url);
+  if (!sourceMaps.has(path)) {
+    const map = `${path}.map`;
+    sourceMaps.set(path, existsSync(map) ? new SourceMap(JSON.parse(readFileSync(map, 'utf8'))) : undefined);
+  }
+  const entry = sourceMaps.get(path)?.findEntry(lineNumber, columnNumber);
+  return entry && 'originalSource' in entry ? resolve(dirname(path), entry.originalSource) : url;
 }
 
 /** Now, on the profiles' clock (µs). */

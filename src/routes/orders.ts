@@ -6,7 +6,7 @@ import { orders } from '../db/schema.js';
 import { notFound } from '../errors.js';
 import { historyColumns, historyPage, recordStatusChange } from '../orders/history.js';
 import {
-  countByStatus,
+  prepareCountByStatus,
   DEFAULT_SORT,
   filters,
   filtersButStatus,
@@ -353,6 +353,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   const orderColumns = publicColumns(orders, Order);
   const readOrder = prepareOrderRead(app.db, orderColumns);
+  const countByStatus = prepareCountByStatus(app.db);
   const readView = orderViewReader(app.db, orderColumns, historyColumns);
   const orderJson = itemJson(Order);
 
@@ -401,7 +402,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const query: Filters = { ...request.query, sort: request.query.sort ?? DEFAULT_SORT };
-      return countByStatus(app.db, query);
+      return countByStatus(query);
     },
   );
 
