@@ -16,7 +16,7 @@ const keeper = headersFor('storekeeper');
 
 // a name on the newest orders, more of them than the second walk tests: a walk finds its pages; their order dates repeat
 const COMMON = 'Загальнобуденко';
-// a name on older orders only, more of them than the first look-up sorts: neither first try finds its first page, the second look-up does
+// a name on older orders only, more of them than the first look-up sorts: neither first try finds its first page, a later one does
 const OLD = 'Давньоминуленко';
 const OLD_MATCHES = FIRST_BOUND + 500;
 await sql`insert into orders (id, external_id, order_number, ttn, quantity, status, status_text, items, raw_data, customer_name, customer_phone, order_date, created_at)
@@ -85,7 +85,7 @@ t.test('every shape, rare and common, sorted as asked, and the cursor walks ever
     }
   }
   const [newer] = await sql`select count(*)::int as n from orders where created_at > '2020-12-31'`;
-  t.ok(newer!.n > FIRST_BOUND * GROWTH, 'the second walk ends before the old orders');
+  t.ok(newer!.n > FIRST_BOUND * GROWTH, 'the first two walks end before the old orders');
   t.equal((await expected(OLD, SORTS[0]!)).length, OLD_MATCHES, 'the old name matches more orders than the first look-up sorts');
 });
 
