@@ -14,6 +14,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import postgres from 'postgres';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
+import { race } from '../src/orders/search-race.js';
 import { statusLabel } from '../src/orders/statuses.js';
 import { externalIdOf, ORDER_EVENTS, readDelivery, type SalesDrivePayload } from '../src/salesdrive/payload.js';
 
@@ -48,10 +49,7 @@ const READ_ORDER = `select ${ORDER_COLUMNS} from "orders" where "orders"."id" = 
 const COUNTS =
   'select "status", sum("n") from "order_status_counts" group by "order_status_counts"."status" having sum("order_status_counts"."n") <> $1';
 const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || chr(10) || coalesce("orders"."customer_name", '') || chr(10) || coalesce("orders"."customer_phone", ''))`;
-// the tries of src/orders/search.ts (FIRST_BOUND, GROWTH): a walk of the list and a look-up of the matches, each bound 4 times
-// its last, the one that has taken less time so far next
-const SEARCH_FIRST_BOUND = 1000;
-const SEARCH_GROWTH = 4;
+// the ways src/orders/search.ts races (src/orders/search-race.ts): a walk of the list and a look-up of the matches
 const SEARCH_PLANS = 'select set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
 const searchPlans = (on: boolean) => [
   'enable_seqscan',
@@ -136,18 +134,7 @@ async function search(query: URLSearchParams) {
       const [looked] = await tx.unsafe<{ ids: string[] | null }[]>(searchLookUp(bound), [pattern, 51, ...searchPlans(true)]);
       return looked!.ids ?? undefined;
     };
-    const ways = [
-      { tryWith: walk, bound: SEARCH_FIRST_BOUND, spent: 0 },
-      { tryWith: lookUp, bound: SEARCH_FIRST_BOUND, spent: 0 },
-    ];
-    for (;;) {
-      const way = ways[0]!.spent <= ways[1]!.spent ? ways[0]! : ways[1]!;
-      const started = performance.now();
-      const ids = await way.tryWith(way.bound);
-      way.spent += performance.now() - started;
-      way.bound *= SEARCH_GROWTH;
-      if (ids) return page(ids);
-    }
+    return page(await race([walk, lookUp]));
   });
   const items = rows.slice(0, 50);
   const last = items.at(-1);

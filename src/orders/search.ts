@@ -4,9 +4,10 @@
  * which is quick when matches are many near the top; and looking the matches up in the trigram
  * index and sorting them, which is quick when they are few and the index tells them well (a name;
  * not four digits, whose two trigrams most TTNs and phones hold). Which way a q needs is known only
- * once tried, so both are tried, each with a bound GROWTH times its last, the way that has taken
- * less time so far going next: a page costs a few times what the better way alone would have, and
- * never a walk of the whole table for a rare match nor a look-up of every candidate for a common one.
+ * once tried, so they race (search-race.ts): each is tried with a bound 4 times its last, the one
+ * that has taken less time so far going next. A page costs a few times what the better way alone
+ * would have, and never a walk of the whole table for a rare match nor a look-up of every candidate
+ * for a common one.
  */
 import { and, asc, desc, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Db, type Tx } from '../db/client.js';
@@ -14,11 +15,7 @@ import { afterCursor, listPage, pageOf, pastCursor, readCursor, type PageArgs } 
 import { PAGE_DEFAULTS } from '../schemas.js';
 import { orders } from '../db/schema.js';
 import { searchMatch, where, type Filters } from './list.js';
-
-/** The first walk tests this many orders, and the first look-up sorts up to this many matches. */
-export const FIRST_BOUND = 1000;
-/** Each further try's bound, against the one before. */
-export const GROWTH = 4;
+import { race } from './search-race.js';
 
 /** Turns a plan type off or on for the rest of the transaction. */
 const plans = (on: { seqscan: boolean; indexscan: boolean; bitmapscan: boolean }) =>
@@ -104,21 +101,10 @@ export async function ordersPage(db: Db, ...[options, query, conditions, filters
       );
       return looked!.ids ?? undefined;
     }
-    const ways = [
-      { tryWith: walk, bound: FIRST_BOUND, spent: 0 },
-      { tryWith: lookUp, bound: FIRST_BOUND, spent: 0 },
-    ];
-    for (;;) {
-      const way = ways[0]!.spent <= ways[1]!.spent ? ways[0]! : ways[1]!;
-      const started = performance.now();
-      const ids = await way.tryWith(way.bound);
-      way.spent += performance.now() - started;
-      way.bound *= GROWTH;
-      if (!ids) continue;
-      const page = await listPage(tx, options, query, [...conditions, sql`${orders.id} = ANY(${sql.param(ids)}::text[])`]);
-      // an order changed since it was found, and no longer matches: the page as the list has it, the slow way
-      return page.items.length + (page.nextCursor ? 1 : 0) < ids.length ? listPage(tx, options, query, conditions) : page;
-    }
+    const ids = await race([walk, lookUp]);
+    const page = await listPage(tx, options, query, [...conditions, sql`${orders.id} = ANY(${sql.param(ids)}::text[])`]);
+    // an order changed since it was found, and no longer matches: the page as the list has it, the slow way
+    return page.items.length + (page.nextCursor ? 1 : 0) < ids.length ? listPage(tx, options, query, conditions) : page;
   };
   // read committed, no SET TRANSACTION (a round trip less): the page applies every condition again
   return db.transaction(search);

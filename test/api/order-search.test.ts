@@ -5,7 +5,7 @@
  * matches up in the trigram index, at the first try or a later one, or by a walk to the list's end).
  */
 import t from 'tap';
-import { FIRST_BOUND, GROWTH } from '../../src/orders/search.js';
+import { FIRST_BOUND, GROWTH } from '../../src/orders/search-race.js';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
 import { dbMigrate } from '../helpers/commands.js';
