@@ -13,6 +13,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import postgres from 'postgres';
+import { caseless, containing } from '../src/schemas.js';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
 import { race } from '../src/orders/search-race.js';
 import { statusLabel } from '../src/orders/statuses.js';
@@ -59,12 +60,16 @@ const searchPlans = (on: boolean) => [
   'enable_bitmapscan',
   'on',
 ];
-const searchWalk = (bound: number) =>
-  `select id, hit, n from (select id, hit, (row_number() over ())::int as n from (select "orders"."id" as id, ${SEARCH_TEXT} ilike $1 as hit from "orders" where true order by "orders"."created_at" desc, "orders"."id" desc limit ${bound}) walked) numbered where hit or n = $2 limit $3`;
-const searchLookUp = (bound: number) =>
-  `with found as (select "orders"."id" as id, "orders"."created_at" as v from "orders" where ${SEARCH_TEXT} ilike $1 limit ${bound + 1}) select case when (select count(*) from found) > ${bound} then null else array(select id from found order by v desc, id desc limit $2) end as ids, set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)`;
-const SEARCH_PAGE = `select ${ORDER_COLUMNS} from "orders" where (${SEARCH_TEXT} ilike $1 and "orders"."id" = ANY($2::text[])) order by "orders"."created_at" desc, "orders"."id" desc limit $3`;
-const SEARCH_COMMON = `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ilike $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
+/** As src/orders/list.ts searchMatch: LIKE for text no character lowers to. */
+type Like = 'like' | 'ilike';
+const searchWalk = (bound: number, like: Like) =>
+  `select id, hit, n from (select id, hit, (row_number() over ())::int as n from (select "orders"."id" as id, ${SEARCH_TEXT} ${like} $1 as hit from "orders" where true order by "orders"."created_at" desc, "orders"."id" desc limit ${bound}) walked) numbered where hit or n = $2 limit $3`;
+const searchLookUp = (bound: number, like: Like) =>
+  `with found as (select "orders"."id" as id, "orders"."created_at" as v from "orders" where ${SEARCH_TEXT} ${like} $1 limit ${bound + 1}) select case when (select count(*) from found) > ${bound} then null else array(select id from found order by v desc, id desc limit $2) end as ids, set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)`;
+const searchPage = (like: Like) =>
+  `select ${ORDER_COLUMNS} from "orders" where (${SEARCH_TEXT} ${like} $1 and "orders"."id" = ANY($2::text[])) order by "orders"."created_at" desc, "orders"."id" desc limit $3`;
+const searchCommon = (like: Like) =>
+  `select ${ORDER_COLUMNS} from "orders" where ${SEARCH_TEXT} ${like} $1 order by "orders"."created_at" desc, "orders"."id" desc limit $2`;
 // GET /orders/:id?include=history, without filters: the order, its latest history as JSON, its previous and next order
 const VIEW = `select ${ORDER_COLUMNS}, (select coalesce(json_agg(latest.entry order by latest.changed_at desc, latest.id desc), '[]'::json) from (select json_build_object('id', "order_history"."id", 'orderId', "order_history"."order_id", 'status', "order_history"."status", 'statusText', "order_history"."status_text", 'changedAt', "order_history"."changed_at", 'source', "order_history"."source", 'userId', "order_history"."user_id", 'notes', "order_history"."notes", 'userName', "users"."name") as entry, "order_history"."changed_at" as changed_at, "order_history"."id" as id from "order_history" left join "users" on "users"."id" = "order_history"."user_id" where "order_history"."order_id" = "viewed"."id" order by "order_history"."changed_at" desc, "order_history"."id" desc limit $1) latest), (select "id" from "orders" where ("orders"."created_at", "orders"."id") > ("viewed"."created_at", "viewed"."id") order by "orders"."created_at" asc, "orders"."id" asc limit 1), (select "id" from "orders" where ("orders"."created_at", "orders"."id") < ("viewed"."created_at", "viewed"."id") order by "orders"."created_at" desc, "orders"."id" desc limit 1) from "orders" "viewed" where "viewed"."id" = $2`;
 const STATUSES = ['1', '2', '3', '4', '5', '6', '7', '8', '9']; // src/orders/statuses.ts STATUS_TEXT
@@ -118,20 +123,22 @@ async function counts() {
 }
 
 async function search(query: URLSearchParams) {
-  const pattern = `%${query.get('q')!.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const q = query.get('q')!;
+  const like: Like = caseless(q) ? 'like' : 'ilike';
+  const pattern = containing(q);
   const rows = await sql.begin(async (tx) => {
     const page = async (ids: string[]) => {
-      const found = await tx.unsafe<Row[]>(SEARCH_PAGE, [pattern, ids, 51]);
-      return found.length < ids.length ? tx.unsafe<Row[]>(SEARCH_COMMON, [pattern, 51]) : found;
+      const found = await tx.unsafe<Row[]>(searchPage(like), [pattern, ids, 51]);
+      return found.length < ids.length ? tx.unsafe<Row[]>(searchCommon(like), [pattern, 51]) : found;
     };
     const walk = async (bound: number) => {
-      const rows = await tx.unsafe<{ id: string; hit: boolean; n: number }[]>(searchWalk(bound), [pattern, bound, 52]);
+      const rows = await tx.unsafe<{ id: string; hit: boolean; n: number }[]>(searchWalk(bound, like), [pattern, bound, 52]);
       const ids = rows.filter((row) => row.hit).map((row) => row.id);
       return ids.length >= 51 || !rows.some((row) => row.n === bound) ? ids.slice(0, 51) : undefined;
     };
     const lookUp = async (bound: number) => {
       await tx.unsafe(SEARCH_PLANS, searchPlans(false));
-      const [looked] = await tx.unsafe<{ ids: string[] | null }[]>(searchLookUp(bound), [pattern, 51, ...searchPlans(true)]);
+      const [looked] = await tx.unsafe<{ ids: string[] | null }[]>(searchLookUp(bound, like), [pattern, 51, ...searchPlans(true)]);
       return looked!.ids ?? undefined;
     };
     return page(await race([walk, lookUp]));

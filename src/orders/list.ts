@@ -1,11 +1,11 @@
 /** The list of orders: its sorts and filters, an order's neighbours in it, and its counts per status. */
-import { and, asc, count, desc, eq, gte, ilike, inArray, isNotNull, isNull, lte, ne, or, sql, sum, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gte, ilike, inArray, isNotNull, isNull, like, lte, ne, or, sql, sum, type SQL } from 'drizzle-orm';
 import { alias, type PgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import { afterCursor, publicColumns, type ListQuery } from '../db/pages.js';
 import { orderHistory, orders, orderSearchText, orderStatusCounts, users } from '../db/schema.js';
-import { containing, Name, OneOf } from '../schemas.js';
+import { caseless, containing, Name, OneOf } from '../schemas.js';
 import { Phone, SyncStatus } from './shapes.js';
 import { OrderStatus, STATUS_TEXT } from './statuses.js';
 
@@ -38,7 +38,7 @@ export const filters = { status: statusFilter, ...filtersButStatus };
 export type Filters = ListQuery<typeof filters, typeof sorts>;
 
 /** Orders whose order number, TTN, customer name or phone contain q: the expression of the trigram index orders_search_idx, as it is. */
-export const searchMatch = (q: string) => ilike(orderSearchText(orders), containing(q));
+export const searchMatch = (q: string) => (caseless(q) ? like : ilike)(orderSearchText(orders), containing(q));
 
 export function where(q: Filters): (SQL | undefined)[] {
   const column = sorts[q.sort];

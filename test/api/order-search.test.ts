@@ -28,6 +28,10 @@ await sql`insert into orders (id, external_id, order_number, ttn, quantity, stat
   select 'old-' || g, 'old-' || g, 'D-' || g, '20460000' || lpad(g::text, 6, '0'), 1, (1 + g % 8)::text, 'x', '[]'::jsonb, '{}'::jsonb,
          ${OLD} || ' ' || g, null::text, null::timestamptz, timestamptz '2020-01-01' + g * interval '1 minute'
   from generate_series(1, ${OLD_MATCHES}) g`;
+// digits and punctuation beside letters of either case: found by LIKE (nothing in them has a case), the letters by ILIKE
+await sql`insert into orders (id, external_id, order_number, ttn, quantity, status, status_text, items, raw_data, customer_name, customer_phone)
+  values ('cased-1', 'cased-1', 'НК-0457', 'Ab-0457_9', 1, '1', 'x', '[]', '{}', 'ЗЕЛЕНЮК 0457-Б', '+380 (67) 0457'),
+         ('cased-2', 'cased-2', 'нк-0457', 'aB-0457%9', 1, '1', 'x', '[]', '{}', 'зеленюк 0457-б', null)`;
 /** Lists longer than this are compared on their first three pages; shorter ones, whole. */
 const MANY = 200;
 
@@ -76,6 +80,11 @@ t.test('every shape, rare and common, sorted as asked, and the cursor walks ever
     ['a common name fragment', COMMON.toUpperCase()],
     ['a common TTN fragment', '2045000'],
     ['a name of old orders only', OLD.slice(2, 12)],
+    ['digits and punctuation among letters of both cases', '-0457'],
+    ['a wildcard character, itself', '0457_9'],
+    ['a phone written with brackets', '(67) 045'],
+    ['letters of the other case beside digits', 'нк-0457'],
+    ['a Latin letter of the other case beside digits', 'B-045'],
   ];
   for (const [shape, q] of shapes) {
     for (const sort of SORTS) {
