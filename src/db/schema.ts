@@ -153,6 +153,8 @@ export const orders = pgTable(
   (t) => [
     // look-up by external_id, one or many (= ANY($1))
     uniqueIndex('orders_external_id_key').on(t.externalId),
+    // The four indexes of the list's orders also carry the searched fields and the status (INCLUDE, which
+    // drizzle-kit cannot say: drizzle/0011_search_covering_indexes.sql), for the search's walk to read them alone.
     // list by status, newest created_at first, keyset on (created_at, id); counts by status
     index('orders_status_created_at_idx').on(t.status, t.createdAt, t.id),
     // list without a status filter, newest created_at first, keyset on (created_at, id)

@@ -139,6 +139,10 @@ export function runMigrations<T, R = undefined>(
     if (!pending.length) return { direction: 'up', applied: pending, notices, afterwards: (await afterwards?.(client)) as R };
     const before = await measure(client);
     const carried = await applyPending(client, pending);
+    // tables rewritten and indexes built anew have no statistics for the planner, and no page marked all-visible,
+    // without which the search's walk reads the table for every order its index holds (drizzle/0011); autovacuum
+    // would see to both only once enough rows changed. Outside the steps' transaction: VACUUM cannot run in one.
+    await client.query('vacuum (analyze)');
     const after = await measure(client);
     return { direction: 'up', applied: pending, before, after, notices, carried, afterwards: (await afterwards?.(client)) as R };
   });
