@@ -14,3 +14,5 @@ CREATE INDEX "orders_order_date_idx" ON "orders" USING btree ("order_date","id")
 DROP INDEX "orders_last_synced_idx";
 --> statement-breakpoint
 CREATE INDEX "orders_last_synced_idx" ON "orders" USING btree ("last_synced","id");
+--> statement-breakpoint
+ALTER TABLE "orders" RESET (autovacuum_vacuum_scale_factor, autovacuum_vacuum_insert_scale_factor);

@@ -170,6 +170,12 @@ t.test("the list's indexes carry the searched fields, and every table is vacuume
   t.ok(orders!.relpages > 0);
   t.equal(orders!.relallvisible, orders!.relpages, 'every page of orders all-visible');
   t.ok(orders!.vacuumed && orders!.analysed, 'vacuumed and analysed');
+  const [options] = await migrated`select reloptions from pg_class where relname = 'orders'`;
+  t.same(
+    options!.reloptions,
+    ['autovacuum_vacuum_scale_factor=0.01', 'autovacuum_vacuum_insert_scale_factor=0.01'],
+    'autovacuum keeps the pages of orders all-visible after a hundredth of it changed',
+  );
 });
 
 t.test('an empty database migrates to the schema the legacy database ends with', async (t) => {
