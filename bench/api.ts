@@ -163,7 +163,15 @@ async function warmUp(list: Endpoint[], service: Server, baseline: Server, f: Fi
         ran.push(await statementsDuring(sql, application, () => httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP)));
       }
       statements[endpoint.name] ??= ran[0]!;
-      result.push({ sameSql: ran[0]!.join('\n') === ran[1]!.join('\n'), sameBody: await sameBody(service, baseline, endpoint, f) });
+      const [own, theirs] = ran as [string[], string[]];
+      const sameSql = own.join('\n') === theirs.join('\n');
+      // said, so that a "no" in the table can be looked into
+      if (!sameSql)
+        say(
+          `${endpoint.name}: not the same SQL. Only the service ran:\n${own.filter((q) => !theirs.includes(q)).join('\n')}\n` +
+            `Only the baseline ran:\n${theirs.filter((q) => !own.includes(q)).join('\n')}`,
+        );
+      result.push({ sameSql, sameBody: await sameBody(service, baseline, endpoint, f) });
     }
     return result;
   });

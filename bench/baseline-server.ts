@@ -62,10 +62,10 @@ const searchPlans = (on: boolean) => [
 ];
 /** As src/orders/list.ts searchMatch: LIKE for text no character lowers to. */
 type Like = 'like' | 'ilike';
-const searchWalk = (bound: number, like: Like) =>
-  `select id, hit, n from (select id, hit, (row_number() over ())::int as n from (select "orders"."id" as id, ${SEARCH_TEXT} ${like} $1 as hit from "orders" where true order by "orders"."created_at" desc, "orders"."id" desc limit ${bound}) walked) numbered where hit or n = $2 limit $3`;
-const searchLookUp = (bound: number, like: Like) =>
-  `with found as (select "orders"."id" as id, "orders"."created_at" as v from "orders" where ${SEARCH_TEXT} ${like} $1 limit ${bound + 1}) select case when (select count(*) from found) > ${bound} then null else array(select id from found order by v desc, id desc limit $2) end as ids, set_config($3, $4, true), set_config($5, $6, true), set_config($7, $8, true)`;
+const searchWalk = (like: Like) =>
+  `select id, hit, n from (select id, hit, (row_number() over ())::int as n from (select "orders"."id" as id, ${SEARCH_TEXT} ${like} $1 as hit from "orders" where true order by "orders"."created_at" desc, "orders"."id" desc limit $2) walked) numbered where hit or n = $3 limit $4`;
+const searchLookUp = (like: Like) =>
+  `with found as (select "orders"."id" as id, "orders"."created_at" as v from "orders" where ${SEARCH_TEXT} ${like} $1 limit $2) select case when (select count(*) from found) > $3 then null else array(select id from found order by v desc, id desc limit $4) end as ids, set_config($5, $6, true), set_config($7, $8, true), set_config($9, $10, true)`;
 const searchPage = (like: Like) =>
   `select ${ORDER_COLUMNS} from "orders" where (${SEARCH_TEXT} ${like} $1 and "orders"."id" = ANY($2::text[])) order by "orders"."created_at" desc, "orders"."id" desc limit $3`;
 const searchCommon = (like: Like) =>
@@ -132,13 +132,19 @@ async function search(query: URLSearchParams) {
       return found.length < ids.length ? tx.unsafe<Row[]>(searchCommon(like), [pattern, 51]) : found;
     };
     const walk = async (bound: number) => {
-      const rows = await tx.unsafe<{ id: string; hit: boolean; n: number }[]>(searchWalk(bound, like), [pattern, bound, 52]);
+      const rows = await tx.unsafe<{ id: string; hit: boolean; n: number }[]>(searchWalk(like), [pattern, bound, bound, 52]);
       const ids = rows.filter((row) => row.hit).map((row) => row.id);
       return ids.length >= 51 || !rows.some((row) => row.n === bound) ? ids.slice(0, 51) : undefined;
     };
     const lookUp = async (bound: number) => {
       await tx.unsafe(SEARCH_PLANS, searchPlans(false));
-      const [looked] = await tx.unsafe<{ ids: string[] | null }[]>(searchLookUp(bound, like), [pattern, 51, ...searchPlans(true)]);
+      const [looked] = await tx.unsafe<{ ids: string[] | null }[]>(searchLookUp(like), [
+        pattern,
+        bound + 1,
+        bound,
+        51,
+        ...searchPlans(true),
+      ]);
       return looked!.ids ?? undefined;
     };
     return page(await race([walk, lookUp]));

@@ -79,7 +79,7 @@ export async function ordersPage(db: Db, ...[options, query, conditions, filters
   const search = async (tx: Tx) => {
     /** The first `wanted` matches among the list's first `bound` orders (it stops there); undefined when fewer and the list goes on. */
     async function walk(bound: number) {
-      const walked = sql`select ${orders.id} as id, ${match} as hit from ${orders} where ${others} order by ${listOrder} limit ${sql.raw(String(bound))}`;
+      const walked = sql`select ${orders.id} as id, ${match} as hit from ${orders} where ${others} order by ${listOrder} limit ${bound}`;
       // the bound's last order comes back whether it matches or not: it says the list went on that far
       const rows = rowsOf<{ id: string; hit: boolean; n: number }>(
         await tx.execute(
@@ -93,10 +93,10 @@ export async function ordersPage(db: Db, ...[options, query, conditions, filters
     async function lookUp(bound: number) {
       // bitmap scans alone for the look-up (a walk planned as the list alone is), back after it
       await tx.execute(sql`select ${plans({ seqscan: false, indexscan: false, bitmapscan: true })}`);
-      const found = sql`select ${orders.id} as id, ${options.sortColumn} as v from ${orders} where ${and(...conditions, after)} limit ${sql.raw(String(bound + 1))}`;
+      const found = sql`select ${orders.id} as id, ${options.sortColumn} as v from ${orders} where ${and(...conditions, after)} limit ${bound + 1}`;
       const [looked] = rowsOf<{ ids: string[] | null }>(
         await tx.execute(
-          sql`with found as (${found}) select case when (select count(*) from found) > ${sql.raw(String(bound))} then null else array(select id from found order by v ${sql.raw(order)}, id ${sql.raw(order)} limit ${wanted}) end as ids, ${plans({ seqscan: true, indexscan: true, bitmapscan: true })}`,
+          sql`with found as (${found}) select case when (select count(*) from found) > ${bound} then null else array(select id from found order by v ${sql.raw(order)}, id ${sql.raw(order)} limit ${wanted}) end as ids, ${plans({ seqscan: true, indexscan: true, bitmapscan: true })}`,
         ),
       );
       return looked!.ids ?? undefined;
