@@ -1,9 +1,10 @@
 /**
  * A page of GET /orders?q=, read so that its cost follows the matches, whatever the planner guesses
  * of them (issue 26). Two ways find a page: walking the list in its order and testing each order,
- * which is quick when matches are many near the top; and looking the matches up in the trigram
- * index and sorting them, which is quick when they are few and the index tells them well (a name;
- * not four digits, whose two trigrams most TTNs and phones hold). Which way a q needs is known only
+ * which is quick when matches are many near the top (the list's indexes carry the fields it tests,
+ * migration 0011: it reads an index alone); and looking the matches up in the trigram index and
+ * sorting them, which is quick when they are few and the index tells them well (a name; not four
+ * digits, whose two trigrams most TTNs and phones hold). Which way a q needs is known only
  * once tried, so they race (search-race.ts): each is tried with a bound 4 times its last, the one
  * that has taken less time so far going next. A page costs a few times what the better way alone
  * would have, and never a walk of the whole table for a rare match nor a look-up of every candidate
