@@ -54,13 +54,13 @@ export async function runSteps(
   return carried;
 }
 
-/** drizzle's ledger, as its migrator writes it (drizzle-orm pg-core dialect `migrate`): `drizzle-kit migrate` reads the same rows. */
 /** The tables the chain ends with (src/db/schema.ts), as VACUUM takes a list of them. */
 const CHAIN_TABLES = Object.values(schema)
   .filter((value) => is(value, PgTable))
   .map((table) => `"${getTableName(table)}"`)
   .join(', ');
 
+/** drizzle's ledger, as its migrator writes it (drizzle-orm pg-core dialect `migrate`): `drizzle-kit migrate` reads the same rows. */
 export const LEDGER_TABLE = sql`${sql.identifier(LEDGER.migrationsSchema)}.${sql.identifier(LEDGER.migrationsTable)}`;
 const CREATE_LEDGER = [
   sql`CREATE SCHEMA IF NOT EXISTS ${sql.identifier(LEDGER.migrationsSchema)}`,
