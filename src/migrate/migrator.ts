@@ -97,6 +97,8 @@ export interface MigrationRun<T, R = undefined> {
   afterwards: R;
   /** Objects on the chain's tables that the chain does not manage, carried through the run (one line each). */
   carried?: string[];
+  /** What stopped the VACUUM (ANALYZE) after the chain had committed, if anything stopped it. */
+  vacuumStopped?: string;
 }
 
 /**
@@ -151,8 +153,22 @@ export function runMigrations<T, R = undefined>(
     // without which the search's walk reads the table for every order its index holds (drizzle/0011); autovacuum
     // would see to both only once enough rows changed. Outside the steps' transaction: VACUUM cannot run in one.
     // The chain's tables only: an operator's own large tables in the same database are not this command's to scan.
-    await client.query(`vacuum (analyze) ${CHAIN_TABLES}`);
+    // The chain has committed by now: what stops the VACUUM (a role's statement_timeout, a lock_timeout) is said, not
+    // thrown, which would report a migration that changed nothing.
+    const vacuumStopped = await client.query(`vacuum (analyze) ${CHAIN_TABLES}`).then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
     const after = await measure(client);
-    return { direction: 'up', applied: pending, before, after, notices, carried, afterwards: (await afterwards?.(client)) as R };
+    return {
+      direction: 'up',
+      applied: pending,
+      before,
+      after,
+      notices,
+      carried,
+      vacuumStopped,
+      afterwards: (await afterwards?.(client)) as R,
+    };
   });
 }

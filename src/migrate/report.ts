@@ -212,6 +212,14 @@ export function formatReport(run: MigrationRun<DatabaseCounts, unknown>): Report
       '',
     );
   }
+  if (run.vacuumStopped) {
+    lines.push(
+      `The chain is applied, but VACUUM (ANALYZE) of its tables did not finish: ${run.vacuumStopped}. ` +
+        'Until autovacuum reaches them, the planner has no statistics of the tables rewritten and the orders search reads ' +
+        'the table for every order it tests: run VACUUM (ANALYZE) on this database when the cause is gone.',
+      '',
+    );
+  }
   if (after.notValid.length) lines.push(...describeRuleBreakers(after.breakers), '');
   else if ('users' in after.rows) lines.push('Every check is validated against every row.');
   lines.push(ok ? 'Every row is accounted for.' : 'ROW COUNTS DO NOT MATCH: restore the backup and report this.');

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import t from 'tap';
-import { APPLIED_WHOLE_CHAIN, CHAIN, dbMigrate } from '../helpers/commands.js';
-import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
+import { APPLIED_WHOLE_CHAIN, CHAIN, dbMigrate, dbRollback } from '../helpers/commands.js';
+import { connect, legacyTemplate, migratedTemplate, scratchDatabase } from '../helpers/databases.js';
 import { dataFingerprint, readSchema } from '../helpers/catalog.js';
 import { compareCarried, PLAN } from '../helpers/carried.js';
 
@@ -208,4 +208,37 @@ t.test('migrating again applies nothing and changes nothing', async (t) => {
   t.same(await dataFingerprint(migrated), dataBefore);
   t.same(await migrated`select * from drizzle.__drizzle_migrations order by id`, ledgerBefore);
   t.equal(ledgerBefore.length, CHAIN.length);
+});
+
+t.test('a VACUUM stopped after the chain has committed is said, and the run still reports what it applied', async (t) => {
+  const db = await scratchDatabase(await migratedTemplate());
+  t.teardown(db.drop);
+  t.equal((await dbRollback(db, ['--to', '0010_order_status_counts'])).code, 0);
+  const admin = connect(db.url);
+  const holder = connect(db.url);
+  t.teardown(() => Promise.all([admin.end(), holder.end()]));
+  // the VACUUM waits for rate_limits, which 0011 does not touch, and gives up at the lock timeout
+  await admin.unsafe(`alter database "${db.name}" set lock_timeout = '300ms'`);
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let locked = () => {};
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+  const held = holder.begin(async (tx) => {
+    await tx`lock table rate_limits in share update exclusive mode`;
+    locked();
+    await released;
+  });
+  await lockTaken;
+  const result = await dbMigrate(db);
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, 'Applied 1 migration(s): 0011_search_covering_indexes.');
+  t.match(
+    result.stdout,
+    'The chain is applied, but VACUUM (ANALYZE) of its tables did not finish: canceling statement due to lock timeout.',
+  );
+  t.match(result.stdout, 'Every row is accounted for.');
+  release();
+  await held;
+  const [ledger] = await admin`select count(*)::int as n from drizzle.__drizzle_migrations`;
+  t.equal(ledger!.n, CHAIN.length, 'the whole chain is recorded');
 });
