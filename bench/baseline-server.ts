@@ -6,9 +6,13 @@
  *
  *   DATABASE_URL=… JWT_SECRET=… PORT=… node --import tsx bench/baseline-server.ts
  *
- * BASELINE_PREPARE=false sends each statement unnamed and described first (parse, describe, then
- * bind and execute: two round trips), as drizzle-orm's postgres-js driver does for every query that
- * is not `.prepare()`d; by default postgres.js prepares named statements once per connection.
+ * Each statement goes as the service sends it: named, prepared once per connection, where the
+ * service runs a statement prepared or built once (the list by status, counts, read, view, refresh,
+ * the webhook's insert and update); unnamed and described first (parse, describe, then bind and
+ * execute: two round trips) where it does not (the search, the webhook's read). postgres.js's `unsafe` sends unnamed unless told
+ * `prepare: true`: until 2026-12-07 this server sent every statement unnamed, and its direct
+ * figures were those of unnamed statements. BASELINE_PREPARE=false sends them all unnamed, as
+ * through a transaction pooler.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -31,6 +35,8 @@ const sql = postgres(env('DATABASE_URL'), {
   connection: { application_name: 'bench-baseline' },
   transform: { column: { from: postgres.toCamel } }, // result columns snake_case -> camelCase, as drizzle names them
 });
+/** What a statement the service prepares is sent with: named, unless the pool's `prepare` is off. */
+const NAMED = { prepare: true };
 const secret = env('JWT_SECRET');
 const ACCESS_TOKEN_TTL = Number(process.env.ACCESS_TOKEN_TTL ?? 900);
 const REFRESH_TOKEN_TTL = 30 * 24 * 3600;
@@ -78,14 +84,16 @@ const REFRESH = `update "users" set "last_activity_at" = date_trunc('millisecond
 
 // src/routes/salesdrive-webhook.ts (src/salesdrive/deliveries.ts deliver), a delivery of SalesDrive's webhook, as drizzle
 // renders it for the bench's deliveries: a new order with its first history entry in one statement; a known one
-// (that statement did nothing) in a transaction: its row locked and read, then changed with its history entry
+// (that statement did nothing) in a transaction: its row locked and read, then changed with its history entry.
+// The insert and the update are built once per shape and named (src/db/statements.ts); the read is not.
+// A NULL is written into them, not sent (a placeholder's value goes through the column's encoder)
 const HISTORY_OF_CHANGED =
   'insert into "order_history" ("order_id", "status", "status_text", "source", "notes") select changed.id, $%1, $%2, $%3, $%4 from changed returning 1';
 const historyOfChanged = (from: number) => HISTORY_OF_CHANGED.replace(/\$%(\d)/g, (_, i: string) => `$${from + Number(i) - 1}`);
-const WEBHOOK_CREATE = `with changed as (insert into "orders" ("id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "salesdrive_updated_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, default, default) on conflict do nothing returning "id") ${historyOfChanged(23)}`;
+const WEBHOOK_CREATE = `with changed as (insert into "orders" ("id", "external_id", "order_number", "ttn", "quantity", "status", "status_text", "items", "raw_data", "customer_name", "customer_phone", "delivery_address", "city_name", "payment_method", "shipping_method", "provider", "total_price", "order_date", "sync_status", "sync_error", "last_synced", "salesdrive_updated_at", "created_at", "updated_at") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, null, $20, $21, default, default) on conflict do nothing returning "id") ${historyOfChanged(22)}`;
 const WEBHOOK_READ =
   'select "status", "salesdrive_updated_at", "quantity", "items", "total_price", "sync_status", "raw_data" = $1::jsonb, (select max("changed_at") from "order_history" where ("order_history"."order_id" = "orders"."id" and "order_history"."source" = $2)) from "orders" where "orders"."id" = $3 for update';
-const WEBHOOK_UPDATE = `with changed as (update "orders" set "ttn" = $1, "quantity" = $2, "status" = $3, "status_text" = $4, "items" = $5, "raw_data" = $6, "customer_name" = $7, "customer_phone" = $8, "delivery_address" = $9, "city_name" = $10, "payment_method" = $11, "shipping_method" = $12, "provider" = $13, "total_price" = $14, "order_date" = $15, "sync_status" = $16, "sync_error" = $17, "last_synced" = $18, "salesdrive_updated_at" = $19, "updated_at" = $20 where "orders"."id" = $21 returning "id") ${historyOfChanged(22)}`;
+const WEBHOOK_UPDATE = `with changed as (update "orders" set "ttn" = $1, "quantity" = $2, "status" = $3, "status_text" = $4, "items" = $5, "raw_data" = $6, "customer_name" = $7, "customer_phone" = $8, "delivery_address" = $9, "city_name" = $10, "payment_method" = $11, "shipping_method" = $12, "provider" = $13, "total_price" = $14, "order_date" = $15, "sync_status" = $16, "sync_error" = null, "last_synced" = $17, "salesdrive_updated_at" = $18, "updated_at" = $19 where "orders"."id" = $20 returning "id") ${historyOfChanged(21)}`;
 const webhookSecret = createHash('sha256').update(env('SALESDRIVE_WEBHOOK_SECRET')).digest();
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
@@ -105,7 +113,7 @@ async function listOrders(query: URLSearchParams) {
   const cursorText = query.get('cursor');
   const cursor = cursorText ? (JSON.parse(Buffer.from(cursorText, 'base64url').toString('utf8')) as { v: string; id: string }) : undefined;
   const params = [...statuses, ...(cursor ? [cursor.v, cursor.id] : []), limit + 1];
-  const rows = await sql.unsafe<Row[]>(listOrdersSql(statuses.length, cursor !== undefined), params);
+  const rows = await sql.unsafe<Row[]>(listOrdersSql(statuses.length, cursor !== undefined), params, NAMED);
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   const nextCursor =
@@ -116,7 +124,7 @@ async function listOrders(query: URLSearchParams) {
 }
 
 async function counts() {
-  const rows = await sql.unsafe<{ status: string; sum: string }[]>(COUNTS, [0]);
+  const rows = await sql.unsafe<{ status: string; sum: string }[]>(COUNTS, [0], NAMED);
   const byStatus: Record<string, number> = Object.fromEntries(STATUSES.map((status) => [status, 0]));
   for (const row of rows) byStatus[row.status] = Number(row.sum);
   return { total: rows.reduce((sum, row) => sum + Number(row.sum), 0), byStatus };
@@ -160,7 +168,7 @@ async function search(query: URLSearchParams) {
 
 async function view(id: string) {
   // the last three columns are unnamed: read by position
-  const result = await sql.unsafe(VIEW, [20, id]).values();
+  const result = await sql.unsafe(VIEW, [20, id], NAMED).values();
   const values = result[0] as unknown[] | undefined;
   if (!values) return undefined;
   const row = result.columns.slice(0, -3).reduce<Row>((order, column, i) => ((order[column.name] = values[i]), order), {});
@@ -177,17 +185,11 @@ async function refresh(request: IncomingMessage) {
   const next = sha256(refreshToken);
   const now = new Date();
   const expiresAt = new Date(now.getTime() + REFRESH_TOKEN_TTL * 1000).toISOString();
-  const [row] = await sql.unsafe<Row[]>(REFRESH, [
-    presented,
-    next,
-    presented,
-    now.toISOString(),
-    expiresAt,
-    presented,
-    presented,
-    true,
-    next,
-  ]);
+  const [row] = await sql.unsafe<Row[]>(
+    REFRESH,
+    [presented, next, presented, now.toISOString(), expiresAt, presented, presented, true, next],
+    NAMED,
+  );
   if (!row) return undefined;
   const { tokenVersion, sessionId, ...user } = row;
   const token = accessToken(user.id as number, user.role as string, sessionId as string, tokenVersion as number);
@@ -227,25 +229,28 @@ async function webhook(request: IncomingMessage, token: string | null) {
   const status = f.status ?? '1';
   const statusText = statusLabel(status, f.statusText);
   const externalId = externalIdOf(data);
-  const [created] = await sql.unsafe(WEBHOOK_CREATE, [
-    id,
-    externalId,
-    externalId,
-    f.ttn ?? '',
-    f.quantity,
-    status,
-    statusText,
-    f.items,
-    ...received,
-    'success',
-    null,
-    new Date(),
-    updateAt,
-    status,
-    statusText,
-    'webhook',
-    'new order from SalesDrive',
-  ] as never[]);
+  const [created] = await sql.unsafe(
+    WEBHOOK_CREATE,
+    [
+      id,
+      externalId,
+      externalId,
+      f.ttn ?? '',
+      f.quantity,
+      status,
+      statusText,
+      f.items,
+      ...received,
+      'success',
+      new Date(),
+      updateAt,
+      status,
+      statusText,
+      'webhook',
+      'new order from SalesDrive',
+    ] as never[],
+    NAMED,
+  );
   if (created) return { result: 'created', orderId: id, statusKept: false };
   return sql.begin(async (tx) => {
     // two unnamed columns: read by position
@@ -255,24 +260,27 @@ async function webhook(request: IncomingMessage, token: string | null) {
     if (updateAt && storedUpdateAt && updateAt < storedUpdateAt) return { result: 'stale', orderId: id, statusKept: false };
     if (f.status !== storedStatus && manualAt && (!updateAt || updateAt < manualAt))
       throw new Error('the bench load makes no status change of its own');
-    await tx.unsafe(WEBHOOK_UPDATE, [
-      f.ttn,
-      f.quantity,
-      f.status,
-      statusLabel(f.status!, f.statusText),
-      f.items,
-      ...received,
-      'success',
-      null,
-      new Date(),
-      updateAt ?? storedUpdateAt,
-      new Date(),
-      id,
-      f.status,
-      statusLabel(f.status!, f.statusText),
-      'webhook',
-      null,
-    ] as never[]);
+    await tx.unsafe(
+      WEBHOOK_UPDATE,
+      [
+        f.ttn,
+        f.quantity,
+        f.status,
+        statusLabel(f.status!, f.statusText),
+        f.items,
+        ...received,
+        'success',
+        new Date(),
+        updateAt ?? storedUpdateAt,
+        new Date(),
+        id,
+        f.status,
+        statusLabel(f.status!, f.statusText),
+        'webhook',
+        null,
+      ] as never[],
+      NAMED,
+    );
     return { result: 'updated', orderId: id, statusKept: false };
   });
 }
@@ -289,7 +297,7 @@ async function route(request: IncomingMessage): Promise<[number, unknown]> {
     return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];
   }
   if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/')) {
-    const [order] = await sql.unsafe<Row[]>(READ_ORDER, [decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length))]);
+    const [order] = await sql.unsafe<Row[]>(READ_ORDER, [decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length))], NAMED);
     return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];
   }
   if (request.method === 'POST' && url.pathname === '/api/v1/webhooks/salesdrive') {

@@ -14,6 +14,8 @@ export interface EitherDriverResult extends PgQueryResultHKT {
   type: PgQueryResultKind<PostgresJsQueryResultHKT, this['row']> | PgQueryResultKind<PgliteQueryResultHKT, this['row']>;
 }
 /** The database on either driver: what the routes and tools query, whichever it is. */
+/** SQL names from the schema's keys: `orderNumber` is `order_number`. */
+export const CASING = 'snake_case';
 export type Db = PgDatabase<EitherDriverResult, typeof schema>;
 /** A transaction on Db: what `db.transaction(async (tx) => …)` hands its callback. */
 export type Tx = PgTransaction<EitherDriverResult, typeof schema, ExtractTablesWithRelations<typeof schema>>;
@@ -138,7 +140,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
     const sql = postgres(target.url, { max, ...settings, connection: { ...settings.connection, ...statementTimeout } });
     const pool: PoolUsage = { max, inFlight: 0 };
     return {
-      db: drizzlePostgres(counted(sql, pool), { schema, casing: 'snake_case' }),
+      db: drizzlePostgres(counted(sql, pool), { schema, casing: CASING }),
       kind: 'postgres',
       pool,
       query: target.transactionPooler ? alone(sql) : async <T>(text: string) => [...(await sql.unsafe<T[]>(text))],
@@ -170,7 +172,7 @@ export async function openDatabase(target: DatabaseTarget, options: ClientOption
   }
   const [pg, { drizzle: drizzlePglite }] = await Promise.all([openPglite(target.dataDir), import('drizzle-orm/pglite')]);
   return {
-    db: drizzlePglite(pg, { schema, casing: 'snake_case' }),
+    db: drizzlePglite(pg, { schema, casing: CASING }),
     kind: 'pglite',
     pglite: pg,
     query: async <T>(text: string) => (await pg.query<T>(text)).rows,

@@ -5,8 +5,9 @@
  * it (routes/salesdrive-webhook.ts) or the reconciliation read it from the order list (reconcile.ts).
  */
 import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, type Db, type Tx } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { assertKeepsRules, ruleKeysOf } from '../db/rules.js';
+import { StatementsByShape } from '../db/statements.js';
 import { orderHistory, orders } from '../db/schema.js';
 import type { StatusPush } from '../plugins/salesdrive-push.js';
 import { statusLabel } from '../orders/statuses.js';
@@ -53,17 +54,57 @@ function assertCorrectable(id: string, before: Record<string, unknown>, values: 
 /** The newest change a clerk made to the order's status (the order's row, `orders`, in the statement). */
 const lastManualChange = sql<Date | null>`(select max(${orderHistory.changedAt}) from ${orderHistory} where ${and(eq(orderHistory.orderId, orders.id), eq(orderHistory.source, 'manual'))})`;
 
-/** Runs `statement` (one that returns the order's id) and appends `entry` to the order's history if it returned a row: one statement. */
-async function withHistoryEntry(
-  db: Db | Tx,
-  statement: SQL,
-  entry: { status: string; statusText: string; source: string; notes?: string },
-): Promise<boolean> {
-  const result = await db.execute(
-    sql`with changed as (${statement}) insert into ${orderHistory} ("order_id", "status", "status_text", "source", "notes") select changed.id, ${entry.status}, ${entry.statusText}, ${entry.source}, ${entry.notes ?? null} from changed returning 1`,
-  );
-  return rowsOf(result).length > 0;
+/** An entry of the order's history, as a write's statement appends it. */
+interface HistoryEntry {
+  status: string;
+  statusText: string;
+  source: string;
+  notes?: string;
 }
+const HISTORY_ENTRY_KEYS = ['status', 'statusText', 'source', 'notes'] as const;
+const entryValues = (entry: HistoryEntry) => Object.fromEntries(HISTORY_ENTRY_KEYS.map((key) => [`entry_${key}`, entry[key] ?? null]));
+
+/** `statement` (one that returns the order's id), then an entry of the order's history if it returned a row: one statement. */
+const withHistoryEntry = (statement: SQL) => {
+  const [status, statusText, source, notes] = HISTORY_ENTRY_KEYS.map((key) => sql.placeholder(`entry_${key}`));
+  return sql`with changed as (${statement}) insert into ${orderHistory} ("order_id", "status", "status_text", "source", "notes") select changed.id, ${status}, ${statusText}, ${source}, ${notes} from changed returning 1`;
+};
+
+/**
+ * The columns a write sets, as its statement's shape: `column` for a value, `column=null` for NULL
+ * (written into the SQL: a placeholder's value goes through the column's encoder, which turns null
+ * into JSON's null or fails on it). A column left undefined keeps its default, or its value.
+ */
+const shapeOf = (values: Record<string, unknown>) =>
+  Object.keys(values)
+    .filter((key) => values[key] !== undefined)
+    .map((key) => (values[key] === null ? `${key}=null` : key))
+    .join(',');
+/** The values of a statement built once for `shape`: a placeholder named after each column, or NULL. */
+const placeholders = <Values>(shape: string) =>
+  Object.fromEntries(
+    shape
+      .split(',')
+      .map((column) => (column.endsWith('=null') ? [column.slice(0, -'=null'.length), sql`null`] : [column, sql.placeholder(column)])),
+  ) as Values;
+
+type OrderValues = typeof orders.$inferInsert;
+/** A new order and its first history entry; `if-new:…`: nothing when the order exists (or another has its external id). */
+const inserts = new StatementsByShape('salesdrive_order_insert', (db, shape) => {
+  const [ifNew, columns] = shape.split(':') as [string, string];
+  const insert = db.insert(orders).values(placeholders<OrderValues>(columns)).$dynamic();
+  if (ifNew === 'if-new') insert.onConflictDoNothing();
+  return withHistoryEntry(insert.returning({ id: orders.id }).getSQL());
+});
+/** A change of an order; `entry:…`: with an entry of its history. */
+const updates = new StatementsByShape('salesdrive_order_update', (db, shape) => {
+  const [entry, columns] = shape.split(':') as [string, string];
+  const update = db
+    .update(orders)
+    .set(placeholders<Partial<OrderValues>>(columns))
+    .where(eq(orders.id, sql.placeholder('id')));
+  return entry === 'entry' ? withHistoryEntry(update.returning({ id: orders.id }).getSQL()) : update.getSQL();
+});
 
 /**
  * The first delivery of an order: the order and its first history entry, in one statement.
@@ -81,32 +122,25 @@ async function create(
   const status = fields.status ?? '1';
   const statusText = statusLabel(status, fields.statusText);
   const externalId = externalIdOf(payload.data);
-  const insert = db
-    .insert(orders)
-    .values({
-      id,
-      externalId,
-      orderNumber: externalId,
-      ttn: '',
-      items: [],
-      quantity: fields.items?.reduce((sum, line) => sum + line.quantity, 0) ?? 0,
-      ...fields,
-      status,
-      statusText,
-      rawData: payload,
-      lastSynced: new Date(),
-      salesdriveUpdatedAt: updateAt ?? null,
-      syncStatus: 'success',
-      syncError: null,
-    })
-    .$dynamic();
-  if (ifNew) insert.onConflictDoNothing();
-  return withHistoryEntry(db, insert.returning({ id: orders.id }).getSQL(), {
+  const values = {
+    id,
+    externalId,
+    orderNumber: externalId,
+    ttn: '',
+    items: [],
+    quantity: fields.items?.reduce((sum, line) => sum + line.quantity, 0) ?? 0,
+    ...fields,
     status,
     statusText,
-    source,
-    notes: 'new order from SalesDrive',
-  });
+    rawData: payload,
+    lastSynced: new Date(),
+    salesdriveUpdatedAt: updateAt ?? null,
+    syncStatus: 'success',
+    syncError: null,
+  } satisfies OrderValues;
+  const entry = entryValues({ status, statusText, source, notes: 'new order from SalesDrive' });
+  const created = await inserts.run(db, `${ifNew ? 'if-new' : 'always'}:${shapeOf(values)}`, { ...values, ...entry });
+  return created.length > 0;
 }
 
 /**
@@ -166,8 +200,9 @@ export async function applyDelivery(
   // while a clerk's change is on its way, its push owns sync_status and sync_error
   const values = { ...rest, ...statusChange, ...received, ...(pushPending ? {} : inSync) };
   assertCorrectable(id, before, values);
-  const update = tx.update(orders).set(values).where(eq(orders.id, id));
-  if (statusChange) await withHistoryEntry(tx, update.returning({ id: orders.id }).getSQL(), { ...statusChange, source });
-  else await update;
+  // what drizzle's $onUpdate would set, given here: a statement built once would keep the first request's time
+  const changed = { ...values, updatedAt: new Date() };
+  const entry = statusChange ? entryValues({ ...statusChange, source }) : {};
+  await updates.run(tx, `${statusChange ? 'entry' : 'alone'}:${shapeOf(changed)}`, { ...changed, ...entry, id });
   return { result: 'updated', orderId: id, statusKept };
 }

@@ -176,6 +176,29 @@ t.test('lenient where SalesDrive is loose', async (t) => {
   t.equal((await order(123462))!.external_id, 'SD123462', "SalesDrive's own sites without an external id get SD<id>");
 });
 
+t.test('statements built once per shape: NULL where a delivery has no value, and each change its own time', async (t) => {
+  const undated = (data: Record<string, unknown>, event = 'status_change') => {
+    const payload = delivery(123470, data, event);
+    delete payload.data.updateAt;
+    return payload;
+  };
+  t.equal((await send(undated({}, 'new_order'))).json().result, 'created');
+  t.match(await order(123470), { salesdrive_updated_at: null, sync_error: null, status: '1' });
+  const changedAt = async () => ((await order(123470))!.updated_at as Date).getTime();
+  const times: number[] = [];
+  for (const statusId of [2, 3, 4]) {
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    t.equal((await send(undated({ statusId }))).json().result, 'updated', `status ${statusId}`);
+    times.push(await changedAt());
+  }
+  t.match(await order(123470), { salesdrive_updated_at: null, sync_error: null, status: '4' });
+  t.ok(times[0]! < times[1]! && times[1]! < times[2]!, `updated_at moves with each change of the same shape: ${times.join(', ')}`);
+  t.same(
+    (await history(123470)).map((h) => h.status),
+    ['1', '2', '3', '4'],
+  );
+});
+
 t.test('strict where it matters: a 400 that names the field, and nothing stored', async (t) => {
   const orders = await count('orders');
   const noId = structuredClone(newOrder);
