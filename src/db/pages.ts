@@ -101,17 +101,27 @@ export async function listPage(
   query: { limit?: number; cursor?: string; order?: 'asc' | 'desc' },
   conditions: (SQL | undefined)[],
 ): Promise<KeysetPage> {
-  const { table, idColumn, columns, sortColumn } = options;
   const limit = query.limit ?? PAGE_DEFAULTS.limit;
   const order = query.order ?? PAGE_DEFAULTS.order;
+  const rows = await pageSelect(db, options, order, [...conditions, pastCursor(options, query)], limit + 1);
+  return pageOf(rows, limit, { ...options, order });
+}
+
+/** The select of a page: the rows that meet `conditions` (the cursor's among them), in the list's order, `rows` of them (a number or a placeholder). */
+export function pageSelect(
+  db: Db | Tx,
+  { table, idColumn, columns, sortColumn }: { table: PgTable; idColumn: PgColumn; columns: Record<string, PgColumn>; sortColumn: PgColumn },
+  order: 'asc' | 'desc',
+  conditions: (SQL | undefined)[],
+  rows: number | Placeholder,
+) {
   const direction = order === 'desc' ? desc : asc;
-  const rows = await db
+  return db
     .select(columns)
     .from(table)
-    .where(and(...conditions, pastCursor(options, query)))
+    .where(and(...conditions))
     .orderBy(...(sortColumn === idColumn ? [direction(idColumn)] : [direction(sortColumn), direction(idColumn)]))
-    .limit(limit + 1);
-  return pageOf(rows, limit, { ...options, order });
+    .limit(rows);
 }
 
 /** The rows past the query's cursor, in its list's order (a malformed cursor is a 400); none without one. */

@@ -7,35 +7,64 @@
  * pooler every statement goes unnamed, these too).
  */
 import type { Query, SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import { PgDialect, type PgColumn, type SelectedFieldsOrdered } from 'drizzle-orm/pg-core';
 import { CASING, rowsOf, type Db, type Tx } from './client.js';
 
 const dialect = new PgDialect({ casing: CASING });
 
+export interface ShapeOptions {
+  /**
+   * false: sent unnamed, planned for the values of each run. A named statement may be run with a
+   * generic plan after five runs, made once for any values and under the planner settings of
+   * then: not for a statement whose plan depends on its values or on settings changed around it.
+   */
+  named?: boolean;
+  /** At most this many shapes are kept. */
+  max?: number;
+}
+
 /**
- * Statements built once per shape (which columns a write sets, say), at most `max` of them: a shape
- * past those is built for its request alone and sent unnamed, so that no caller can grow the cache,
- * or each connection's prepared statements, without bound. `build` may use either session's builders:
- * only the SQL it returns is kept, and what drizzle computes while building (a column's `$onUpdate`
- * or `$defaultFn`) is computed once: give such values as placeholders.
+ * Statements built once per shape (which columns a write sets, a list's sort and order …), at most
+ * `max` of them: a shape past those, or none (`undefined`), is built for its call alone and sent
+ * unnamed, so that no caller can grow the cache, or each connection's prepared statements, without
+ * bound. `build` may use either session's builders: only the SQL it returns is kept, and what
+ * drizzle computes while building (a column's `$onUpdate` or `$defaultFn`) is computed once: give
+ * such values as placeholders.
  */
-export class StatementsByShape {
+export class StatementsByShape<Context> {
   private readonly built = new Map<string, Query>();
+  private readonly named: boolean;
+  private readonly max: number;
   constructor(
     private readonly name: string,
-    private readonly build: (db: Db | Tx, shape: string) => SQL,
-    private readonly max = 32,
-  ) {}
+    private readonly build: (db: Db | Tx, context: Context) => SQL,
+    { named = true, max = 32 }: ShapeOptions = {},
+  ) {
+    this.named = named;
+    this.max = max;
+  }
 
-  /** Runs the statement of `shape` with its placeholders' values; its rows as the database answers them (no mapping, as `execute`). */
-  async run<T>(db: Db | Tx, shape: string, values: Record<string, unknown>): Promise<T[]> {
-    let query = this.built.get(shape);
-    let name: string | undefined = `${this.name}_${shape}`;
+  /**
+   * Runs the statement of `shape` (built from `context` the first time) with its placeholders'
+   * values. Its rows as the database answers them (as `execute`), or, given the columns it selects
+   * (`fields`, in its order), as objects of their values (as `select`).
+   */
+  async run<T>(
+    db: Db | Tx,
+    shape: string | undefined,
+    context: Context,
+    values: Record<string, unknown>,
+    fields?: Record<string, PgColumn>,
+  ): Promise<T[]> {
+    let query = shape === undefined ? undefined : this.built.get(shape);
+    let name = shape !== undefined && this.named ? `${this.name}_${shape}` : undefined;
     if (!query) {
-      query = dialect.sqlToQuery(this.build(db, shape));
-      if (this.built.size < this.max) this.built.set(shape, query);
+      query = dialect.sqlToQuery(this.build(db, context));
+      if (shape !== undefined && this.built.size < this.max) this.built.set(shape, query);
       else name = undefined;
     }
-    return rowsOf<T>(await db._.session.prepareQuery(query, undefined, name, false).execute(values));
+    const ordered: SelectedFieldsOrdered | undefined = fields && Object.entries(fields).map(([key, field]) => ({ path: [key], field }));
+    const result = await db._.session.prepareQuery(query, ordered, name, ordered !== undefined).execute(values);
+    return ordered ? (result as T[]) : rowsOf<T>(result);
   }
 }

@@ -1,5 +1,24 @@
 /** The list of orders: its sorts and filters, an order's neighbours in it, and its counts per status. */
-import { and, asc, count, desc, eq, gte, ilike, inArray, isNotNull, isNull, like, lte, ne, or, sql, sum, type SQL } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gte,
+  ilike,
+  inArray,
+  isNotNull,
+  isNull,
+  like,
+  lte,
+  ne,
+  or,
+  sql,
+  sum,
+  type Placeholder,
+  type SQL,
+} from 'drizzle-orm';
 import { alias, type PgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
@@ -37,8 +56,14 @@ export const { status: statusFilter, ...filtersButStatus } = {
 export const filters = { status: statusFilter, ...filtersButStatus };
 export type Filters = ListQuery<typeof filters, typeof sorts>;
 
-/** Orders whose order number, TTN, customer name or phone contain q: the expression of the trigram index orders_search_idx, as it is. */
-export const searchMatch = (q: string) => (caseless(q) ? like : ilike)(orderSearchText(orders), containing(q));
+/** How q is compared: LIKE for text no character lowers to (src/schemas.ts `caseless`), ILIKE otherwise. */
+export const comparisonOf = (q: string) => (caseless(q) ? 'like' : 'ilike');
+/**
+ * Orders whose order number, TTN, customer name or phone match `pattern` (`containing(q)`, or a
+ * placeholder for it): the expression of the trigram index orders_search_idx, as it is.
+ */
+export const searchMatch = (pattern: string | Placeholder, comparison: 'like' | 'ilike') =>
+  (comparison === 'like' ? like : ilike)(orderSearchText(orders), pattern);
 
 export function where(q: Filters): (SQL | undefined)[] {
   const column = sorts[q.sort];
@@ -47,7 +72,7 @@ export function where(q: Filters): (SQL | undefined)[] {
     q.syncStatus ? inArray(orders.syncStatus, q.syncStatus) : undefined,
     q.customerPhone ? eq(orders.customerPhone, q.customerPhone) : undefined,
     q.externalId ? inArray(orders.externalId, q.externalId) : undefined,
-    q.q ? searchMatch(q.q) : undefined,
+    q.q ? searchMatch(containing(q.q), comparisonOf(q.q)) : undefined,
     q.from ? gte(column, new Date(q.from)) : undefined,
     q.to ? lte(column, new Date(q.to)) : undefined,
   ];

@@ -10,12 +10,13 @@
  * would have, and never a walk of the whole table for a rare match nor a look-up of every candidate
  * for a common one.
  */
-import { and, asc, desc, inArray, sql } from 'drizzle-orm';
-import { rowsOf, type Db, type Tx } from '../db/client.js';
-import { afterCursor, listPage, pageOf, pastCursor, readCursor, type PageArgs } from '../db/pages.js';
-import { PAGE_DEFAULTS } from '../schemas.js';
+import { and, asc, desc, inArray, sql, type SQL } from 'drizzle-orm';
+import type { Db, Tx } from '../db/client.js';
+import { afterCursor, listPage, pageOf, pageSelect, pastCursor, readCursor, type PageArgs } from '../db/pages.js';
+import { StatementsByShape } from '../db/statements.js';
+import { containing, PAGE_DEFAULTS } from '../schemas.js';
 import { orders } from '../db/schema.js';
-import { searchMatch, where, type Filters } from './list.js';
+import { comparisonOf, searchMatch, where, type Filters } from './list.js';
 import { race } from './search-race.js';
 
 /** Turns a plan type off or on for the rest of the transaction. */
@@ -62,6 +63,64 @@ async function preparedPage(db: Db, options: PageArgs[0], query: PageArgs[1], st
   return pageOf(rows, limit, { ...options, order });
 }
 
+/** The filters of the station's search box: a search with no others is run by statements built once per shape. */
+const SEARCH_BOX_FILTERS = new Set(['q', 'sort', 'order', 'limit', 'cursor']);
+
+/** What a search's statements are built from: their conditions, with placeholders (built once) or values (built for one search). */
+interface SearchContext {
+  options: PageArgs[0];
+  order: 'asc' | 'desc';
+  /** Whether an order matches q. */
+  match: SQL;
+  /** Every other filter, and the cursor: what the walk goes through in the list's order. */
+  others: SQL;
+  /** Every filter, q's among them: what the look-up and the page test, with the cursor. */
+  filters: (SQL | undefined)[];
+  after: SQL | undefined;
+}
+const placeholder = sql.placeholder;
+
+/** The first `wanted` matches among the list's first `bound` orders, and the bound's last order whether it matches or not (it says the list went on that far). */
+const walks = new StatementsByShape<SearchContext>(
+  'orders_search_walk',
+  (_db, { options, order, match, others }) => {
+    const direction = order === 'desc' ? desc : asc;
+    const walked = sql`select ${orders.id} as id, ${match} as hit from ${orders} where ${others} order by ${direction(options.sortColumn)}, ${direction(orders.id)} limit ${placeholder('bound')}`;
+    return sql`select id, hit, n from (select id, hit, (row_number() over ())::int as n from (${walked}) walked) numbered where hit or n = ${placeholder('bound')} limit ${placeholder('walkRows')}`;
+  },
+  { named: false },
+);
+/** Plan types off or on for the rest of the transaction. */
+const planSettings = new StatementsByShape<boolean>(
+  'orders_search_plans',
+  (_db, on) => sql`select ${plans({ seqscan: on, indexscan: on, bitmapscan: true })}`,
+  {
+    named: false,
+  },
+);
+/** The first `wanted` matches in the list's order, when there are at most `bound` of them (null when more); then every plan type on again. */
+const lookUps = new StatementsByShape<SearchContext>(
+  'orders_search_look_up',
+  (_db, { options, order, filters, after }) => {
+    const found = sql`select ${orders.id} as id, ${options.sortColumn} as v from ${orders} where ${and(...filters, after)} limit ${placeholder('candidates')}`;
+    return sql`with found as (${found}) select case when (select count(*) from found) > ${placeholder('bound')} then null else array(select id from found order by v ${sql.raw(order)}, id ${sql.raw(order)} limit ${placeholder('wanted')}) end as ids, ${plans({ seqscan: true, indexscan: true, bitmapscan: true })}`;
+  },
+  { named: false },
+);
+/** The page of the orders found (those that still match, in the list's order). */
+const foundPages = new StatementsByShape<SearchContext>(
+  'orders_search_page',
+  (db, { options, order, filters, after }) =>
+    pageSelect(
+      db,
+      options,
+      order,
+      [...filters, sql`${orders.id} = ANY(${placeholder('ids')}::text[])`, after],
+      placeholder('rows'),
+    ).getSQL(),
+  { named: false },
+);
+
 /** listPage, for the list of orders: with q, found by the tries above, in one transaction for their plans. */
 export async function ordersPage(db: Db, ...[options, query, conditions, filters]: [...PageArgs, Filters]) {
   const prepared =
@@ -69,41 +128,46 @@ export async function ordersPage(db: Db, ...[options, query, conditions, filters
   if (prepared) return preparedPage(db, options, query, filters.status ?? []);
   if (!filters.q) return listPage(db, options, query, conditions);
   const order = query.order ?? PAGE_DEFAULTS.order;
-  const wanted = (query.limit ?? PAGE_DEFAULTS.limit) + 1;
-  const after = pastCursor(options, query);
-  const direction = order === 'desc' ? desc : asc;
-  const listOrder = sql`${direction(options.sortColumn)}, ${direction(orders.id)}`;
-  // every other filter, and the cursor: what the walk goes through in the list's order
-  const others = and(...where({ ...filters, q: undefined }), after) ?? sql`true`;
-  const match = searchMatch(filters.q);
+  const limit = query.limit ?? PAGE_DEFAULTS.limit;
+  const wanted = limit + 1;
+  const pattern = containing(filters.q);
+  const like = comparisonOf(filters.q);
+  // the station's search box: statements built once per sort, order, comparison and cursor or none, q and the cursor as placeholders
+  const searchBox =
+    options.sortColumn.notNull && Object.entries(filters).every(([name, value]) => value === undefined || SEARCH_BOX_FILTERS.has(name));
+  let shape: string | undefined;
+  let context: SearchContext;
+  let values: Record<string, unknown> = { pattern, walkRows: wanted + 1, wanted };
+  if (searchBox) {
+    const cursor = query.cursor ? readCursor(query.cursor, options.sort, order, options.sortColumn, options.idColumn) : undefined;
+    shape = `${options.sort}_${order}_${like}_${cursor ? 'cursor' : 'first'}`;
+    const match = searchMatch(placeholder('pattern'), like);
+    const after = cursor && afterCursor(options.sortColumn, orders.id, order, { v: placeholder('v'), id: placeholder('id') });
+    context = { options, order, match, others: after ?? sql`true`, filters: [match], after };
+    values = { ...values, ...cursor };
+  } else {
+    const after = pastCursor(options, query);
+    const others = and(...where({ ...filters, q: undefined }), after) ?? sql`true`;
+    context = { options, order, match: searchMatch(pattern, like), others, filters: conditions, after };
+  }
 
   const search = async (tx: Tx) => {
     /** The first `wanted` matches among the list's first `bound` orders (it stops there); undefined when fewer and the list goes on. */
     async function walk(bound: number) {
-      const walked = sql`select ${orders.id} as id, ${match} as hit from ${orders} where ${others} order by ${listOrder} limit ${bound}`;
-      // the bound's last order comes back whether it matches or not: it says the list went on that far
-      const rows = rowsOf<{ id: string; hit: boolean; n: number }>(
-        await tx.execute(
-          sql`select id, hit, n from (select id, hit, (row_number() over ())::int as n from (${walked}) walked) numbered where hit or n = ${bound} limit ${wanted + 1}`,
-        ),
-      );
+      const rows = await walks.run<{ id: string; hit: boolean; n: number }>(tx, shape, context, { ...values, bound });
       const ids = rows.filter((row) => row.hit).map((row) => row.id);
       return ids.length >= wanted || !rows.some((row) => row.n === bound) ? ids.slice(0, wanted) : undefined;
     }
     /** The first `wanted` matches in the list's order, when there are at most `bound` of them; undefined when more. */
     async function lookUp(bound: number) {
       // bitmap scans alone for the look-up (a walk planned as the list alone is), back after it
-      await tx.execute(sql`select ${plans({ seqscan: false, indexscan: false, bitmapscan: true })}`);
-      const found = sql`select ${orders.id} as id, ${options.sortColumn} as v from ${orders} where ${and(...conditions, after)} limit ${bound + 1}`;
-      const [looked] = rowsOf<{ ids: string[] | null }>(
-        await tx.execute(
-          sql`with found as (${found}) select case when (select count(*) from found) > ${bound} then null else array(select id from found order by v ${sql.raw(order)}, id ${sql.raw(order)} limit ${wanted}) end as ids, ${plans({ seqscan: true, indexscan: true, bitmapscan: true })}`,
-        ),
-      );
+      await planSettings.run(tx, 'bitmap', false, {});
+      const [looked] = await lookUps.run<{ ids: string[] | null }>(tx, shape, context, { ...values, bound, candidates: bound + 1 });
       return looked!.ids ?? undefined;
     }
     const ids = await race([walk, lookUp]);
-    const page = await listPage(tx, options, query, [...conditions, sql`${orders.id} = ANY(${sql.param(ids)}::text[])`]);
+    const rows = await foundPages.run<Record<string, unknown>>(tx, shape, context, { ...values, ids, rows: wanted }, options.columns);
+    const page = pageOf(rows, limit, { ...options, order });
     // an order changed since it was found, and no longer matches: the page as the list has it, the slow way
     return page.items.length + (page.nextCursor ? 1 : 0) < ids.length ? listPage(tx, options, query, conditions) : page;
   };

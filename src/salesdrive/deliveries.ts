@@ -90,14 +90,14 @@ const placeholders = <Values>(shape: string) =>
 
 type OrderValues = typeof orders.$inferInsert;
 /** A new order and its first history entry; `if-new:…`: nothing when the order exists (or another has its external id). */
-const inserts = new StatementsByShape('salesdrive_order_insert', (db, shape) => {
+const inserts = new StatementsByShape<string>('salesdrive_order_insert', (db, shape) => {
   const [ifNew, columns] = shape.split(':') as [string, string];
   const insert = db.insert(orders).values(placeholders<OrderValues>(columns)).$dynamic();
   if (ifNew === 'if-new') insert.onConflictDoNothing();
   return withHistoryEntry(insert.returning({ id: orders.id }).getSQL());
 });
 /** A change of an order; `entry:…`: with an entry of its history. */
-const updates = new StatementsByShape('salesdrive_order_update', (db, shape) => {
+const updates = new StatementsByShape<string>('salesdrive_order_update', (db, shape) => {
   const [entry, columns] = shape.split(':') as [string, string];
   const update = db
     .update(orders)
@@ -139,7 +139,8 @@ async function create(
     syncError: null,
   } satisfies OrderValues;
   const entry = entryValues({ status, statusText, source, notes: 'new order from SalesDrive' });
-  const created = await inserts.run(db, `${ifNew ? 'if-new' : 'always'}:${shapeOf(values)}`, { ...values, ...entry });
+  const shape = `${ifNew ? 'if-new' : 'always'}:${shapeOf(values)}`;
+  const created = await inserts.run(db, shape, shape, { ...values, ...entry });
   return created.length > 0;
 }
 
@@ -203,6 +204,7 @@ export async function applyDelivery(
   // what drizzle's $onUpdate would set, given here: a statement built once would keep the first request's time
   const changed = { ...values, updatedAt: new Date() };
   const entry = statusChange ? entryValues({ ...statusChange, source }) : {};
-  await updates.run(tx, `${statusChange ? 'entry' : 'alone'}:${shapeOf(changed)}`, { ...changed, ...entry, id });
+  const shape = `${statusChange ? 'entry' : 'alone'}:${shapeOf(changed)}`;
+  await updates.run(tx, shape, shape, { ...changed, ...entry, id });
   return { result: 'updated', orderId: id, statusKept };
 }
