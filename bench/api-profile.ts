@@ -2,11 +2,12 @@
  * Where the service's CPU goes per request, next to the baseline's:
  * `npx tsx bench/api-profile.ts [--endpoints read,refresh] [--seconds 10] [--connections 10] [--orders 1000000]`.
  *
- * Runs the service, the baseline with its statements sent as drizzle sends them (unnamed: parse and
- * describe, then bind and execute), and the baseline as it is (named prepared statements), one
- * after the other under `node --cpu-prof`, loads each with every endpoint named (list, deep, read,
- * refresh) as bench/api.ts does, and splits the main thread's samples of each load into categories:
- * CPU milliseconds per request. Writes the "api-profile" section of bench/RESULTS.md.
+ * Runs the service and the baseline as bench/api.ts runs them directly (a statement named where the
+ * service names it), then both with every statement unnamed (parse and describe, then bind and
+ * execute), as behind a transaction pooler but on PostgreSQL directly, one after the other under
+ * `node --cpu-prof`; loads each with every endpoint named (list, deep, read, refresh …) as
+ * bench/api.ts does, and splits the main thread's samples of each load into categories: CPU
+ * milliseconds per request. Writes the "api-profile" section of bench/RESULTS.md.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,8 +94,10 @@ interface Measured {
 
 const SERVERS: [string, (nodeArgs: string[]) => Promise<Server>][] = [
   ['service', (nodeArgs) => startService(nodeArgs)],
-  ['baseline, statements as drizzle sends them', (nodeArgs) => startBaseline({ prepare: false }, nodeArgs)],
   ['baseline', (nodeArgs) => startBaseline({ prepare: true }, nodeArgs)],
+  // as behind a transaction pooler (DATABASE_TRANSACTION_POOLER), PostgreSQL directly: what unnamed statements cost each
+  ['service, every statement unnamed', (nodeArgs) => startService(nodeArgs, { DATABASE_TRANSACTION_POOLER: 'true' })],
+  ['baseline, every statement unnamed', (nodeArgs) => startBaseline({ prepare: false }, nodeArgs)],
 ];
 
 await ensureApiDatabase(say);
@@ -179,10 +182,11 @@ writeSection(
     ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon'])),
     '',
     'Each server in turn under `node --cpu-prof` (which slows it a little), loaded as in "The API under load"',
-    `(${CONNECTIONS} connections, ${SECONDS} s per endpoint after a 2 s warm-up): the service, the baseline sending its statements`,
-    'as drizzle-orm sends every query it is not told to `.prepare()` (unnamed: parse and describe, then bind and',
-    'execute, two round trips; `BASELINE_PREPARE=false`), and the baseline as postgres.js sends them by default',
-    "(named statements, prepared once per connection). Each sample of the main thread in the load's time window",
+    `(${CONNECTIONS} connections, ${SECONDS} s per endpoint after a 2 s warm-up): the service and the baseline as they`,
+    'run there directly (a statement named, prepared once per connection, where the service names it), then both',
+    'with every statement unnamed (parse and describe, then bind and execute: two round trips), as behind',
+    'a transaction pooler (`DATABASE_TRANSACTION_POOLER=true`, `BASELINE_PREPARE=false`) but on PostgreSQL',
+    "directly. Each sample of the main thread in the load's time window",
     'counts for one category (bench/api-profile.ts lists them: a library takes everything it calls, e.g. the',
     "ETag its hashing; socket I/O, node:http, fastify and the handlers only what no deeper frame's category",
     'takes), per request, in CPU milliseconds; rows sorted by what the service spends more than the baseline.',
