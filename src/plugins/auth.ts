@@ -8,7 +8,7 @@ import jwt from '@fastify/jwt';
 import fp from 'fastify-plugin';
 import { may, type Action, type Resource } from '../auth/permissions.js';
 import { fromJwtClaims, toJwtClaims, TokenClaims, type JwtClaims } from '../auth/token-claims.js';
-import { Value } from 'typebox/value';
+import { Compile } from 'typebox/compile';
 import { HttpError } from '../errors.js';
 import { fieldOf } from '../field-of.js';
 
@@ -33,6 +33,9 @@ declare module '@fastify/jwt' {
   }
 }
 
+/** Compiled once: `Value.Check` walks the schema on every call (6 µs, a twentieth of a count's CPU). */
+const tokenClaims = Compile(TokenClaims);
+
 export default fp<{ secret: string; accessTokenTtl: number }>(
   async (app, { secret, accessTokenTtl }) => {
     await app.register(jwt, {
@@ -54,7 +57,7 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       try {
         await request.jwtVerify();
         // signed with the secret but not of the shape this service issues: as invalid as a bad signature
-        if (!Value.Check(TokenClaims, request.user)) throw new Error('claims of another shape');
+        if (!tokenClaims.Check(request.user)) throw new Error('claims of another shape');
       } catch (error) {
         const expired = fieldOf(error, 'code') === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
         throw new HttpError(401, 'UNAUTHORIZED', expired ? 'The access token has expired' : 'A valid access token is required', {
