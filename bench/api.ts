@@ -110,6 +110,14 @@ const sideOf =
  */
 async function statementsDuring(sql: Sql, application: string, load: () => Promise<unknown>): Promise<string[]> {
   const seen = new Set<string>();
+  // what an earlier load left running finishes first (autocannon stops at its duration without waiting for the
+  // requests in flight; a slow search's transaction was seen in the next endpoint's window)
+  const busy = async () =>
+    (
+      (await sql`select count(*)::int as n from pg_stat_activity
+                 where datname = ${DATABASE} and application_name = ${application} and state <> 'idle'`) as unknown as [{ n: number }]
+    )[0].n > 0;
+  for (let waited = 0; waited < 30_000 && (await busy()); waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
   // an idle connection shows the last statement it ran, perhaps for the endpoint before: only those begun since
   const [{ since }] = (await sql`select clock_timestamp() as since`) as unknown as [{ since: Date }];
   let running = true;
