@@ -17,7 +17,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import postgres from 'postgres';
-import { caseless, containing } from '../src/schemas.js';
+import { comparisonOf, containing } from '../src/schemas.js';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
 import { race } from '../src/orders/search-race.js';
 import { statusLabel } from '../src/orders/statuses.js';
@@ -66,8 +66,8 @@ const searchPlans = (on: boolean) => [
   'enable_bitmapscan',
   'on',
 ];
-/** As src/orders/list.ts searchMatch: LIKE for text no character lowers to. */
-type Like = 'like' | 'ilike';
+/** As src/orders/list.ts searchMatch compares q (src/schemas.ts comparisonOf). */
+type Like = ReturnType<typeof comparisonOf>;
 const searchWalk = (like: Like) =>
   `select id, hit, n from (select id, hit, (row_number() over ())::int as n from (select "orders"."id" as id, ${SEARCH_TEXT} ${like} $1 as hit from "orders" where true order by "orders"."created_at" desc, "orders"."id" desc limit $2) walked) numbered where hit or n = $3 limit $4`;
 const searchLookUp = (like: Like) =>
@@ -132,7 +132,7 @@ async function counts() {
 
 async function search(query: URLSearchParams) {
   const q = query.get('q')!;
-  const like: Like = caseless(q) ? 'like' : 'ilike';
+  const like = comparisonOf(q);
   const pattern = containing(q);
   const rows = await sql.begin(async (tx) => {
     const page = async (ids: string[]) => {

@@ -35,6 +35,8 @@ export const containing = (text: unknown) => `%${String(text).replace(/[\\%_]/g,
  * tests (a look-up of `0000` among a million orders: 20 ms against 70).
  */
 export const caseless = (text: string) => /^[\x20-\x40\x5b-\x60\x7b-\x7e]+$/.test(text);
+/** How a search text is compared: LIKE when it is caseless, ILIKE otherwise. */
+export const comparisonOf = (text: string) => (caseless(text) ? 'like' : 'ilike');
 
 /** E-mails are compared and stored trimmed and in lower case. */
 export const normalizeEmail = (email: unknown) => String(email).trim().toLowerCase();

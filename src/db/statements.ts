@@ -6,11 +6,38 @@
  * postgres.js prepares each once per connection: one round trip, not two (behind a transaction
  * pooler every statement goes unnamed, these too).
  */
-import type { Query, SQL } from 'drizzle-orm';
+import { sql, type Query, type SQL } from 'drizzle-orm';
 import { PgDialect, type PgColumn, type SelectedFieldsOrdered } from 'drizzle-orm/pg-core';
 import { CASING, rowsOf, type Db, type Tx } from './client.js';
 
 const dialect = new PgDialect({ casing: CASING });
+
+/**
+ * The columns a write sets, as its statement's shape: `column` for a value, `column=null` for NULL
+ * (written into the SQL: a placeholder's value goes through the column's encoder, which turns null
+ * into JSON's null or fails on it). A column left undefined keeps its default, or its value.
+ */
+export const writeShape = (values: Record<string, unknown>) =>
+  Object.keys(values)
+    .filter((key) => values[key] !== undefined)
+    .map((key) => (values[key] === null ? `${key}=null` : key))
+    .join(',');
+
+/** The values of a write built once for `shape` (writeShape): a placeholder named after each column, or NULL. */
+export const writePlaceholders = <Values>(shape: string) =>
+  Object.fromEntries(
+    shape
+      .split(',')
+      .map((column) => (column.endsWith('=null') ? [column.slice(0, -'=null'.length), sql`null`] : [column, sql.placeholder(column)])),
+  ) as Values;
+
+/** A selection in the order drizzle maps a row's values to it (its builders' `orderSelectedFields`), made once per selection. */
+const orderedSelections = new WeakMap<Record<string, PgColumn>, SelectedFieldsOrdered>();
+function ordered(fields: Record<string, PgColumn>): SelectedFieldsOrdered {
+  let known = orderedSelections.get(fields);
+  if (!known) orderedSelections.set(fields, (known = Object.entries(fields).map(([key, field]) => ({ path: [key], field }))));
+  return known;
+}
 
 export interface ShapeOptions {
   /**
@@ -63,8 +90,8 @@ export class StatementsByShape<Context> {
       if (shape !== undefined && this.built.size < this.max) this.built.set(shape, query);
       else name = undefined;
     }
-    const ordered: SelectedFieldsOrdered | undefined = fields && Object.entries(fields).map(([key, field]) => ({ path: [key], field }));
-    const result = await db._.session.prepareQuery(query, ordered, name, ordered !== undefined).execute(values);
-    return ordered ? (result as T[]) : rowsOf<T>(result);
+    const selection = fields && ordered(fields);
+    const result = await db._.session.prepareQuery(query, selection, name, selection !== undefined).execute(values);
+    return selection ? (result as T[]) : rowsOf<T>(result);
   }
 }

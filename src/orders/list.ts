@@ -24,7 +24,7 @@ import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
 import { afterCursor, publicColumns, type ListQuery } from '../db/pages.js';
 import { orderHistory, orders, orderSearchText, orderStatusCounts, users } from '../db/schema.js';
-import { caseless, containing, Name, OneOf } from '../schemas.js';
+import { comparisonOf, containing, Name, OneOf } from '../schemas.js';
 import { Phone, SyncStatus } from './shapes.js';
 import { OrderStatus, STATUS_TEXT } from './statuses.js';
 
@@ -56,8 +56,6 @@ export const { status: statusFilter, ...filtersButStatus } = {
 export const filters = { status: statusFilter, ...filtersButStatus };
 export type Filters = ListQuery<typeof filters, typeof sorts>;
 
-/** How q is compared: LIKE for text no character lowers to (src/schemas.ts `caseless`), ILIKE otherwise. */
-export const comparisonOf = (q: string) => (caseless(q) ? 'like' : 'ilike');
 /**
  * Orders whose order number, TTN, customer name or phone match `pattern` (`containing(q)`, or a
  * placeholder for it): the expression of the trigram index orders_search_idx, as it is.

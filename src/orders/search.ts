@@ -14,9 +14,9 @@ import { and, asc, desc, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { afterCursor, listPage, pageOf, pageSelect, pastCursor, readCursor, type PageArgs } from '../db/pages.js';
 import { StatementsByShape } from '../db/statements.js';
-import { containing, PAGE_DEFAULTS } from '../schemas.js';
+import { comparisonOf, containing, PAGE_DEFAULTS } from '../schemas.js';
 import { orders } from '../db/schema.js';
-import { comparisonOf, searchMatch, where, type Filters } from './list.js';
+import { searchMatch, where, type Filters } from './list.js';
 import { race } from './search-race.js';
 
 /** Turns a plan type off or on for the rest of the transaction. */
@@ -28,6 +28,9 @@ const plans = (on: { seqscan: boolean; indexscan: boolean; bitmapscan: boolean }
 
 /** The filters a page read by a statement prepared once per shape may have (the station's tabs: by status). */
 const PREPARED_FILTERS = new Set(['status', 'sort', 'order', 'limit', 'cursor']);
+/** Whether a list's statements can be built once: a sort without NULLs, and no filter but those `allowed`. */
+const builtOnce = (options: PageArgs[0], filters: Filters, allowed: Set<string>) =>
+  options.sortColumn.notNull && Object.entries(filters).every(([name, value]) => value === undefined || allowed.has(name));
 const preparedPages = new WeakMap<Db, Map<string, ReturnType<typeof pageStatement>>>();
 
 /** A page by status (or none), newest or oldest first by a column without NULLs, with placeholders: the same SQL listPage builds. */
@@ -123,9 +126,7 @@ const foundPages = new StatementsByShape<SearchContext>(
 
 /** listPage, for the list of orders: with q, found by the tries above, in one transaction for their plans. */
 export async function ordersPage(db: Db, ...[options, query, conditions, filters]: [...PageArgs, Filters]) {
-  const prepared =
-    options.sortColumn.notNull && Object.entries(filters).every(([name, value]) => value === undefined || PREPARED_FILTERS.has(name));
-  if (prepared) return preparedPage(db, options, query, filters.status ?? []);
+  if (builtOnce(options, filters, PREPARED_FILTERS)) return preparedPage(db, options, query, filters.status ?? []);
   if (!filters.q) return listPage(db, options, query, conditions);
   const order = query.order ?? PAGE_DEFAULTS.order;
   const limit = query.limit ?? PAGE_DEFAULTS.limit;
@@ -133,8 +134,7 @@ export async function ordersPage(db: Db, ...[options, query, conditions, filters
   const pattern = containing(filters.q);
   const like = comparisonOf(filters.q);
   // the station's search box: statements built once per sort, order, comparison and cursor or none, q and the cursor as placeholders
-  const searchBox =
-    options.sortColumn.notNull && Object.entries(filters).every(([name, value]) => value === undefined || SEARCH_BOX_FILTERS.has(name));
+  const searchBox = builtOnce(options, filters, SEARCH_BOX_FILTERS);
   let shape: string | undefined;
   let context: SearchContext;
   let values: Record<string, unknown> = { pattern, walkRows: wanted + 1, wanted };

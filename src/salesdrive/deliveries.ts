@@ -7,7 +7,7 @@
 import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { assertKeepsRules, ruleKeysOf } from '../db/rules.js';
-import { StatementsByShape } from '../db/statements.js';
+import { StatementsByShape, writePlaceholders, writeShape } from '../db/statements.js';
 import { orderHistory, orders } from '../db/schema.js';
 import type { StatusPush } from '../plugins/salesdrive-push.js';
 import { statusLabel } from '../orders/statuses.js';
@@ -70,29 +70,11 @@ const withHistoryEntry = (statement: SQL) => {
   return sql`with changed as (${statement}) insert into ${orderHistory} ("order_id", "status", "status_text", "source", "notes") select changed.id, ${status}, ${statusText}, ${source}, ${notes} from changed returning 1`;
 };
 
-/**
- * The columns a write sets, as its statement's shape: `column` for a value, `column=null` for NULL
- * (written into the SQL: a placeholder's value goes through the column's encoder, which turns null
- * into JSON's null or fails on it). A column left undefined keeps its default, or its value.
- */
-const shapeOf = (values: Record<string, unknown>) =>
-  Object.keys(values)
-    .filter((key) => values[key] !== undefined)
-    .map((key) => (values[key] === null ? `${key}=null` : key))
-    .join(',');
-/** The values of a statement built once for `shape`: a placeholder named after each column, or NULL. */
-const placeholders = <Values>(shape: string) =>
-  Object.fromEntries(
-    shape
-      .split(',')
-      .map((column) => (column.endsWith('=null') ? [column.slice(0, -'=null'.length), sql`null`] : [column, sql.placeholder(column)])),
-  ) as Values;
-
 type OrderValues = typeof orders.$inferInsert;
 /** A new order and its first history entry; `if-new:…`: nothing when the order exists (or another has its external id). */
 const inserts = new StatementsByShape<string>('salesdrive_order_insert', (db, shape) => {
   const [ifNew, columns] = shape.split(':') as [string, string];
-  const insert = db.insert(orders).values(placeholders<OrderValues>(columns)).$dynamic();
+  const insert = db.insert(orders).values(writePlaceholders<OrderValues>(columns)).$dynamic();
   if (ifNew === 'if-new') insert.onConflictDoNothing();
   return withHistoryEntry(insert.returning({ id: orders.id }).getSQL());
 });
@@ -101,7 +83,7 @@ const updates = new StatementsByShape<string>('salesdrive_order_update', (db, sh
   const [entry, columns] = shape.split(':') as [string, string];
   const update = db
     .update(orders)
-    .set(placeholders<Partial<OrderValues>>(columns))
+    .set(writePlaceholders<Partial<OrderValues>>(columns))
     .where(eq(orders.id, sql.placeholder('id')));
   return entry === 'entry' ? withHistoryEntry(update.returning({ id: orders.id }).getSQL()) : update.getSQL();
 });
@@ -139,7 +121,7 @@ async function create(
     syncError: null,
   } satisfies OrderValues;
   const entry = entryValues({ status, statusText, source, notes: 'new order from SalesDrive' });
-  const shape = `${ifNew ? 'if-new' : 'always'}:${shapeOf(values)}`;
+  const shape = `${ifNew ? 'if-new' : 'always'}:${writeShape(values)}`;
   const created = await inserts.run(db, shape, shape, { ...values, ...entry });
   return created.length > 0;
 }
@@ -204,7 +186,7 @@ export async function applyDelivery(
   // what drizzle's $onUpdate would set, given here: a statement built once would keep the first request's time
   const changed = { ...values, updatedAt: new Date() };
   const entry = statusChange ? entryValues({ ...statusChange, source }) : {};
-  const shape = `${statusChange ? 'entry' : 'alone'}:${shapeOf(changed)}`;
+  const shape = `${statusChange ? 'entry' : 'alone'}:${writeShape(changed)}`;
   await updates.run(tx, shape, shape, { ...changed, ...entry, id });
   return { result: 'updated', orderId: id, statusKept };
 }
