@@ -8,8 +8,8 @@
  *
  * Each statement goes as the service sends it: named, prepared once per connection, where the
  * service runs a statement prepared or built once (the list by status, counts, read, view, refresh,
- * the webhook's insert and update); unnamed and described first (parse, describe, then bind and
- * execute: two round trips) where it does not (the search, the webhook's read). postgres.js's `unsafe` sends unnamed unless told
+ * the webhook's read, insert and update); unnamed and described first (parse, describe, then bind and
+ * execute: two round trips) where it does not (the search). postgres.js's `unsafe` sends unnamed unless told
  * `prepare: true`: until 2026-12-07 this server sent every statement unnamed, and its direct
  * figures were those of unnamed statements. BASELINE_PREPARE=false sends them all unnamed, as
  * through a transaction pooler.
@@ -85,7 +85,7 @@ const REFRESH = `update "users" set "last_activity_at" = date_trunc('millisecond
 // src/routes/salesdrive-webhook.ts (src/salesdrive/deliveries.ts deliver), a delivery of SalesDrive's webhook, as drizzle
 // renders it for the bench's deliveries: a new order with its first history entry in one statement; a known one
 // (that statement did nothing) in a transaction: its row locked and read, then changed with its history entry.
-// The insert and the update are built once per shape and named (src/db/statements.ts); the read is not.
+// The read, the insert and the update are built once per shape and named (src/db/statements.ts).
 // A NULL is written into them, not sent (a placeholder's value goes through the column's encoder)
 const HISTORY_OF_CHANGED =
   'insert into "order_history" ("order_id", "status", "status_text", "source", "notes") select changed.id, $%1, $%2, $%3, $%4 from changed returning 1';
@@ -254,7 +254,7 @@ async function webhook(request: IncomingMessage, token: string | null) {
   if (created) return { result: 'created', orderId: id, statusKept: false };
   return sql.begin(async (tx) => {
     // two unnamed columns: read by position
-    const [before] = await tx.unsafe(WEBHOOK_READ, [payload, 'manual', id] as never[]).values(); // jsonb parameters as JSON
+    const [before] = await tx.unsafe(WEBHOOK_READ, [payload, 'manual', id] as never[], NAMED).values(); // jsonb parameters as JSON
     const [storedStatus, storedUpdateAt, , , , , same, manualAt] = before as [string, Date | null, ...unknown[], boolean, Date | null];
     if (same) return { result: 'unchanged', orderId: id, statusKept: false };
     if (updateAt && storedUpdateAt && updateAt < storedUpdateAt) return { result: 'stale', orderId: id, statusKept: false };

@@ -32,8 +32,10 @@ export const writePlaceholders = <Values>(shape: string) =>
   ) as Values;
 
 /** A selection in the order drizzle maps a row's values to it (its builders' `orderSelectedFields`), made once per selection. */
-const orderedSelections = new WeakMap<Record<string, PgColumn>, SelectedFieldsOrdered>();
-function ordered(fields: Record<string, PgColumn>): SelectedFieldsOrdered {
+/** What a statement selects: columns, or SQL of its own (mapped with its `mapWith`). */
+type Selection = Record<string, PgColumn | SQL | SQL.Aliased>;
+const orderedSelections = new WeakMap<Selection, SelectedFieldsOrdered>();
+function ordered(fields: Selection): SelectedFieldsOrdered {
   let known = orderedSelections.get(fields);
   if (!known) orderedSelections.set(fields, (known = Object.entries(fields).map(([key, field]) => ({ path: [key], field }))));
   return known;
@@ -81,7 +83,7 @@ export class StatementsByShape<Context> {
     shape: string | undefined,
     context: Context,
     values: Record<string, unknown>,
-    fields?: Record<string, PgColumn>,
+    fields?: Selection,
   ): Promise<T[]> {
     let query = shape === undefined ? undefined : this.built.get(shape);
     let name = shape !== undefined && this.named ? `${this.name}_${shape}` : undefined;

@@ -70,6 +70,18 @@ const withHistoryEntry = (statement: SQL) => {
   return sql`with changed as (${statement}) insert into ${orderHistory} ("order_id", "status", "status_text", "source", "notes") select changed.id, ${status}, ${statusText}, ${source}, ${notes} from changed returning 1`;
 };
 
+/** What a delivery reads of the order it names, its row locked: one statement, built once. */
+const readFields = {
+  status: orders.status,
+  salesdriveUpdatedAt: orders.salesdriveUpdatedAt,
+  ...ruleFields,
+  sameDelivery: sql<boolean>`${orders.rawData} = ${sql.placeholder('payload')}::jsonb`,
+  lastManualChange: lastManualChange.mapWith(orderHistory.changedAt),
+};
+const readBefore = (db: Db | Tx) => db.select(readFields).from(orders).where(eq(orders.id, sql.placeholder('id'))).for('update');
+type OrderBefore = Awaited<ReturnType<typeof readBefore>>[number];
+const reads = new StatementsByShape<undefined>('salesdrive_order_read', (db) => readBefore(db).getSQL());
+
 type OrderValues = typeof orders.$inferInsert;
 /** A new order and its first history entry; `if-new:…`: nothing when the order exists (or another has its external id). */
 const inserts = new StatementsByShape<string>('salesdrive_order_insert', (db, shape) => {
@@ -145,17 +157,7 @@ export async function applyDelivery(
   // one delivery of an order at a time: the row's lock, or (no row yet) the insert's wait for another under way
   let before;
   for (let attempt = 0; ; attempt++) {
-    [before] = await tx
-      .select({
-        status: orders.status,
-        salesdriveUpdatedAt: orders.salesdriveUpdatedAt,
-        ...ruleFields,
-        sameDelivery: sql<boolean>`${orders.rawData} = ${JSON.stringify(payload)}::jsonb`,
-        lastManualChange: lastManualChange.mapWith(orderHistory.changedAt),
-      })
-      .from(orders)
-      .where(eq(orders.id, id))
-      .for('update');
+    [before] = await reads.run<OrderBefore>(tx, 'locked', undefined, { id, payload: JSON.stringify(payload) }, readFields);
     if (before) break;
     // no such order yet; on a second look, none still: another has its external id, which a unique violation (409) says
     if (await create(tx, delivery, source, { ifNew: attempt === 0 })) return { result: 'created', orderId: id, statusKept: false };
