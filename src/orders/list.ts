@@ -22,6 +22,7 @@ import {
 import { alias, type PgColumn } from 'drizzle-orm/pg-core';
 import { Type } from 'typebox';
 import type { Db } from '../db/client.js';
+import { StatementsByShape } from '../db/statements.js';
 import { afterCursor, publicColumns, type ListQuery } from '../db/pages.js';
 import { orderHistory, orders, orderSearchText, orderStatusCounts, users } from '../db/schema.js';
 import { comparisonOf, containing, Name, OneOf } from '../schemas.js';
@@ -175,30 +176,31 @@ function historyOfViewed(columns: Record<string, PgColumn>, limit: SQL) {
 /**
  * The one-call view of an order: its columns, its latest history and its previous and next order in
  * the list of this sort, order and filters, in one statement (one round trip, which is what a
- * transaction pooler charges for). Without filters, prepared once per sort and order.
+ * transaction pooler charges for). Without filters, built once per sort and order and named.
  */
 export function orderViewReader(db: Db, columns: Record<string, PgColumn>, historyColumns: Record<string, PgColumn>) {
   const viewedColumns = publicColumns(viewed, Type.Object(Object.fromEntries(Object.keys(columns).map((key) => [key, Type.Unknown()]))));
-  const statement = (query: Filters, order: 'asc' | 'desc', id: unknown, limit: unknown) =>
+  const history = historyOfViewed(historyColumns, sql`${sql.placeholder('limit')}`);
+  const selection = (query: Filters, order: 'asc' | 'desc') => ({
+    ...viewedColumns,
+    history,
+    previousId: neighbourOfViewed(query, order === 'desc' ? 'asc' : 'desc'),
+    nextId: neighbourOfViewed(query, order),
+  });
+  // how a row is mapped: the neighbours' SQL follows the query, their values do not (ids, as they come)
+  const mapped = selection({ sort: DEFAULT_SORT }, 'desc');
+  const view = (query: Filters, order: 'asc' | 'desc') =>
     db
-      .select({
-        ...viewedColumns,
-        history: historyOfViewed(historyColumns, sql`${limit}`),
-        previousId: neighbourOfViewed(query, order === 'desc' ? 'asc' : 'desc'),
-        nextId: neighbourOfViewed(query, order),
-      })
+      .select(selection(query, order))
       .from(viewed)
-      .where(eq(viewed.id, sql`${id}`));
-  const prepared = new Map<string, ReturnType<ReturnType<typeof statement>['prepare']>>();
+      .where(eq(viewed.id, sql.placeholder('id')));
+  type OrderView = Awaited<ReturnType<typeof view>>[number];
+  const views = new StatementsByShape<{ query: Filters; order: 'asc' | 'desc' }>('orders_view', (_db, { query, order }) =>
+    view(query, order).getSQL(),
+  );
   return async (id: string, query: Filters, order: 'asc' | 'desc', limit: number) => {
     const filtered = Object.keys(filters).some((name) => query[name as keyof typeof filters] !== undefined);
-    if (filtered) return (await statement(query, order, id, limit))[0];
-    const key = `${query.sort}_${order}`;
-    let read = prepared.get(key);
-    if (!read) {
-      read = statement(query, order, sql.placeholder('id'), sql.placeholder('limit')).prepare(`orders_view_${key}`);
-      prepared.set(key, read);
-    }
-    return (await read.execute({ id, limit }))[0];
+    const [view] = await views.run<OrderView>(db, filtered ? undefined : `${query.sort}_${order}`, { query, order }, { id, limit }, mapped);
+    return view;
   };
 }

@@ -19,6 +19,8 @@ import { orders } from '../db/schema.js';
 import { searchMatch, where, type Filters } from './list.js';
 import { race } from './search-race.js';
 
+const placeholder = sql.placeholder;
+
 /** Turns a plan type off or on for the rest of the transaction. */
 const plans = (on: { seqscan: boolean; indexscan: boolean; bitmapscan: boolean }) =>
   sql.join(
@@ -31,38 +33,37 @@ const PREPARED_FILTERS = new Set(['status', 'sort', 'order', 'limit', 'cursor'])
 /** Whether a list's statements can be built once: a sort without NULLs, and no filter but those `allowed`. */
 const builtOnce = (options: PageArgs[0], filters: Filters, allowed: Set<string>) =>
   options.sortColumn.notNull && Object.entries(filters).every(([name, value]) => value === undefined || allowed.has(name));
-const preparedPages = new WeakMap<Db, Map<string, ReturnType<typeof pageStatement>>>();
 
-/** A page by status (or none), newest or oldest first by a column without NULLs, with placeholders: the same SQL listPage builds. */
-function pageStatement(db: Db, options: PageArgs[0], order: 'asc' | 'desc', statuses: number, cursor: boolean) {
-  const direction = order === 'desc' ? desc : asc;
-  const placeholders = Array.from({ length: statuses }, (_, i) => sql.placeholder(`s${i}`));
-  return db
-    .select(options.columns)
-    .from(orders)
-    .where(
-      and(
-        statuses ? inArray(orders.status, placeholders) : undefined,
-        cursor ? afterCursor(options.sortColumn, orders.id, order, { v: sql.placeholder('v'), id: sql.placeholder('id') }) : undefined,
-      ),
-    )
-    .orderBy(direction(options.sortColumn), direction(orders.id))
-    .limit(sql.placeholder('limit'))
-    .prepare(`orders_page_${options.sort}_${order}_${statuses}_${cursor ? 'cursor' : 'first'}`);
-}
+/** A page by status (or none), newest or oldest first by a column without NULLs: the same SQL listPage builds, built once per shape. */
+const statusPages = new StatementsByShape<{ options: PageArgs[0]; order: 'asc' | 'desc'; statuses: number; cursor: boolean }>(
+  'orders_page',
+  (db, { options, order, statuses, cursor }) => {
+    const placeholders = Array.from({ length: statuses }, (_, i) => placeholder(`s${i}`));
+    const conditions = [
+      statuses ? inArray(orders.status, placeholders) : undefined,
+      cursor ? afterCursor(options.sortColumn, orders.id, order, { v: placeholder('v'), id: placeholder('id') }) : undefined,
+    ];
+    return pageSelect(db, options, order, conditions, placeholder('limit')).getSQL();
+  },
+  // every sort, order, number of statuses (at most 20) and cursor or none the schema allows
+  { max: 3 * 2 * 21 * 2 },
+);
 
-/** listPage, for the list of orders: by status alone, a statement prepared once (building it was a fifth of a page's CPU). */
-async function preparedPage(db: Db, options: PageArgs[0], query: PageArgs[1], statuses: string[]) {
+/** listPage, for the list of orders: by status alone, a statement built once (building it was a fifth of a page's CPU). */
+async function statusPage(db: Db, options: PageArgs[0], query: PageArgs[1], statuses: string[]) {
   const limit = query.limit ?? PAGE_DEFAULTS.limit;
   const order = query.order ?? PAGE_DEFAULTS.order;
   const cursor = query.cursor ? readCursor(query.cursor, options.sort, order, options.sortColumn, options.idColumn) : undefined;
-  const key = `${options.sort}_${order}_${statuses.length}_${cursor ? 'cursor' : 'first'}`;
-  const statements = preparedPages.get(db) ?? new Map<string, ReturnType<typeof pageStatement>>();
-  preparedPages.set(db, statements);
-  let statement = statements.get(key);
-  if (!statement) statements.set(key, (statement = pageStatement(db, options, order, statuses.length, cursor !== undefined)));
+  const shape = `${options.sort}_${order}_${statuses.length}_${cursor ? 'cursor' : 'first'}`;
   const values = Object.fromEntries(statuses.map((status, i) => [`s${i}`, status]));
-  const rows = await statement.execute({ ...values, ...(cursor ?? {}), limit: limit + 1 });
+  const context = { options, order, statuses: statuses.length, cursor: cursor !== undefined };
+  const rows = await statusPages.run<Record<string, unknown>>(
+    db,
+    shape,
+    context,
+    { ...values, ...cursor, limit: limit + 1 },
+    options.columns,
+  );
   return pageOf(rows, limit, { ...options, order });
 }
 
@@ -81,7 +82,6 @@ interface SearchContext {
   filters: (SQL | undefined)[];
   after: SQL | undefined;
 }
-const placeholder = sql.placeholder;
 
 /** The first `wanted` matches among the list's first `bound` orders, and the bound's last order whether it matches or not (it says the list went on that far). */
 const walks = new StatementsByShape<SearchContext>(
@@ -126,7 +126,7 @@ const foundPages = new StatementsByShape<SearchContext>(
 
 /** listPage, for the list of orders: with q, found by the tries above, in one transaction for their plans. */
 export async function ordersPage(db: Db, ...[options, query, conditions, filters]: [...PageArgs, Filters]) {
-  if (builtOnce(options, filters, PREPARED_FILTERS)) return preparedPage(db, options, query, filters.status ?? []);
+  if (builtOnce(options, filters, PREPARED_FILTERS)) return statusPage(db, options, query, filters.status ?? []);
   if (!filters.q) return listPage(db, options, query, conditions);
   const order = query.order ?? PAGE_DEFAULTS.order;
   const limit = query.limit ?? PAGE_DEFAULTS.limit;

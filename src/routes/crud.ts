@@ -101,19 +101,28 @@ const tagOf = (json: string) => `"${createHash('sha256').update(json).digest('ba
 /** A strong tag of the row as clients see it (JSON: dates as ISO strings, money as decimal strings). */
 export const etagOf = (row: object) => tagOf(JSON.stringify(row));
 
+const serializerOf = (schema: TObject) =>
+  SerializerSelector()({}, {})({ schema, method: 'GET', url: '', httpStatus: '200' }) as (value: object) => string;
+
 /**
  * The rows of a resource as its answers write them (its item schema's serialiser, which writes what
  * JSON.stringify writes of them), and their tags: a read serialises its row once, for its body and its tag.
+ * `more`: fields an answer may give after the row's own (not part of its tag).
  */
-export function itemJson(item: TObject) {
-  const serialize = SerializerSelector()({}, {})({ schema: item, method: 'GET', url: '', httpStatus: '200' }) as (row: object) => string;
+export function itemJson(item: TObject, more?: TObject) {
+  const serialize = serializerOf(item);
+  const serializeMore = more && serializerOf(more);
   return {
     tag: (row: object) => tagOf(serialize(row)),
-    /** The row as the body, with its ETag. */
-    send(reply: FastifyReply, row: object) {
-      const body = serialize(row);
-      void reply.header('etag', tagOf(body)).type('application/json; charset=utf-8');
-      return body;
+    /** The row as the body, with its ETag; then `extra`, the fields of `more`, in the same object. */
+    send(reply: FastifyReply, row: object, extra?: object) {
+      const own = serialize(row);
+      void reply.header('etag', tagOf(own)).type('application/json; charset=utf-8');
+      if (!extra || !serializeMore) return own;
+      const after = serializeMore(extra);
+      // two JSON objects as serialisers write them, "{…}", made one
+      if (after === '{}') return own;
+      return own === '{}' ? after : `${own.slice(0, -1)},${after.slice(1)}`;
     },
   };
 }
@@ -262,7 +271,7 @@ export function registerCrud<
         });
         const id = row[Object.keys(columns).find((k) => columns[k] === idColumn)!];
         reply.code(201).header('location', `/api/v1${prefix}/${encodeURIComponent(String(id))}`);
-        return withEtag(reply, row, json.tag(row));
+        return json.send(reply, row);
       },
     );
   }
@@ -299,7 +308,7 @@ export function registerCrud<
           return after!;
         });
         options.committed?.(id);
-        return withEtag(reply, row, json.tag(row));
+        return json.send(reply, row);
       },
     );
   }

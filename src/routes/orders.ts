@@ -22,7 +22,7 @@ import { HistoryItem, Phone, SYNC_STATUS_MEANING, SyncStatus } from '../orders/s
 import { OrderStatus, statusTextOf } from '../orders/statuses.js';
 import { expectedWeightOf } from '../packing/expected-weight.js';
 import { BOXES_PATTERN, PROBLEM_REASONS } from '../packing/packing-list.js';
-import { itemJson, registerCrud, withEtag } from './crud.js';
+import { itemJson, registerCrud } from './crud.js';
 import {
   errorResponses,
   ListOf,
@@ -183,15 +183,16 @@ const HistoryEntry = Type.Object({
   ),
 });
 
+/** What include=history adds to an order, after its own fields. */
+const ViewAdditions = Type.Object({
+  history: Type.Optional(Type.Array(HistoryEntry, { description: 'include=history: the latest entries, newest first' })),
+  previousId: Type.Optional(
+    Nullable(Type.String({ description: 'include=history: the order before this one in the list of this sort, order and filters' })),
+  ),
+  nextId: Type.Optional(Nullable(Type.String({ description: 'include=history: the order after this one in that list ("next order")' }))),
+});
 const OrderView = Type.Object(
-  {
-    ...Order.properties,
-    history: Type.Optional(Type.Array(HistoryEntry, { description: 'include=history: the latest entries, newest first' })),
-    previousId: Type.Optional(
-      Nullable(Type.String({ description: 'include=history: the order before this one in the list of this sort, order and filters' })),
-    ),
-    nextId: Type.Optional(Nullable(Type.String({ description: 'include=history: the order after this one in that list ("next order")' }))),
-  },
+  { ...Order.properties, ...ViewAdditions.properties },
   {
     title: 'Order, with its history and neighbours',
     examples: [
@@ -355,7 +356,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const readOrder = prepareOrderRead(app.db, orderColumns);
   const countByStatus = prepareCountByStatus(app.db);
   const readView = orderViewReader(app.db, orderColumns, historyColumns);
-  const orderJson = itemJson(Order);
+  const orderJson = itemJson(Order, ViewAdditions);
 
   app.get(
     '/orders/:id',
@@ -384,8 +385,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const view = await readView(id, query, order ?? PAGE_DEFAULTS.order, historyLimit ?? HISTORY_LIMIT);
       if (!view) throw notFound('Order');
       const { history, previousId, nextId, ...row } = view;
-      withEtag(reply, row, orderJson.tag(row));
-      return view;
+      return orderJson.send(reply, row, { history, previousId, nextId });
     },
   );
 

@@ -78,7 +78,12 @@ const readFields = {
   sameDelivery: sql<boolean>`${orders.rawData} = ${sql.placeholder('payload')}::jsonb`,
   lastManualChange: lastManualChange.mapWith(orderHistory.changedAt),
 };
-const readBefore = (db: Db | Tx) => db.select(readFields).from(orders).where(eq(orders.id, sql.placeholder('id'))).for('update');
+const readBefore = (db: Db | Tx) =>
+  db
+    .select(readFields)
+    .from(orders)
+    .where(eq(orders.id, sql.placeholder('id')))
+    .for('update');
 type OrderBefore = Awaited<ReturnType<typeof readBefore>>[number];
 const reads = new StatementsByShape<undefined>('salesdrive_order_read', (db) => readBefore(db).getSQL());
 

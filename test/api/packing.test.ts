@@ -156,6 +156,9 @@ t.test('one order in one call: history with user names, neighbours, the ETag a P
   t.equal(body.nextId, list[11]!.id, 'nextId: the order after it');
   const plain = await get(`/api/v1/orders/${middle}`);
   t.equal(view.headers.etag, plain.headers.etag, 'the order’s own ETag');
+  const { history: _history, previousId: _previousId, nextId: _nextId, ...own } = body;
+  t.same(Object.keys(body).slice(-3), ['history', 'previousId', 'nextId'], 'after the order’s own fields');
+  t.equal(JSON.stringify(own), plain.body, 'the order’s own fields as a read writes them');
   t.notOk('history' in plain.json(), 'without include, the order alone');
   const history =
     await sql`select h.id, u.name as user_name from order_history h left join users u on u.id = h.user_id where order_id = ${middle} order by changed_at desc, h.id desc limit 20`;
