@@ -2,7 +2,10 @@
  * The floor that bench/api.ts measures the service against: a bare node:http server with a
  * postgres.js pool of the service's size (10), sending the service's SQL, character for character
  * (bench/api.ts checks it against what the service's connections ran), and answering the same JSON.
- * Nothing else: no validation, no access-token check, no ETag, no log line, no hooks.
+ * It does the work a client relies on, written as plainly as it can be: the access token checked as
+ * the service checks it (signature, expiry, claims, the user's state read once per user), the ETag
+ * of what it reads. Nothing else: no validation, no log line, no load shedding, no metrics, no hooks.
+ * Until 2026-12-07 (evening) it checked no token and sent no ETag (bench/RESULTS.md has both runs).
  *
  *   DATABASE_URL=… JWT_SECRET=… PORT=… node --import tsx bench/baseline-server.ts
  *
@@ -105,6 +108,58 @@ function accessToken(id: number, role: string, sid: string, ver: number) {
   return `${JWT_HEADER}.${payload}.${createHmac('sha256', secret).update(`${JWT_HEADER}.${payload}`).digest('base64url')}`;
 }
 
+// The access token, as src/plugins/auth.ts and src/plugins/revocation.ts check it: HS256 signature, expiry, the claims'
+// shape, and the user's state (token version, role, active, sessions), read once per user with the service's statement
+// and kept (the service keeps it until PostgreSQL says the user changed; the bench changes no user whose token it presents)
+const USER_STATE = `select "token_version", "role", "is_active", jsonb_path_query_array("sessions", '$[*].id') from "users" where "users"."id" = $1`;
+interface UserState {
+  version: number;
+  role: string;
+  active: boolean;
+  sessions: Set<string>;
+}
+const userStates = new Map<number, UserState | null>();
+const readingStates = new Map<number, Promise<void>>();
+function claimsOf(authorization: string | undefined) {
+  if (!authorization?.startsWith('Bearer ')) return undefined;
+  const [header, payload, signature, extra] = authorization.slice('Bearer '.length).split('.');
+  if (!header || !payload || !signature || extra !== undefined) return undefined;
+  const given = Buffer.from(signature, 'base64url');
+  const expected = createHmac('sha256', secret).update(`${header}.${payload}`).digest();
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  if ((JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: unknown }).alg !== 'HS256') return undefined;
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const { sub, role, sid, ver, exp } = claims;
+  if (typeof exp !== 'number' || exp * 1000 <= Date.now()) return undefined;
+  if (typeof sub !== 'string' || !/^[0-9]{1,10}$/.test(sub) || typeof role !== 'string' || typeof sid !== 'string') return undefined;
+  if (!Number.isInteger(ver)) return undefined;
+  return { id: Number(sub), role, sid, ver: ver as number };
+}
+async function authorized(request: IncomingMessage) {
+  const claims = claimsOf(request.headers.authorization);
+  if (!claims) return false;
+  if (!userStates.has(claims.id)) {
+    let reading = readingStates.get(claims.id);
+    if (!reading) {
+      reading = sql
+        .unsafe(USER_STATE, [claims.id], NAMED)
+        .values()
+        .then(([row]) => {
+          const [version, role, active, sessions] = (row ?? []) as [number, string, boolean, string[]];
+          userStates.set(claims.id, row ? { version, role, active, sessions: new Set(sessions) } : null);
+        })
+        .finally(() => readingStates.delete(claims.id));
+      readingStates.set(claims.id, reading);
+    }
+    await reading;
+  }
+  const state = userStates.get(claims.id);
+  return !!state && state.active && state.version === claims.ver && state.role === claims.role && state.sessions.has(claims.sid);
+}
+
+/** An ETag as the service writes it (src/routes/crud.ts): of the row's JSON. */
+const tagOf = (json: string) => `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+
 type Row = Record<string, unknown>;
 
 async function listOrders(query: URLSearchParams) {
@@ -174,7 +229,9 @@ async function view(id: string) {
   const row = result.columns.slice(0, -3).reduce<Row>((order, column, i) => ((order[column.name] = values[i]), order), {});
   const [history, previousId, nextId] = values.slice(-3) as [{ changedAt: string }[], string | null, string | null];
   const entries = history.map((entry) => ({ ...entry, changedAt: new Date(entry.changedAt).toISOString() }));
-  return { ...row, history: entries, previousId, nextId };
+  const own = JSON.stringify(row);
+  const body = `${own.slice(0, -1)},"history":${JSON.stringify(entries)},"previousId":${JSON.stringify(previousId)},"nextId":${JSON.stringify(nextId)}}`;
+  return { body, etag: tagOf(own) };
 }
 
 async function refresh(request: IncomingMessage) {
@@ -285,20 +342,29 @@ async function webhook(request: IncomingMessage, token: string | null) {
   });
 }
 
-async function route(request: IncomingMessage): Promise<[number, unknown]> {
+const NOT_FOUND = { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' };
+const UNAUTHORIZED = { statusCode: 401, code: 'UNAUTHORIZED', error: 'Unauthorized', message: 'A valid access token is required' };
+
+/** The status, and the body: JSON as a text (and the ETag it has), or a value to write as JSON. */
+type Answer = [number, unknown] | [number, { body: string; etag: string }, 'json'];
+
+async function route(request: IncomingMessage): Promise<Answer> {
   const url = new URL(request.url ?? '/', 'http://localhost');
   if (request.method === 'GET' && url.pathname === '/readyz') return [200, { status: 'ok' }];
+  if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders') && !(await authorized(request))) return [401, UNAUTHORIZED];
   if (request.method === 'GET' && url.pathname === '/api/v1/orders' && url.searchParams.has('q'))
     return [200, await search(url.searchParams)];
   if (request.method === 'GET' && url.pathname === '/api/v1/orders') return [200, await listOrders(url.searchParams)];
   if (request.method === 'GET' && url.pathname === '/api/v1/orders/counts') return [200, await counts()];
   if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/') && url.searchParams.get('include') === 'history') {
     const order = await view(decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length)));
-    return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];
+    return order ? [200, order, 'json'] : [404, NOT_FOUND];
   }
   if (request.method === 'GET' && url.pathname.startsWith('/api/v1/orders/')) {
     const [order] = await sql.unsafe<Row[]>(READ_ORDER, [decodeURIComponent(url.pathname.slice('/api/v1/orders/'.length))], NAMED);
-    return order ? [200, order] : [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'Order not found' }];
+    if (!order) return [404, NOT_FOUND];
+    const body = JSON.stringify(order);
+    return [200, { body, etag: tagOf(body) }, 'json'];
   }
   if (request.method === 'POST' && url.pathname === '/api/v1/webhooks/salesdrive') {
     const outcome = await webhook(request, url.searchParams.get('token'));
@@ -314,16 +380,20 @@ async function route(request: IncomingMessage): Promise<[number, unknown]> {
   return [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'no such route' }];
 }
 
-function respond(response: ServerResponse, status: number, body: unknown) {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+function respond(response: ServerResponse, [status, body, written]: Answer) {
+  const headers = { 'content-type': 'application/json; charset=utf-8' };
+  if (written) {
+    const { body: text, etag } = body as { body: string; etag: string };
+    response.writeHead(status, { ...headers, etag }).end(text);
+  } else response.writeHead(status, headers).end(JSON.stringify(body));
 }
 
 const server = createServer((request, response) => {
   route(request).then(
-    ([status, body]) => respond(response, status, body),
+    (answer) => respond(response, answer),
     (error: unknown) => {
       console.error(error);
-      respond(response, 500, { statusCode: 500, code: 'INTERNAL_ERROR', error: 'Internal Server Error', message: String(error) });
+      respond(response, [500, { statusCode: 500, code: 'INTERNAL_ERROR', error: 'Internal Server Error', message: String(error) }]);
     },
   );
 });
