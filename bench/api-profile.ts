@@ -54,8 +54,12 @@ const DRIZZLE = /drizzle-orm|node_modules\/src\//;
 const CATEGORIES: Category[] = [
   { name: 'idle', owns, claims: named('(idle)') },
   { name: 'garbage collection', owns, claims: named('(garbage collector)') },
-  { name: 'access tokens: verify, or sign on refresh (@fastify/jwt, fast-jwt)', owns, claims: url(/@fastify\/jwt|fast-jwt/) },
-  { name: 'ETag: SHA-256 of the row as JSON (crud.ts withEtag)', owns, claims: named('withEtag') },
+  {
+    name: 'access tokens: verify, claims, user state; sign on refresh (@fastify/jwt, fast-jwt, plugins/auth.ts, revocation.ts; the baseline’s authorized)',
+    owns,
+    claims: (f) => /@fastify\/jwt|fast-jwt|src\/plugins\/(auth|revocation)\./.test(f.url) || f.functionName === 'authorized',
+  },
+  { name: 'ETag: SHA-256 of the row as JSON (tagOf)', owns, claims: named('tagOf') },
   { name: 'request validation (TypeBox)', owns, claims: url(/typebox|fastify\/lib\/validation/) },
   {
     name: 'response serialisation (fast-json-stringify)',
@@ -63,7 +67,8 @@ const CATEGORIES: Category[] = [
     claims: (f) => /fast-json-stringify/.test(f.url) || (/node_modules\/fastify\//.test(f.url) && f.functionName === 'serialize'),
   },
   { name: 'log line per request (onResponse hook, pino)', owns, claims: url(/src\/app\.ts|node_modules\/pino/) },
-  { name: '@fastify/under-pressure', owns, claims: url(/under-pressure/) },
+  // not owning: its onRequest hook calls the hooks and the handler after it
+  { name: '@fastify/under-pressure', claims: url(/under-pressure/) },
   { name: '@fastify/rate-limit', owns, claims: url(/rate-limit/) },
   { name: 'request id (crypto.randomUUID)', owns, claims: named('randomUUID') },
   { name: 'postgres.js: protocol, values, its socket writes', owns, claims: url(/node_modules\/postgres\//) },
