@@ -35,7 +35,10 @@ const sample =
   await sql`select ttn, order_number, customer_phone, customer_name from orders tablesample bernoulli (0.01) repeatable (7) where ttn <> '' limit 40`;
 const shapes: [string, string[]][] = [
   ['TTN ending (5 digits)', sample.map((r) => r.ttn.slice(-5))],
-  ['phone ending (4 digits)', sample.map((r) => r.customer_phone?.slice(-4) ?? '0000')],
+  // orders without a phone give none (they once gave '0000', which 1.6 % of orders hold somewhere: the line below)
+  ['phone ending (4 digits)', sample.flatMap((r) => (r.customer_phone ? [r.customer_phone.slice(-4)] : []))],
+  // digits that many TTNs hold, spread evenly through the list: too many to sort, too sparse to walk to quickly
+  ['4 digits held by 1-2 % of orders (0000)', ['0000']],
   ['order number', sample.map((r) => r.order_number)],
   ['surname (common)', ['Коваль', 'Шевчук', 'Марченко', 'Бондар']],
   ['first name (common)', ['Оксана', 'Іван', 'Олена']],
