@@ -99,7 +99,7 @@ export function writeScale(say: (line: string) => void = () => {}) {
       '## The API under load',
       '',
       `bench/api.ts at each size (\`npx tsx bench/api.ts --orders N\`; each run's own section below has every figure,`,
-      'the load beside it, the SQL, the memory): the service and its bare `node:http` baseline doing the same work on',
+      'the load beside it, the SQL, the memory): the service and its `node:http` baseline doing the same work (the SQL, the token, the ETag) on',
       'the same database, alternated. p50 / p99 in ms over every request of the turns; the ratio is service / baseline',
       'in 2xx responses per second (login: against argon2id verify in the benchmark process, at the same concurrency).',
       `A figure marked * was measured while other processes kept more than ${LOADED_CORES} cores busy.`,
