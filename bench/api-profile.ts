@@ -4,8 +4,8 @@
  *
  * Runs the service and the baseline as bench/api.ts runs them directly (a statement named where the
  * service names it), then both with every statement unnamed (parse and describe, then bind and
- * execute), as behind a transaction pooler but on PostgreSQL directly, one after the other under
- * `node --cpu-prof`; loads each with every endpoint named (list, deep, read, refresh …) as
+ * execute), as behind a transaction pooler but on PostgreSQL directly, all four at once under
+ * `node --cpu-prof`; loads each in turn with every endpoint named (list, deep, read, refresh …) as
  * bench/api.ts does, and splits the main thread's samples of each load into categories: CPU
  * milliseconds per request. Writes the "api-profile" section of bench/RESULTS.md.
  */
@@ -108,16 +108,28 @@ const SERVERS: [string, (nodeArgs: string[]) => Promise<Server>][] = [
 await ensureApiDatabase(say);
 const f = await fixtures(CONNECTIONS);
 const wanted = options.endpoints.split(',');
-let list: Endpoint[] | undefined;
 const results = new Map<string, Map<string, Measured>>(); // endpoint -> server -> figures
 
-for (const [name, start] of SERVERS) {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-  const server = await start(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  const windows: { endpoint: Endpoint; from: number; to: number; requests: number; non2xx: number; seconds: number; cpu: number }[] = [];
-  try {
-    list ??= endpoints(f, await accessToken(server, f)).filter((e) => wanted.includes(e.key)); // the service comes first
-    for (const endpoint of list) {
+interface Window {
+  endpoint: Endpoint;
+  from: number;
+  to: number;
+  requests: number;
+  non2xx: number;
+  seconds: number;
+  cpu: number;
+}
+// every server started at once and each endpoint loaded on one at a time, in an order that turns round from one
+// endpoint to the next: a machine whose speed drifts over minutes then drifts for all of them alike
+const running: { name: string; dir: string; server: Server; windows: Window[] }[] = [];
+try {
+  for (const [name, start] of SERVERS) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
+    running.push({ name, dir, server: await start(['--cpu-prof', `--cpu-prof-dir=${dir}`]), windows: [] });
+  }
+  const list = endpoints(f, await accessToken(running[0]!.server, f)).filter((e) => wanted.includes(e.key));
+  for (const [i, endpoint] of list.entries()) {
+    for (const { name, server, windows } of i % 2 === 0 ? running : [...running].reverse()) {
       say(`${name}: ${endpoint.name} …`);
       await httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, 2); // warm-up
       const [from, cpu] = [profileClock(), cpuSeconds(server.pid)];
@@ -132,9 +144,11 @@ for (const [name, start] of SERVERS) {
         cpu: cpuSeconds(server.pid) - cpu,
       });
     }
-  } finally {
-    await server.stop();
   }
+} finally {
+  await Promise.all(running.map(({ server }) => server.stop()));
+}
+for (const { name, dir, server, windows } of running) {
   const profile = readProfile(dir, server.pid);
   rmSync(dir, { recursive: true });
   for (const w of windows) {
@@ -186,7 +200,8 @@ writeSection(
     '',
     ...(await machine(['fastify', 'drizzle-orm', 'postgres', 'autocannon'])),
     '',
-    'Each server in turn under `node --cpu-prof` (which slows it a little), loaded as in "The API under load"',
+    'The four servers at once under `node --cpu-prof` (which slows each a little), each endpoint loaded on one at a time,',
+    'in an order that turns round from one endpoint to the next, as in "The API under load"',
     `(${CONNECTIONS} connections, ${SECONDS} s per endpoint after a 2 s warm-up): the service and the baseline as they`,
     'run there directly (a statement named, prepared once per connection, where the service names it), then both',
     'with every statement unnamed (parse and describe, then bind and execute: two round trips), as behind',
