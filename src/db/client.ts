@@ -13,9 +13,9 @@ import * as schema from './schema.js';
 export interface EitherDriverResult extends PgQueryResultHKT {
   type: PgQueryResultKind<PostgresJsQueryResultHKT, this['row']> | PgQueryResultKind<PgliteQueryResultHKT, this['row']>;
 }
-/** The database on either driver: what the routes and tools query, whichever it is. */
 /** SQL names from the schema's keys: `orderNumber` is `order_number`. */
 export const CASING = 'snake_case';
+/** The database on either driver: what the routes and tools query, whichever it is. */
 export type Db = PgDatabase<EitherDriverResult, typeof schema>;
 /** A transaction on Db: what `db.transaction(async (tx) => …)` hands its callback. */
 export type Tx = PgTransaction<EitherDriverResult, typeof schema, ExtractTablesWithRelations<typeof schema>>;

@@ -31,9 +31,9 @@ export const writePlaceholders = <Values>(shape: string) =>
       .map((column) => (column.endsWith('=null') ? [column.slice(0, -'=null'.length), sql`null`] : [column, sql.placeholder(column)])),
   ) as Values;
 
-/** A selection in the order drizzle maps a row's values to it (its builders' `orderSelectedFields`), made once per selection. */
 /** What a statement selects: columns, or SQL of its own (mapped with its `mapWith`). */
 type Selection = Record<string, PgColumn | SQL | SQL.Aliased>;
+/** A selection in the order drizzle maps a row's values to it (its builders' `orderSelectedFields`), made once per selection. */
 const orderedSelections = new WeakMap<Selection, SelectedFieldsOrdered>();
 function ordered(fields: Selection): SelectedFieldsOrdered {
   let known = orderedSelections.get(fields);

@@ -39,9 +39,12 @@ export const SortName = OneOf(
   { default: DEFAULT_SORT },
 );
 
+/** The most statuses one list asks for at once. */
+export const MAX_STATUSES = 20;
+
 /** The list's filters: the list itself, its counts (status aside) and an order's neighbours take them. */
 export const { status: statusFilter, ...filtersButStatus } = {
-  status: Type.Array(OrderStatus, { maxItems: 20, description: 'one or several statuses' }),
+  status: Type.Array(OrderStatus, { maxItems: MAX_STATUSES, description: 'one or several statuses' }),
   syncStatus: Type.Array(SyncStatus, { maxItems: 3 }),
   customerPhone: Phone,
   externalId: Type.Array(Name(100), { maxItems: 100, description: 'one or several external ids' }),

@@ -16,7 +16,7 @@ import { afterCursor, listPage, pageOf, pageSelect, pastCursor, readCursor, type
 import { StatementsByShape } from '../db/statements.js';
 import { comparisonOf, containing, PAGE_DEFAULTS } from '../schemas.js';
 import { orders } from '../db/schema.js';
-import { searchMatch, where, type Filters } from './list.js';
+import { MAX_STATUSES, searchMatch, sorts, where, type Filters } from './list.js';
 import { race } from './search-race.js';
 
 const placeholder = sql.placeholder;
@@ -45,8 +45,8 @@ const statusPages = new StatementsByShape<{ options: PageArgs[0]; order: 'asc' |
     ];
     return pageSelect(db, options, order, conditions, placeholder('limit')).getSQL();
   },
-  // every sort, order, number of statuses (at most 20) and cursor or none the schema allows
-  { max: 3 * 2 * 21 * 2 },
+  // every sort, order (2), number of statuses (none to the filter's most) and cursor or none (2) the schema allows
+  { max: Object.keys(sorts).length * 2 * (MAX_STATUSES + 1) * 2 },
 );
 
 /** listPage, for the list of orders: by status alone, a statement built once (building it was a fifth of a page's CPU). */
@@ -97,9 +97,7 @@ const walks = new StatementsByShape<SearchContext>(
 const planSettings = new StatementsByShape<boolean>(
   'orders_search_plans',
   (_db, on) => sql`select ${plans({ seqscan: on, indexscan: on, bitmapscan: true })}`,
-  {
-    named: false,
-  },
+  { named: false },
 );
 /** The first `wanted` matches in the list's order, when there are at most `bound` of them (null when more); then every plan type on again. */
 const lookUps = new StatementsByShape<SearchContext>(
