@@ -23,6 +23,11 @@ export const CATALOGUE_RUN_STATES = ['succeeded', 'failed', 'refused'] as const;
 export const CATALOGUE_PRODUCT_RESULTS = ['created', 'changed', 'unchanged', 'outdated'] as const;
 export type CatalogueRunCounts = Record<(typeof CATALOGUE_PRODUCT_RESULTS)[number], number | null>;
 
+/** The ways GET /orders?q= finds a page (orders/search.ts), and what a try of one came to. */
+export const SEARCH_WAYS = ['walk', 'look_up'] as const;
+export const SEARCH_TRY_OUTCOMES = ['found', 'beyond_bound', 'past_time'] as const;
+export type SearchTry = (way: (typeof SEARCH_WAYS)[number], outcome: (typeof SEARCH_TRY_OUTCOMES)[number]) => void;
+
 /** What the reconciliation with SalesDrive's order list found (salesdrive/reconcile.ts). */
 export const RECONCILE_RESULTS = ['created', 'updated', 'unchanged', 'stale', 'invalid', 'conflict'] as const;
 
@@ -32,6 +37,7 @@ export interface Metrics {
   refreshTokenReuse(): void;
   salesdriveDelivery(result: DeliveryResult): void;
   salesdrivePush(outcome: PushOutcome): void;
+  orderSearchTry: SearchTry;
   /** A catalogue sync ended: its state, and (succeeded) what it did to the products. */
   catalogueSync(state: (typeof CATALOGUE_RUN_STATES)[number], counts: CatalogueRunCounts): void;
   /** A reconciliation with SalesDrive ended: failed, or succeeded with what it found per order. */
@@ -76,6 +82,16 @@ export default fp<{ port?: number; host?: string }>(
       help: 'Rotated refresh tokens presented again after the grace window (the session is ended)',
       registers: [registry],
     });
+
+    const searchTries = new Counter({
+      name: 'backoffice_order_search_tries_total',
+      help:
+        'Tries of the ways GET /orders?q= finds a page (walk: the list in its order; look_up: the trigram index), by outcome: ' +
+        'found, beyond_bound (more to read than the try may), past_time (a look-up given up: the walk went on)',
+      labelNames: ['way', 'outcome'],
+      registers: [registry],
+    });
+    for (const way of SEARCH_WAYS) for (const outcome of SEARCH_TRY_OUTCOMES) searchTries.inc({ way, outcome }, 0);
 
     const deliveries = new Counter({
       name: 'backoffice_salesdrive_webhook_deliveries_total',
@@ -188,6 +204,7 @@ export default fp<{ port?: number; host?: string }>(
       refreshTokenReuse: () => reuse.inc(),
       salesdriveDelivery: (result) => deliveries.inc({ result }),
       salesdrivePush: (outcome) => pushes.inc({ outcome }),
+      orderSearchTry: (way, outcome) => searchTries.inc({ way, outcome }),
       salesdriveReconcile: (outcome, counts) => {
         reconcileRuns.inc({ outcome });
         for (const result of RECONCILE_RESULTS) reconciled.inc({ result }, counts?.[result] ?? 0);

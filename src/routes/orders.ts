@@ -309,7 +309,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
     updateBody: UpdateOrder,
     // GET /orders/:id is below: it also answers the order's history and neighbours
     operations: ['list', 'create', 'update', 'delete'],
-    list: { filters, where, sorts, defaultSort: DEFAULT_SORT, page: ordersPage },
+    list: { filters, where, sorts, defaultSort: DEFAULT_SORT, page: (db, ...args) => ordersPage(db, ...args, app.metrics.orderSearchTry) },
     // statusText follows status unless the caller names it
     toInsert: (body) => ({ ttn: '', rawData: {}, ...body, statusText: statusTextOf(body.status, body.statusText) }),
     toUpdate: async (body, before, { tx }) => {
