@@ -60,14 +60,21 @@ const COUNTS =
   'select "status", sum("n") from "order_status_counts" group by "order_status_counts"."status" having sum("order_status_counts"."n") <> $1';
 const SEARCH_TEXT = `("orders"."order_number" || chr(10) || "orders"."ttn" || chr(10) || coalesce("orders"."customer_name", '') || chr(10) || coalesce("orders"."customer_phone", ''))`;
 // the ways src/orders/search.ts races (src/orders/search-race.ts): a walk of the list and a look-up of the matches
-const LOOK_UP_SETTINGS =
-  "select set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true), set_config('statement_timeout', least(nullif(setting::int, 0), $1::int)::text, true) from pg_settings where name = 'statement_timeout'";
+const SEARCH_PLANS = 'select set_config($1, $2, true), set_config($3, $4, true), set_config($5, $6, true)';
+const searchPlans = (on: boolean) => [
+  'enable_seqscan',
+  on ? 'on' : 'off',
+  'enable_indexscan',
+  on ? 'on' : 'off',
+  'enable_bitmapscan',
+  'on',
+];
 /** As src/orders/list.ts searchMatch compares q (src/schemas.ts comparisonOf). */
 type Like = ReturnType<typeof comparisonOf>;
 const searchWalk = (like: Like) =>
   `select id, hit, n from (select id, hit, (row_number() over ())::int as n from (select "orders"."id" as id, ${SEARCH_TEXT} ${like} $1 as hit from "orders" where true order by "orders"."created_at" desc, "orders"."id" desc limit $2) walked) numbered where hit or n = $3 limit $4`;
 const searchLookUp = (like: Like) =>
-  `with found as (select "orders"."id" as id, "orders"."created_at" as v from "orders" where ${SEARCH_TEXT} ${like} $1 limit $2) select case when (select count(*) from found) > $3 then null else array(select id from found order by v desc, id desc limit $4) end as ids`;
+  `with found as (select "orders"."id" as id, "orders"."created_at" as v from "orders" where ${SEARCH_TEXT} ${like} $1 limit $2) select case when (select count(*) from found) > $3 then null else array(select id from found order by v desc, id desc limit $4) end as ids, set_config($5, $6, true), set_config($7, $8, true), set_config($9, $10, true)`;
 const searchPage = (like: Like) =>
   `select ${ORDER_COLUMNS} from "orders" where (${SEARCH_TEXT} ${like} $1 and "orders"."id" = ANY($2::text[])) order by "orders"."created_at" desc, "orders"."id" desc limit $3`;
 const searchCommon = (like: Like) =>
@@ -178,9 +185,6 @@ async function counts() {
   return { total: rows.reduce((sum, row) => sum + Number(row.sum), 0), byStatus };
 }
 
-/** What a look-up throws to roll its savepoint back once it has its answer. */
-const rolledBack = new Error('rolled back');
-
 async function search(query: URLSearchParams) {
   const q = query.get('q')!;
   const like = comparisonOf(q);
@@ -195,20 +199,16 @@ async function search(query: URLSearchParams) {
       const ids = rows.filter((row) => row.hit).map((row) => row.id);
       return ids.length >= 51 || !rows.some((row) => row.n === bound) ? ids.slice(0, 51) : undefined;
     };
-    const lookUp = async (bound: number, time: number) => {
-      let ids: string[] | null = null;
-      // in a savepoint, always rolled back (its settings with it), as drizzle's nested transaction does on postgres.js
-      await tx
-        .savepoint(async (attempt) => {
-          await attempt.unsafe(LOOK_UP_SETTINGS, [Math.ceil(time)]);
-          const [looked] = await attempt.unsafe<{ ids: string[] | null }[]>(searchLookUp(like), [pattern, bound + 1, bound, 51]);
-          ids = looked!.ids;
-          throw rolledBack;
-        })
-        .catch((error: unknown) => {
-          if (error !== rolledBack && (error as { code?: string }).code !== '57014') throw error;
-        });
-      return ids ?? undefined;
+    const lookUp = async (bound: number) => {
+      await tx.unsafe(SEARCH_PLANS, searchPlans(false));
+      const [looked] = await tx.unsafe<{ ids: string[] | null }[]>(searchLookUp(like), [
+        pattern,
+        bound + 1,
+        bound,
+        51,
+        ...searchPlans(true),
+      ]);
+      return looked!.ids ?? undefined;
     };
     return page(
       await race([

@@ -4,13 +4,13 @@
  * which is quick when matches are many near the top (the list's indexes carry the fields it tests,
  * migration 0011: it reads an index alone); and looking the matches up in the trigram index and
  * sorting them, which is quick when they are few and the index tells them well (a name; not four
- * digits, whose two trigrams many TTNs and phones hold: up to ten candidates read per match). Which
- * way a q needs is known only once tried, so they race (search-race.ts): each is tried with a bound
- * 4 times its last, the one that has taken less time so far going next, and a look-up gives up past
- * the time it is given. A page costs a few times what the better way alone would have, and never a
- * walk of the whole table for a rare match nor a look-up of every candidate for a common one.
+ * digits, whose two trigrams most TTNs and phones hold). Which way a q needs is known only
+ * once tried, so they race (search-race.ts): each is tried with a bound 4 times its last, the one
+ * that has taken less time so far going next. A page costs a few times what the better way alone
+ * would have, and never a walk of the whole table for a rare match nor a look-up of every candidate
+ * for a common one.
  */
-import { and, asc, desc, inArray, sql, TransactionRollbackError, type SQL } from 'drizzle-orm';
+import { and, asc, desc, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { afterCursor, listPage, pageOf, pageSelect, pastCursor, readCursor, type PageArgs } from '../db/pages.js';
 import { StatementsByShape } from '../db/statements.js';
@@ -21,6 +21,13 @@ import { MAX_STATUSES, searchMatch, sorts, where, type Filters } from './list.js
 import { FIRST_LOOK_UP, FIRST_WALK, race } from './search-race.js';
 
 const placeholder = sql.placeholder;
+
+/** Turns a plan type off or on for the rest of the transaction. */
+const plans = (on: { seqscan: boolean; indexscan: boolean; bitmapscan: boolean }) =>
+  sql.join(
+    Object.entries(on).map(([name, value]) => sql`set_config(${`enable_${name}`}, ${value ? 'on' : 'off'}, true)`),
+    sql`, `,
+  );
 
 /** The filters a page read by a statement prepared once per shape may have (the station's tabs: by status). */
 const PREPARED_FILTERS = new Set(['status', 'sort', 'order', 'limit', 'cursor']);
@@ -87,29 +94,21 @@ const walks = new StatementsByShape<SearchContext>(
   },
   { named: false },
 );
-/**
- * For a look-up, until its savepoint is rolled back: bitmap scans alone (a walk is planned as the list
- * alone is), and at most `ms` milliseconds a statement (or the session's statement_timeout, if less).
- */
-const lookUpSettings = new StatementsByShape<null>(
-  'orders_search_look_up_settings',
-  () =>
-    sql`select set_config('enable_seqscan', 'off', true), set_config('enable_indexscan', 'off', true), set_config('statement_timeout', least(nullif(setting::int, 0), ${placeholder('ms')}::int)::text, true) from pg_settings where name = 'statement_timeout'`,
+/** Plan types off or on for the rest of the transaction. */
+const planSettings = new StatementsByShape<boolean>(
+  'orders_search_plans',
+  (_db, on) => sql`select ${plans({ seqscan: on, indexscan: on, bitmapscan: true })}`,
   { named: false },
 );
-/** The first `wanted` matches in the list's order, when there are at most `bound` of them (null when more). */
+/** The first `wanted` matches in the list's order, when there are at most `bound` of them (null when more); then every plan type on again. */
 const lookUps = new StatementsByShape<SearchContext>(
   'orders_search_look_up',
   (_db, { options, order, filters, after }) => {
     const found = sql`select ${orders.id} as id, ${options.sortColumn} as v from ${orders} where ${and(...filters, after)} limit ${placeholder('candidates')}`;
-    return sql`with found as (${found}) select case when (select count(*) from found) > ${placeholder('bound')} then null else array(select id from found order by v ${sql.raw(order)}, id ${sql.raw(order)} limit ${placeholder('wanted')}) end as ids`;
+    return sql`with found as (${found}) select case when (select count(*) from found) > ${placeholder('bound')} then null else array(select id from found order by v ${sql.raw(order)}, id ${sql.raw(order)} limit ${placeholder('wanted')}) end as ids, ${plans({ seqscan: true, indexscan: true, bitmapscan: true })}`;
   },
   { named: false },
 );
-/** PostgreSQL's query_canceled: here, a look-up past its time. */
-const CANCELED = '57014';
-const canceled = (error: unknown) =>
-  [error, (error as { cause?: unknown })?.cause].some((e) => (e as { code?: string } | undefined)?.code === CANCELED);
 /** The page of the orders found (those that still match, in the list's order). */
 const foundPages = new StatementsByShape<SearchContext>(
   'orders_search_page',
@@ -163,28 +162,13 @@ export async function ordersPage(
       tried('walk', found ? 'found' : 'beyond_bound');
       return found ? ids.slice(0, wanted) : undefined;
     }
-    /** The first `wanted` matches in the list's order, when there are at most `bound` of them; undefined when more, or past `time`. */
-    async function lookUp(bound: number, time: number) {
-      let ids: string[] | null = null;
-      let pastTime = false;
-      // in a savepoint, always rolled back: it wrote nothing, and that undoes its settings, whether it finished or not
-      await tx
-        .transaction(async (attempt) => {
-          await lookUpSettings.run(attempt, 'once', null, { ms: Math.ceil(time) });
-          const [looked] = await lookUps.run<{ ids: string[] | null }>(attempt, shape, context, {
-            ...values,
-            bound,
-            candidates: bound + 1,
-          });
-          ids = looked!.ids;
-          attempt.rollback();
-        })
-        .catch((error: unknown) => {
-          pastTime = canceled(error);
-          if (!(error instanceof TransactionRollbackError) && !pastTime) throw error;
-        });
-      tried('look_up', pastTime ? 'past_time' : ids ? 'found' : 'beyond_bound');
-      return ids ?? undefined;
+    /** The first `wanted` matches in the list's order, when there are at most `bound` of them; undefined when more. */
+    async function lookUp(bound: number) {
+      // bitmap scans alone for the look-up (a walk planned as the list alone is), back after it
+      await planSettings.run(tx, 'bitmap', false, {});
+      const [looked] = await lookUps.run<{ ids: string[] | null }>(tx, shape, context, { ...values, bound, candidates: bound + 1 });
+      tried('look_up', looked!.ids ? 'found' : 'beyond_bound');
+      return looked!.ids ?? undefined;
     }
     const ids = await race([
       [walk, FIRST_WALK],

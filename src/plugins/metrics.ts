@@ -25,7 +25,7 @@ export type CatalogueRunCounts = Record<(typeof CATALOGUE_PRODUCT_RESULTS)[numbe
 
 /** The ways GET /orders?q= finds a page (orders/search.ts), and what a try of one came to. */
 export const SEARCH_WAYS = ['walk', 'look_up'] as const;
-export const SEARCH_TRY_OUTCOMES = ['found', 'beyond_bound', 'past_time'] as const;
+export const SEARCH_TRY_OUTCOMES = ['found', 'beyond_bound'] as const;
 export type SearchTry = (way: (typeof SEARCH_WAYS)[number], outcome: (typeof SEARCH_TRY_OUTCOMES)[number]) => void;
 
 /** What the reconciliation with SalesDrive's order list found (salesdrive/reconcile.ts). */
@@ -87,7 +87,7 @@ export default fp<{ port?: number; host?: string }>(
       name: 'backoffice_order_search_tries_total',
       help:
         'Tries of the ways GET /orders?q= finds a page (walk: the list in its order; look_up: the trigram index), by outcome: ' +
-        'found, beyond_bound (more to read than the try may), past_time (a look-up given up: the walk went on)',
+        'found, beyond_bound (more to read than the try may: the other way goes on)',
       labelNames: ['way', 'outcome'],
       registers: [registry],
     });

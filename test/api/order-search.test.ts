@@ -96,6 +96,13 @@ t.test('every shape, rare and common, sorted as asked, and the cursor walks ever
   const [newer] = await sql`select count(*)::int as n from orders where created_at > '2020-12-31'`;
   t.ok(newer!.n > FIRST_WALK * GROWTH, 'the first two walks end before the old orders');
   t.equal((await expected(OLD, SORTS[0]!)).length, OLD_MATCHES, 'the old name matches more orders than the first look-up sorts');
+  // every way found pages, and went beyond its bound (the common name's look-up, the old name's walks): /metrics says so
+  const metrics = await app.metrics.registry.metrics();
+  for (const way of ['walk', 'look_up'])
+    for (const outcome of ['found', 'beyond_bound']) {
+      const line = metrics.split('\n').find((l) => l.startsWith(`backoffice_order_search_tries_total{way="${way}",outcome="${outcome}"}`));
+      t.ok(Number(line?.split(' ')[1]) > 0, `${way}: ${outcome}`);
+    }
 });
 
 t.test('with the other filters, rare and common alike', async (t) => {
