@@ -22,7 +22,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import postgres from 'postgres';
 import { comparisonOf, containing } from '../src/schemas.js';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
-import { FIRST_LOOK_UP, FIRST_WALK, race } from '../src/orders/search-race.js';
+import { race } from '../src/orders/search-race.js';
 import { statusLabel } from '../src/orders/statuses.js';
 import { externalIdOf, ORDER_EVENTS, readDelivery, type SalesDrivePayload } from '../src/salesdrive/payload.js';
 
@@ -210,12 +210,7 @@ async function search(query: URLSearchParams) {
       ]);
       return looked!.ids ?? undefined;
     };
-    return page(
-      await race([
-        [walk, FIRST_WALK],
-        [lookUp, FIRST_LOOK_UP],
-      ]),
-    );
+    return page(await race([walk, lookUp]));
   });
   const items = rows.slice(0, 50);
   const last = items.at(-1);

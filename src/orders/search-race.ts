@@ -4,23 +4,17 @@
  * less time so far goes next, until one finds what is asked. bench/baseline-server.ts runs the same.
  */
 
-/** A walk's first bound: the orders it tests. */
-export const FIRST_WALK = 1000;
-/**
- * A look-up's first bound: the matches it sorts. Its time goes on the trigram index's candidates,
- * most of it whatever the bound: at a million orders a 4-digit phone ending (1,400-2,700 matches)
- * failed at 1,000 in 7-16 ms, then took 7-12 to succeed at 4,000 after the walks' turns.
- */
-export const FIRST_LOOK_UP = 4000;
+/** Every way's first bound (orders a walk tests, matches a look-up sorts). */
+export const FIRST_BOUND = 1000;
 /** Each further try's bound, against the one before. */
 export const GROWTH = 4;
 
 /** A way: what it found within `bound`, or undefined when it cannot tell within it. */
 export type Way<T> = (bound: number) => Promise<T | undefined>;
 
-/** `ways`: each with its first bound. `now`: the clock the time each way has taken is read on, in milliseconds. */
-export async function race<T>(ways: [Way<T>, number][], now: () => number = () => performance.now()): Promise<T> {
-  const runs = ways.map(([tryWith, bound]) => ({ tryWith, bound, spent: 0 }));
+/** `now`: the clock the time each way has taken is read on, in milliseconds. */
+export async function race<T>(ways: Way<T>[], now: () => number = () => performance.now()): Promise<T> {
+  const runs = ways.map((tryWith) => ({ tryWith, bound: FIRST_BOUND, spent: 0 }));
   for (;;) {
     const run = runs.reduce((least, next) => (next.spent < least.spent ? next : least));
     const started = now();

@@ -18,7 +18,7 @@ import { comparisonOf, containing, PAGE_DEFAULTS } from '../schemas.js';
 import { orders } from '../db/schema.js';
 import type { SearchTry } from '../plugins/metrics.js';
 import { MAX_STATUSES, searchMatch, sorts, where, type Filters } from './list.js';
-import { FIRST_LOOK_UP, FIRST_WALK, race } from './search-race.js';
+import { race } from './search-race.js';
 
 const placeholder = sql.placeholder;
 
@@ -170,10 +170,7 @@ export async function ordersPage(
       tried('look_up', looked!.ids ? 'found' : 'beyond_bound');
       return looked!.ids ?? undefined;
     }
-    const ids = await race([
-      [walk, FIRST_WALK],
-      [lookUp, FIRST_LOOK_UP],
-    ]);
+    const ids = await race([walk, lookUp]);
     const rows = await foundPages.run<Record<string, unknown>>(tx, shape, context, { ...values, ids, rows: wanted }, options.columns);
     const page = pageOf(rows, limit, { ...options, order });
     // an order changed since it was found, and no longer matches: the page as the list has it, the slow way

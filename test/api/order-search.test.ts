@@ -5,7 +5,7 @@
  * matches up in the trigram index, at the first try or a later one, or by a walk to the list's end).
  */
 import t from 'tap';
-import { FIRST_LOOK_UP, FIRST_WALK, GROWTH } from '../../src/orders/search-race.js';
+import { FIRST_BOUND, GROWTH } from '../../src/orders/search-race.js';
 import { buildApp } from '../../src/app.js';
 import { LOGINS, TEST_CONFIG, testApp } from '../helpers/app.js';
 import { dbMigrate } from '../helpers/commands.js';
@@ -18,12 +18,12 @@ const keeper = headersFor('storekeeper');
 const COMMON = 'Загальнобуденко';
 // a name on older orders only, more of them than the first look-up sorts: neither first try finds its first page, a later one does
 const OLD = 'Давньоминуленко';
-const OLD_MATCHES = FIRST_LOOK_UP + 500;
+const OLD_MATCHES = FIRST_BOUND + 500;
 await sql`insert into orders (id, external_id, order_number, ttn, quantity, status, status_text, items, raw_data, customer_name, customer_phone, order_date, created_at)
   select 'common-' || g, 'common-' || g, 'C-' || g, '20450000' || lpad(g::text, 6, '0'), 1, (1 + g % 8)::text, 'x', '[]'::jsonb, '{}'::jsonb,
          ${COMMON} || ' ' || g, '+38050' || lpad(g::text, 7, '0'), timestamptz '2025-01-01' + (g % 97) * interval '1 hour',
          timestamptz '2025-01-01' + (g % 1000) * interval '1 minute'
-  from generate_series(1, ${FIRST_WALK * GROWTH + 300}) g
+  from generate_series(1, ${FIRST_BOUND * GROWTH + 300}) g
   union all
   select 'old-' || g, 'old-' || g, 'D-' || g, '20460000' || lpad(g::text, 6, '0'), 1, (1 + g % 8)::text, 'x', '[]'::jsonb, '{}'::jsonb,
          ${OLD} || ' ' || g, null::text, null::timestamptz, timestamptz '2020-01-01' + g * interval '1 minute'
@@ -94,7 +94,7 @@ t.test('every shape, rare and common, sorted as asked, and the cursor walks ever
     }
   }
   const [newer] = await sql`select count(*)::int as n from orders where created_at > '2020-12-31'`;
-  t.ok(newer!.n > FIRST_WALK * GROWTH, 'the first two walks end before the old orders');
+  t.ok(newer!.n > FIRST_BOUND * GROWTH, 'the first two walks end before the old orders');
   t.equal((await expected(OLD, SORTS[0]!)).length, OLD_MATCHES, 'the old name matches more orders than the first look-up sorts');
   // every way found pages, and went beyond its bound (the common name's look-up, the old name's walks): /metrics says so
   const metrics = await app.metrics.registry.metrics();
