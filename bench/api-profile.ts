@@ -127,6 +127,7 @@ try {
     const dir = mkdtempSync(join(tmpdir(), 'bench-profile-'));
     running.push({ name, dir, server: await start(['--cpu-prof', `--cpu-prof-dir=${dir}`]), windows: [] });
   }
+  // the token from the service, which SERVERS names first
   const list = endpoints(f, await accessToken(running[0]!.server, f)).filter((e) => wanted.includes(e.key));
   for (const [i, endpoint] of list.entries()) {
     for (const { name, server, windows } of i % 2 === 0 ? running : [...running].reverse()) {

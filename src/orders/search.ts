@@ -124,10 +124,7 @@ const foundPages = new StatementsByShape<SearchContext>(
 );
 
 /** listPage, for the list of orders: with q, found by the tries above (each told to `tried`), in one transaction for their plans. */
-export async function ordersPage(
-  db: Db,
-  ...[options, query, conditions, filters, tried = () => {}]: [...PageArgs, Filters, tried?: SearchTry]
-) {
+export async function ordersPage(db: Db, ...[options, query, conditions, filters, tried]: [...PageArgs, Filters, tried: SearchTry]) {
   if (builtOnce(options, filters, PREPARED_FILTERS)) return statusPage(db, options, query, filters.status ?? []);
   if (!filters.q) return listPage(db, options, query, conditions);
   const order = query.order ?? PAGE_DEFAULTS.order;

@@ -37,6 +37,7 @@ export interface Metrics {
   refreshTokenReuse(): void;
   salesdriveDelivery(result: DeliveryResult): void;
   salesdrivePush(outcome: PushOutcome): void;
+  /** A try of one of the ways GET /orders?q= finds a page, and what it came to. */
   orderSearchTry: SearchTry;
   /** A catalogue sync ended: its state, and (succeeded) what it did to the products. */
   catalogueSync(state: (typeof CATALOGUE_RUN_STATES)[number], counts: CatalogueRunCounts): void;
