@@ -59,38 +59,47 @@ export function prepareReplayRevocation(db: Db, graceSeconds: number) {
     .prepare('refresh_revoke_replayed');
 }
 
-/** The account an e-mail (trimmed, lower case) names, with its password hash. */
-export async function findLoginUser(db: Db, email: string) {
-  const [user] = await db
+/**
+ * The account an e-mail (trimmed, lower case) names, with its password hash. Built once, as the
+ * session's start below: a login's statements were built per request (issue 26).
+ */
+export function prepareLoginUser(db: Db) {
+  const email = sql`${sql.placeholder('email')}::text`;
+  const query = db
     .select({ ...userColumns, passwordHash })
     .from(users)
     // a legacy e-mail may have spaces around it (users_email_check, kept NOT VALID): found too,
     // in the same query whatever the address, so that an unknown one takes the same time
     .where(or(eq(sql`lower(${users.email})`, email), eq(sql`lower(btrim(${users.email}))`, email)))
     .orderBy(sql`lower(${users.email}) = ${email} DESC`)
-    .limit(1);
-  return user;
+    .limit(1)
+    .prepare('login_user');
+  return async (address: string) => (await query.execute({ email: address }))[0];
 }
 
-/** Adds a session (the oldest ended beyond `maxSessions`) to an active account; undefined when it is inactive. */
-export async function startSession(
-  db: Db,
-  userId: number,
-  stored: StoredSession,
-  maxSessions: number,
-  rehashed: { passwordHash?: string },
-) {
-  const [updated] = await db
-    .update(users)
-    .set({
-      sessions: sessionsAdding(stored, maxSessions),
-      lastLoginAt: new Date(),
-      lastActivityAt: new Date(),
-      ...rehashed,
-    })
-    .where(and(eq(users.id, userId), eq(users.isActive, true)))
-    .returning({ ...userColumns, tokenVersion });
-  return updated;
+/**
+ * Adds a session (the oldest ended beyond `maxSessions`) to an active account, with the password's
+ * new hash when it was rehashed; undefined when the account is inactive.
+ */
+export function prepareSessionStart(db: Db, maxSessions: number) {
+  const start = (rehashed: { passwordHash?: SQL }) =>
+    db
+      .update(users)
+      .set({
+        sessions: sessionsAdding(sql`${sql.placeholder('session')}::text::jsonb`, maxSessions),
+        lastLoginAt: nowMs,
+        lastActivityAt: nowMs,
+        ...rehashed,
+      })
+      .where(and(eq(users.id, sql.placeholder('userId')), eq(users.isActive, true)))
+      .returning({ ...userColumns, tokenVersion });
+  const keeping = start({}).prepare('login_session_start');
+  const rehashing = start({ passwordHash: sql`${sql.placeholder('passwordHash')}::text` }).prepare('login_session_start_rehashed');
+  return async (userId: number, stored: StoredSession, rehashed: { passwordHash?: string }) => {
+    const values = { userId, session: JSON.stringify(stored), ...rehashed };
+    const [updated] = await (rehashed.passwordHash === undefined ? keeping : rehashing).execute(values);
+    return updated;
+  };
 }
 
 /** The account holding a session of this refresh-token hash. */

@@ -72,9 +72,9 @@ export function newSession(ttlSeconds: number, device: string | null) {
  * The array with `session` added: expired sessions are dropped, and of the rest the newest `max`
  * (by creation) are kept, so a new login evicts the oldest.
  */
-export const sessionsAdding = (session: StoredSession, max: number) => sql`(
+export const sessionsAdding = (session: SQL, max: number) => sql`(
   SELECT coalesce(jsonb_agg(kept.s ORDER BY (kept.s->>'createdAt')::timestamptz), '[]'::jsonb) FROM (
-    SELECT e.s FROM jsonb_array_elements(${users.sessions} || jsonb_build_array(${JSON.stringify(session)}::text::jsonb)) AS e(s)
+    SELECT e.s FROM jsonb_array_elements(${users.sessions} || jsonb_build_array(${session})) AS e(s)
      WHERE ${time('expiresAt')} > now()
      ORDER BY ${time('createdAt')} DESC
      LIMIT ${max}) AS kept)`;

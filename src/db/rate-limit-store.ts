@@ -48,20 +48,29 @@ export function databaseStore(db: Db) {
       .catch(() => {});
   };
 
+  const expired = sql`${rateLimits.expiresAt} <= now()`;
+  const hitsGiven = sql`${sql.placeholder('hits')}::int`;
+  // built once: the login's two limits run it on every attempt
+  const adding = db
+    .insert(rateLimits)
+    .values({
+      key: sql.placeholder('key'),
+      hits: hitsGiven,
+      expiresAt: sql`now() + make_interval(secs => ${sql.placeholder('seconds')}::float8)`,
+    })
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        hits: sql`CASE WHEN ${expired} THEN ${hitsGiven} ELSE ${rateLimits.hits} + ${hitsGiven} END`,
+        expiresAt: sql`CASE WHEN ${expired} THEN excluded.expires_at ELSE ${rateLimits.expiresAt} END`,
+      },
+    })
+    .returning({ current: rateLimits.hits, ttl: sql<number>`ceil(extract(epoch from ${rateLimits.expiresAt} - now()) * 1000)::int` })
+    .prepare('rate_limit_add');
+
   /** Adds `hits` to the key's count (a new window if it expired): the count of every replica, and the window's milliseconds left. */
   async function add(key: string, hits: number, timeWindow: number) {
-    const expired = sql`${rateLimits.expiresAt} <= now()`;
-    const [row] = await db
-      .insert(rateLimits)
-      .values({ key, hits, expiresAt: sql`now() + make_interval(secs => ${timeWindow / 1000})` })
-      .onConflictDoUpdate({
-        target: rateLimits.key,
-        set: {
-          hits: sql`CASE WHEN ${expired} THEN ${hits} ELSE ${rateLimits.hits} + ${hits} END`,
-          expiresAt: sql`CASE WHEN ${expired} THEN excluded.expires_at ELSE ${rateLimits.expiresAt} END`,
-        },
-      })
-      .returning({ current: rateLimits.hits, ttl: sql<number>`ceil(extract(epoch from ${rateLimits.expiresAt} - now()) * 1000)::int` });
+    const [row] = await adding.execute({ key, hits, seconds: timeWindow / 1000 });
     purge();
     return { current: row!.current, ttl: Math.max(0, Number(row!.ttl)) };
   }

@@ -9,12 +9,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import {
   endSession,
-  findLoginUser,
+  prepareLoginUser,
   prepareReplayRevocation,
   prepareRotation,
+  prepareSessionStart,
   readUser,
   sessionHolder,
-  startSession,
   storedSessions,
 } from '../auth/logins.js';
 import { hashPassword, verifyPassword } from '../auth/passwords.js';
@@ -79,6 +79,8 @@ const invalidCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Inva
 const invalidRefreshToken = () => new HttpError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is invalid, expired or already used');
 
 const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) => {
+  const findLoginUser = prepareLoginUser(app.db);
+  const startSession = prepareSessionStart(app.db, options.maxSessionsPerUser);
   const rotate = prepareRotation(app.db);
   const revokeReplayed = prepareReplayRevocation(app.db, options.refreshReuseGrace);
   const responses = <T extends object>(ok: T) => ({ ...errorResponses, ...ok });
@@ -140,7 +142,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
     },
     async (request) => {
       const email = normalizeEmail(request.body.email);
-      const user = await findLoginUser(app.db, email);
+      const user = await findLoginUser(email);
       const check = await verifyPassword(request.body.password, user?.passwordHash);
       if (!user || !check.ok) throw invalidCredentials();
       assertAccountUsable(user);
@@ -148,7 +150,7 @@ const authRoutes: FastifyPluginAsyncTypebox<AuthOptions> = async (app, options) 
       const device = request.body.device ?? request.headers['user-agent']?.slice(0, 100) ?? null;
       const session = newSession(options.refreshTokenTtl, device);
       const rehashed = check.needsRehash ? { passwordHash: await hashPassword(request.body.password) } : {};
-      const updated = await startSession(app.db, user.id, session.stored, options.maxSessionsPerUser, rehashed);
+      const updated = await startSession(user.id, session.stored, rehashed);
       if (!updated) throw new HttpError(403, 'ACCOUNT_DISABLED', 'This account is deactivated; ask an admin');
       return tokenResponse(session.refreshToken, { ...updated, sessionId: session.stored.id });
     },
