@@ -7,7 +7,9 @@
 const STRING = /"(?:[^"\\]|\\.)*"/y;
 
 interface Container {
-  path: string;
+  /** The container holding this one, and where in it this one is: the path is written only for a message. */
+  parent?: Container;
+  at?: string | number;
   /** An object's field names so far; an array has none. */
   keys?: Set<string>;
   expectKey: boolean;
@@ -25,10 +27,12 @@ export interface JsonStructure {
 }
 
 export function jsonStructure(text: string, maxDepth: number, root = 'body'): JsonStructure {
+  const pathOf = (container: Container): string => (container.parent ? `${pathOf(container.parent)}.${container.at}` : root);
   const stack: Container[] = [];
   let duplicate: JsonStructure['duplicate'];
   let nul: string | undefined;
   const decode = (literal: string) => {
+    if (!literal.includes('\\')) return literal.slice(1, -1);
     try {
       return JSON.parse(literal) as string; // "a" and "\u0061" are one name
     } catch {
@@ -44,19 +48,19 @@ export function jsonStructure(text: string, maxDepth: number, root = 'body'): Js
       if (!literal) break; // not JSON: the parser says so
       const isKey = Boolean(top?.keys && top.expectKey);
       if (!nul && literal.includes('\\u0000') && decode(literal).includes('\0')) {
-        nul = !top ? root : isKey ? `a field name in ${top.path}` : `${top.path}.${top.keys ? top.key : top.index}`;
+        nul = !top ? root : isKey ? `a field name in ${pathOf(top)}` : `${pathOf(top)}.${top.keys ? top.key : top.index}`;
       }
       if (top?.keys && isKey) {
         const key = decode(literal);
-        if (!duplicate && top.keys.has(key)) duplicate = { key, path: top.path };
+        if (!duplicate && top.keys.has(key)) duplicate = { key, path: pathOf(top) };
         top.keys.add(key);
         top.key = key;
         top.expectKey = false;
       }
       i += literal.length - 1;
     } else if (c === '{' || c === '[') {
-      const path = !top ? root : `${top.path}.${top.keys ? top.key : top.index}`;
-      stack.push({ path, keys: c === '{' ? new Set() : undefined, expectKey: c === '{', index: 0 });
+      const at = top && (top.keys ? top.key : top.index);
+      stack.push({ parent: top, at, keys: c === '{' ? new Set() : undefined, expectKey: c === '{', index: 0 });
       if (stack.length > maxDepth) return { tooDeep: true, duplicate, nul };
     } else if (c === '}' || c === ']') {
       stack.pop();

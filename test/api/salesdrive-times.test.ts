@@ -56,3 +56,16 @@ t.test('autumn, 2026-10-25: 03:00-03:59 Kyiv comes twice, the first (+03:00) is 
     t.equal(await orderDate(124010 + i), utc, `${time} Kyiv is ${utc}`);
   }
 });
+
+t.test('a clock change within an hour of UTC (1924-05-02: Kyiv mean time, +02:02:04, to +02:00) is read as Intl reads it', async (t) => {
+  // offsets are kept per hour of UTC; this hour's is not one offset, and its times are read one by one
+  const cases = [
+    ['1924-05-01 23:58:30', '1924-05-01T21:56:26.000Z'],
+    ['1924-05-02 00:00:30', '1924-05-01T22:00:30.000Z'],
+  ];
+  for (const [i, [time, utc]] of cases.entries()) {
+    const response = await send(delivery(124020 + i, { orderTime: time }));
+    t.equal(response.statusCode, 200, response.body);
+    t.equal(await orderDate(124020 + i), utc, `${time} Kyiv is ${utc}`);
+  }
+});
