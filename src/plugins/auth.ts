@@ -33,6 +33,15 @@ declare module '@fastify/jwt' {
   }
 }
 
+/** fast-jwt's code for a token past its `exp` (its TokenError.codes.expired). */
+const TOKEN_EXPIRED = 'FAST_JWT_EXPIRED';
+
+/** The token of `Authorization: Bearer <token>`, as @fastify/jwt finds it: the scheme in any case, one space, one token. */
+function bearerToken(header: string | undefined): string | undefined {
+  const [scheme, token, ...rest] = header?.split(' ') ?? [];
+  return scheme?.toLowerCase() === 'bearer' && token && rest.length === 0 ? token : undefined;
+}
+
 /** Compiled once: `Value.Check` walks the schema on every call (6 µs, a twentieth of a count's CPU). */
 const tokenClaims = Compile(TokenClaims);
 
@@ -55,11 +64,15 @@ export default fp<{ secret: string; accessTokenTtl: number }>(
       const access = request.routeOptions.config.access ?? (url.startsWith('/api/') ? 'authenticated' : 'public');
       if (access === 'public') return;
       try {
-        await request.jwtVerify();
+        const token = bearerToken(request.headers.authorization);
+        if (!token) throw new Error('no bearer token');
+        // the instance's verifier, not request.jwtVerify(): that decodes the token a second time and
+        // runs an async waterfall around the same check (4.4 µs against 2, a thirtieth of a count)
+        request.user = fromJwtClaims(app.jwt.verify<JwtClaims>(token));
         // signed with the secret but not of the shape this service issues: as invalid as a bad signature
         if (!tokenClaims.Check(request.user)) throw new Error('claims of another shape');
       } catch (error) {
-        const expired = fieldOf(error, 'code') === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED';
+        const expired = fieldOf(error, 'code') === TOKEN_EXPIRED;
         throw new HttpError(401, 'UNAUTHORIZED', expired ? 'The access token has expired' : 'A valid access token is required', {
           'www-authenticate': `Bearer${expired ? ' error="invalid_token"' : ''}`,
         });

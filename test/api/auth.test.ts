@@ -222,6 +222,10 @@ t.test('tokens are checked: none, garbage, expired, or signed with another key',
   t.match(res.json().message, /expired/);
   const forged = createSigner({ key: 'another-secret-another-secret-another' })({ sub: '1', role: 'admin' });
   t.equal((await me(`Bearer ${forged}`)).statusCode, 401);
+  const valid = app.signAccessToken({ id: 1, role: 'admin', sessionId: testSessionId(1), version: 0 });
+  t.equal((await me(`bearer ${valid}`)).statusCode, 200, 'the scheme in any case');
+  for (const header of [`Bearer  ${valid}`, `Bearer ${valid} more`, `Basic ${valid}`, valid, 'Bearer '])
+    t.equal((await me(header)).statusCode, 401, `refused: ${header.replace(valid, '<token>')}`);
 });
 
 t.test('login is rate limited per e-mail and per client: 429 with Retry-After', async (t) => {
