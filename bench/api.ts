@@ -34,7 +34,7 @@ import {
   type Fixtures,
   useOrders,
 } from './lib/api-setup.js';
-import { writeScale, type SizeRun } from './lib/api-scale.js';
+import { FLOOR, writeScale, type SizeRun } from './lib/api-scale.js';
 import { LOADED_CORES, watchLoad } from './lib/machine-load.js';
 import { closedLoop, figures, httpLoad, type Figures, type HttpLoad, type Run } from './lib/load.js';
 import { withDatabase, type Sql } from './lib/pg.js';
@@ -155,23 +155,35 @@ const idleRss = async (pid: number) => {
   return samples.sort((a, b) => a - b)[5]!;
 };
 
-/** Each endpoint on each server for the warm-up's time; then whether they ran the same SQL (as they ran it) and answered the same. */
-async function warmUp(list: Endpoint[], service: Server, baseline: Server, f: Fixtures) {
+/** What the warm-up found of an endpoint: the same SQL and body as the service's, from the baseline and from its Fastify twin. */
+interface Checks {
+  sameSql: boolean;
+  sameBody: boolean;
+  floor?: { sameSql: boolean; sameBody: boolean };
+}
+
+/**
+ * Each endpoint on each server for the warm-up's time; then whether they ran the same SQL (as they ran it) and
+ * answered the same: the baseline as the service, and the floor (its twin on Fastify), if any, as the baseline.
+ */
+async function warmUp(list: Endpoint[], service: Server, baseline: Server, f: Fixtures, floor?: Server): Promise<Checks[]> {
   say(`warm-up, ${WARMUP} s per endpoint and server; same SQL and body?`);
+  const servers: [Server, string][] = [
+    [service, 'backoffice-api'],
+    [baseline, 'bench-baseline'],
+    ...(floor ? [[floor, 'bench-baseline-fastify'] as [Server, string]] : []),
+  ];
   // the pools' connections opened (each asks for the array types) and the token's user read (then cached) before any is sampled
-  for (const server of [service, baseline]) await httpLoad({ ...list[0]!.load, url: server.url }, CONNECTIONS, 1);
+  for (const [server] of servers) await httpLoad({ ...list[0]!.load, url: server.url }, CONNECTIONS, 1);
   return withDatabase('postgres', async (sql) => {
-    const result: { sameSql: boolean; sameBody: boolean }[] = [];
+    const result: Checks[] = [];
     for (const endpoint of list) {
       const ran: string[][] = [];
-      for (const [server, application] of [
-        [service, 'backoffice-api'],
-        [baseline, 'bench-baseline'],
-      ] as const) {
+      for (const [server, application] of servers) {
         ran.push(await statementsDuring(sql, application, () => httpLoad({ ...endpoint.load, url: server.url }, CONNECTIONS, WARMUP)));
       }
       statements[endpoint.name] ??= ran[0]!;
-      const [own, theirs] = ran as [string[], string[]];
+      const [own, theirs, floors] = ran as [string[], string[], string[] | undefined];
       const sameSql = own.join('\n') === theirs.join('\n');
       // said, so that a "no" in the table can be looked into
       if (!sameSql)
@@ -179,7 +191,13 @@ async function warmUp(list: Endpoint[], service: Server, baseline: Server, f: Fi
           `${endpoint.name}: not the same SQL. Only the service ran:\n${own.filter((q) => !theirs.includes(q)).join('\n')}\n` +
             `Only the baseline ran:\n${theirs.filter((q) => !own.includes(q)).join('\n')}`,
         );
-      result.push({ sameSql, sameBody: await sameBody(service, baseline, endpoint, f) });
+      result.push({
+        sameSql,
+        sameBody: await sameBody(service, baseline, endpoint, f),
+        ...(floor && floors
+          ? { floor: { sameSql: floors.join('\n') === theirs.join('\n'), sameBody: await sameBody(baseline, floor, endpoint, f) } }
+          : {}),
+      });
     }
     return result;
   });
@@ -201,32 +219,41 @@ const f = await fixtures(CONNECTIONS);
 say('starting the service and the baseline …');
 const service = await startService();
 const baseline = await startBaseline();
-ownPids = [process.pid, service.pid, baseline.pid];
+const floor = await startBaseline({ http: 'fastify' });
+ownPids = [process.pid, service.pid, baseline.pid, floor.pid];
 const comparisons: Comparison[] = [];
 /** `peak`: over the endpoints both servers answer; `loginPeak`: the service's during the logins (the baseline has none). */
 const memory: Record<string, { server: Server; started?: number; idle?: number; peak?: number; loginPeak?: number }> = {
   service: { server: service },
   baseline: { server: baseline },
+  'baseline on Fastify': { server: floor },
 };
 const statements: Record<string, string[]> = {};
 try {
   for (const m of Object.values(memory)) m.started = await idleRss(m.server.pid);
   const list = endpoints(f, await accessToken(service, f)).filter((e) => WANTED.has(e.key));
 
-  const checks = await warmUp(list, service, baseline, f);
+  const checks = await warmUp(list, service, baseline, f, floor);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   for (const m of Object.values(memory)) m.idle = await idleRss(m.server.pid);
 
-  const peaks = watchPeakRss([service.pid, baseline.pid]);
+  const peaks = watchPeakRss([service.pid, baseline.pid, floor.pid]);
   for (const [i, endpoint] of list.entries()) {
     say(`${endpoint.name}: ${SECONDS} s per server …`);
-    const [s, b] = await interleaved([sideOf(service, endpoint.load), sideOf(baseline, endpoint.load)], SECONDS);
+    const [s, b, onFastify] = await interleaved(
+      [sideOf(service, endpoint.load), sideOf(baseline, endpoint.load), sideOf(floor, endpoint.load)],
+      SECONDS,
+    );
+    const { floor: floorChecks, ...baselineChecks } = checks[i]!;
     comparisons.push({
       key: endpoint.key,
       viaBouncer: false,
       endpoint: endpoint.name,
       service: s!,
-      against: [{ name: 'baseline server', figures: b!, ...checks[i] }],
+      against: [
+        { name: 'baseline server', figures: b!, ...baselineChecks },
+        { name: FLOOR, figures: onFastify!, ...floorChecks },
+      ],
     });
   }
   const peak = peaks.stop();
@@ -259,10 +286,10 @@ try {
     });
   }
 } catch (error) {
-  console.error(`service output:\n${service.output()}\nbaseline output:\n${baseline.output()}`);
+  console.error(`service output:\n${service.output()}\nbaseline output:\n${baseline.output()}\nits Fastify twin:\n${floor.output()}`);
   throw error;
 } finally {
-  await Promise.all([service.stop(), baseline.stop()]);
+  await Promise.all([service.stop(), baseline.stop(), floor.stop()]);
 }
 
 // The same endpoints through PgBouncer in transaction mode (a pool of 10 server connections, the
@@ -401,6 +428,10 @@ writeSection(
     "/proc/stat less that of this process, the two servers, PgBouncer and the database's backends); over",
     `${LOADED_CORES} cores, the figure is marked **loaded**: measured beside other work, not comparable with quiet ones.`,
     '',
+    `- "${FLOOR}": the baseline's own handlers answered through Fastify (bench/baseline-server.ts with`,
+    '  `BASELINE_HTTP=fastify`: one catch-all route, no logger, no schema, no hook), its own process, in the same',
+    "  turns (its ratio is the service's against it; its same SQL and body are against the baseline's): the floor of",
+    '  the framework the service is built on.',
     '- "via PgBouncer": the same endpoints through PgBouncer 1.18 in transaction mode (`default_pool_size` 10, the',
     "  service's pool size), the service with `DATABASE_TRANSACTION_POOLER=true` (no named prepared statements),",
     '  the baseline with postgres.js `prepare: false`; non-2xx counts every answer that was not 2xx, and errors.',
@@ -421,7 +452,7 @@ writeSection(
     ...table,
     '',
     'Each process: from its spawn until `GET /readyz` answered 200 (the service first migrates: here it finds',
-    'nothing to do, and counts no rows; the benchmark runs four servers at once, on a shared machine); its RSS (VmRSS) after start (ready, no',
+    'nothing to do, and counts no rows; the benchmark runs three servers at once, then two through PgBouncer); its RSS (VmRSS) after start (ready, no',
     'request yet), idle 2 s after the warm-up (median of 10 samples), and the highest of the samples taken',
     'every 100 ms through all the loads above.',
     '',

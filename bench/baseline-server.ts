@@ -16,9 +16,14 @@
  * `prepare: true`: until 2026-12-07 this server sent every statement unnamed, and its direct
  * figures were those of unnamed statements. BASELINE_PREPARE=false sends them all unnamed, as
  * through a transaction pooler.
+ *
+ * BASELINE_HTTP=fastify answers with the same handlers through Fastify instead of node:http: one
+ * catch-all route, no logger, no schema, no hook, the body left for the handler to read. It is the
+ * floor of the framework the service is built on: what Fastify itself costs on each endpoint.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
+import Fastify from 'fastify';
 import postgres from 'postgres';
 import { comparisonOf, containing } from '../src/schemas.js';
 // the service's own mapping of a delivery to columns: the baseline does the same work, not less
@@ -31,11 +36,12 @@ const env = (name: string) =>
   (() => {
     throw new Error(`${name} is not set`);
   })();
+const FASTIFY = process.env.BASELINE_HTTP === 'fastify';
 const sql = postgres(env('DATABASE_URL'), {
   max: 10,
   connect_timeout: 5,
   prepare: process.env.BASELINE_PREPARE !== 'false',
-  connection: { application_name: 'bench-baseline' },
+  connection: { application_name: FASTIFY ? 'bench-baseline-fastify' : 'bench-baseline' },
   transform: { column: { from: postgres.toCamel } }, // result columns snake_case -> camelCase, as drizzle names them
 });
 /** What a statement the service prepares is sent with: named, unless the pool's `prepare` is off. */
@@ -380,22 +386,41 @@ async function route(request: IncomingMessage): Promise<Answer> {
   return [404, { statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: 'no such route' }];
 }
 
-function respond(response: ServerResponse, [status, body, written]: Answer) {
-  const headers = { 'content-type': 'application/json; charset=utf-8' };
-  if (written) {
-    const { body: text, etag } = body as { body: string; etag: string };
-    response.writeHead(status, { ...headers, etag }).end(text);
-  } else response.writeHead(status, headers).end(JSON.stringify(body));
+const HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+/** The answer's headers and text. */
+function written([status, body, asText]: Answer): [number, Record<string, string>, string] {
+  if (!asText) return [status, HEADERS, JSON.stringify(body)];
+  const { body: text, etag } = body as { body: string; etag: string };
+  return [status, { ...HEADERS, etag }, text];
 }
 
-const server = createServer((request, response) => {
-  route(request).then(
-    (answer) => respond(response, answer),
-    (error: unknown) => {
-      console.error(error);
-      respond(response, [500, { statusCode: 500, code: 'INTERNAL_ERROR', error: 'Internal Server Error', message: String(error) }]);
-    },
-  );
-});
-server.listen(Number(process.env.PORT ?? 3001), process.env.HOST ?? '127.0.0.1', () => console.log('baseline listening'));
-process.on('SIGTERM', () => server.close(() => void sql.end({ timeout: 5 })));
+const failed = (error: unknown): Answer => {
+  console.error(error);
+  return [500, { statusCode: 500, code: 'INTERNAL_ERROR', error: 'Internal Server Error', message: String(error) }];
+};
+const port = Number(process.env.PORT ?? 3001);
+const host = process.env.HOST ?? '127.0.0.1';
+
+if (FASTIFY) {
+  const app = Fastify();
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _body, done) => done(null)); // read by the handler, as node:http's is
+  app.all('/*', async (request, reply) => {
+    const [status, headers, text] = written(await route(request.raw).catch(failed));
+    return reply.code(status).headers(headers).send(text);
+  });
+  await app.listen({ port, host });
+  console.log('baseline listening');
+  process.on('SIGTERM', () => void app.close().then(() => sql.end({ timeout: 5 })));
+} else {
+  const server = createServer((request, response) => {
+    void route(request)
+      .catch(failed)
+      .then((answer: Answer) => {
+        const [status, headers, text] = written(answer);
+        response.writeHead(status, headers).end(text);
+      });
+  });
+  server.listen(port, host, () => console.log('baseline listening'));
+  process.on('SIGTERM', () => server.close(() => void sql.end({ timeout: 5 })));
+}

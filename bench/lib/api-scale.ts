@@ -26,6 +26,8 @@ export interface SizeRun {
 }
 
 const BENCH = new URL('../', import.meta.url);
+/** The baseline's own handlers answered through bare Fastify (bench/baseline-server.ts, BASELINE_HTTP=fastify). */
+export const FLOOR = 'baseline on bare Fastify';
 const KEYS: [key: string, label: string][] = [
   ['list', 'list, first page'],
   ['deep', 'list, deep cursor'],
@@ -70,6 +72,16 @@ export function writeScale(say: (line: string) => void = () => {}) {
       rows.push(`| ${label}${viaBouncer ? ', via PgBouncer' : ''} | ${cells.flat().join(' | ')} |`);
     }
   }
+  // service / baseline = (floor / baseline) × (service / floor): what Fastify itself costs, and what the service adds to it
+  const floorRows = KEYS.flatMap(([key, label]) => {
+    const cells = runs.map((run) => {
+      const e = find(run, key, false);
+      const [baseline, floor] = [e?.against[0]?.figures, e?.against.find((a) => a.name === FLOOR)?.figures];
+      if (!e || !baseline || !floor) return ['', ''];
+      return [`**${(floor.okRps / baseline.okRps).toFixed(2)}**`, `${(e.service.okRps / floor.okRps).toFixed(2)}`];
+    });
+    return cells.every((c) => c[0] === '') ? [] : [`| ${label} | ${cells.flat().join(' | ')} |`];
+  });
   const memory = runs.map((run) => {
     const [service, baseline] = [run.memory.service!, run.memory.baseline!];
     const logins = service.loginPeak ? bytes(service.loginPeak) : '';
@@ -115,6 +127,20 @@ export function writeScale(say: (line: string) => void = () => {}) {
       '',
       '![p50 per endpoint against the orders](api-scale-p50.svg) ![p99 per endpoint against the orders](api-scale-p99.svg)',
       '',
+      ...(floorRows.length
+        ? [
+            "**The framework's floor.** The baseline's own handlers, SQL and JSON answered through bare Fastify (one",
+            'catch-all route, no logger, no schema, no hook; `BASELINE_HTTP=fastify`), in the same turns, direct: what',
+            'Fastify itself costs against `node:http` ("Fastify / baseline"), and what the service does beyond a bare',
+            'Fastify route ("service / Fastify": routing, validation, the log line, metrics, load shedding, drizzle). The',
+            "service's ratio above is the product of the two.",
+            '',
+            `| endpoint | ${sizes.map((s) => `${s}: Fastify / baseline | service / Fastify`).join(' | ')} |`,
+            `| --- | ${sizes.map(() => '---: | ---:').join(' | ')} |`,
+            ...floorRows,
+            '',
+          ]
+        : []),
       'Peak RSS under load (the highest of samples every 100 ms through the loads of the endpoints both servers answer),',
       "idle after the warm-up, and the service's peak during the logins, which the baseline does not answer (argon2id",
       "takes 19 MiB per verify, several at once on libuv's threads; runs before 2026-12-07 evening counted them in the peak):",

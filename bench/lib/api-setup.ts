@@ -107,8 +107,9 @@ export async function fixtures(loginUsers: number): Promise<Fixtures> {
       loginEmails,
       argon2Hash,
       password: PASSWORD,
-      refreshTokens: refreshTokens.slice(2),
-      spareTokens: refreshTokens.slice(0, 2),
+      // one per answer compared: the service's and the baseline's, the baseline's and its Fastify twin's
+      refreshTokens: refreshTokens.slice(4),
+      spareTokens: refreshTokens.slice(0, 4),
       orderIds,
       searchTerms,
       deepCursor: Buffer.from(JSON.stringify(cursor)).toString('base64url'),
@@ -146,9 +147,17 @@ export async function startService(nodeArgs: string[] = [], extra: NodeJS.Proces
   return server;
 }
 
-/** bench/baseline-server.ts, ready; `prepare: false` sends its statements as drizzle does. */
-export async function startBaseline({ prepare = true } = {}, nodeArgs: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<Server> {
-  const server = await startNode('bench/baseline-server.ts', serverEnv({ BASELINE_PREPARE: String(prepare), ...extra }), nodeArgs);
+/**
+ * bench/baseline-server.ts, ready; `prepare: false` sends its statements as drizzle does; `http: 'fastify'`
+ * answers through bare Fastify instead of node:http (the framework's floor).
+ */
+export async function startBaseline(
+  { prepare = true, http = 'node' }: { prepare?: boolean; http?: 'node' | 'fastify' } = {},
+  nodeArgs: string[] = [],
+  extra: NodeJS.ProcessEnv = {},
+): Promise<Server> {
+  const env = serverEnv({ BASELINE_PREPARE: String(prepare), BASELINE_HTTP: http, ...extra });
+  const server = await startNode('bench/baseline-server.ts', env, nodeArgs);
   await server.ready();
   return server;
 }
