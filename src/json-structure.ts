@@ -4,7 +4,15 @@
  * text cannot store (it was a 400 naming no field). No parser we use offers either (secure-json-parse,
  * Fastify's, checks only `__proto__` and `constructor`); this scans the text once.
  */
-const STRING = /"(?:[^"\\]|\\.)*"/y;
+/** Where the string opened by the quote at `start` ends (its closing quote), or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let end = text.indexOf('"', start + 1); end >= 0; end = text.indexOf('"', end + 1)) {
+    let backslashes = 0;
+    while (text.charCodeAt(end - 1 - backslashes) === 92) backslashes++;
+    if (backslashes % 2 === 0) return end;
+  }
+  return -1;
+}
 
 interface Container {
   /** The container holding this one, and where in it this one is: the path is written only for a message. */
@@ -43,9 +51,9 @@ export function jsonStructure(text: string, maxDepth: number, root = 'body'): Js
     const c = text[i];
     const top = stack.at(-1);
     if (c === '"') {
-      STRING.lastIndex = i;
-      const literal = STRING.exec(text)?.[0];
-      if (!literal) break; // not JSON: the parser says so
+      const end = stringEnd(text, i);
+      if (end < 0) break; // not JSON: the parser says so
+      const literal = text.slice(i, end + 1);
       const isKey = Boolean(top?.keys && top.expectKey);
       if (!nul && literal.includes('\\u0000') && decode(literal).includes('\0')) {
         nul = !top ? root : isKey ? `a field name in ${pathOf(top)}` : `${pathOf(top)}.${top.keys ? top.key : top.index}`;

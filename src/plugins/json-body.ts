@@ -19,8 +19,10 @@ export const MAX_DEPTH = 32;
 
 /** With the u flag, a surrogate pair is one code point: only a lone surrogate matches. */
 const LONE_SURROGATE = /\p{Cs}/u;
-/** A lone surrogate, or a \\u escape of any surrogate (or a backslash that only looks like one): where a lone one may be. */
-const MAY_HOLD_SURROGATE = /\\u[dD][89a-fA-F]|\p{Cs}/u;
+/** A surrogate, or a \\u escape of one (or a backslash that only looks like one): where a lone one may be. */
+const MAY_HOLD_SURROGATE = /\\u[dD][89a-fA-F]|[\uD800-\uDFFF]/;
+/** Where a number may be held inexactly: an exponent, or 16 digits (a decimal of at most 15 significant digits is held exactly). */
+const MAY_BE_INEXACT = /\d[eE]|[\d.]{16}/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** Where the first string or field name holding a lone surrogate is, e.g. "body.items.0.sku". */
@@ -102,7 +104,7 @@ export default fp(
         // the walk only where a text may hold one: most bodies have no surrogate at all
         const where = MAY_HOLD_SURROGATE.test(text) ? invalidUnicodeAt(value, 'body') : undefined;
         if (where) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${where} is not valid Unicode (a lone surrogate)`));
-        const number = alteredNumber(text);
+        const number = MAY_BE_INEXACT.test(text) ? alteredNumber(text) : undefined;
         if (number !== undefined) {
           const shown = number.length > 40 ? `${number.slice(0, 40)}…` : number;
           return done(

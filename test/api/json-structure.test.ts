@@ -18,6 +18,11 @@ t.test('a field name twice: 400 naming it and where, nothing stored', async (t) 
   });
   const escaped = await post('/api/v1/products', '{"sku": "T-D3", "\\u0073ku": "T-D4", "name": "x"}');
   t.equal(escaped.json().message, 'body has the field "sku" twice: send each field once', 'written with an escape it is the same name');
+  // a string that ends in an escaped backslash ends at its quote: the scan does not read past it
+  const afterBackslash = await post('/api/v1/products', String.raw`{"name": "a backslash \\", "sku": "T-D3", "sku": "T-D4"}`);
+  t.equal(afterBackslash.json().message, 'body has the field "sku" twice: send each field once', 'after a string ending in \\');
+  const withQuote = await post('/api/v1/products', String.raw`{"sku\"": 1, "sku\"": 2}`);
+  t.equal(withQuote.json().message, String.raw`body has the field "sku\"" twice: send each field once`, 'a name holding an escaped quote');
   const nested = await post(
     '/api/v1/products',
     '{"sku": "T-D5", "name": "x", "set": [{"id": "a", "quantity": 1}, {"id": "b", "quantity": 1, "id": "c"}]}',
