@@ -18,6 +18,7 @@ import {
   endpoints,
   ensureApiDatabase,
   fixtures,
+  forgetWebhookOrders,
   startBaseline,
   startService,
   useOrders,
@@ -148,6 +149,7 @@ try {
   }
 } finally {
   await Promise.all(running.map(({ server }) => server.stop()));
+  await forgetWebhookOrders();
 }
 for (const { name, dir, server, windows } of running) {
   const profile = readProfile(dir, server.pid);

@@ -21,9 +21,9 @@ import {
   accessToken,
   DATABASE,
   endpoints,
-  WEBHOOK_ORDER_IDS_FROM,
   ensureApiDatabase,
   fixtures,
+  forgetWebhookOrders,
   LOGIN_RATE_LIMIT,
   loginLoad,
   ORDERS,
@@ -331,13 +331,7 @@ try {
   throw error;
 } finally {
   await Promise.all([pooledService.stop(), pooledBaseline.stop()]);
-  // the bench database is kept for the next run: without the orders this run's webhook load made, vacuumed as autovacuum
-  // would have (0011's settings; this machine's PostgreSQL runs without autovacuum), so that the search's walk meets no
-  // dead entries at the top of the list
-  await withDatabase(DATABASE, async (sql) => {
-    await sql`delete from orders where length(id) = 15 and id >= ${String(WEBHOOK_ORDER_IDS_FROM)}`;
-    await sql`vacuum analyze orders`;
-  });
+  await forgetWebhookOrders();
   await bouncer.stop();
 }
 
