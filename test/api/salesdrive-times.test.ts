@@ -4,7 +4,7 @@
  * 04:00 both as 01:00Z); a time in the hour repeated in autumn is the first of the two (+03:00).
  */
 import { readFileSync } from 'node:fs';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { testApp } from '../helpers/app.js';
 
 const SECRET = 'a-webhook-secret-of-salesdrive-0123456789';
@@ -20,6 +20,15 @@ const send = (payload: unknown) =>
   app.inject({ method: 'POST', url: `/api/v1/webhooks/salesdrive?token=${SECRET}`, payload: payload as object });
 const orderDate = async (id: number) =>
   ((await sql`select order_date from orders where id = ${String(id)}`)[0]?.order_date as Date).toISOString();
+
+/** Each Kyiv time delivered as a new order's orderTime (ids from `firstId`): accepted, and stored as the UTC instant given. */
+async function storedAs(t: Test, firstId: number, cases: string[][]) {
+  for (const [i, [time, utc]] of cases.entries()) {
+    const response = await send(delivery(firstId + i, { orderTime: time }));
+    t.equal(response.statusCode, 200, response.body);
+    t.equal(await orderDate(firstId + i), utc, `${time} Kyiv is ${utc}`);
+  }
+}
 
 t.test('spring, 2026-03-29: 03:00-03:59 Kyiv does not exist, a 400 naming the field, nothing stored', async (t) => {
   const orders = await count('orders');
@@ -50,11 +59,7 @@ t.test('autumn, 2026-10-25: 03:00-03:59 Kyiv comes twice, the first (+03:00) is 
     ['2026-10-25 03:30:00', '2026-10-25T00:30:00.000Z'],
     ['2026-10-25 04:00:00', '2026-10-25T02:00:00.000Z'],
   ];
-  for (const [i, [time, utc]] of cases.entries()) {
-    const response = await send(delivery(124010 + i, { orderTime: time }));
-    t.equal(response.statusCode, 200, response.body);
-    t.equal(await orderDate(124010 + i), utc, `${time} Kyiv is ${utc}`);
-  }
+  await storedAs(t, 124010, cases);
 });
 
 t.test('a clock change within an hour of UTC (1924-05-02: Kyiv mean time, +02:02:04, to +02:00) is read as Intl reads it', async (t) => {
@@ -63,9 +68,5 @@ t.test('a clock change within an hour of UTC (1924-05-02: Kyiv mean time, +02:02
     ['1924-05-01 23:58:30', '1924-05-01T21:56:26.000Z'],
     ['1924-05-02 00:00:30', '1924-05-01T22:00:30.000Z'],
   ];
-  for (const [i, [time, utc]] of cases.entries()) {
-    const response = await send(delivery(124020 + i, { orderTime: time }));
-    t.equal(response.statusCode, 200, response.body);
-    t.equal(await orderDate(124020 + i), utc, `${time} Kyiv is ${utc}`);
-  }
+  await storedAs(t, 124020, cases);
 });
