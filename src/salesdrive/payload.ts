@@ -156,7 +156,9 @@ export function kyivTime(text: string, field: string): Date {
   const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = fields.map((f) => Number(f ?? 0));
   const wall = Date.UTC(year, month - 1, day, hour, minute, second);
   const read = new Date(wall);
-  if (!fields.length || read.getUTCMonth() !== month - 1 || read.getUTCDate() !== day || read.getUTCHours() !== hour || second > 59) {
+  // Date.UTC reads a year below 100 as 19xx: 0024 would be stored as 1924
+  const misread = read.getUTCFullYear() !== year || read.getUTCMonth() !== month - 1 || read.getUTCDate() !== day;
+  if (!fields.length || misread || read.getUTCHours() !== hour || second > 59) {
     throw new PayloadError(`${field} is not a valid time: ${JSON.stringify(text)}`);
   }
   // the offsets in force a day either side; an instant is the time's if Kyiv's clock then reads it

@@ -70,3 +70,11 @@ t.test('a clock change within an hour of UTC (1924-05-02: Kyiv mean time, +02:02
   ];
   await storedAs(t, 124020, cases);
 });
+
+t.test('a year below 100 is a 400 naming the field, nothing stored (Date.UTC read 0024 as 1924)', async (t) => {
+  const orders = await count('orders');
+  const response = await send(delivery(124030, { orderTime: '0024-05-01 10:00:00' }));
+  t.equal(response.statusCode, 400);
+  t.match(response.json(), { statusCode: 400, message: 'data.orderTime is not a valid time: "0024-05-01 10:00:00"' });
+  t.equal(await count('orders'), orders, 'nothing stored');
+});
