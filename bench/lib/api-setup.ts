@@ -58,8 +58,8 @@ export async function ensureApiDatabase(say: (line: string) => void): Promise<vo
 }
 
 /**
- * Deletes the orders webhook loads made (ids of 15 digits, WEBHOOK_ORDER_IDS_FROM and up; the legacy orders' have
- * at most 7) and vacuums as autovacuum would have (0011's settings; this machine's PostgreSQL runs without
+ * Deletes the orders every webhook load made, this run's or an earlier one's (ids of 15 digits; the legacy orders'
+ * have at most 7) and vacuums as autovacuum would have (0011's settings; this machine's PostgreSQL runs without
  * autovacuum): the bench database is kept for the next run, whose walks and searches must meet neither them nor
  * their dead entries. How many there were.
  */
