@@ -6,8 +6,8 @@
  * postgres.js prepares each once per connection: one round trip, not two (behind a transaction
  * pooler every statement goes unnamed, these too).
  */
-import { sql, type Query, type SQL } from 'drizzle-orm';
-import { PgDialect, type PgColumn, type SelectedFieldsOrdered } from 'drizzle-orm/pg-core';
+import { Column, is, noopDecoder, sql, SQL, type DriverValueDecoder, type Query } from 'drizzle-orm';
+import { PgDialect, type PgColumn } from 'drizzle-orm/pg-core';
 import { CASING, rowsOf, type Db, type Tx } from './client.js';
 
 const dialect = new PgDialect({ casing: CASING });
@@ -33,11 +33,38 @@ export const writePlaceholders = <Values>(shape: string) =>
 
 /** What a statement selects: columns, or SQL of its own (mapped with its `mapWith`). */
 type Selection = Record<string, PgColumn | SQL | SQL.Aliased>;
-/** A selection in the order drizzle maps a row's values to it (its builders' `orderSelectedFields`), made once per selection. */
-const orderedSelections = new WeakMap<Selection, SelectedFieldsOrdered>();
-function ordered(fields: Selection): SelectedFieldsOrdered {
-  let known = orderedSelections.get(fields);
-  if (!known) orderedSelections.set(fields, (known = Object.entries(fields).map(([key, field]) => ({ path: [key], field }))));
+type Decoded = { decoder: DriverValueDecoder<unknown, unknown> };
+/** Rows as the driver answers them in array mode, made objects of `Selection`'s keys. */
+type RowMapper = (rows: unknown[][]) => Record<string, unknown>[];
+
+/**
+ * A selection's mapper, made once per selection: what drizzle's `mapResultRow` does for a flat
+ * selection (a decoder per column, NULL kept), without finding each field's kind and path again on
+ * every row (a tenth of a read's CPU: bench/RESULTS.md). A decoder that changes nothing is skipped.
+ */
+const mappers = new WeakMap<Selection, RowMapper>();
+function mapperOf(fields: Selection): RowMapper {
+  let known = mappers.get(fields);
+  if (known) return known;
+  const keys = Object.keys(fields);
+  const decoders = Object.values(fields).map((field): DriverValueDecoder<unknown, unknown> | undefined => {
+    // SQL's decoder is what mapWith set (drizzle's types leave it out)
+    const decoder = is(field, Column) ? field : ((is(field, SQL) ? field : field.sql) as unknown as Decoded).decoder;
+    // a column type that keeps the driver's value as it is does not override Column's own
+    const keeps = decoder === noopDecoder || (is(decoder, Column) && decoder.mapFromDriverValue === Column.prototype.mapFromDriverValue);
+    return keeps ? undefined : decoder;
+  });
+  known = (rows) =>
+    rows.map((values) => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < keys.length; i++) {
+        const value = values[i];
+        const decoder = decoders[i];
+        row[keys[i]!] = value === null || decoder === undefined ? value : decoder.mapFromDriverValue(value);
+      }
+      return row;
+    });
+  mappers.set(fields, known);
   return known;
 }
 
@@ -92,8 +119,8 @@ export class StatementsByShape<Context> {
       if (shape !== undefined && this.built.size < this.max) this.built.set(shape, query);
       else name = undefined;
     }
-    const selection = fields && ordered(fields);
-    const result = await db._.session.prepareQuery(query, selection, name, selection !== undefined).execute(values);
-    return selection ? (result as T[]) : rowsOf<T>(result);
+    const mapper = fields && mapperOf(fields);
+    const result = await db._.session.prepareQuery(query, undefined, name, mapper !== undefined, mapper).execute(values);
+    return mapper ? (result as T[]) : rowsOf<T>(result);
   }
 }

@@ -14,6 +14,7 @@ import type { Resource } from '../auth/permissions.js';
 import type { Db, Tx } from '../db/client.js';
 import { listPage, publicColumns, type ListQuery, type PageArgs } from '../db/pages.js';
 import { assertKeepsRules } from '../db/rules.js';
+import { StatementsByShape } from '../db/statements.js';
 import { HttpError, notFound } from '../errors.js';
 import { errorResponses, IfMatchHeaders, ListOf, optional, Page, Strict } from '../schemas.js';
 
@@ -194,19 +195,19 @@ export function registerCrud<
     });
   const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
   // reads are built once: building the SQL text was a third of their CPU per request (bench/RESULTS.md)
-  const prepareReadBy = (column: PgColumn, name: string) =>
-    app.db
+  const reads = new StatementsByShape<PgColumn>(`${resource}_read_by`, (db, column) =>
+    db
       .select(columns)
       .from(table)
       .where(eq(column, sql.placeholder('value')))
-      .prepare(`${resource}_read_by_${name}`);
+      .getSQL(),
+  );
   const readRoute = (path: string, params: TObject, summary: string, column: PgColumn, param: string) => {
-    const read = prepareReadBy(column, param);
     app.get<{ Params: Row }>(
       path,
       { schema: { tags: [tag], summary, params, response: responses({ 200: item }) }, config: access('read', 'read') },
       async (request, reply) => {
-        const [row] = await read.execute({ value: request.params[param] });
+        const [row] = await reads.run<Row>(app.db, param, column, { value: request.params[param] }, columns);
         if (!row) throw notFound(noun);
         return json.send(reply, row);
       },

@@ -377,7 +377,7 @@ const ordersRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { id } = request.params;
       const { include, historyLimit, order, sort, ...rest } = request.query;
       if (include !== 'history') {
-        const [row] = await readOrder.execute({ id });
+        const row = await readOrder(id);
         if (!row) throw notFound('Order');
         return orderJson.send(reply, row);
       }
