@@ -95,6 +95,7 @@ export const FLOOR_TABLES: FloorTable[] = [
     added: { sessions: "jsonb not null default '[]'::jsonb", token_version: 'integer not null default 0' },
     indexes: {
       users_email_key: 'unique (lower(email))',
+      users_email_trimmed_idx: '(lower(btrim(email)))',
       users_sessions_idx: 'using gin (sessions jsonb_path_ops)',
     },
     checks: [

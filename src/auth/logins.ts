@@ -3,7 +3,7 @@
  * sessions.ts): the account an e-mail names, a new session, the compare-and-swap rotation of one,
  * the revocation of a replayed one, and the caller's own row.
  */
-import { and, eq, getTableColumns, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { nowMs, users, type StoredSession } from '../db/schema.js';
 import { anySession, field, holdsSession, sessionsAdding, sessionsChanging, sessionsWhere, time } from './sessions.js';
@@ -60,20 +60,32 @@ export function prepareReplayRevocation(db: Db, graceSeconds: number) {
 }
 
 /**
- * The account an e-mail (trimmed, lower case) names, with its password hash. Built once, as the
- * session's start below: a login's statements were built per request (issue 26).
+ * The account an address (trimmed, lower case) names: a legacy e-mail may have spaces around it
+ * (users_email_check, kept NOT VALID), and is found too, by the index users_email_trimmed_idx; an
+ * address as written first. The condition and the order of a query that takes one row.
  */
-export function prepareLoginUser(db: Db) {
-  const email = sql`${sql.placeholder('email')}::text`;
-  const query = db
+export const namedBy = (email: SQL | string) => ({
+  where: eq(sql`lower(btrim(${users.email}))`, email),
+  first: sql`lower(${users.email}) = ${email} DESC`,
+});
+
+/**
+ * The account an e-mail names, with its password hash: in one query whatever the address, so that
+ * an unknown one takes the same time.
+ */
+export function loginUserQuery(db: Db) {
+  const { where, first } = namedBy(sql`${sql.placeholder('email')}::text`);
+  return db
     .select({ ...userColumns, passwordHash })
     .from(users)
-    // a legacy e-mail may have spaces around it (users_email_check, kept NOT VALID): found too,
-    // in the same query whatever the address, so that an unknown one takes the same time
-    .where(or(eq(sql`lower(${users.email})`, email), eq(sql`lower(btrim(${users.email}))`, email)))
-    .orderBy(sql`lower(${users.email}) = ${email} DESC`)
-    .limit(1)
-    .prepare('login_user');
+    .where(where)
+    .orderBy(first)
+    .limit(1);
+}
+
+/** loginUserQuery built once, as the session's start below: a login's statements were built per request (issue 26). */
+export function prepareLoginUser(db: Db) {
+  const query = loginUserQuery(db).prepare('login_user');
   return async (address: string) => (await query.execute({ email: address }))[0];
 }
 

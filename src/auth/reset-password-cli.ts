@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
-import { eq, or, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { databaseTarget, readEnvFile } from '../config.js';
 import { openDatabase, type DatabaseClient, type Db } from '../db/client.js';
 import { databaseErrorOf } from '../db/driver-errors.js';
@@ -13,6 +13,7 @@ import { databaseProblem, describeTarget } from '../db/target.js';
 import { brokenFields, describeBrokenFields } from '../db/rules.js';
 import { isRole, ROLES, users } from '../db/schema.js';
 import { normalizeEmail } from '../schemas.js';
+import { namedBy } from './logins.js';
 import { generatePassword, hashPassword } from './passwords.js';
 import { endSessions } from './sessions.js';
 
@@ -63,12 +64,12 @@ try {
   const wanted = normalizeEmail(email);
   const db: Db = client.db; // either driver's, as one type: a union's builders do not chain
   const user = await db.transaction(async (tx) => {
-    // a legacy e-mail may have spaces around it: found without them
+    const account = namedBy(wanted);
     const [found] = await tx
       .select({ id: users.id, email: users.email, role: users.role, isActive: users.isActive })
       .from(users)
-      .where(or(eq(sql`lower(${users.email})`, wanted), eq(sql`lower(btrim(${users.email}))`, wanted)))
-      .orderBy(sql`lower(${users.email}) = ${wanted} DESC`)
+      .where(account.where)
+      .orderBy(account.first)
       .limit(1)
       .for('update');
     if (!found) return undefined;

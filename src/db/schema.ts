@@ -102,8 +102,10 @@ export const users = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    // login: WHERE lower(email) = lower($1)
+    // one account per address, whatever its case
     uniqueIndex('users_email_key').on(sql`lower(${t.email})`),
+    // login: WHERE lower(btrim(email)) = $1, which finds a legacy address with spaces around it too (auth/logins.ts)
+    index('users_email_trimmed_idx').on(sql`lower(btrim(${t.email}))`),
     // refresh: WHERE sessions @> '[{"hash": $1}]' (and of a replayed token: '[{"previousHash": $1}]')
     index('users_sessions_idx').using('gin', sql`${t.sessions} jsonb_path_ops`),
     check('users_role_check', sql`${t.role} IN (${oneOf(ROLES)})`),

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import t from 'tap';
+import { loginUserQuery } from '../../src/auth/logins.js';
 import { LOGINS, TEST_CONFIG, testApp, testSessionId } from '../helpers/app.js';
 import { connect, legacyTemplate, scratchDatabase } from '../helpers/databases.js';
 
@@ -276,4 +277,33 @@ t.test('a token signed with the secret but without exp, or with a sub that is no
   }
   const numeric = await asAdmin(sign({ ...claims, sub: 1, exp: Math.floor(Date.now() / 1000) + 60 }));
   t.equal(numeric.statusCode, 401, 'sub as a JSON number (we issue strings): 401');
+});
+
+/** Thrown to roll back a transaction whose reading is all a test wants. */
+class RolledBack extends Error {
+  constructor(readonly reading: string) {
+    super('rolled back');
+  }
+}
+
+t.test("a login's look-up reads the index of its expression, not the whole of users", async (t) => {
+  const { sql: text, params } = loginUserQuery(app.db).toSQL();
+  t.equal(params.length, 3, 'the address, in the condition and in the order; the limit');
+  // many accounts, in a transaction rolled back: with a dozen, a scan of the table is the cheaper plan
+  const plan = await sql
+    .begin(async (tx) => {
+      await tx`insert into users (email, role, password_hash) select 'plan-' || i || '@example.com', 'user', 'x' from generate_series(1, 20000) i`;
+      await tx`analyze users`;
+      await tx.unsafe(`prepare login_probe as ${text}`);
+      const rows = await tx.unsafe<{ 'QUERY PLAN': string }[]>(
+        `explain execute login_probe('plan-7@example.com', 'plan-7@example.com', 1)`,
+      );
+      throw new RolledBack(rows.map((row) => row['QUERY PLAN']).join('\n'));
+    })
+    .catch((error: unknown) => {
+      if (error instanceof RolledBack) return error.reading;
+      throw error;
+    });
+  t.match(plan, 'users_email_trimmed_idx', plan);
+  t.notMatch(plan, 'Seq Scan', plan);
 });

@@ -134,6 +134,7 @@ t.test("the unused tables and the duplicate indexes are gone; Prisma's ledger is
     'rate_limits_pkey',
     'shop_settings_pkey',
     'users_email_key',
+    'users_email_trimmed_idx',
     'users_pkey',
     'users_sessions_idx',
     'wordpress_sku_cache_pkey',
@@ -231,7 +232,7 @@ t.test('a VACUUM stopped after the chain has committed is said, and the run stil
   await lockTaken;
   const result = await dbMigrate(db);
   t.equal(result.code, 0, result.stderr);
-  t.match(result.stdout, 'Applied 1 migration(s): 0011_search_covering_indexes.');
+  t.match(result.stdout, 'Applied 2 migration(s): 0011_search_covering_indexes, 0012_login_email_index.');
   t.match(
     result.stdout,
     'The chain is applied, but VACUUM (ANALYZE) of its tables did not finish: canceling statement due to lock timeout.',
