@@ -106,6 +106,10 @@ const statusSums = new StatementsByShape<undefined>('order_status_counts_sums', 
     .getSQL(),
 );
 
+const FILTERS_BUT_STATUS = Object.keys(filtersButStatus) as (keyof typeof filtersButStatus)[];
+/** Every known status, at 0: where a count starts. */
+const NO_ORDERS: Record<string, number> = Object.fromEntries(Object.keys(STATUS_TEXT).map((status) => [status, 0]));
+
 /**
  * How many orders of the list (its filters, status aside) each status has: every known status (0 when none), and any other found.
  * Without filters, the sums kept in order_status_counts (a few rows, whatever the table's size), by a statement prepared once
@@ -113,17 +117,23 @@ const statusSums = new StatementsByShape<undefined>('order_status_counts_sums', 
  */
 export function prepareCountByStatus(db: Db) {
   return async (query: Filters) => {
-    const filtered = Object.keys(filtersButStatus).some((name) => query[name as keyof typeof filtersButStatus] !== undefined);
-    const rows = filtered
-      ? await db
-          .select({ status: orders.status, n: count() })
-          .from(orders)
-          .where(and(...where(query)))
-          .groupBy(orders.status)
-      : (await statusSums.run<{ status: string; sum: string }>(db, 'all', undefined, {})).map(({ status, sum: n }) => ({ status, n }));
-    const byStatus: Record<string, number> = Object.fromEntries(Object.keys(STATUS_TEXT).map((status) => [status, 0]));
-    for (const { status, n } of rows) byStatus[status] = Number(n);
-    return { total: rows.reduce((sum, { n }) => sum + Number(n), 0), byStatus };
+    const byStatus: Record<string, number> = { ...NO_ORDERS };
+    let total = 0;
+    const add = (status: string, n: number | string) => {
+      byStatus[status] = Number(n);
+      total += Number(n);
+    };
+    if (FILTERS_BUT_STATUS.some((name) => query[name] !== undefined)) {
+      const rows = await db
+        .select({ status: orders.status, n: count() })
+        .from(orders)
+        .where(and(...where(query)))
+        .groupBy(orders.status);
+      for (const { status, n } of rows) add(status, n);
+    } else {
+      for (const { status, sum } of await statusSums.run<{ status: string; sum: string }>(db, 'all', undefined, {})) add(status, sum);
+    }
+    return { total, byStatus };
   };
 }
 
