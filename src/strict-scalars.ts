@@ -52,7 +52,8 @@ const holdsNul = (value: unknown) =>
  * the schema takes is read once, here, not on every request.
  */
 function scalarsConverter(schema: TSchema): (value: unknown) => { value: unknown; errors: FastifySchemaValidationError[] } {
-  const fields = Object.entries((schema as JsonSchema).properties ?? {}).map(([name, field]) => ({
+  const { properties } = schema as JsonSchema;
+  const fields = Object.entries(properties ?? {}).map(([name, field]) => ({
     name,
     kind: kindOf(field),
     itemKind: field.type === 'array' ? kindOf(field.items) : undefined,
@@ -69,7 +70,7 @@ function scalarsConverter(schema: TSchema): (value: unknown) => { value: unknown
   };
   return (value) => {
     const errors: FastifySchemaValidationError[] = [];
-    if (!(schema as JsonSchema).properties || value === null || typeof value !== 'object') return { value, errors };
+    if (!properties || value === null || typeof value !== 'object') return { value, errors };
     const converted: Record<string, unknown> = { ...(value as Record<string, unknown>) };
     for (const name in converted) {
       if (!holdsNul(converted[name])) continue;

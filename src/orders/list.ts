@@ -137,16 +137,20 @@ export function prepareCountByStatus(db: Db) {
   };
 }
 
-/** One order by id, read like every resource's read (src/routes/crud.ts): built once, its row mapped without drizzle's per-row look-ups. */
-const orderReads = new StatementsByShape<Record<string, PgColumn>>('orders_read', (db, columns) =>
-  db
-    .select(columns)
-    .from(orders)
-    .where(eq(orders.id, sql.placeholder('id')))
-    .getSQL(),
-);
-export const prepareOrderRead = (db: Db, columns: Record<string, PgColumn>) => async (id: string) =>
-  (await orderReads.run<Record<string, unknown>>(db, 'by_id', columns, { id }, columns))[0];
+/**
+ * One order by id, read like every resource's read (src/routes/crud.ts): built once, its row mapped without drizzle's
+ * per-row look-ups. The statement is the reader's own, so the columns it selects are the columns its rows are mapped to.
+ */
+export function prepareOrderRead(db: Db, columns: Record<string, PgColumn>) {
+  const reads = new StatementsByShape<undefined>('orders_read', (db) =>
+    db
+      .select(columns)
+      .from(orders)
+      .where(eq(orders.id, sql.placeholder('id')))
+      .getSQL(),
+  );
+  return async (id: string) => (await reads.run<Record<string, unknown>>(db, 'by_id', undefined, { id }, columns))[0];
+}
 
 /** The order a one-call view (GET /orders/:id?include=history) reads: its neighbours are orders of the list past it. */
 const viewed = alias(orders, 'viewed');

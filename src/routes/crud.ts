@@ -193,14 +193,11 @@ export function registerCrud<
       message: (described) =>
         `This ${noun.toLowerCase()} holds values that break rules of the schema (data from before them); send corrected values for them with this change: ${described}`,
     });
-  const selectById = (db: Db | Tx, id: unknown) => db.select(columns).from(table).where(byId(id));
+  const selectWhere = (db: Db | Tx, condition: SQL) => db.select(columns).from(table).where(condition);
+  const selectById = (db: Db | Tx, id: unknown) => selectWhere(db, byId(id));
   // reads are built once: building the SQL text was a third of their CPU per request (bench/RESULTS.md)
   const reads = new StatementsByShape<PgColumn>(`${resource}_read_by`, (db, column) =>
-    db
-      .select(columns)
-      .from(table)
-      .where(eq(column, sql.placeholder('value')))
-      .getSQL(),
+    selectWhere(db, eq(column, sql.placeholder('value'))).getSQL(),
   );
   const readRoute = (path: string, params: TObject, summary: string, column: PgColumn, param: string) => {
     app.get<{ Params: Row }>(
