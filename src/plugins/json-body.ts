@@ -21,8 +21,6 @@ export const MAX_DEPTH = 32;
 const LONE_SURROGATE = /\p{Cs}/u;
 /** A surrogate, or a \\u escape of one (or a backslash that only looks like one): where a lone one may be. */
 const MAY_HOLD_SURROGATE = /\\u[dD][89a-fA-F]|[\uD800-\uDFFF]/;
-/** Where a number may be held inexactly: an exponent, or 16 digits (a decimal of at most 15 significant digits is held exactly). */
-const MAY_BE_INEXACT = /\d[eE]|[\d.]{16}/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** Where the first string or field name holding a lone surrogate is, e.g. "body.items.0.sku". */
@@ -33,38 +31,6 @@ function invalidUnicodeAt(value: unknown, path: string): string | undefined {
     if (LONE_SURROGATE.test(key)) return `a field name in ${path}`;
     const found = invalidUnicodeAt(child, `${path}.${key}`);
     if (found) return found;
-  }
-  return undefined;
-}
-
-/** JSON's strings (skipped whole) and numbers, in the order they come. */
-const TOKENS = /"(?:[^"\\]|\\.)*"|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-
-/** A decimal literal as digits without leading or trailing zeros and a power of ten: "120.50" -> 1205e-1. */
-function decimal(literal: string): { digits: string; exponent: number } {
-  const [mantissa = '', exp = '0'] = literal.replace(/^-/, '').toLowerCase().split('e');
-  const [whole = '', fraction = ''] = mantissa.split('.');
-  let digits = (whole + fraction).replace(/^0+/, '');
-  let exponent = Number(exp) - fraction.length;
-  const trailing = digits.length - digits.replace(/0+$/, '').length;
-  digits = digits.slice(0, digits.length - trailing);
-  exponent += trailing;
-  return digits ? { digits, exponent } : { digits: '0', exponent: 0 };
-}
-
-/**
- * The first number in the JSON text that parses to another value than it says (JavaScript prints a
- * number's shortest exact form, which a faithful literal equals).
- */
-function alteredNumber(json: string): string | undefined {
-  for (const [token] of json.matchAll(TOKENS)) {
-    if (token.startsWith('"')) continue;
-    const value = Number(token);
-    if (String(value) === token) continue; // written as JavaScript writes it: held exactly
-    if (!Number.isFinite(value)) return token;
-    const sent = decimal(token);
-    const held = decimal(String(Math.abs(value)));
-    if (sent.digits !== held.digits || sent.exponent !== held.exponent) return token;
   }
   return undefined;
 }
@@ -104,7 +70,7 @@ export default fp(
         // the walk only where a text may hold one: most bodies have no surrogate at all
         const where = MAY_HOLD_SURROGATE.test(text) ? invalidUnicodeAt(value, 'body') : undefined;
         if (where) return done(new HttpError(400, 'FST_ERR_VALIDATION', `${where} is not valid Unicode (a lone surrogate)`));
-        const number = MAY_BE_INEXACT.test(text) ? alteredNumber(text) : undefined;
+        const number = structure.alteredNumber;
         if (number !== undefined) {
           const shown = number.length > 40 ? `${number.slice(0, 40)}…` : number;
           return done(
