@@ -11,7 +11,7 @@ import { StatementsByShape, writePlaceholders, writeShape } from '../db/statemen
 import { orderHistory, orders } from '../db/schema.js';
 import type { StatusPush } from '../plugins/salesdrive-push.js';
 import { statusLabel } from '../orders/statuses.js';
-import { externalIdOf, type Delivery } from './payload.js';
+import { externalIdOf, NEW_ORDER_EVENT, type Delivery } from './payload.js';
 
 export interface DeliveryOutcome {
   result: 'created' | 'updated' | 'unchanged' | 'stale' | 'ignored';
@@ -144,11 +144,15 @@ async function create(
 }
 
 /**
- * A delivery of an order, in its own transaction: `applyDelivery` after a first try at creating
- * it outside any (a new order is then one statement; a known one two more, and the transaction's own).
+ * A delivery of an order, in its own transaction (`applyDelivery`). A new order's delivery first
+ * tries to create it outside any: a new order is then one statement. A status change, which names
+ * an order that is most likely known, goes to the transaction at once: trying the insert first would
+ * cost it a round trip and the building of the order's values twice.
  */
 export async function deliver(db: Db, delivery: Delivery, statusPush: StatusPush | undefined): Promise<AppliedDelivery> {
-  if (await create(db, delivery, 'webhook', { ifNew: true })) return { result: 'created', orderId: delivery.id, statusKept: false };
+  const likelyNew = delivery.payload.info?.webhookEvent === NEW_ORDER_EVENT;
+  if (likelyNew && (await create(db, delivery, 'webhook', { ifNew: true })))
+    return { result: 'created', orderId: delivery.id, statusKept: false };
   return db.transaction((tx) => applyDelivery(tx, delivery, statusPush));
 }
 

@@ -104,7 +104,9 @@ export type SalesDrivePayload = Static<typeof SalesDrivePayload>;
 export type OrderData = Static<typeof OrderData>;
 
 /** The events that carry an order; any other is acknowledged and changes nothing. */
-export const ORDER_EVENTS = new Set(['new_order', 'status_change']);
+/** The event of a new order's delivery (SalesDrive's `info.webhookEvent`). */
+export const NEW_ORDER_EVENT = 'new_order';
+export const ORDER_EVENTS = new Set([NEW_ORDER_EVENT, 'status_change']);
 
 export class PayloadError extends Error {}
 
