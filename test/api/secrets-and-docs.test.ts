@@ -74,6 +74,27 @@ t.test('secrets stay out of responses and logs', async (t) => {
   );
 });
 
+t.test('the logger censors a secret a log call carries, at any key, and logs the rest as it is', async (t) => {
+  const before = logs.length;
+  app.log.info(
+    {
+      user: { email: 'a@nk-food.shop', passwordHash: '$argon2id$secret-hash', sessions: [{ hash: 'secret-token-hash' }] },
+      body: { refreshToken: 'secret-refresh-token', note: 'kept' },
+      orderId: '123',
+    },
+    'probe',
+  );
+  const [line] = logs.slice(before).map((text) => JSON.parse(text));
+  t.same(
+    { user: line.user, body: line.body, orderId: line.orderId },
+    {
+      user: { email: 'a@nk-food.shop', passwordHash: '[redacted]', sessions: '[redacted]' },
+      body: { refreshToken: '[redacted]', note: 'kept' },
+      orderId: '123',
+    },
+  );
+});
+
 t.test('/openapi.json describes every route with its schemas; /docs serves the UI', async (t) => {
   const doc = (await app.inject({ url: '/openapi.json' })).json();
   t.equal(doc.openapi, '3.1.0');
