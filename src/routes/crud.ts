@@ -4,7 +4,7 @@
  * update and delete. Reads carry an ETag; a write with an If-Match that no longer matches gets
  * 412 and changes nothing, because the row is locked while the tag is compared.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import { eq, getTableColumns, getTableName, sql, type InferInsertModel, type InferSelectModel, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
@@ -97,7 +97,7 @@ export interface CrudOptions<
 }
 
 /** A strong tag of a JSON text. */
-const tagOf = (json: string) => `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+const tagOf = (json: string) => `"${hash('sha256', json, 'base64url').slice(0, 27)}"`;
 
 /** A strong tag of the row as clients see it (JSON: dates as ISO strings, money as decimal strings). */
 export const etagOf = (row: object) => tagOf(JSON.stringify(row));

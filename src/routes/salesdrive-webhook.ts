@@ -6,7 +6,7 @@
  * nothing, and a clerk's status change is kept until SalesDrive has it (see the README, "Receiving
  * orders from SalesDrive").
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
@@ -35,7 +35,7 @@ const Outcome = Type.Object(
   { examples: [{ result: 'updated', orderId: '123457', statusKept: false }] },
 );
 
-const digest = (text: string) => createHash('sha256').update(text).digest();
+const digest = (text: string) => hash('sha256', text, 'buffer');
 
 const webhookRoutes: FastifyPluginAsyncTypebox<SalesDriveConfig> = async (app, { webhookSecret, webhookRateLimit }) => {
   const expected = webhookSecret === undefined ? undefined : digest(webhookSecret);
