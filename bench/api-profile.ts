@@ -7,7 +7,9 @@
  * execute), as behind a transaction pooler but on PostgreSQL directly, all four at once under
  * `node --cpu-prof`; loads each in turn with every endpoint named (list, deep, read, refresh …) as
  * bench/api.ts does, and splits the main thread's samples of each load into categories: CPU
- * milliseconds per request. Writes the "api-profile" section of bench/RESULTS.md.
+ * milliseconds per request. Writes the "api-profile" section of bench/RESULTS.md. `--functions N`
+ * also prints, per endpoint, the N functions with the most time of their own in the service or the
+ * baseline (µs per request): where a category's time goes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +26,7 @@ import {
   useOrders,
   type Endpoint,
 } from './lib/api-setup.js';
-import { attribute, profileClock, readProfile, type CallFrame, type Category } from './lib/cpu-profile.js';
+import { attribute, profileClock, readProfile, selfTimes, type CallFrame, type Category } from './lib/cpu-profile.js';
 import { httpLoad } from './lib/load.js';
 import { cpuSeconds, type Server } from './lib/processes.js';
 import { count, machine, writeSection } from './lib/results.js';
@@ -35,6 +37,7 @@ const { values: options } = parseArgs({
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
     orders: { type: 'string', default: process.env.BENCH_ORDERS ?? '1000000' },
+    functions: { type: 'string', default: '0' },
   },
 });
 useOrders(Number(options.orders));
@@ -96,6 +99,8 @@ interface Measured {
   cpuPerRequest: number;
   /** Main thread's profile, ms per request per category. */
   perRequest: Map<string, number>;
+  /** Main thread's profile, ms per request per function (its own time). */
+  functions: Map<string, number>;
 }
 
 const SERVERS: [string, (nodeArgs: string[]) => Promise<Server>][] = [
@@ -164,8 +169,21 @@ for (const { name, dir, server, windows } of running) {
       seconds: w.seconds,
       cpuPerRequest: (1000 * w.cpu) / w.requests,
       perRequest,
+      functions: new Map([...selfTimes(profile, w.from, w.to)].map(([fn, ms]) => [fn, ms / w.requests])),
     });
     results.set(w.endpoint.name, byServer);
+  }
+}
+
+const FUNCTIONS = Number(options.functions);
+if (FUNCTIONS > 0) {
+  for (const [endpoint, byServer] of results) {
+    const [service, baseline] = [byServer.get('service')!.functions, byServer.get('baseline')!.functions];
+    const most = (fn: string) => Math.max(service.get(fn) ?? 0, baseline.get(fn) ?? 0);
+    const top = [...new Set([...service.keys(), ...baseline.keys()])].sort((a, b) => most(b) - most(a)).slice(0, FUNCTIONS);
+    const us = (x: number | undefined) => ((x ?? 0) * 1000).toFixed(1).padStart(8);
+    console.log(`\n${endpoint}: µs of its own per request, service / baseline`);
+    for (const fn of top) console.log(`${us(service.get(fn))} ${us(baseline.get(fn))}  ${fn}`);
   }
 }
 

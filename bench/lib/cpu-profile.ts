@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './processes.js';
 
 export interface CallFrame {
   functionName: string;
@@ -91,6 +92,32 @@ export function attribute(profile: Profile, categories: Category[], from: number
     if (t < from || t > to) return;
     const { owner, innermost } = path(id);
     const name = categories[owner < Infinity ? owner : innermost]?.name ?? 'other';
+    totals.set(name, (totals.get(name) ?? 0) + delta / 1000);
+  });
+  return totals;
+}
+
+/**
+ * Milliseconds of the samples taken between `from` and `to`, per function that was running (its own
+ * time, not its callees'), named "function file:line" with node_modules/ and the project's root left out.
+ */
+export function selfTimes(profile: Profile, from: number, to: number): Map<string, number> {
+  const names = new Map(
+    profile.nodes.map(({ id, callFrame: f }) => [
+      id,
+      `${f.functionName || '(anonymous)'} ${f.url
+        .replace(/^file:\/\//, '')
+        .replace(/^.*node_modules\//, '')
+        .replace(PROJECT_ROOT, '')}:${f.lineNumber + 1}`,
+    ]),
+  );
+  const totals = new Map<string, number>();
+  let t = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    t += delta;
+    if (t < from || t > to) return;
+    const name = names.get(id)!;
     totals.set(name, (totals.get(name) ?? 0) + delta / 1000);
   });
   return totals;
