@@ -10,8 +10,9 @@ interface Container {
   /** The container holding this one, and where in it this one is: the path is written only for a message. */
   parent?: Container;
   at?: string | number;
-  /** An object's field names so far; an array has none. */
-  keys?: Set<string>;
+  /** An object's field names so far; an array has none. A list while short (faster than a set), then a set too. */
+  keys?: string[];
+  keySet?: Set<string>;
   expectKey: boolean;
   key?: string;
   index: number;
@@ -92,6 +93,14 @@ function isAltered(literal: string): boolean {
   return sent.digits !== held.digits || sent.exponent !== held.exponent;
 }
 
+/** Past this many field names an object's are looked up in a set: a body of many names stays linear. */
+const LISTED_KEYS = 32;
+const hasKey = (object: Container, key: string) => (object.keySet ? object.keySet.has(key) : object.keys!.includes(key));
+function addKey(object: Container, key: string) {
+  if (object.keySet) object.keySet.add(key);
+  else if (object.keys!.push(key) > LISTED_KEYS) object.keySet = new Set(object.keys);
+}
+
 export function jsonStructure(text: string, maxDepth: number, root = 'body'): JsonStructure {
   const pathOf = (container: Container): string => (container.parent ? `${pathOf(container.parent)}.${container.at}` : root);
   let depth = 0;
@@ -117,15 +126,15 @@ export function jsonStructure(text: string, maxDepth: number, root = 'body'): Js
       }
       if (isKey) {
         const key = escaped ? decoded(text.slice(i, end + 1)) : text.slice(i + 1, end);
-        if (!duplicate && top!.keys!.has(key)) duplicate = { key, path: pathOf(top!) };
-        top!.keys!.add(key);
+        if (!duplicate && hasKey(top!, key)) duplicate = { key, path: pathOf(top!) };
+        addKey(top!, key);
         top!.key = key;
         top!.expectKey = false;
       }
       i = end;
     } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
       const at = top && (top.keys ? top.key : top.index);
-      top = { parent: top, at, keys: c === OPEN_OBJECT ? new Set() : undefined, expectKey: c === OPEN_OBJECT, index: 0 };
+      top = { parent: top, at, keys: c === OPEN_OBJECT ? [] : undefined, expectKey: c === OPEN_OBJECT, index: 0 };
       if (++depth > maxDepth) return { tooDeep: true, duplicate, nul, alteredNumber };
     } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
       top = top?.parent;

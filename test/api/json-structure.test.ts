@@ -39,6 +39,20 @@ t.test('a field name twice: 400 naming it and where, nothing stored', async (t) 
   t.equal((await sql`select count(*)::int as n from users where email in ('a@nk-food.shop', 'b@nk-food.shop')`)[0]!.n, 0);
 });
 
+t.test('a field name twice among many: found past the names an object lists before it keeps a set of them', async (t) => {
+  const stock = Array.from({ length: 40 }, (_, i) => `"${i + 1}": ${i}`);
+  for (const [repeated, where] of [
+    ['"3": 1', 'after 40 names'],
+    ['"40": 1', 'the last of 40, again'],
+  ]) {
+    const res = await post('/api/v1/products', `{"sku": "T-D7", "name": "x", "stockBalanceByStock": {${[...stock, repeated].join(', ')}}}`);
+    const name = repeated.slice(0, repeated.indexOf(':'));
+    t.equal(res.json().message, `body.stockBalanceByStock has the field ${name} twice: send each field once`, where);
+  }
+  const distinct = await post('/api/v1/products', `{"sku": "T-D7", "name": "x", "stockBalanceByStock": {${stock.join(', ')}}}`);
+  t.equal(distinct.statusCode, 201, '40 distinct names are fine');
+});
+
 t.test('the same name in different objects, and in strings, is fine', async (t) => {
   const made = await post(
     '/api/v1/products',
