@@ -284,35 +284,41 @@ async function webhook(request: IncomingMessage, token: string | null) {
   const status = f.status ?? '1';
   const statusText = statusLabel(status, f.statusText);
   const externalId = externalIdOf(data);
-  const [created] =
-    payload.info?.webhookEvent !== NEW_ORDER_EVENT
-      ? []
-      : await sql.unsafe(
-          WEBHOOK_CREATE,
-          [
-            id,
-            externalId,
-            externalId,
-            f.ttn ?? '',
-            f.quantity,
-            status,
-            statusText,
-            f.items,
-            ...received,
-            'success',
-            new Date(),
-            updateAt,
-            status,
-            statusText,
-            'webhook',
-            'new order from SalesDrive',
-          ] as never[],
-          NAMED,
-        );
-  if (created) return { result: 'created', orderId: id, statusKept: false };
+  const created = { result: 'created', orderId: id, statusKept: false };
+  // the order and its first history entry; nothing when it exists (or another's insert of it is under way)
+  const create = async (q: postgres.Sql | postgres.TransactionSql) => {
+    const rows = await q.unsafe(
+      WEBHOOK_CREATE,
+      [
+        id,
+        externalId,
+        externalId,
+        f.ttn ?? '',
+        f.quantity,
+        status,
+        statusText,
+        f.items,
+        ...received,
+        'success',
+        new Date(),
+        updateAt,
+        status,
+        statusText,
+        'webhook',
+        'new order from SalesDrive',
+      ] as never[],
+      NAMED,
+    );
+    return rows.length > 0;
+  };
+  if (payload.info?.webhookEvent === NEW_ORDER_EVENT && (await create(sql))) return created;
   return sql.begin(async (tx) => {
     // two unnamed columns: read by position
-    const [before] = await tx.unsafe(WEBHOOK_READ, [payload, 'manual', id] as never[], NAMED).values(); // jsonb parameters as JSON
+    const read = async () => (await tx.unsafe(WEBHOOK_READ, [payload, 'manual', id] as never[], NAMED).values())[0]; // jsonb parameters as JSON
+    let before = await read();
+    // a status change that came before its order's insert was committed: the insert, which waits for that one
+    if (!before && (await create(tx))) return created;
+    before ??= await read();
     if (!before) throw new Error('the bench load changes the status of orders it created');
     const [storedStatus, storedUpdateAt, , , , , same, manualAt] = before as [string, Date | null, ...unknown[], boolean, Date | null];
     if (same) return { result: 'unchanged', orderId: id, statusKept: false };

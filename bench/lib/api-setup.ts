@@ -205,18 +205,22 @@ export interface Endpoint {
 const newOrderDelivery = JSON.parse(readFileSync(new URL('../../test/fixtures/salesdrive/new-order.json', import.meta.url), 'utf8'));
 /** Orders the webhook load creates get ids from here up: the seconds of this run, so that runs never meet. */
 export const WEBHOOK_ORDER_IDS_FROM = Math.floor(Date.now() / 1000) * 100_000;
-let deliveries = 0;
 /**
- * SalesDrive's deliveries, each new: a new order, then its status change (new TTN, later updateAt),
- * then the next order. Concurrent requests may bring a status change before its order: the
- * order then arrives stale, as it would from SalesDrive.
+ * A status change names the order created this many new orders before: committed long since, as
+ * SalesDrive's changes of an order come minutes after it, not while its first delivery is stored.
+ */
+const STATUS_CHANGE_LAG = 100;
+let [newOrders, statusChanges] = [0, 0];
+/**
+ * SalesDrive's deliveries, each new: new orders, and once there are STATUS_CHANGE_LAG of them, a status
+ * change (new TTN, later updateAt) of the oldest order not yet changed after each.
  */
 function nextDelivery(): string {
-  const n = deliveries++;
+  const change = newOrders - statusChanges > STATUS_CHANGE_LAG;
+  const n = change ? statusChanges++ : newOrders++;
   const payload = structuredClone(newOrderDelivery);
-  const change = n % 2 === 1;
   payload.info.webhookEvent = change ? 'status_change' : 'new_order';
-  payload.data.id = WEBHOOK_ORDER_IDS_FROM + Math.floor(n / 2);
+  payload.data.id = WEBHOOK_ORDER_IDS_FROM + n;
   payload.data.updateAt = change ? '2026-11-30 14:40:11' : '2026-11-30 11:15:02';
   if (change) {
     payload.data.statusId = 3;
@@ -294,7 +298,7 @@ export function endpoints(f: Fixtures, token: string): Endpoint[] {
     },
     {
       key: 'webhook',
-      name: 'POST /api/v1/webhooks/salesdrive (a new order, then its status change)',
+      name: 'POST /api/v1/webhooks/salesdrive (new orders, and status changes of earlier ones, in turn)',
       load: { method: 'POST', path: `/api/v1/webhooks/salesdrive?token=${WEBHOOK_SECRET}`, headers: json, body: nextDelivery },
       // both answer an event that carries no order alike (a new order would be created by the first only)
       sample: {
