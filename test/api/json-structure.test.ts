@@ -44,7 +44,7 @@ t.test('a field name twice among many: found past the names an object lists befo
   for (const [repeated, where] of [
     ['"3": 1', 'after 40 names'],
     ['"40": 1', 'the last of 40, again'],
-  ]) {
+  ] as const) {
     const res = await post('/api/v1/products', `{"sku": "T-D7", "name": "x", "stockBalanceByStock": {${[...stock, repeated].join(', ')}}}`);
     const name = repeated.slice(0, repeated.indexOf(':'));
     t.equal(res.json().message, `body.stockBalanceByStock has the field ${name} twice: send each field once`, where);
