@@ -84,14 +84,21 @@ export function attribute(profile: Profile, categories: Category[], from: number
     }
     return found;
   };
+  return totalsByName(profile, from, to, (id) => {
+    const { owner, innermost } = path(id);
+    return categories[owner < Infinity ? owner : innermost]?.name ?? 'other';
+  });
+}
+
+/** Milliseconds of the samples taken between `from` and `to` (profileClock), summed by the name `nameOf` gives each sample's node. */
+function totalsByName(profile: Profile, from: number, to: number, nameOf: (id: number) => string): Map<string, number> {
   const totals = new Map<string, number>();
   let t = profile.startTime;
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i] ?? 0;
     t += delta;
     if (t < from || t > to) return;
-    const { owner, innermost } = path(id);
-    const name = categories[owner < Infinity ? owner : innermost]?.name ?? 'other';
+    const name = nameOf(id);
     totals.set(name, (totals.get(name) ?? 0) + delta / 1000);
   });
   return totals;
@@ -111,14 +118,5 @@ export function selfTimes(profile: Profile, from: number, to: number): Map<strin
         .replace(PROJECT_ROOT, '')}:${f.lineNumber + 1}`,
     ]),
   );
-  const totals = new Map<string, number>();
-  let t = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0;
-    t += delta;
-    if (t < from || t > to) return;
-    const name = names.get(id)!;
-    totals.set(name, (totals.get(name) ?? 0) + delta / 1000);
-  });
-  return totals;
+  return totalsByName(profile, from, to, (id) => names.get(id)!);
 }
