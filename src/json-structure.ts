@@ -118,14 +118,14 @@ export function jsonStructure(text: string, maxDepth: number, root = 'body'): Js
       if (backslash < i && backslash !== -1) backslash = text.indexOf('\\', i);
       const escaped = backslash !== -1 && backslash < end;
       const isKey = top?.keys !== undefined && top.expectKey;
-      if (!nul && escaped) {
-        const literal = text.slice(i, end + 1);
-        if (literal.includes('\\u0000') && decoded(literal).includes('\0')) {
-          nul = !top ? root : isKey ? `a field name in ${pathOf(top)}` : `${pathOf(top)}.${top.keys ? top.key : top.index}`;
-        }
+      // a string with an escape is decoded once, for the NUL it may hold and for the name it may be
+      const literal = escaped ? text.slice(i, end + 1) : undefined;
+      const value = literal !== undefined && (isKey || (!nul && literal.includes('\\u0000'))) ? decoded(literal) : undefined;
+      if (!nul && value?.includes('\0')) {
+        nul = !top ? root : isKey ? `a field name in ${pathOf(top)}` : `${pathOf(top)}.${top.keys ? top.key : top.index}`;
       }
       if (isKey) {
-        const key = escaped ? decoded(text.slice(i, end + 1)) : text.slice(i + 1, end);
+        const key = value ?? text.slice(i + 1, end);
         if (!duplicate && hasKey(top!, key)) duplicate = { key, path: pathOf(top!) };
         addKey(top!, key);
         top!.key = key;
